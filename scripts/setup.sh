@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything etcd-spot's tests, demo and benchmarks need on a fresh Debian machine (root):
+# Debian's etcd-server/etcd-client when `etcd` is missing, and the npm dependencies.
+# Idempotent: a second run does nothing but check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
+  echo "setup: installing Debian's etcd-server and etcd-client"
+  export DEBIAN_FRONTEND=noninteractive
+  # Keep the package from starting a system etcd that would hold 127.0.0.1:2379 (policy-rc.d is honoured by invoke-rc.d).
+  policy_created=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    policy_created=1
+  fi
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends etcd-server etcd-client >/dev/null
+  if [ "$policy_created" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+fi
+
+# A system etcd (systemd host) would hold 127.0.0.1:2379; ours never binds it, but stop it so nothing surprises a user.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  if systemctl is-active --quiet etcd 2>/dev/null; then
+    echo "setup: stopping and disabling the system etcd.service"
+    as_root systemctl disable --now etcd >/dev/null 2>&1 || true
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "setup: $(etcd --version | head -1), $(node --version)"

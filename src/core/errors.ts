@@ -1,0 +1,105 @@
+/**
+ * Error classes shared by every layer. Every wrap passes `{ cause }`. Whether an error is worth retrying
+ * is data (`retryable`), checked with {@link isRetryable} rather than `instanceof`, so it survives
+ * duplicated modules. `code` is a stable machine-readable name used in logs, JSON output and exit codes.
+ */
+export class EtcdSpotError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(message: string, opts: { code: string; retryable: boolean; cause?: unknown }) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = opts.code;
+    this.retryable = opts.retryable;
+  }
+}
+
+export function isRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
+export function errorCode(err: unknown): string | undefined {
+  const c = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** One line for logs and CLI output: the message followed by each cause's message. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; e !== undefined && e !== null && i < 6; i++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
+  }
+  return parts.join(': caused by: ');
+}
+
+/** Invalid configuration. `issues` lists every problem at once, each naming the field and the fix. */
+export class ConfigError extends EtcdSpotError {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[], cause?: unknown) {
+    super(`invalid configuration:\n  - ${issues.join('\n  - ')}`, { code: 'CONFIG_INVALID', retryable: false, cause });
+    this.issues = issues;
+  }
+}
+
+/** A cloud API (Spot.io, AWS) answered with an error or could not be reached. */
+export class CloudApiError extends EtcdSpotError {
+  readonly status: number | undefined;
+  readonly apiCode: string | undefined;
+  constructor(
+    message: string,
+    opts: { status?: number; apiCode?: string; retryable: boolean; code?: string; cause?: unknown },
+  ) {
+    super(message, { code: opts.code ?? 'CLOUD_API_ERROR', retryable: opts.retryable, cause: opts.cause });
+    this.status = opts.status;
+    this.apiCode = opts.apiCode;
+  }
+}
+
+/** The cloud API said "too many requests". `retryAfterMs` comes from X-RateLimit-Reset when present. */
+export class RateLimitedError extends CloudApiError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, opts: { retryAfterMs?: number; cause?: unknown }) {
+    super(message, { status: 429, retryable: true, code: 'RATE_LIMITED', cause: opts.cause });
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+/** The reply could not be understood (malformed JSON, missing fields). Logged and survived, never acted on. */
+export class MalformedResponseError extends CloudApiError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { retryable: true, code: 'MALFORMED_RESPONSE', cause });
+  }
+}
+
+/** Instance metadata could not be read. */
+export class MetadataError extends EtcdSpotError {
+  readonly status: number | undefined;
+  constructor(message: string, opts: { status?: number; retryable: boolean; cause?: unknown }) {
+    super(message, { code: 'METADATA_ERROR', retryable: opts.retryable, cause: opts.cause });
+    this.status = opts.status;
+  }
+}
+
+/** A deadline passed before an external call answered. */
+export class TimeoutError extends EtcdSpotError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'TIMEOUT', retryable: true, cause });
+  }
+}
+
+/**
+ * An etcd call failed. `code` is one of the ETCD_* names in the etcd adapter's error table
+ * (src/adapters/etcd/etcd-errors.ts), e.g. ETCD_MEMBER_NOT_FOUND, ETCD_UNHEALTHY_CLUSTER.
+ */
+export class EtcdError extends EtcdSpotError {}
+
+/** A command-line failure with the exit code to use. Only src/cli/main.ts turns it into process.exit. */
+export class ExitError extends EtcdSpotError {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number, cause?: unknown) {
+    super(message, { code: 'EXIT', retryable: false, cause });
+    this.exitCode = exitCode;
+  }
+}
