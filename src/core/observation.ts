@@ -1,0 +1,129 @@
+/**
+ * What one agent knows at the start of a cycle. Built by src/agent/observe.ts from the ports; read by
+ * the pure planner (src/core/plan.ts). Anything that could not be learned is an explicit error, never
+ * a default that looks like an answer: the planner must be able to tell "none" from "unknown".
+ */
+import type { InstanceId, MemberId } from './ids.ts';
+
+export interface SelfView {
+  instanceId: InstanceId;
+  privateIp: string;
+  peerUrl: string;
+  clientUrl: string;
+}
+
+export interface GroupInstanceView {
+  id: InstanceId;
+  privateIp: string;
+  launchedAt?: number;
+}
+
+/** The group's instance list, or why it is unknown. */
+export type GroupView =
+  | { ok: true; instances: GroupInstanceView[]; fetchedAt: number; desiredCapacity?: number }
+  | { ok: false; error: string };
+
+export interface NoticeView {
+  source: string;
+  seenAt: number;
+  deadline?: number;
+  detail: string;
+  advisory?: boolean;
+}
+
+/** Termination notices for self, merged from every source. `errors` lists sources that could not answer. */
+export interface TerminationView {
+  notices: NoticeView[];
+  errors: string[];
+}
+
+export interface MemberView {
+  id: MemberId;
+  /** '' for a member that was added but never started. */
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+  /** Answered Maintenance.Status this cycle. */
+  reachable: boolean;
+  /** First time (ms) this agent saw it unreachable in the current unbroken streak; undefined when reachable. */
+  unreachableSince?: number;
+  /** First time (ms) this agent saw it with name '' (never started); undefined when started. */
+  unstartedSince?: number;
+  /** From its own status when reachable. */
+  raftIndex?: number;
+  raftAppliedIndex?: number;
+  /** The leader it follows; undefined when it has none or is unreachable. */
+  leaderId?: MemberId;
+  errors?: string[];
+}
+
+/**
+ * The cluster as seen through whichever member answered. `healthy` means a member reported a leader
+ * and the member list came from a voter (so it reflects committed membership).
+ */
+export type ClusterView =
+  | { reachable: false; error: string; probed: string[] }
+  | {
+      reachable: true;
+      clusterId: string;
+      members: MemberView[];
+      leaderId: MemberId | undefined;
+      /** The client URL whose member list was used. */
+      via: string;
+    };
+
+/** The durable record in the agent's state dir (written atomically). */
+export interface LocalRecord {
+  /** Cluster this instance's data belongs to (hex), once known. */
+  clusterId?: string;
+  /** This instance's member id (hex), once known. */
+  memberId?: MemberId;
+  /** Set when self left the cluster on a termination notice: a reboot must wipe and rejoin. */
+  left?: { at: number; reason: string };
+  /** Bootstrap vote this instance granted (see docs/design.md "Bootstrap"). */
+  vote?: { candidate: InstanceId; at: number };
+}
+
+export interface LocalView {
+  /** The local etcd process (supervise) or unit (systemd) is running. */
+  etcdRunning: boolean;
+  /** The data dir holds a WAL. */
+  hasData: boolean;
+  record: LocalRecord;
+  /** How the local etcd last exited, when it did. `removed`: its log said "permanently removed from the cluster". */
+  lastExit?: { at: number; code: number | null; removed: boolean };
+  /** Failed starts in a row, and when the next start is allowed (back-off). */
+  startFailures: number;
+  nextStartAt?: number;
+  /** We already told the cloud we're ready to shut down. */
+  signalledReady: boolean;
+}
+
+/** One peer agent's answer to GET /v1/bootstrap (its status server), used only while no cluster answers. */
+export interface PeerBootstrapView {
+  instanceId: InstanceId;
+  reachable: boolean;
+  hasData?: boolean;
+  /** The peer runs etcd as a member of a cluster (it answered with a cluster id). */
+  clusterId?: string;
+  vote?: { candidate: InstanceId; at: number };
+}
+
+/** Votes this agent collected for itself as bootstrap seeder (collect-votes action). */
+export interface VoteTally {
+  requestedAt: number;
+  granted: InstanceId[];
+  refused: { instanceId: InstanceId; reason: string }[];
+}
+
+export interface Observation {
+  self: SelfView;
+  group: GroupView;
+  termination: TerminationView;
+  local: LocalView;
+  cluster: ClusterView;
+  /** Present only when no cluster answered: what the peer agents said. */
+  peers?: PeerBootstrapView[];
+  votes?: VoteTally;
+}

@@ -1,0 +1,24 @@
+/** The planner's tunables, from config (agent.*). All durations in ms. */
+export interface Policy {
+  /** Odd, 1..9. Instances beyond this stay learners (standbys). */
+  maxVoters: number;
+  /** A member must be unreachable this long, AND its instance gone per the cloud, before it is reaped. */
+  memberDeadAfterMs: number;
+  /** An added-but-never-started member is removed after this. */
+  unstartedMemberTtlMs: number;
+  /** Treat an advisory rebalance recommendation as a termination notice. */
+  leaveOnRebalance: boolean;
+  /** A bootstrap vote is valid this long after it was granted. */
+  voteTtlMs: number;
+  /** A learner whose raft index is within this many entries of the leader's counts as caught up. */
+  catchUpEntries: number;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  maxVoters: 5,
+  memberDeadAfterMs: 60_000,
+  unstartedMemberTtlMs: 120_000,
+  leaveOnRebalance: false,
+  voteTtlMs: 30_000,
+  catchUpEntries: 1000,
+};
