@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildStatusReport, type StatusInput } from './status-report.ts';
+
+const A = 'aaaaaaaaaaaaaaa1';
+const B = 'bbbbbbbbbbbbbbb2';
+const C = 'ccccccccccccccc3';
+
+function member(id: string, ip: string, name: string, isLearner = false) {
+  return { id, name, peerUrls: [`http://${ip}:2380`], clientUrls: name ? [`http://${ip}:2379`] : [], isLearner };
+}
+const ok = (leaderId: string, raftIndex = 10) => ({ leaderId, raftIndex, dbSize: 20480, errors: [] });
+
+test('a matching group and cluster has one row per instance, roles from the members own statuses, and no problems', () => {
+  const input: StatusInput = {
+    instances: [
+      { id: 'i-1', privateIp: '127.0.0.11' },
+      { id: 'i-2', privateIp: '127.0.0.12' },
+      { id: 'i-3', privateIp: '127.0.0.13' },
+    ],
+    members: [member(A, '127.0.0.11', 'i-1'), member(B, '127.0.0.12', 'i-2'), member(C, '127.0.0.13', 'i-3', true)],
+    statuses: { [A]: ok(A), [B]: ok(A), [C]: ok(A) },
+  };
+  const r = buildStatusReport(input);
+  assert.equal(r.problems, 0);
+  assert.equal(r.leaderId, A);
+  assert.deepEqual(
+    r.rows.map((x) => [x.instanceId, x.memberId, x.role, x.healthy]),
+    [
+      ['i-1', A, 'leader', true],
+      ['i-2', B, 'follower', true],
+      ['i-3', C, 'learner', true],
+    ],
+  );
+  assert.equal(r.voters, 2);
+  assert.equal(r.learners, 1);
+});
+
+test('a member whose instance is gone, an instance without member and a never-started member are each flagged', () => {
+  const input: StatusInput = {
+    instances: [
+      { id: 'i-1', privateIp: '127.0.0.11' },
+      { id: 'i-4', privateIp: '127.0.0.14' },
+    ],
+    members: [member(A, '127.0.0.11', 'i-1'), member(B, '127.0.0.12', 'i-2'), member(C, '127.0.0.15', '', true)],
+    statuses: { [A]: ok(A), [B]: { error: 'ECONNREFUSED' }, [C]: { error: 'ECONNREFUSED' } },
+  };
+  const r = buildStatusReport(input);
+  const byProblem = Object.fromEntries(r.rows.map((x) => [x.problem ?? 'none', x]));
+  assert.equal(byProblem['member-without-instance']?.memberId, B);
+  assert.equal(byProblem['instance-without-member']?.instanceId, 'i-4');
+  assert.equal(byProblem['never-started-member']?.memberId, C);
+  assert.equal(byProblem['none']?.instanceId, 'i-1');
+  assert.equal(r.problems, 3);
+});
+
+test('members that follow no leader are unhealthy and the role is unknown', () => {
+  const input: StatusInput = {
+    instances: [{ id: 'i-1', privateIp: '127.0.0.11' }],
+    members: [member(A, '127.0.0.11', 'i-1')],
+    statuses: { [A]: { raftIndex: 5, dbSize: 1, errors: ['etcdserver: no leader'] } },
+  };
+  const r = buildStatusReport(input);
+  assert.equal(r.rows[0]?.healthy, false);
+  assert.equal(r.rows[0]?.role, 'unknown');
+  assert.equal(r.rows[0]?.problem, 'no-leader');
+  assert.match(r.rows[0]?.detail ?? '', /no leader/);
+});

@@ -1,0 +1,96 @@
+/**
+ * `etcd-spot status`: instances of the group side by side with the members of the etcd cluster, and
+ * what does not match. Pure: the CLI gathers the inputs, this decides what they mean.
+ */
+import type { InstanceId, MemberId } from './ids.ts';
+
+export interface StatusInput {
+  instances: { id: InstanceId; privateIp: string }[];
+  members: { id: MemberId; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean }[];
+  /** Per member id: its own status, or the error text when it did not answer. */
+  statuses: Record<MemberId, { leaderId?: MemberId; raftIndex: number; dbSize: number; errors: string[] } | { error: string }>;
+}
+
+export type Role = 'leader' | 'follower' | 'learner' | 'unknown';
+
+export interface StatusRow {
+  instanceId?: InstanceId;
+  privateIp?: string;
+  memberId?: MemberId;
+  name?: string;
+  role?: Role;
+  healthy?: boolean;
+  raftIndex?: number;
+  dbSize?: number;
+  /** What is wrong with this row, if anything. */
+  problem?: 'member-without-instance' | 'instance-without-member' | 'never-started-member' | 'unreachable' | 'no-leader';
+  detail?: string;
+}
+
+export interface StatusReport {
+  rows: StatusRow[];
+  leaderId?: MemberId;
+  voters: number;
+  learners: number;
+  problems: number;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+export function buildStatusReport(input: StatusInput): StatusReport {
+  const byIp = new Map(input.instances.map((i) => [i.privateIp, i]));
+  const matched = new Set<InstanceId>();
+  const leaders = new Set<MemberId>();
+  for (const s of Object.values(input.statuses)) if ('raftIndex' in s && s.leaderId) leaders.add(s.leaderId);
+  const leaderId = leaders.size === 1 ? [...leaders][0] : undefined;
+
+  const rows: StatusRow[] = [];
+  for (const m of input.members) {
+    const ip = m.peerUrls.map(hostOf).find((h) => h !== undefined);
+    const inst = ip === undefined ? undefined : byIp.get(ip);
+    if (inst) matched.add(inst.id);
+    const st = input.statuses[m.id];
+    const row: StatusRow = { memberId: m.id, name: m.name, instanceId: inst?.id, privateIp: inst?.privateIp ?? ip };
+    row.role = m.isLearner ? 'learner' : leaderId === undefined ? 'unknown' : m.id === leaderId ? 'leader' : 'follower';
+    if (st && 'raftIndex' in st) {
+      row.raftIndex = st.raftIndex;
+      row.dbSize = st.dbSize;
+      row.healthy = st.leaderId !== undefined && st.errors.length === 0;
+      if (!row.healthy) {
+        row.problem = 'no-leader';
+        row.detail = st.errors.join('; ') || 'member follows no leader';
+      }
+    } else {
+      row.healthy = false;
+      row.problem = 'unreachable';
+      row.detail = st && 'error' in st ? st.error : 'no status';
+    }
+    if (m.name === '' && m.clientUrls.length === 0) {
+      row.problem = 'never-started-member';
+      row.detail = 'added to the cluster but never started';
+    } else if (!inst) {
+      row.problem = 'member-without-instance';
+      row.detail = `no running instance of the group has IP ${ip ?? '?'}`;
+    }
+    rows.push(row);
+  }
+  for (const i of input.instances) {
+    if (!matched.has(i.id)) {
+      rows.push({ instanceId: i.id, privateIp: i.privateIp, problem: 'instance-without-member', detail: 'running instance is not an etcd member' });
+    }
+  }
+  rows.sort((a, b) => (a.instanceId ?? '~' + (a.memberId ?? '')).localeCompare(b.instanceId ?? '~' + (b.memberId ?? '')));
+  return {
+    rows,
+    leaderId,
+    voters: input.members.filter((m) => !m.isLearner).length,
+    learners: input.members.filter((m) => m.isLearner).length,
+    problems: rows.filter((r) => r.problem !== undefined).length,
+  };
+}
