@@ -1,0 +1,378 @@
+/**
+ * The one configuration schema. Keys are written as in etcd-spot.yaml (`cycleInterval: 5s`); after
+ * parsing, every duration is a number of milliseconds under the same key with an `Ms` suffix
+ * (`cycleIntervalMs: 5000`). Besides validating, the schema describes itself (see {@link configLeaves},
+ * {@link shapeAt}) so that the environment-variable mapping and "did you mean" hints are derived from
+ * it instead of being listed by hand.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { formatDuration, parseDuration } from './duration.ts';
+
+/** How a leaf value is written; decides how env/flag strings are coerced. */
+export type LeafKind = 'string' | 'number' | 'boolean' | 'duration' | 'enum' | 'string-list' | 'object-list';
+
+type Shape = Record<string, z.ZodType>;
+type SchemaNode =
+  | { type: 'leaf'; kind: LeafKind; element?: Shape }
+  | { type: 'section'; shape: Shape }
+  | { type: 'union'; discriminator: string; variants: Map<string, Shape> };
+
+const nodes = new WeakMap<z.ZodType, SchemaNode>();
+
+declare const durationBrand: unique symbol;
+/** Output type of a duration leaf before its key is renamed; never seen outside this module. */
+type DurationMs = number & { readonly [durationBrand]: true };
+
+/** Renames `foo: DurationMs` to `fooMs: number`. */
+type WithMsKeys<T> = {
+  [K in keyof T as K extends string ? (T[K] extends DurationMs ? `${K}Ms` : K) : K]: T[K] extends DurationMs
+    ? number
+    : T[K];
+};
+
+/** Renders a value the way a user wrote it: strings quoted, everything else as JSON. */
+export function showValue(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === undefined) return 'nothing';
+  try {
+    const s = JSON.stringify(v);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  } catch {
+    return String(v);
+  }
+}
+
+function leaf<T extends z.ZodType>(kind: LeafKind, schema: T, element?: Shape): T {
+  nodes.set(schema, { type: 'leaf', kind, ...(element ? { element } : {}) });
+  return schema;
+}
+
+/** The fix for a value that is not a duration. */
+export const DURATION_HINT = "expected a duration such as '500ms', '5s', '2m' or '1h30m'";
+
+function duration(def: string, limits: { min?: number; max?: number } = {}) {
+  const min = limits.min ?? 1;
+  const schema = z
+    .string({ error: (iss) => `${DURATION_HINT} (got ${showValue(iss.input)})` })
+    .transform((text, ctx): DurationMs => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `${DURATION_HINT} (got ${showValue(text)})`,
+          input: text,
+        });
+        return z.NEVER;
+      }
+      if (ms < min || (limits.max !== undefined && ms > limits.max)) {
+        const range =
+          limits.max === undefined
+            ? `at least ${formatDuration(min)}`
+            : `between ${formatDuration(min)} and ${formatDuration(limits.max)}`;
+        ctx.issues.push({ code: 'custom', message: `must be ${range} (got '${text}')`, input: text });
+        return z.NEVER;
+      }
+      return ms as DurationMs;
+    })
+    .prefault(def);
+  return leaf('duration', schema);
+}
+
+function int(def: number, min: number, max: number, what = 'a whole number') {
+  return leaf(
+    'number',
+    z
+      .number()
+      .refine((n) => Number.isInteger(n) && n >= min && n <= max, {
+        error: (iss) => `must be ${what} between ${min} and ${max} (got ${showValue(iss.input)})`,
+      })
+      .default(def),
+  );
+}
+
+const port = (def: number) => int(def, 1, 65535, 'a TCP port');
+
+function text(what = 'must not be empty') {
+  return z.string().refine((s) => s.trim().length > 0, { error: what });
+}
+
+function pattern(re: RegExp, example: string) {
+  return z.string().refine((s) => re.test(s), {
+    error: (iss) => `must look like '${example}' (got ${showValue(iss.input)})`,
+  });
+}
+
+function httpUrl(def: string) {
+  return leaf(
+    'string',
+    z
+      .string()
+      .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), {
+        error: (iss) => `must be an http:// or https:// URL (got ${showValue(iss.input)})`,
+      })
+      .default(def),
+  );
+}
+
+function absolutePath(def: string) {
+  return leaf(
+    'string',
+    z
+      .string()
+      .refine((s) => s.startsWith('/'), {
+        error: (iss) => `must be an absolute path (got ${showValue(iss.input)})`,
+      })
+      .default(def),
+  );
+}
+
+function bool(def: boolean) {
+  return leaf('boolean', z.boolean().default(def));
+}
+
+function stringList(def: string[], nonEmptyHint?: string) {
+  const base = z.array(z.string());
+  const checked = nonEmptyHint ? base.refine((a) => a.length > 0, { error: nonEmptyHint }) : base;
+  return leaf('string-list', checked.default(def));
+}
+
+function strictSection<S extends Shape>(shape: S) {
+  const durationKeys = new Set(
+    Object.keys(shape).filter((k) => {
+      const n = nodes.get(shape[k] as z.ZodType);
+      return n?.type === 'leaf' && n.kind === 'duration';
+    }),
+  );
+  const schema = z.strictObject(shape).transform((o) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) {
+      if (v !== undefined) out[durationKeys.has(k) ? `${k}Ms` : k] = v;
+    }
+    return out as WithMsKeys<typeof o>;
+  });
+  nodes.set(schema, { type: 'section', shape });
+  return schema;
+}
+
+/** A section that may be left out entirely: it then takes every default. */
+function section<S extends Shape>(shape: S) {
+  const schema = strictSection(shape).prefault({} as never);
+  nodes.set(schema, { type: 'section', shape });
+  return schema;
+}
+
+const staticInstanceShape = {
+  id: text('must be the instance id, e.g. i-0123456789abcdef0'),
+  privateIp: z.string().refine((s) => isIP(s) !== 0, {
+    error: (iss) => `must be an IPv4 or IPv6 address (got ${showValue(iss.input)})`,
+  }),
+  availabilityZone: z.string().optional(),
+};
+
+const staticInstances = leaf(
+  'object-list',
+  z.array(z.strictObject(staticInstanceShape)).superRefine((list, ctx) => {
+    if (list.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'list at least one instance as { id, privateIp }' });
+    }
+    const seen = new Map<string, number>();
+    list.forEach((inst, i) => {
+      for (const key of ['id', 'privateIp'] as const) {
+        const k = `${key}=${inst[key]}`;
+        const first = seen.get(k);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, key],
+            message: `duplicate ${showValue(inst[key])}, already used by instances[${first}]`,
+          });
+        } else seen.set(k, i);
+      }
+    });
+  }),
+  staticInstanceShape,
+);
+
+const elastigroupGroup = strictSection({
+  provider: leaf('enum', z.literal('elastigroup')),
+  groupId: leaf('string', pattern(/^sig-[0-9a-z]+$/i, 'sig-12345678').optional()),
+  apiUrl: httpUrl('https://api.spotinst.io'),
+  token: leaf('string', text('must not be empty; leave it out to use SPOTINST_TOKEN').optional()),
+  account: leaf('string', pattern(/^act-[0-9a-z]+$/i, 'act-12345678').optional()),
+  requestTimeout: duration('5s', { min: 100, max: 120_000 }),
+});
+
+const staticGroup = strictSection({
+  provider: leaf('enum', z.literal('static')),
+  instances: staticInstances,
+});
+
+const groupUnion = z.discriminatedUnion('provider', [elastigroupGroup, staticGroup]);
+/** `provider` defaults to elastigroup, also when the whole `group` section is left out. */
+const group = z.preprocess((v) => {
+  if (v === undefined || v === null) return { provider: 'elastigroup' };
+  if (typeof v === 'object' && !Array.isArray(v) && (v as { provider?: unknown }).provider === undefined) {
+    return { ...v, provider: 'elastigroup' };
+  }
+  return v;
+}, groupUnion);
+nodes.set(group, {
+  type: 'union',
+  discriminator: 'provider',
+  variants: new Map<string, Shape>([
+    ['elastigroup', (nodes.get(elastigroupGroup) as { shape: Shape }).shape],
+    ['static', (nodes.get(staticGroup) as { shape: Shape }).shape],
+  ]),
+});
+
+/** The root schema: input is the file's shape, output is {@link Config}. */
+export const configSchema = strictSection({
+  group,
+  metadata: section({
+    url: httpUrl('http://169.254.169.254'),
+    requireV2: bool(false),
+    timeout: duration('2s', { min: 10, max: 60_000 }),
+    tokenTtl: duration('6h', { min: 1000, max: 21_600_000 }),
+  }),
+  etcd: section({
+    binary: leaf('string', text().default('etcd')),
+    dataDir: absolutePath('/var/lib/etcd-spot/etcd'),
+    clientPort: port(2379),
+    peerPort: port(2380),
+    mode: leaf('enum', z.enum(['supervise', 'systemd']).default('supervise')),
+    systemd: section({
+      dropInPath: absolutePath('/run/systemd/system/etcd.service.d/30-etcd-spot.conf'),
+      startCommand: stringList(['systemctl', 'start', 'etcd'], 'list the command and its arguments'),
+      stopCommand: stringList(['systemctl', 'stop', 'etcd'], 'list the command and its arguments'),
+    }),
+    clusterToken: leaf('string', text().optional()),
+    extraArgs: stringList([]),
+    callTimeout: duration('2s', { min: 10, max: 120_000 }),
+  }),
+  agent: section({
+    stateDir: absolutePath('/var/lib/etcd-spot'),
+    statusPort: port(2378),
+    cycleInterval: duration('5s', { min: 100 }),
+    terminationPollInterval: duration('5s', { min: 100 }),
+    groupPollInterval: duration('10s', { min: 100 }),
+    memberDeadAfter: duration('60s', { min: 1000 }),
+    unstartedMemberTtl: duration('2m', { min: 1000 }),
+    maxVoters: leaf(
+      'number',
+      z
+        .number()
+        .refine((n) => Number.isInteger(n) && n >= 1 && n <= 9 && n % 2 === 1, {
+          error: (iss) => `must be an odd number between 1 and 9 (got ${showValue(iss.input)})`,
+        })
+        .default(5),
+    ),
+    leaveOnRebalance: bool(false),
+  }),
+  log: section({
+    level: leaf('enum', z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info')),
+  }),
+});
+
+/** The validated configuration; durations are in milliseconds under `…Ms` keys. */
+export type Config = z.output<typeof configSchema>;
+/** What a config file may contain (before defaults and duration parsing). */
+export type ConfigInput = z.input<typeof configSchema>;
+export type GroupConfig = Config['group'];
+export type ElastigroupConfig = Extract<GroupConfig, { provider: 'elastigroup' }>;
+export type StaticGroupConfig = Extract<GroupConfig, { provider: 'static' }>;
+export type MetadataConfig = Config['metadata'];
+export type EtcdConfig = Config['etcd'];
+export type AgentConfig = Config['agent'];
+export type LogLevel = Config['log']['level'];
+
+/** One settable value of the schema, with the path as written in the file. */
+export interface ConfigLeaf {
+  path: string[];
+  kind: LeafKind;
+  /** Allowed values for an enum leaf. */
+  values?: string[];
+}
+
+function rootShape(): Shape {
+  return (nodes.get(configSchema) as { shape: Shape }).shape;
+}
+
+function enumValues(schema: z.ZodType): string[] | undefined {
+  const walk = (s: unknown, depth: number): string[] | undefined => {
+    if (!s || typeof s !== 'object' || depth > 4) return undefined;
+    const def = (
+      s as {
+        def?: { type?: string; values?: unknown[]; entries?: Record<string, string>; innerType?: unknown };
+      }
+    ).def;
+    if (!def) return undefined;
+    if (def.type === 'enum' && def.entries) return Object.values(def.entries);
+    if (def.type === 'literal' && def.values) return def.values.map(String);
+    return walk(def.innerType, depth + 1);
+  };
+  return walk(schema, 0);
+}
+
+/** Every settable leaf, including both providers' group keys (for the env mapping and docs). */
+export function configLeaves(): ConfigLeaf[] {
+  const out: ConfigLeaf[] = [];
+  const seen = new Set<string>();
+  const visit = (shape: Shape, prefix: string[]) => {
+    for (const [key, schema] of Object.entries(shape)) {
+      const path = [...prefix, key];
+      const node = nodes.get(schema);
+      if (!node) continue;
+      if (node.type === 'leaf') {
+        const id = path.join('.');
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const values = node.kind === 'enum' ? enumValues(schema) : undefined;
+        out.push({ path, kind: node.kind, ...(values ? { values } : {}) });
+      } else if (node.type === 'section') visit(node.shape, path);
+      else for (const variant of node.variants.values()) visit(variant, path);
+    }
+  };
+  visit(rootShape(), []);
+  return out;
+}
+
+/** The leaf at a file path, or undefined when there is none. */
+export function leafAt(path: readonly string[]): ConfigLeaf | undefined {
+  const id = path.join('.');
+  return configLeaves().find((l) => l.path.join('.') === id);
+}
+
+/**
+ * The keys allowed in the mapping at `path` (used for "did you mean" hints). For the group, the
+ * variant is chosen by the provider in `input`; the root is `[]`. Undefined when `path` is no mapping.
+ */
+export function shapeAt(path: readonly (string | number)[], input: unknown): string[] | undefined {
+  let shape: Shape | undefined = rootShape();
+  let value: unknown = input;
+  let pending: SchemaNode | undefined;
+  for (const seg of path) {
+    value = value && typeof value === 'object' ? (value as Record<string | number, unknown>)[seg] : undefined;
+    if (pending?.type === 'leaf' && pending.kind === 'object-list' && typeof seg === 'number') {
+      shape = pending.element;
+      pending = undefined;
+      continue;
+    }
+    const child: z.ZodType | undefined = shape ? shape[String(seg)] : undefined;
+    const node = child ? nodes.get(child) : undefined;
+    if (!node) return undefined;
+    if (node.type === 'section') shape = node.shape;
+    else if (node.type === 'union') {
+      const disc =
+        value && typeof value === 'object'
+          ? (value as Record<string, unknown>)[node.discriminator]
+          : undefined;
+      shape =
+        node.variants.get(typeof disc === 'string' ? disc : 'elastigroup') ?? [...node.variants.values()][0];
+    } else {
+      pending = node;
+      shape = undefined;
+    }
+  }
+  return shape ? Object.keys(shape) : undefined;
+}
