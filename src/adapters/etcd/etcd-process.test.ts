@@ -1,0 +1,250 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../core/errors.ts';
+import { waitFor } from '../../../test/support/wait.ts';
+import {
+  buildEtcdArgs,
+  buildEtcdEnvironment,
+  formatEnvironmentFile,
+  hasEtcdData,
+  runningEtcdPids,
+  startEtcd,
+  wipeDataDir,
+  type EtcdLaunchOptions,
+} from './etcd-process.ts';
+
+const run = promisify(execFile);
+
+const opts: EtcdLaunchOptions = {
+  name: 'm1',
+  dataDir: '/var/lib/etcd',
+  clientUrl: 'http://10.0.0.5:2379',
+  peerUrl: 'http://10.0.0.5:2380',
+  initialCluster: [
+    { name: 'm1', peerUrl: 'http://10.0.0.5:2380' },
+    { name: 'm2', peerUrl: 'http://10.0.0.6:2380/' },
+  ],
+  initialClusterState: 'new',
+  initialClusterToken: 'sig-1234',
+};
+
+test('buildEtcdArgs listens and advertises only the given URLs, with zap logs on stderr', () => {
+  assert.deepEqual(buildEtcdArgs({ ...opts, extraArgs: ['--snapshot-count=1000'] }), [
+    '--name=m1',
+    '--data-dir=/var/lib/etcd',
+    '--listen-client-urls=http://10.0.0.5:2379',
+    '--advertise-client-urls=http://10.0.0.5:2379',
+    '--listen-peer-urls=http://10.0.0.5:2380',
+    '--initial-advertise-peer-urls=http://10.0.0.5:2380',
+    '--initial-cluster=m1=http://10.0.0.5:2380,m2=http://10.0.0.6:2380',
+    '--initial-cluster-state=new',
+    '--initial-cluster-token=sig-1234',
+    '--logger=zap',
+    '--log-outputs=stderr',
+    '--snapshot-count=1000',
+  ]);
+});
+
+test('buildEtcdEnvironment gives the EnvironmentFile shape, extra args included', () => {
+  const env = buildEtcdEnvironment({
+    ...opts,
+    initialClusterState: 'existing',
+    extraArgs: ['--force-new-cluster'],
+  });
+  assert.deepEqual(env, {
+    ETCD_NAME: 'm1',
+    ETCD_DATA_DIR: '/var/lib/etcd',
+    ETCD_LISTEN_CLIENT_URLS: 'http://10.0.0.5:2379',
+    ETCD_ADVERTISE_CLIENT_URLS: 'http://10.0.0.5:2379',
+    ETCD_LISTEN_PEER_URLS: 'http://10.0.0.5:2380',
+    ETCD_INITIAL_ADVERTISE_PEER_URLS: 'http://10.0.0.5:2380',
+    ETCD_INITIAL_CLUSTER: 'm1=http://10.0.0.5:2380,m2=http://10.0.0.6:2380',
+    ETCD_INITIAL_CLUSTER_STATE: 'existing',
+    ETCD_INITIAL_CLUSTER_TOKEN: 'sig-1234',
+    ETCD_LOGGER: 'zap',
+    ETCD_LOG_OUTPUTS: 'stderr',
+    ETCD_FORCE_NEW_CLUSTER: 'true',
+  });
+  assert.match(formatEnvironmentFile(env), /^ETCD_NAME="m1"\nETCD_DATA_DIR="\/var\/lib\/etcd"\n/);
+});
+
+test('launch options are validated: every problem reported at once', () => {
+  assert.throws(
+    () =>
+      buildEtcdArgs({
+        ...opts,
+        name: 'bad name',
+        clientUrl: 'http://0.0.0.0:2379',
+        peerUrl: 'http://10.0.0.5',
+        initialClusterToken: '',
+        extraArgs: ['--listen-metrics-urls=http://0.0.0.0:2381'],
+      }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const text = e.issues.join('\n');
+      assert.match(text, /^name:/m);
+      assert.match(text, /clientUrl: etcd-spot listens only on a concrete address, never 0\.0\.0\.0/);
+      assert.match(text, /peerUrl: needs an explicit port/);
+      assert.match(text, /initialClusterToken/);
+      assert.match(text, /initialCluster: must contain this member/);
+      assert.match(text, /extraArgs: never listen on a wildcard/);
+      return true;
+    },
+  );
+});
+
+test('hasEtcdData is true only when member/wal has files; wipeDataDir empties an etcd data dir', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-unit-'));
+  try {
+    const dataDir = join(dir, 'data');
+    assert.equal(await hasEtcdData(dataDir), false);
+    await mkdir(join(dataDir, 'member', 'wal'), { recursive: true });
+    assert.equal(await hasEtcdData(dataDir), false);
+    await writeFile(join(dataDir, 'member', 'wal', '0000000000000000-0000000000000000.wal'), 'x');
+    assert.equal(await hasEtcdData(dataDir), true);
+    await wipeDataDir(dataDir);
+    assert.deepEqual(await readdir(dataDir), []);
+    assert.equal(await hasEtcdData(dataDir), false);
+    await wipeDataDir(join(dir, 'missing'));
+
+    const notEtcd = join(dir, 'home');
+    await mkdir(notEtcd);
+    await writeFile(join(notEtcd, 'precious.txt'), 'keep me');
+    await assert.rejects(wipeDataDir(notEtcd), /does not look like an etcd data dir/);
+    assert.deepEqual(await readdir(notEtcd), ['precious.txt']);
+    await assert.rejects(wipeDataDir('relative/dir'), /absolute/);
+    await assert.rejects(wipeDataDir('/'), /root/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// The process handle, with small shell scripts standing in for etcd (they ignore etcd's flags).
+async function fakeEtcd(dir: string, script: string): Promise<string> {
+  const path = join(dir, `fake-etcd-${Math.random().toString(36).slice(2)}`);
+  await writeFile(path, `#!/bin/sh\n${script}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+const local: EtcdLaunchOptions = {
+  ...opts,
+  clientUrl: 'http://127.0.29.11:2379',
+  peerUrl: 'http://127.0.29.11:2380',
+  initialCluster: [{ name: 'm1', peerUrl: 'http://127.0.29.11:2380' }],
+};
+
+test('a binary that cannot be spawned throws ETCD_SPAWN_FAILED at once', () => {
+  assert.throws(() => startEtcd({ ...local, dataDir: '/nonexistent', etcdBinary: '/nonexistent/etcd' }), {
+    code: 'ETCD_SPAWN_FAILED',
+  });
+});
+
+test('waitUntilServing rejects at once with the exit and the last log lines when etcd exits early', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-unit-'));
+  try {
+    const bin = await fakeEtcd(dir, 'echo "failed to start etcd: bind: address already in use" >&2\nexit 1');
+    const logFile = join(dir, 'etcd.log');
+    const proc = startEtcd({ ...local, dataDir: join(dir, 'd'), etcdBinary: bin, logFile });
+    await assert.rejects(proc.waitUntilServing(30_000), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, 'ETCD_PROCESS_EXITED');
+      assert.match((e as Error).message, /exited with code 1/);
+      assert.match((e as Error).message, /address already in use/);
+      return true;
+    });
+    assert.deepEqual(await proc.exited, { code: 1, signal: null });
+    assert.equal(proc.running, false);
+    assert.ok(!runningEtcdPids().includes(proc.pid));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('waitUntilServing times out naming the URL and the last error when nothing answers', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-unit-'));
+  try {
+    const proc = startEtcd({
+      ...local,
+      dataDir: join(dir, 'd'),
+      etcdBinary: await fakeEtcd(dir, 'exec sleep 30'),
+    });
+    assert.ok(runningEtcdPids().includes(proc.pid));
+    try {
+      await assert.rejects(proc.waitUntilServing(500), (e: unknown) => {
+        assert.equal((e as { code?: string }).code, 'TIMEOUT');
+        assert.match((e as Error).message, /http:\/\/127\.0\.29\.11:2379\/health/);
+        assert.match((e as Error).message, /last error: .*(ECONNREFUSED|fetch failed)/);
+        return true;
+      });
+    } finally {
+      await proc.kill();
+    }
+    assert.deepEqual(await proc.exited, { code: null, signal: 'SIGKILL' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('stop() sends SIGTERM and escalates to SIGKILL after the grace time', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-unit-'));
+  try {
+    const polite = startEtcd({
+      ...local,
+      dataDir: join(dir, 'a'),
+      etcdBinary: await fakeEtcd(dir, 'exec sleep 30'),
+    });
+    await polite.stop(5000);
+    assert.deepEqual(await polite.exited, { code: null, signal: 'SIGTERM' });
+    await polite.stop(); // already gone: no-op
+
+    const stubborn = startEtcd({
+      ...local,
+      dataDir: join(dir, 'b'),
+      etcdBinary: await fakeEtcd(dir, "trap '' TERM\necho trap-set\nexec sleep 30"),
+    });
+    await waitFor(() => stubborn.logTail().includes('trap-set'), {
+      timeoutMs: 10_000,
+      what: 'the fake to ignore SIGTERM',
+    });
+    await stubborn.stop(100);
+    assert.deepEqual(await stubborn.exited, { code: null, signal: 'SIGKILL' });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    // A zombie (killed, not yet reaped by its new parent) is not alive.
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('children still running when the parent process exits are SIGKILLed by the exit hook', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-unit-'));
+  try {
+    const bin = await fakeEtcd(dir, 'exec sleep 30');
+    const moduleUrl = new URL('./etcd-process.ts', import.meta.url).href;
+    const script = `
+      const { startEtcd } = await import(${JSON.stringify(moduleUrl)});
+      const p = startEtcd({ ...${JSON.stringify(local)}, dataDir: ${JSON.stringify(join(dir, 'd'))}, etcdBinary: ${JSON.stringify(bin)} });
+      console.log(p.pid);
+      process.exit(0);`;
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 20_000,
+    });
+    const pid = Number(stdout.trim());
+    assert.ok(Number.isInteger(pid) && pid > 0, `child printed ${stdout}`);
+    await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `orphaned fake etcd ${pid} to be killed` });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

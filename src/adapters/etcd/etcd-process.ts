@@ -1,0 +1,433 @@
+/**
+ * The etcd process handle: builds etcd's command line / environment, starts etcd as a child process,
+ * waits until it serves, stops it. Used by the agent's `supervise` mode, the fleet simulator and tests.
+ *
+ * Every started PID is kept in a module-level registry and SIGKILLed from a `process.on('exit')` handler.
+ * This is the one module global in the project and it is deliberate: the exit handler must reach every
+ * child no matter which object started it, or a test that dies mid-way leaves members holding loopback
+ * IPs (and, with a reused token, joining the next test's cluster; etcd-physics §8). A PID leaves the
+ * registry in the same tick its exit is reaped, so the handler can never signal a reused PID.
+ * Default SIGINT/SIGTERM handling skips 'exit' handlers; the children are in our process group then and
+ * get the terminal's signal themselves.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConfigError, EtcdError, TimeoutError, describeError } from '../../core/errors.ts';
+
+export interface EtcdLaunchOptions {
+  name: string;
+  dataDir: string;
+  /** The one URL etcd listens on and advertises for clients, e.g. http://10.0.0.5:2379. */
+  clientUrl: string;
+  /** The one URL etcd listens on and advertises for peers, e.g. http://10.0.0.5:2380. */
+  peerUrl: string;
+  /** Every member's name and peer URL, this one included. Ignored by etcd once the data dir exists. */
+  initialCluster: { name: string; peerUrl: string }[];
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  /** Default 'etcd' (looked up on PATH). */
+  etcdBinary?: string;
+  /** Appended as they are, e.g. ['--heartbeat-interval=50', '--snapshot-count=1000']. */
+  extraArgs?: string[];
+}
+
+export interface StartEtcdOptions extends EtcdLaunchOptions {
+  /** stdout and stderr are appended to this file. Without it the last 16 KiB are kept in memory for errors. */
+  logFile?: string;
+  /** Extra environment. Inherited ETCD_* variables are dropped so that only the flags configure etcd. */
+  env?: Record<string, string>;
+}
+
+export interface EtcdExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface RunningEtcd {
+  readonly pid: number;
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  /** False once the process has exited. */
+  readonly running: boolean;
+  /** Settles when the process exits (never rejects). */
+  readonly exited: Promise<EtcdExit>;
+  /** SIGTERM, then SIGKILL once `graceMs` has passed; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL; resolves when the process is gone. */
+  kill(): Promise<void>;
+  /**
+   * Polls GET /health every 25 ms until HTTP 200 (any body: a learner answers true; a member without
+   * quorum answers 503, so polling goes on). Rejects with a TimeoutError naming the URL and the last
+   * error, or at once with an EtcdError (ETCD_PROCESS_EXITED) when the process exits first.
+   */
+  waitUntilServing(timeoutMs: number): Promise<void>;
+  /** The last lines etcd wrote (from the log file or the in-memory tail). */
+  logTail(maxBytes?: number): string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const LOG_TAIL_BYTES = 16 * 1024;
+const KILL_WAIT_MS = 10_000;
+
+/** PID → true while the child runs. See the module comment. */
+const livePids = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of livePids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** PIDs of etcd processes started by this module that are still running (for diagnostics and tests). */
+export function runningEtcdPids(): number[] {
+  return [...livePids];
+}
+
+function validate(opts: EtcdLaunchOptions): void {
+  const issues: string[] = [];
+  const checkUrl = (field: string, url: string) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      issues.push(`${field}: not a URL: ${JSON.stringify(url)}`);
+      return;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      issues.push(`${field}: scheme must be http or https: ${url}`);
+    if (u.port === '') issues.push(`${field}: needs an explicit port: ${url}`);
+    if (u.hostname === '0.0.0.0' || u.hostname === '[::]' || u.hostname === '') {
+      issues.push(
+        `${field}: etcd-spot listens only on a concrete address, never ${u.hostname || 'an empty host'}: ${url}`,
+      );
+    }
+    if (u.pathname !== '/' || u.search !== '') issues.push(`${field}: no path or query allowed: ${url}`);
+  };
+  if (!/^[A-Za-z0-9._-]+$/.test(opts.name))
+    issues.push(`name: letters, digits, '.', '_', '-' only: ${JSON.stringify(opts.name)}`);
+  if (opts.dataDir.trim() === '') issues.push('dataDir: must not be empty');
+  checkUrl('clientUrl', opts.clientUrl);
+  checkUrl('peerUrl', opts.peerUrl);
+  if (opts.initialClusterToken.trim() === '' || /[\s,]/.test(opts.initialClusterToken)) {
+    issues.push(
+      `initialClusterToken: non-empty, no spaces or commas: ${JSON.stringify(opts.initialClusterToken)}`,
+    );
+  }
+  if (
+    !opts.initialCluster.some((m) => m.name === opts.name && trimSlash(m.peerUrl) === trimSlash(opts.peerUrl))
+  ) {
+    issues.push(`initialCluster: must contain this member (${opts.name}=${trimSlash(opts.peerUrl)})`);
+  }
+  for (const m of opts.initialCluster) {
+    if (!/^[A-Za-z0-9._-]+$/.test(m.name))
+      issues.push(`initialCluster: bad member name ${JSON.stringify(m.name)}`);
+    checkUrl(`initialCluster[${m.name}].peerUrl`, m.peerUrl);
+  }
+  for (const a of opts.extraArgs ?? []) {
+    if (a.includes('0.0.0.0') || a.includes('[::]'))
+      issues.push(`extraArgs: never listen on a wildcard address: ${a}`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/**
+ * etcd's command line for `opts` (pure). Listens only on the given URLs; always zap JSON logs on stderr.
+ *
+ * @example
+ * buildEtcdArgs({ name: 'm1', dataDir: '/var/lib/etcd', clientUrl: 'http://10.0.0.5:2379',
+ *   peerUrl: 'http://10.0.0.5:2380', initialCluster: [{ name: 'm1', peerUrl: 'http://10.0.0.5:2380' }],
+ *   initialClusterState: 'new', initialClusterToken: 'sig-1234' })
+ */
+export function buildEtcdArgs(opts: EtcdLaunchOptions): string[] {
+  validate(opts);
+  const clientUrl = trimSlash(opts.clientUrl);
+  const peerUrl = trimSlash(opts.peerUrl);
+  return [
+    `--name=${opts.name}`,
+    `--data-dir=${opts.dataDir}`,
+    `--listen-client-urls=${clientUrl}`,
+    `--advertise-client-urls=${clientUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=${formatInitialCluster(opts.initialCluster)}`,
+    `--initial-cluster-state=${opts.initialClusterState}`,
+    `--initial-cluster-token=${opts.initialClusterToken}`,
+    '--logger=zap',
+    '--log-outputs=stderr',
+    ...(opts.extraArgs ?? []),
+  ];
+}
+
+/** `m1=http://a:2380,m2=http://b:2380`, etcd's --initial-cluster / ETCD_INITIAL_CLUSTER format. */
+export function formatInitialCluster(members: { name: string; peerUrl: string }[]): string {
+  return members.map((m) => `${m.name}=${trimSlash(m.peerUrl)}`).join(',');
+}
+
+/**
+ * The same configuration as environment variables (pure), the shape of a systemd drop-in
+ * `EnvironmentFile` such as the seed's `30-etcd_peers.conf`. `extraArgs` become ETCD_<FLAG> too
+ * (`--snapshot-count=1000` → ETCD_SNAPSHOT_COUNT=1000, a bare `--force-new-cluster` → "true").
+ */
+export function buildEtcdEnvironment(opts: EtcdLaunchOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const arg of buildEtcdArgs(opts)) {
+    const m = /^--?([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
+    if (m === null)
+      throw new ConfigError([`extraArgs: cannot express ${JSON.stringify(arg)} as an ETCD_* variable`]);
+    env[`ETCD_${(m[1] ?? '').toUpperCase().replace(/-/g, '_')}`] = m[2] ?? 'true';
+  }
+  return env;
+}
+
+/** Lines for an EnvironmentFile (`KEY="value"`), in a stable order. */
+export function formatEnvironmentFile(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
+    .join('');
+}
+
+function readFileTail(path: string, maxBytes: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, maxBytes);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return lines.slice(-n).join('\n');
+}
+
+/**
+ * Starts etcd with {@link buildEtcdArgs}. Throws at once (EtcdError ETCD_SPAWN_FAILED) when the binary
+ * cannot be spawned; everything later (bind errors, bad data dir) shows as an early exit.
+ */
+export function startEtcd(opts: StartEtcdOptions): RunningEtcd {
+  const args = buildEtcdArgs(opts);
+  const binary = opts.etcdBinary ?? 'etcd';
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('ETCD_')) env[k] = v;
+  }
+  Object.assign(env, opts.env ?? {});
+
+  let logFd: number | undefined;
+  if (opts.logFile !== undefined) logFd = openSync(opts.logFile, 'a');
+  let memTail = '';
+  let child;
+  try {
+    child = spawn(binary, args, {
+      env,
+      stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
+    });
+  } finally {
+    // The child has its own copy of the descriptor.
+    if (logFd !== undefined) closeSync(logFd);
+  }
+  let spawnError: Error | undefined;
+  child.on('error', (e) => {
+    spawnError = e;
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    throw new EtcdError(
+      `could not start ${binary} for member ${opts.name} (is etcd installed and on PATH?)`,
+      {
+        code: 'ETCD_SPAWN_FAILED',
+        retryable: false,
+        cause: spawnError,
+      },
+    );
+  }
+  installExitHook();
+  livePids.add(pid);
+
+  const keep = (chunk: Buffer) => {
+    memTail = (memTail + chunk.toString('utf8')).slice(-LOG_TAIL_BYTES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  let exitInfo: EtcdExit | undefined;
+  const exited = new Promise<EtcdExit>((resolveExit) => {
+    child.on('exit', (code, signal) => {
+      livePids.delete(pid);
+      exitInfo = { code, signal };
+      const info = exitInfo;
+      // Settle once the pipes have drained too ('close'), so the in-memory log tail is complete, but
+      // never wait long for it.
+      const t = setTimeout(() => resolveExit(info), 200);
+      child.once('close', () => {
+        clearTimeout(t);
+        resolveExit(info);
+      });
+    });
+  });
+
+  const logTail = (maxBytes = LOG_TAIL_BYTES): string =>
+    opts.logFile !== undefined ? readFileTail(opts.logFile, maxBytes) : memTail.slice(-maxBytes);
+
+  const signalChild = (sig: NodeJS.Signals) => {
+    if (exitInfo !== undefined) return;
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // exited between the check and the signal
+    }
+  };
+
+  const waitExit = async (ms: number, what: string): Promise<void> => {
+    const ac = new AbortController();
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      delay(ms, true, { signal: ac.signal }).catch(() => false),
+    ]);
+    ac.abort();
+    if (timedOut)
+      throw new TimeoutError(`etcd ${opts.name} (pid ${pid}) did not exit within ${ms} ms after ${what}`);
+  };
+
+  const kill = async (): Promise<void> => {
+    signalChild('SIGKILL');
+    await waitExit(KILL_WAIT_MS, 'SIGKILL');
+  };
+
+  const stop = async (graceMs = 5000): Promise<void> => {
+    if (exitInfo !== undefined) return;
+    signalChild('SIGTERM');
+    const ac = new AbortController();
+    const graceOver = await Promise.race([
+      exited.then(() => false),
+      delay(graceMs, true, { signal: ac.signal }).catch(() => false),
+    ]);
+    ac.abort();
+    if (graceOver) await kill();
+  };
+
+  const describeExit = (e: EtcdExit) =>
+    `etcd ${opts.name} (pid ${pid}) exited with ${e.signal !== null ? `signal ${e.signal}` : `code ${e.code}`} before serving ${opts.clientUrl}`;
+
+  const waitUntilServing = async (timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    const url = `${trimSlash(opts.clientUrl)}/health`;
+    let lastError = 'no answer yet';
+    const stopPolling = new AbortController();
+    void exited.then(() => stopPolling.abort());
+    try {
+      for (;;) {
+        if (exitInfo !== undefined) {
+          const info = await exited;
+          throw new EtcdError(`${describeExit(info)}; last log lines:\n${lastLines(logTail(), 8)}`, {
+            code: 'ETCD_PROCESS_EXITED',
+            retryable: false,
+          });
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new TimeoutError(
+            `etcd ${opts.name} not serving ${url} after ${timeoutMs} ms; last error: ${lastError}`,
+          );
+        }
+        try {
+          const res = await fetch(url, {
+            signal: AbortSignal.any([AbortSignal.timeout(Math.min(1000, remaining)), stopPolling.signal]),
+          });
+          const body = await res.text();
+          if (res.status === 200 && exitInfo === undefined) return;
+          lastError = `HTTP ${res.status} ${body.trim()}`;
+        } catch (e) {
+          lastError = describeError(e);
+        }
+        if (exitInfo === undefined) {
+          await delay(Math.max(0, Math.min(25, deadline - Date.now())), undefined, {
+            signal: stopPolling.signal,
+          }).catch(() => undefined);
+        }
+      }
+    } finally {
+      stopPolling.abort();
+    }
+  };
+
+  return {
+    pid,
+    name: opts.name,
+    clientUrl: trimSlash(opts.clientUrl),
+    peerUrl: trimSlash(opts.peerUrl),
+    dataDir: opts.dataDir,
+    get running() {
+      return exitInfo === undefined;
+    },
+    exited,
+    stop,
+    kill,
+    waitUntilServing,
+    logTail,
+    [Symbol.asyncDispose]: kill,
+  };
+}
+
+/** True when `dataDir` holds an etcd write-ahead log (`member/wal` has files): etcd will ignore the initial-cluster flags. */
+export async function hasEtcdData(dataDir: string): Promise<boolean> {
+  try {
+    const entries = await readdir(join(dataDir, 'member', 'wal'));
+    return entries.length > 0;
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/**
+ * Empties an etcd data dir (keeps the directory itself, which may be a mount point). Refuses a relative
+ * path, a filesystem root, and a non-empty directory without a `member` entry (probably not an etcd
+ * data dir at all). A missing directory is fine.
+ */
+export async function wipeDataDir(dataDir: string): Promise<void> {
+  if (!isAbsolute(dataDir))
+    throw new ConfigError([`dataDir: must be an absolute path to wipe it: ${dataDir}`]);
+  const dir = resolve(dataDir);
+  if (dir === resolve(dir, '..'))
+    throw new ConfigError([`dataDir: refusing to wipe a filesystem root: ${dir}`]);
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ENOENT') return;
+    throw e;
+  }
+  if (entries.length === 0) return;
+  if (!entries.includes('member')) {
+    throw new ConfigError([
+      `dataDir: ${dir} does not look like an etcd data dir (no "member" entry; found ${entries.slice(0, 5).join(', ')}); not wiping it`,
+    ]);
+  }
+  for (const e of entries) await rm(join(dir, e), { recursive: true, force: true });
+}
