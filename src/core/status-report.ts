@@ -8,7 +8,10 @@ export interface StatusInput {
   instances: { id: InstanceId; privateIp: string }[];
   members: { id: MemberId; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean }[];
   /** Per member id: its own status, or the error text when it did not answer. */
-  statuses: Record<MemberId, { leaderId?: MemberId; raftIndex: number; dbSize: number; errors: string[] } | { error: string }>;
+  statuses: Record<
+    MemberId,
+    { leaderId?: MemberId; raftIndex: number; dbSize: number; errors: string[] } | { error: string }
+  >;
 }
 
 export type Role = 'leader' | 'follower' | 'learner' | 'unknown';
@@ -23,7 +26,12 @@ export interface StatusRow {
   raftIndex?: number;
   dbSize?: number;
   /** What is wrong with this row, if anything. */
-  problem?: 'member-without-instance' | 'instance-without-member' | 'never-started-member' | 'unreachable' | 'no-leader';
+  problem?:
+    | 'member-without-instance'
+    | 'instance-without-member'
+    | 'never-started-member'
+    | 'unreachable'
+    | 'no-leader';
   detail?: string;
 }
 
@@ -56,8 +64,19 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     const inst = ip === undefined ? undefined : byIp.get(ip);
     if (inst) matched.add(inst.id);
     const st = input.statuses[m.id];
-    const row: StatusRow = { memberId: m.id, name: m.name, instanceId: inst?.id, privateIp: inst?.privateIp ?? ip };
-    row.role = m.isLearner ? 'learner' : leaderId === undefined ? 'unknown' : m.id === leaderId ? 'leader' : 'follower';
+    const row: StatusRow = {
+      memberId: m.id,
+      name: m.name,
+      instanceId: inst?.id,
+      privateIp: inst?.privateIp ?? ip,
+    };
+    row.role = m.isLearner
+      ? 'learner'
+      : leaderId === undefined
+        ? 'unknown'
+        : m.id === leaderId
+          ? 'leader'
+          : 'follower';
     if (st && 'raftIndex' in st) {
       row.raftIndex = st.raftIndex;
       row.dbSize = st.dbSize;
@@ -82,10 +101,17 @@ export function buildStatusReport(input: StatusInput): StatusReport {
   }
   for (const i of input.instances) {
     if (!matched.has(i.id)) {
-      rows.push({ instanceId: i.id, privateIp: i.privateIp, problem: 'instance-without-member', detail: 'running instance is not an etcd member' });
+      rows.push({
+        instanceId: i.id,
+        privateIp: i.privateIp,
+        problem: 'instance-without-member',
+        detail: 'running instance is not an etcd member',
+      });
     }
   }
-  rows.sort((a, b) => (a.instanceId ?? '~' + (a.memberId ?? '')).localeCompare(b.instanceId ?? '~' + (b.memberId ?? '')));
+  // Instances in id order, then members without an instance.
+  const key = (r: StatusRow) => (r.instanceId !== undefined ? `0${r.instanceId}` : `1${r.memberId ?? ''}`);
+  rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return {
     rows,
     leaderId,

@@ -1,0 +1,143 @@
+// `etcd-spot status` as a user runs it: the CLI process against the emulator's Spot.io API over HTTP and
+// a real 3-member etcd on 127.0.33.x whose IPs are the emulated instances' private IPs.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/server.ts';
+import { startTestCluster, type TestCluster } from '../support/etcd-cluster-fixture.ts';
+
+const TOKEN = 'status-test-token';
+let emu: RunningEmulator;
+let cluster: TestCluster;
+let groupId: string;
+const instanceByIp = new Map<string, string>();
+
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['bin/etcd-spot.js', ...args],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', SPOTINST_TOKEN: TOKEN, ...env },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+before(async () => {
+  cluster = await startTestCluster({ size: 3, ipPrefix: '127.0.33' });
+  emu = await startEmulator({
+    listen: '127.0.0.1:0',
+    token: TOKEN,
+    instanceImds: false,
+    ipPrefix: '127.0.33',
+  });
+  const g = emu.state.createGroup({ name: 'status-test', targetCapacity: 0, autoReplace: false });
+  groupId = g.id;
+  for (const m of cluster.members) {
+    const inst = emu.state.launchInstance(groupId, { privateIp: m.ip });
+    instanceByIp.set(m.ip, inst.id);
+  }
+});
+
+after(async () => {
+  await emu?.close();
+  await cluster?.close();
+});
+
+test('status --json shows every instance matched to a healthy member with one leader, exit 0', async () => {
+  const r = await cli(['status', '--json', '--api-url', emu.url, '--group-id', groupId]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.problems, 0);
+  assert.equal(report.voters, 3);
+  assert.equal(report.rows.length, 3);
+  const leaders = report.rows.filter((x: { role: string }) => x.role === 'leader');
+  assert.equal(leaders.length, 1);
+  for (const row of report.rows) {
+    assert.equal(row.instanceId, instanceByIp.get(row.privateIp));
+    assert.match(row.memberId, /^[0-9a-f]{16}$/);
+    assert.equal(row.healthy, true);
+    assert.ok(row.raftIndex > 0);
+  }
+});
+
+test('the table names its columns and says that instances and members match', async () => {
+  const r = await cli(['status', '--api-url', emu.url, '--group-id', groupId]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^INSTANCE\s+PRIVATE IP\s+MEMBER ID\s+NAME\s+ROLE\s+HEALTHY\s+RAFT INDEX\s+DB SIZE\s+PROBLEM/,
+  );
+  assert.match(r.stdout, /3 voter\(s\), 0 learner\(s\), leader [0-9a-f]{16}; instances and members match/);
+});
+
+test('wrong token: a clear message naming the token and exit 3', async () => {
+  const r = await cli(['status', '--api-url', emu.url, '--group-id', groupId], { SPOTINST_TOKEN: 'wrong' });
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /check the token/);
+});
+
+test('a group that does not exist: exit 3 naming the group', async () => {
+  const r = await cli(['status', '--api-url', emu.url, '--group-id', 'sig-doesnotexist']);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /sig-doesnotexist/);
+});
+
+test('cloud API unreachable: exit 3, no hang', async () => {
+  const r = await cli([
+    'status',
+    '--api-url',
+    'http://127.0.33.250:9',
+    '--group-id',
+    groupId,
+    '--set',
+    'group.requestTimeout=1s',
+  ]);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /cannot list the instances/);
+});
+
+test('etcd unreachable: exit 4 naming the endpoints', async () => {
+  const r = await cli([
+    'status',
+    '--api-url',
+    emu.url,
+    '--group-id',
+    groupId,
+    '--endpoints',
+    'http://127.0.33.251:2379',
+  ]);
+  assert.equal(r.code, 4);
+  assert.match(r.stderr, /no etcd member answered at http:\/\/127\.0\.33\.251:2379/);
+});
+
+test('an invalid flag value names the field, exit 2', async () => {
+  const r = await cli(['status', '--api-url', emu.url, '--group-id', groupId, '--set', 'agent.maxVoters=4']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /agent\.maxVoters/);
+});
+
+test("when a member's instance is gone and its etcd is down, status flags it and exits 5", async () => {
+  const victim = cluster.members[2]!;
+  await cluster.killMember(2);
+  emu.state.terminateInstance(instanceByIp.get(victim.ip)!);
+  const r = await cli(['status', '--json', '--api-url', emu.url, '--group-id', groupId]);
+  assert.equal(r.code, 5, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const row = report.rows.find((x: { privateIp: string }) => x.privateIp === victim.ip);
+  assert.equal(row.problem, 'member-without-instance');
+  assert.equal(row.healthy, false);
+  assert.equal(report.rows.filter((x: { problem?: string }) => x.problem).length, 1);
+  const text = await cli(['status', '--api-url', emu.url, '--group-id', groupId]);
+  assert.equal(text.code, 5);
+  assert.match(text.stdout, /1 problem\(s\):\n {2}- member-without-instance: /);
+});
