@@ -20,7 +20,14 @@ export interface GroupInstanceView {
 
 /** The group's instance list, or why it is unknown. */
 export type GroupView =
-  | { ok: true; instances: GroupInstanceView[]; fetchedAt: number; desiredCapacity?: number }
+  | {
+      ok: true;
+      instances: GroupInstanceView[];
+      fetchedAt: number;
+      desiredCapacity?: number;
+      /** The group's id (Elastigroup `sig-…`), when known: it prefixes the bootstrap cluster token. */
+      groupId?: string;
+    }
   | { ok: false; error: string };
 
 export interface NoticeView {

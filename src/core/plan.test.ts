@@ -1,0 +1,1348 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describePlan, initialClusterFor, planMembership } from './plan.ts';
+import { plausibleGroup, seederOf } from './plan-helpers.ts';
+import { DEFAULT_POLICY } from './policy.ts';
+import type { Policy } from './policy.ts';
+import type { Action } from './actions.ts';
+import {
+  anObservation,
+  ipOf,
+  learner,
+  LEADER_RAFT_INDEX,
+  memberIdOf,
+  NOW,
+  unstartedLearner,
+  voter,
+} from '../../test/support/observation-builder.ts';
+import type { ObservationBuilder } from '../../test/support/observation-builder.ts';
+
+const policy: Policy = { ...DEFAULT_POLICY };
+const TTL = policy.memberDeadAfterMs;
+
+function plan(b: ObservationBuilder, p: Policy = policy): Action[] {
+  const actions = planMembership(b.build(), p, NOW);
+  assert.ok(actions.length > 0, 'a plan always has an action');
+  for (const a of actions) assert.ok(a.reason.length > 0, `${a.kind} has a reason`);
+  return actions;
+}
+
+function first(b: ObservationBuilder, p: Policy = policy): Action {
+  return plan(b, p)[0]!;
+}
+
+function expectKind<K extends Action['kind']>(a: Action, kind: K): Extract<Action, { kind: K }> {
+  assert.equal(a.kind, kind, `expected ${kind}, got ${a.kind}: ${a.reason}`);
+  return a as Extract<Action, { kind: K }>;
+}
+
+function expectRemove(
+  a: Action,
+  instance: string,
+  why: string,
+  generation = 0,
+): Extract<Action, { kind: 'remove-member' }> {
+  const r = expectKind(a, 'remove-member');
+  assert.equal(r.memberId, memberIdOf(instance, generation));
+  assert.equal(r.why, why);
+  return r;
+}
+
+function kinds(actions: Action[]): string[] {
+  return actions.map((a) => a.kind);
+}
+
+const id = (i: string): string => memberIdOf(i);
+
+/** Self i-1 is a running voter (and leader unless told) of a 3-voter cluster on a 3-instance group. */
+function threeVoters(opts: { self?: string; leader?: string } = {}): ObservationBuilder {
+  return anObservation()
+    .withSelf(opts.self ?? 'i-1')
+    .withGroup(['i-1', 'i-2', 'i-3'])
+    .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+    .withLeader(opts.leader ?? 'i-1')
+    .asRunningMember();
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('A. self has left before', () => {
+  test('signals ready-to-shutdown once while the notice is still present', () => {
+    const a = first(threeVoters().withEtcdRunning(false).left().withNotice());
+    expectKind(a, 'signal-ready-to-shutdown');
+  });
+
+  test('waits for the cloud to terminate after signalling', () => {
+    const a = first(threeVoters().withEtcdRunning(false).left().withNotice().signalledReady());
+    expectKind(a, 'wait');
+    assert.match(a.reason, /waiting for the cloud to terminate/);
+  });
+
+  test('stops a still-running etcd before signalling', () => {
+    assert.deepEqual(kinds(plan(threeVoters().left().withNotice())), [
+      'stop-etcd',
+      'signal-ready-to-shutdown',
+      'wait',
+    ]);
+  });
+
+  test('wipes and clears the left record when the notice is gone and a cluster with a leader answers', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-2'), voter('i-3')])
+      .withData()
+      .left();
+    assert.deepEqual(kinds(plan(b)), ['wipe-data', 'clear-left']);
+  });
+
+  test('keeps the data when the recorded member is still in the committed list (the removal never committed)', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-1', { downFor: 1000 }), voter('i-2'), voter('i-3')])
+      .withData()
+      .left();
+    assert.deepEqual(kinds(plan(b)), ['clear-left']);
+  });
+
+  test('stops etcd first when it runs after the notice is gone', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-2'), voter('i-3')])
+      .asRunningMember()
+      .left();
+    assert.deepEqual(kinds(plan(b)), ['stop-etcd', 'wipe-data', 'clear-left']);
+  });
+
+  test('wipes a left instance’s data even while the group API is failing (the left record is the proof)', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroupError()
+      .withMembers([voter('i-2'), voter('i-3')])
+      .withData()
+      .left();
+    expectKind(first(b), 'wipe-data');
+  });
+
+  test('does not wipe a left instance’s data when the cluster cannot be reached', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2'])
+      .clusterUnreachable()
+      .withData()
+      .left();
+    const actions = plan(b);
+    assert.ok(!kinds(actions).includes('wipe-data'));
+    expectKind(actions[0]!, 'wait');
+    assert.match(actions[0]!.reason, /may be the last copy/);
+  });
+
+  test('does not wipe a left instance’s data when the cluster has no leader', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2'])
+      .withMembers([voter('i-2')])
+      .withNoLeader()
+      .withData()
+      .left();
+    expectKind(first(b), 'wait');
+  });
+
+  test('clears the left record at once when there is no data to wipe', () => {
+    const b = anObservation().withSelf('i-1').withGroup(['i-1']).clusterUnreachable().left();
+    expectKind(first(b), 'clear-left');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('B. termination notice: leave', () => {
+  test('a plain restart with no notice never removes self', () => {
+    for (const b of [
+      threeVoters(),
+      threeVoters({ leader: 'i-2' }),
+      threeVoters().withEtcdRunning(false),
+      threeVoters().withGroupError(),
+      threeVoters().withAdvisoryNotice(),
+    ]) {
+      const actions = plan(b);
+      assert.ok(
+        !actions.some((a) => a.kind === 'remove-member' && a.memberId === id('i-1')),
+        describePlan(actions),
+      );
+      assert.ok(!kinds(actions).includes('mark-left'));
+    }
+  });
+
+  test('an advisory rebalance notice does not make self leave by default', () => {
+    expectKind(first(threeVoters({ leader: 'i-2' }).withAdvisoryNotice()), 'wait');
+  });
+
+  test('an advisory rebalance notice makes self leave with leaveOnRebalance', () => {
+    const a = first(threeVoters({ leader: 'i-2' }).withAdvisoryNotice(), {
+      ...policy,
+      leaveOnRebalance: true,
+    });
+    expectRemove(a, 'i-1', 'self-leave');
+  });
+
+  test('waits when the cluster cannot be reached to leave', () => {
+    const a = first(
+      anObservation().withSelf('i-1').withGroup(['i-1', 'i-2']).clusterUnreachable().withData().withNotice(),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /cannot reach the cluster to leave/);
+  });
+
+  test('marks left when the cluster cannot be reached and there is nothing here to hand over', () => {
+    const b = anObservation().withSelf('i-1').withGroup(['i-1', 'i-2']).clusterUnreachable().withNotice();
+    assert.deepEqual(kinds(plan(b)), ['mark-left', 'signal-ready-to-shutdown']);
+  });
+
+  test('stops etcd, marks left and signals when self is no longer in the member list', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-2'), voter('i-3')])
+      .asRunningMember()
+      .withNotice();
+    assert.deepEqual(kinds(plan(b)), ['stop-etcd', 'mark-left', 'signal-ready-to-shutdown', 'wait']);
+  });
+
+  test('a fresh instance with a notice does not join', () => {
+    const b = anObservation()
+      .withSelf('i-4')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+      .withNotice();
+    expectKind(first(b), 'mark-left');
+  });
+
+  test('a learner removes itself at once', () => {
+    const b = anObservation()
+      .withSelf('i-4')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .asRunningMember()
+      .withNotice();
+    const actions = plan(b);
+    expectRemove(actions[0]!, 'i-4', 'self-leave');
+    assert.deepEqual(kinds(actions), ['remove-member', 'mark-left', 'signal-ready-to-shutdown']);
+  });
+
+  test('a learner does not remove itself when the cluster has no leader', () => {
+    const b = anObservation()
+      .withSelf('i-4')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .withNoLeader()
+      .asRunningMember()
+      .withNotice();
+    expectKind(first(b), 'wait');
+  });
+
+  test('promotes the hot spare before leaving', () => {
+    const b = anObservation()
+      .withSelf('i-2')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    const actions = plan(b);
+    const p = expectKind(actions[0]!, 'promote-member');
+    assert.equal(p.memberId, id('i-4'));
+    assert.match(p.reason, /hot spare .* before leaving .* keeps 3 voters/);
+    assert.deepEqual(kinds(actions), [
+      'promote-member',
+      'remove-member',
+      'mark-left',
+      'signal-ready-to-shutdown',
+    ]);
+  });
+
+  test('does not wait for a spare that has not caught up before leaving', () => {
+    const b = anObservation()
+      .withSelf('i-2')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        learner('i-4', { raftIndex: LEADER_RAFT_INDEX - 5000 }),
+      ])
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    expectRemove(first(b), 'i-2', 'self-leave');
+  });
+
+  test('does not promote a spare before leaving when voters already exceed maxVoters', () => {
+    const b = anObservation()
+      .withSelf('i-2')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    expectRemove(first(b, { ...policy, maxVoters: 1 }), 'i-2', 'self-leave');
+  });
+
+  test('moves leadership before leaving when self is the leader', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2', { raftIndex: LEADER_RAFT_INDEX - 3 }),
+        voter('i-3', { raftIndex: LEADER_RAFT_INDEX - 1 }),
+      ])
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    const actions = plan(b);
+    const mv = expectKind(actions[0]!, 'move-leader');
+    assert.equal(mv.from, id('i-1'));
+    assert.equal(mv.to, id('i-3'), 'the healthy voter with the highest raft index');
+    assert.deepEqual(kinds(actions), [
+      'move-leader',
+      'remove-member',
+      'mark-left',
+      'signal-ready-to-shutdown',
+    ]);
+  });
+
+  test('never hands leadership to an unreachable voter', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2', { downFor: 1000, raftIndex: LEADER_RAFT_INDEX + 5 }),
+        voter('i-3'),
+        voter('i-4'),
+        voter('i-5'),
+      ])
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    const mv = expectKind(first(b), 'move-leader');
+    assert.notEqual(mv.to, id('i-2'));
+  });
+
+  test('the full leave order: promote spare, move leader, remove self, mark left, signal', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    assert.deepEqual(kinds(plan(b)), [
+      'promote-member',
+      'move-leader',
+      'remove-member',
+      'mark-left',
+      'signal-ready-to-shutdown',
+    ]);
+  });
+
+  test('removes self when quorum holds without it', () => {
+    const a = expectRemove(first(threeVoters({ leader: 'i-2' }).withNotice()), 'i-1', 'self-leave');
+    assert.match(a.reason, /2 healthy voters of 2 remain ≥ quorum 2/);
+  });
+
+  test('self-leave does not need the group list', () => {
+    expectRemove(first(threeVoters({ leader: 'i-2' }).withGroupError().withNotice()), 'i-1', 'self-leave');
+  });
+
+  test('removes a dead member first when self-removal would break quorum', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { downFor: 5000 })])
+      .withLeader('i-2')
+      .asRunningMember()
+      .withNotice();
+    const actions = plan(b);
+    const r = expectRemove(actions[0]!, 'i-3', 'dead');
+    assert.match(r.reason, /2 healthy voters of 2 remain ≥ quorum 2/);
+    assert.deepEqual(kinds(actions), [
+      'remove-member',
+      'remove-member',
+      'mark-left',
+      'signal-ready-to-shutdown',
+    ]);
+  });
+
+  test('does not remove a dead member to leave while the group API is failing', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroupError()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { downFor: 5000 })])
+      .withLeader('i-2')
+      .asRunningMember()
+      .withNotice();
+    const a = expectKind(first(b), 'wait');
+    assert.match(a.reason, /only 1 healthy voter of 2 would remain < quorum 2/);
+  });
+
+  test('does not remove an unreachable member whose instance still runs to leave', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { downFor: 5 * TTL })])
+      .withLeader('i-2')
+      .asRunningMember()
+      .withNotice();
+    expectKind(first(b), 'wait');
+  });
+
+  test('a single-member cluster never removes its last member', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1'])
+      .withMembers([voter('i-1')])
+      .asRunningMember()
+      .withNotice();
+    const actions = plan(b);
+    expectKind(actions[0]!, 'wait');
+    assert.ok(!kinds(actions).includes('remove-member'));
+  });
+
+  test('a voter whose etcd is down still removes itself through the others', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-1', { downFor: 2000 }), voter('i-2'), voter('i-3')])
+      .withLeader('i-2')
+      .withData()
+      .withNotice();
+    expectRemove(first(b), 'i-1', 'self-leave');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('C. no cluster answers', () => {
+  const lonely = (): ObservationBuilder =>
+    anObservation().withSelf('i-1').withGroup(['i-1', 'i-2', 'i-3']).clusterUnreachable();
+
+  test('starts etcd on its local data', () => {
+    const a = expectKind(first(lonely().withData()), 'start-etcd');
+    assert.equal(a.state, 'existing');
+    assert.deepEqual(a.initialCluster, [{ name: 'i-1', peerUrl: `http://${ipOf('i-1')}:2380` }]);
+  });
+
+  test('does not wipe when the cluster cannot be reached', () => {
+    for (const b of [
+      lonely().withData(),
+      lonely().withData().withEtcdRunning(),
+      lonely().withData({ memberId: 'ffffffffffffffff', clusterId: 'other' }),
+    ]) {
+      assert.ok(!kinds(plan(b)).includes('wipe-data'));
+    }
+  });
+
+  test('never bootstraps over local data, even as the seeder with votes', () => {
+    const actions = plan(
+      lonely()
+        .withData()
+        .withVotes({ granted: ['i-1', 'i-2', 'i-3'] }),
+    );
+    assert.ok(!kinds(actions).includes('bootstrap'));
+  });
+
+  test('respects the start back-off', () => {
+    const a = first(
+      lonely()
+        .withData()
+        .withLocal({ startFailures: 3, nextStartAt: NOW + 8000 }),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /3 starts failed in a row: next try in 8s/);
+  });
+
+  test('starts again once the back-off has passed', () => {
+    expectKind(
+      first(
+        lonely()
+          .withData()
+          .withLocal({ startFailures: 3, nextStartAt: NOW - 1 }),
+      ),
+      'start-etcd',
+    );
+  });
+
+  test('waits while etcd runs on its data', () => {
+    expectKind(first(lonely().withData().withEtcdRunning()), 'wait');
+  });
+
+  test('does not bootstrap while the group API is failing', () => {
+    const a = first(
+      anObservation()
+        .withSelf('i-1')
+        .withGroupError()
+        .clusterUnreachable()
+        .withVotes({ granted: ['i-1', 'i-2', 'i-3'] }),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /group list is unknown/);
+  });
+
+  test('does not bootstrap on a group list that does not contain self', () => {
+    expectKind(first(anObservation().withSelf('i-1').withGroup(['i-2', 'i-3']).clusterUnreachable()), 'wait');
+  });
+
+  test('does not bootstrap on an empty group list', () => {
+    expectKind(first(anObservation().withSelf('i-1').withGroup([]).clusterUnreachable()), 'wait');
+  });
+
+  test('waits when a peer has data or a cluster', () => {
+    const a = first(
+      lonely()
+        .withPeers([
+          { instanceId: 'i-2', reachable: true, hasData: false },
+          { instanceId: 'i-3', reachable: true, hasData: true, clusterId: 'abc' },
+        ])
+        .withVotes({ granted: ['i-1', 'i-2', 'i-3'] }),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /peer i-3 has cluster abc/);
+  });
+
+  test('the lowest instance id is the only seeder', () => {
+    for (const self of ['i-2', 'i-3']) {
+      const a = first(
+        anObservation()
+          .withSelf(self)
+          .withGroup(['i-3', 'i-1', 'i-2'])
+          .clusterUnreachable()
+          .withVotes({ granted: ['i-1', 'i-2', 'i-3'] }),
+      );
+      expectKind(a, 'wait');
+      assert.match(a.reason, /waiting for seeder i-1/);
+    }
+    expectKind(first(lonely()), 'collect-votes');
+  });
+
+  test('the seeder collects votes from every instance in the list', () => {
+    const a = expectKind(first(lonely()), 'collect-votes');
+    assert.deepEqual(a.from, ['i-1', 'i-2', 'i-3']);
+  });
+
+  test('bootstraps with a fresh majority of votes', () => {
+    const a = expectKind(first(lonely().withVotes({ granted: ['i-1', 'i-2'] })), 'bootstrap');
+    assert.equal(a.token, `i-1-i-1-${NOW}`);
+  });
+
+  test('the bootstrap token starts with the group id when known', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'], { groupId: 'sig-1234' })
+      .clusterUnreachable()
+      .withVotes({ granted: ['i-1', 'i-2'] });
+    assert.equal(expectKind(first(b), 'bootstrap').token, `sig-1234-i-1-${NOW}`);
+  });
+
+  test('bootstraps only with a majority of the desired capacity', () => {
+    const partial = (): ObservationBuilder =>
+      anObservation().withSelf('i-1').withGroup(['i-1', 'i-2'], { desiredCapacity: 5 }).clusterUnreachable();
+    const a = first(partial().withVotes({ granted: ['i-1', 'i-2'] }));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /2 of 5 granted, 3 needed/);
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'], { desiredCapacity: 5 })
+      .clusterUnreachable();
+    expectKind(first(b.withVotes({ granted: ['i-1', 'i-2', 'i-3'] })), 'bootstrap');
+  });
+
+  test('a partial group bootstraps before every desired instance is up', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'], { desiredCapacity: 5 })
+      .clusterUnreachable();
+    expectKind(first(b.withVotes({ granted: ['i-1', 'i-2', 'i-3'] })), 'bootstrap');
+  });
+
+  test('counts only votes from instances in the list', () => {
+    const a = first(
+      lonely().withVotes({
+        granted: ['i-1', 'i-8', 'i-9'],
+        refused: [
+          { instanceId: 'i-2', reason: 'x' },
+          { instanceId: 'i-3', reason: 'y' },
+        ],
+      }),
+    );
+    expectKind(a, 'wait');
+  });
+
+  test('does not bootstrap without its own vote', () => {
+    const a = first(
+      lonely().withVotes({
+        granted: ['i-2', 'i-3'],
+        refused: [{ instanceId: 'i-1', reason: 'I voted for i-0 3s ago' }],
+      }),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /self has not granted its own vote/);
+  });
+
+  test('waits with who refused and why when every instance answered', () => {
+    const a = first(
+      lonely().withVotes({
+        granted: ['i-1'],
+        refused: [
+          { instanceId: 'i-2', reason: 'I have local etcd data' },
+          { instanceId: 'i-3', reason: 'my group list is unknown' },
+        ],
+      }),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /refused: i-2 \(I have local etcd data\); i-3 \(my group list is unknown\)/);
+  });
+
+  test('asks again at once when some instances have not answered yet', () => {
+    const a = first(lonely().withVotes({ granted: ['i-1'] }));
+    expectKind(a, 'collect-votes');
+    assert.match(a.reason, /no answer from i-2 and i-3/);
+  });
+
+  test('a stale tally is collected again, never used to bootstrap', () => {
+    const a = first(lonely().withVotes({ granted: ['i-1', 'i-2', 'i-3'], ago: policy.voteTtlMs / 2 }));
+    expectKind(a, 'collect-votes');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('D. the cluster answers, self is not running as a member', () => {
+  const joining = (): ObservationBuilder =>
+    anObservation().withSelf('i-4').withGroup(['i-1', 'i-2', 'i-3', 'i-4']).withLeader('i-1');
+
+  test('replaces a stale member left by a terminated instance whose IP was reused', () => {
+    const b = joining().withMembers([
+      voter('i-1'),
+      voter('i-2'),
+      voter('i-3'),
+      voter('i-old', { ip: ipOf('i-4'), downFor: 3000 }),
+    ]);
+    const actions = plan(b);
+    const r = expectRemove(actions[0]!, 'i-old', 'stale-peer-url');
+    assert.match(r.reason, /its instance i-old is gone and its peer IP 127\.0\.0\.14 now belongs to i-4/);
+    assert.deepEqual(kinds(actions), ['remove-member', 'add-self-as-learner']);
+  });
+
+  test('does not remove the member at our peer URL while its named instance is still in the group', () => {
+    const b = anObservation()
+      .withSelf('i-4')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-old'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-old', { ip: ipOf('i-4'), downFor: 3000 }),
+      ]);
+    expectKind(first(b), 'wait');
+  });
+
+  test('does not remove the stale member at our peer URL while the group API is failing', () => {
+    const b = joining()
+      .withGroupError()
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-old', { ip: ipOf('i-4'), downFor: 3000 }),
+      ]);
+    expectKind(first(b), 'wait');
+  });
+
+  test('does not remove the stale member at our peer URL without a leader', () => {
+    const b = joining()
+      .withNoLeader()
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-old', { ip: ipOf('i-4'), downFor: 3000 }),
+      ]);
+    expectKind(first(b), 'wait');
+  });
+
+  test('starts etcd on data of its own member', () => {
+    const b = joining()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-4', { downFor: 1000 })])
+      .withData();
+    const a = expectKind(first(b), 'start-etcd');
+    assert.equal(a.initialCluster.length, 4);
+  });
+
+  test('starts etcd when its member was added but never started', () => {
+    const b = joining().withMembers([
+      voter('i-1'),
+      voter('i-2'),
+      voter('i-3'),
+      unstartedLearner('i-4', 2000),
+    ]);
+    const a = expectKind(first(b), 'start-etcd');
+    assert.deepEqual(
+      a.initialCluster.map((m) => m.name),
+      ['i-1', 'i-2', 'i-3', 'i-4'],
+    );
+  });
+
+  test('starting etcd respects the back-off', () => {
+    const b = joining()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), unstartedLearner('i-4', 2000)])
+      .withLocal({ startFailures: 1, nextStartAt: NOW + 500 });
+    expectKind(first(b), 'wait');
+  });
+
+  test('waits while its etcd runs and the member has not published its name', () => {
+    const b = joining()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), unstartedLearner('i-4', 2000)])
+      .withEtcdRunning();
+    expectKind(first(b), 'wait');
+  });
+
+  test('removes its own member when its data was lost, then rejoins', () => {
+    const b = joining()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-4', { downFor: 1000 })])
+      .withRecord({ memberId: id('i-4') });
+    const actions = plan(b);
+    expectRemove(actions[0]!, 'i-4', 'own-data-lost');
+    assert.deepEqual(kinds(actions), ['remove-member', 'add-self-as-learner']);
+  });
+
+  test('does not remove its own lost member while the group API is failing', () => {
+    const b = joining()
+      .withGroupError()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-4', { downFor: 1000 })]);
+    expectKind(first(b), 'wait');
+  });
+
+  test('does not remove its own lost member when that breaks quorum', () => {
+    const b = anObservation()
+      .withSelf('i-3')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-1'), voter('i-2', { downFor: 1000 }), voter('i-3', { downFor: 1000 })])
+      .withLeader('i-1');
+    expectKind(first(b), 'wait');
+  });
+
+  test('wipes local data of another member id (re-added under a new id)', () => {
+    const b = joining()
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        unstartedLearner('i-4', 1000, { generation: 1 }),
+      ])
+      .withData({ memberId: id('i-4'), clusterId: undefined });
+    const a = expectKind(first(b), 'wipe-data');
+    assert.match(
+      a.reason,
+      new RegExp(`belongs to member ${id('i-4')}, but our peer URL is member ${memberIdOf('i-4', 1)}`),
+    );
+  });
+
+  test('wipes local data of another cluster', () => {
+    const b = joining()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-4', { downFor: 1000 })])
+      .withData({ memberId: id('i-4'), clusterId: '1111111111111111' });
+    expectKind(first(b), 'wipe-data');
+  });
+
+  test('wipes when etcd said it was permanently removed and no member id was recorded', () => {
+    const b = joining()
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        unstartedLearner('i-4', 1000, { generation: 1 }),
+      ])
+      .withData({})
+      .withLocal({ lastExit: { at: NOW - 1000, code: 0, removed: true } });
+    expectKind(first(b), 'wipe-data');
+  });
+
+  test('does not wipe a mismatched data dir when the cluster has no leader', () => {
+    const b = joining()
+      .withNoLeader()
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        unstartedLearner('i-4', 1000, { generation: 1 }),
+      ])
+      .withData({ memberId: id('i-4') });
+    expectKind(first(b), 'wait');
+  });
+
+  test('does not wipe a mismatched data dir while the group API is failing', () => {
+    const b = joining()
+      .withGroupError()
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        unstartedLearner('i-4', 1000, { generation: 1 }),
+      ])
+      .withData({ memberId: id('i-4') });
+    expectKind(first(b), 'wait');
+  });
+
+  test('wipes a member that is no longer in the committed member list', () => {
+    const b = joining()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+      .withData();
+    const a = expectKind(first(b), 'wipe-data');
+    assert.match(a.reason, /not in the committed member list/);
+  });
+
+  test('stops a running etcd that is no longer in the committed member list, then wipes', () => {
+    const b = joining()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+      .asRunningMember();
+    assert.deepEqual(kinds(plan(b)), ['stop-etcd', 'wipe-data']);
+  });
+
+  test('does not wipe when absent from a member list that no leader committed', () => {
+    const b = joining()
+      .withNoLeader()
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+      .withData();
+    expectKind(first(b), 'wait');
+  });
+
+  test('adds itself as a learner to a healthy cluster', () => {
+    const a = first(joining().withMembers([voter('i-1'), voter('i-2'), voter('i-3')]));
+    expectKind(a, 'add-self-as-learner');
+    assert.match(a.reason, /3 healthy voters, no learner/);
+  });
+
+  test('waits to add itself while a voter is down', () => {
+    const a = first(
+      anObservation()
+        .withSelf('i-4')
+        .withGroup(['i-1', 'i-2', 'i-4'])
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { downFor: 10_000 })]),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /etcd refuses adds while voter .*\(i-3\) is down/);
+  });
+
+  test('never adds a second learner', () => {
+    const a = first(
+      anObservation()
+        .withSelf('i-5')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4', { raftIndex: 3 })]),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /one learner at a time/);
+  });
+
+  test('waits to add itself while an unstarted member exists', () => {
+    const a = first(
+      anObservation()
+        .withSelf('i-5')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), unstartedLearner('i-4', 1000)]),
+    );
+    expectKind(a, 'wait');
+  });
+
+  test('waits to add itself while the cluster has no leader', () => {
+    expectKind(
+      first(
+        joining()
+          .withNoLeader()
+          .withMembers([voter('i-1'), voter('i-2'), voter('i-3')]),
+      ),
+      'wait',
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('E. cluster-wide duties of the leader’s agent', () => {
+  const withDead = (downFor: number): ObservationBuilder =>
+    anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-4'), voter('i-5', { downFor })])
+      .withLeader('i-1')
+      .asRunningMember();
+
+  test('reaps a dead member whose instance is gone and that is unreachable past the TTL', () => {
+    const a = expectRemove(first(withDead(74_000)), 'i-5', 'dead');
+    assert.equal(
+      a.reason,
+      `remove member ${id('i-5')} (i-5): instance gone from the group and unreachable for 74s > 60s; 4 healthy voters of 4 remain ≥ quorum 3`,
+    );
+  });
+
+  test('does not reap a dead member before the TTL', () => {
+    const a = first(withDead(TTL));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /unreachable for 60s ≤ 60s/);
+  });
+
+  test('does not reap a dead member while the group API is failing', () => {
+    const a = first(withDead(10 * TTL).withGroupError());
+    expectKind(a, 'wait');
+    assert.match(a.reason, /not reaping: the group list is unknown/);
+  });
+
+  test('does not reap a dead member when the group list is empty', () => {
+    expectKind(first(withDead(10 * TTL).withGroup([])), 'wait');
+  });
+
+  test('does not reap a dead member when the group list does not contain self', () => {
+    expectKind(first(withDead(10 * TTL).withGroup(['i-2', 'i-3', 'i-4'])), 'wait');
+  });
+
+  test('does not reap a member whose instance is still running even when it is unreachable past the TTL', () => {
+    const a = first(withDead(10 * TTL).withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5']));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /its instance is still in the group/);
+  });
+
+  test('does not reap an unreachable member without a known start of the streak', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-5', { reachable: false })])
+      .asRunningMember();
+    expectKind(first(b), 'wait');
+  });
+
+  test('only the leader’s agent reaps', () => {
+    const b = anObservation()
+      .withSelf('i-2')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-4'),
+        voter('i-5', { downFor: 10 * TTL }),
+      ])
+      .withLeader('i-1')
+      .asRunningMember();
+    const a = first(b);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /duties belong to the leader’s agent|leader's agent/);
+  });
+
+  test('reaps the oldest dead member first', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-4', { downFor: 2 * TTL }),
+        voter('i-5', { downFor: 3 * TTL }),
+      ])
+      .withLeader('i-1')
+      .asRunningMember();
+    expectRemove(first(b), 'i-5', 'dead');
+  });
+
+  test('does not reap when the removal would leave healthy voters below quorum', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2', { noLeader: true }),
+        voter('i-3', { noLeader: true }),
+        voter('i-4', { downFor: 2 * TTL }),
+      ])
+      .withLeader('i-1')
+      .asRunningMember();
+    const a = first(b);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /cannot remove .*i-4.*only 1 healthy voter of 3 would remain < quorum 2/);
+  });
+
+  test('removes a never-started member after the TTL', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        unstartedLearner('i-4', policy.unstartedMemberTtlMs + 1000),
+      ])
+      .asRunningMember();
+    const a = expectRemove(first(b), 'i-4', 'unstarted');
+    assert.match(a.reason, /added but never started for 121s > 120s/);
+  });
+
+  test('does not remove a never-started member before the TTL', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), unstartedLearner('i-4', TTL + 1000)])
+      .asRunningMember();
+    const a = first(b);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /unstarted for 61s ≤ 120s/);
+  });
+
+  test('does not remove a never-started member while the group API is failing', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroupError()
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        unstartedLearner('i-4', 10 * policy.unstartedMemberTtlMs),
+      ])
+      .asRunningMember();
+    expectKind(first(b), 'wait');
+  });
+
+  test('reaps a stale member whose IP now belongs to another running instance after the TTL', () => {
+    const stale = (downFor: number): ObservationBuilder =>
+      anObservation()
+        .withSelf('i-1')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-old', { ip: ipOf('i-4'), downFor })])
+        .asRunningMember();
+    expectRemove(first(stale(TTL + 1)), 'i-old', 'stale-peer-url');
+    expectKind(first(stale(TTL)), 'wait');
+  });
+
+  test('promotes a caught-up learner when voters are even', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-1'), voter('i-2'), learner('i-3')])
+      .asRunningMember();
+    const a = expectKind(first(b), 'promote-member');
+    assert.equal(a.memberId, id('i-3'));
+    assert.match(a.reason, /2 voters is even/);
+  });
+
+  test('keeps a caught-up learner as a hot spare when voters are odd and at target', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .asRunningMember();
+    const a = first(b);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /stays a hot spare: 3 voters = target 3/);
+  });
+
+  test('promotes the spare when healthy voters fall below target', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { downFor: 5000 }), learner('i-4')])
+      .asRunningMember();
+    const a = expectKind(first(b), 'promote-member');
+    assert.match(a.reason, /2 healthy voters < target 3/);
+  });
+
+  test('promotes the learner when another instance is waiting to join', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .asRunningMember();
+    const a = expectKind(first(b), 'promote-member');
+    assert.match(a.reason, /i-5 is waiting to join/);
+  });
+
+  test('does not promote a learner that is not caught up', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        learner('i-3', { raftIndex: LEADER_RAFT_INDEX - policy.catchUpEntries - 1 }),
+      ])
+      .asRunningMember();
+    const a = first(b);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /not caught up \(1001 entries behind the leader\)/);
+  });
+
+  test('does not promote an unreachable learner', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([voter('i-1'), voter('i-2'), learner('i-3', { downFor: 1000 })])
+      .asRunningMember();
+    expectKind(first(b), 'wait');
+  });
+
+  test('promotes without a group list (only reaping needs it)', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroupError()
+      .withMembers([voter('i-1'), voter('i-2'), learner('i-3')])
+      .asRunningMember();
+    expectKind(first(b), 'promote-member');
+  });
+
+  test('maxVoters caps the voters; later instances stay standbys', () => {
+    const p = { ...policy, maxVoters: 3 };
+    const leaderView = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .asRunningMember();
+    const a = first(leaderView, p);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /stays a hot spare: 3 voters reached maxVoters 3/);
+    const standby = anObservation()
+      .withSelf('i-5')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .withLeader('i-1');
+    expectKind(first(standby, p), 'wait');
+  });
+
+  test('reaps a dead voter before promoting the hot spare into its place', () => {
+    const members = (dead: boolean): ReturnType<typeof voter>[] => [
+      voter('i-1'),
+      voter('i-2'),
+      voter('i-3'),
+      voter('i-4'),
+      ...(dead ? [voter('i-5', { downFor: 2 * TTL })] : []),
+      learner('i-6'),
+    ];
+    const group = ['i-1', 'i-2', 'i-3', 'i-4', 'i-6'];
+    expectRemove(
+      first(anObservation().withSelf('i-1').withGroup(group).withMembers(members(true)).asRunningMember()),
+      'i-5',
+      'dead',
+    );
+    const next = expectKind(
+      first(anObservation().withSelf('i-1').withGroup(group).withMembers(members(false)).asRunningMember()),
+      'promote-member',
+    );
+    assert.equal(next.memberId, id('i-6'));
+  });
+
+  test('converges when there is nothing to do', () => {
+    const a = first(threeVoters());
+    expectKind(a, 'wait');
+    assert.match(a.reason, /3 voters \(3 healthy, quorum 2\), 0 learners, leader .*\(i-1\); converged/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('F. everyone else waits', () => {
+  test('a follower waits', () => {
+    expectKind(
+      first(
+        threeVoters({ self: 'i-2', leader: 'i-1' })
+          .withSelf('i-2')
+          .withData({ memberId: id('i-2'), clusterId: undefined }),
+      ),
+      'wait',
+    );
+  });
+
+  test('a learner waits for the leader’s agent to promote it', () => {
+    const b = anObservation()
+      .withSelf('i-4')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        learner('i-4', { raftIndex: LEADER_RAFT_INDEX - 20 }),
+      ])
+      .asRunningMember();
+    const a = first(b);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /self is a learner \(20 entries behind the leader\)/);
+  });
+
+  test('a member of a cluster without a leader waits', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers([
+        voter('i-1', { noLeader: true }),
+        voter('i-2', { downFor: 10 * TTL }),
+        voter('i-3', { downFor: 10 * TTL }),
+      ])
+      .withNoLeader()
+      .asRunningMember();
+    const a = first(b);
+    expectKind(a, 'wait');
+    assert.match(a.reason, /no leader/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('scaling stories', () => {
+  test('scale 3→5: learners join one at a time and are promoted', () => {
+    const group = ['i-1', 'i-2', 'i-3', 'i-4', 'i-5'];
+    const from = (self: string, members: ReturnType<typeof voter>[]): ObservationBuilder => {
+      const b = anObservation().withSelf(self).withGroup(group).withMembers(members).withLeader('i-1');
+      return self === 'i-1' ? b.asRunningMember() : b;
+    };
+    const three = [voter('i-1'), voter('i-2'), voter('i-3')];
+    // i-4 and i-5 boot. Both see a healthy 3-voter cluster; whichever adds first wins the learner slot.
+    expectKind(first(from('i-4', three)), 'add-self-as-learner');
+    // i-4 was added; it has not started yet. i-5 must wait; i-4 starts.
+    const added4 = [...three, unstartedLearner('i-4', 1000)];
+    expectKind(first(from('i-5', added4)), 'wait');
+    expectKind(first(from('i-4', added4)), 'start-etcd');
+    // i-4 runs as a learner, caught up: the leader promotes it because i-5 waits to join.
+    const learning4 = [...three, learner('i-4')];
+    expectKind(first(from('i-5', learning4)), 'wait');
+    assert.equal(expectKind(first(from('i-1', learning4)), 'promote-member').memberId, id('i-4'));
+    // Four voters: i-5 adds itself; then the leader promotes it because 4 voters is even.
+    const four = [...three, voter('i-4')];
+    expectKind(first(from('i-1', four)), 'wait');
+    expectKind(first(from('i-5', four)), 'add-self-as-learner');
+    const learning5 = [...four, learner('i-5')];
+    const p = expectKind(first(from('i-1', learning5)), 'promote-member');
+    assert.equal(p.memberId, id('i-5'));
+    assert.match(p.reason, /4 voters is even/);
+    // Five voters: converged.
+    const a = first(from('i-1', [...four, voter('i-5')]));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /converged/);
+  });
+
+  test('scale 5→3 with notices: each leaver removes itself, quorum holds throughout', () => {
+    const all = ['i-1', 'i-2', 'i-3', 'i-4', 'i-5'];
+    const five = all.map((i) => voter(i));
+    const leaving5 = anObservation()
+      .withSelf('i-5')
+      .withGroup(all)
+      .withMembers(five)
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    expectRemove(first(leaving5), 'i-5', 'self-leave');
+    const four = five.slice(0, 4);
+    const leaving4 = anObservation()
+      .withSelf('i-4')
+      .withGroup(all.slice(0, 4))
+      .withMembers(four)
+      .withLeader('i-1')
+      .asRunningMember()
+      .withNotice();
+    expectRemove(first(leaving4), 'i-4', 'self-leave');
+    const a = first(
+      anObservation()
+        .withSelf('i-1')
+        .withGroup(all.slice(0, 3))
+        .withMembers(five.slice(0, 3))
+        .asRunningMember(),
+    );
+    expectKind(a, 'wait');
+  });
+
+  test('scale 5→3 without notices: the leader reaps the terminated instances one per cycle', () => {
+    const members = [
+      voter('i-1'),
+      voter('i-2'),
+      voter('i-3'),
+      voter('i-4', { downFor: 2 * TTL }),
+      voter('i-5', { downFor: 2 * TTL + 10 }),
+    ];
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers(members)
+      .asRunningMember();
+    const actions = plan(b);
+    assert.equal(
+      actions.filter((x) => x.kind === 'remove-member').length,
+      1,
+      'one membership change per plan',
+    );
+    expectRemove(actions[0]!, 'i-5', 'dead');
+    const after = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withMembers(members.filter((m) => m.instance !== 'i-5'))
+      .asRunningMember();
+    const r = expectRemove(first(after), 'i-4', 'dead');
+    assert.match(r.reason, /3 healthy voters of 3 remain ≥ quorum 2/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('helpers', () => {
+  test('initialClusterFor names self’s unstarted member after self and skips other unstarted members', () => {
+    const obs = anObservation()
+      .withSelf('i-4')
+      .withMembers([voter('i-1'), unstartedLearner('i-4', 10), { instance: 'i-9', unstartedFor: 10 }])
+      .build();
+    assert.ok(obs.cluster.reachable);
+    assert.deepEqual(initialClusterFor(obs.cluster.reachable ? obs.cluster.members : [], obs.self), [
+      { name: 'i-1', peerUrl: `http://${ipOf('i-1')}:2380` },
+      { name: 'i-4', peerUrl: `http://${ipOf('i-4')}:2380` },
+    ]);
+  });
+
+  test('seederOf is the lowest instance id in string order', () => {
+    assert.equal(seederOf([{ id: 'i-0b' }, { id: 'i-0a' }, { id: 'i-1' }]), 'i-0a');
+    assert.equal(seederOf([]), undefined);
+  });
+
+  test('plausibleGroup needs an ok, non-empty list that contains self', () => {
+    assert.equal(plausibleGroup({ ok: false, error: 'timeout' }, 'i-1').ok, false);
+    assert.equal(plausibleGroup({ ok: true, instances: [], fetchedAt: 0 }, 'i-1').ok, false);
+    assert.equal(
+      plausibleGroup({ ok: true, instances: [{ id: 'i-2', privateIp: '127.0.0.12' }], fetchedAt: 0 }, 'i-1')
+        .ok,
+      false,
+    );
+    assert.equal(
+      plausibleGroup({ ok: true, instances: [{ id: 'i-1', privateIp: '127.0.0.11' }], fetchedAt: 0 }, 'i-1')
+        .ok,
+      true,
+    );
+  });
+
+  test('describePlan prints one numbered line per action', () => {
+    const text = describePlan([
+      { kind: 'remove-member', memberId: id('i-5'), why: 'dead', reason: 'gone' },
+      { kind: 'wait', reason: 'then nothing' },
+    ]);
+    assert.equal(text, `1. remove-member ${id('i-5')} (dead): gone\n2. wait: then nothing`);
+  });
+
+  test('member ids in actions are 16-digit lowercase hex', () => {
+    const a = expectKind(
+      first(
+        anObservation()
+          .withSelf('i-1')
+          .withGroup(['i-1'])
+          .withMembers([voter('i-1'), voter('i-2', { downFor: 2 * TTL })])
+          .asRunningMember(),
+      ),
+      'remove-member',
+    );
+    assert.match(a.memberId, /^[0-9a-f]{16}$/);
+  });
+});

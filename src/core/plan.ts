@@ -1,0 +1,697 @@
+/**
+ * The membership planner: docs/design.md's decision table (rows A–F, first match wins) as one pure
+ * function. `planMembership` returns the actions in order; the executor applies only the first and the
+ * agent observes again. The rest of the list is the expected continuation if nothing changes (shown by
+ * `etcd-spot plan`); it is re-decided every cycle and never executed blindly.
+ *
+ * Safety rules (design.md "Safety rules", property-tested in plan.property.test.ts):
+ * quorum arithmetic before every removal, one membership change at a time, never remove a reachable
+ * member whose instance runs (except self leaving on a notice), nothing destructive on an unknown or
+ * implausible group list, wipe only with proof from a cluster with a leader, cluster-wide duties only
+ * on the leader's agent, leave only on a notice from the cloud.
+ */
+import type { Action, RemoveWhy } from './actions.ts';
+import type { MemberId } from './ids.ts';
+import type { ClusterView, MemberView, NoticeView, Observation } from './observation.ts';
+import type { Policy } from './policy.ts';
+import {
+  effectiveNotices,
+  findSelfMember,
+  formatDuration,
+  initialClusterFor,
+  instancesWaitingToJoin,
+  isInstanceGone,
+  listWords,
+  membersWithRunningInstance,
+  plausibleGroup,
+  reapCandidates,
+  seederOf,
+  stalePeerUrlMember,
+  unreachableFor,
+  unstartedFor,
+} from './plan-helpers.ts';
+import type { PlausibleGroup } from './plan-helpers.ts';
+import {
+  canAddLearner,
+  canPromote,
+  canRemoveSafely,
+  describeMember,
+  healthyVoters,
+  isCaughtUp,
+  isHealthyVoter,
+  lagText,
+  largestOddAtMost,
+  learnersOf,
+  quorumSize,
+  votersOf,
+} from './quorum.ts';
+
+export { initialClusterFor } from './plan-helpers.ts';
+
+type Reachable = Extract<ClusterView, { reachable: true }>;
+
+interface Ctx {
+  obs: Observation;
+  policy: Policy;
+  now: number;
+  /** The plausible group list, or undefined with `groupProblem` saying why not. */
+  group: PlausibleGroup | undefined;
+  groupProblem: string;
+  notices: NoticeView[];
+}
+
+interface ClusterCtx extends Ctx {
+  cluster: Reachable;
+  members: MemberView[];
+  selfMember: MemberView | undefined;
+  leader: MemberView | undefined;
+}
+
+/** What the agent does next (first action) and the expected continuation. Never empty. */
+export function planMembership(obs: Observation, policy: Policy, now: number): Action[] {
+  const pg = plausibleGroup(obs.group, obs.self.instanceId);
+  const ctx: Ctx = {
+    obs,
+    policy,
+    now,
+    group: pg.ok ? pg : undefined,
+    groupProblem: pg.ok ? '' : pg.reason,
+    notices: effectiveNotices(obs.termination.notices, policy),
+  };
+  const actions = rowA(ctx) ?? rowB(ctx) ?? rowC(ctx) ?? rowDEF(ctx);
+  return actions.length > 0 ? actions : [wait('nothing to do')];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A. Self has left before.
+
+function rowA(ctx: Ctx): Action[] | undefined {
+  const { local } = ctx.obs;
+  const left = local.record.left;
+  if (left === undefined) return undefined;
+  const leftText = `left the cluster ${formatDuration(ctx.now - left.at)} ago (${left.reason})`;
+  if (ctx.notices.length > 0) {
+    const out: Action[] = [];
+    if (local.etcdRunning) out.push({ kind: 'stop-etcd', reason: `${leftText}; etcd must not run any more` });
+    if (!local.signalledReady) {
+      out.push({
+        kind: 'signal-ready-to-shutdown',
+        reason: `${leftText}; telling the cloud we are ready to shut down (${noticeText(ctx)})`,
+      });
+    }
+    out.push(wait(`${leftText}; waiting for the cloud to terminate this instance (${noticeText(ctx)})`));
+    return out;
+  }
+  // The notice is gone: the instance survived or rebooted. Rejoin as a fresh instance.
+  const out: Action[] = [];
+  if (local.etcdRunning)
+    out.push({
+      kind: 'stop-etcd',
+      reason: `${leftText} and the termination notice is gone; stopping etcd to rejoin fresh`,
+    });
+  if (local.hasData) {
+    const c = ctx.obs.cluster;
+    if (!c.reachable || c.leaderId === undefined) {
+      out.push(
+        wait(
+          `${leftText} and the notice is gone, but no cluster with a leader answers (${c.reachable ? 'no leader' : c.error}); ` +
+            'keeping the data dir, it may be the last copy',
+        ),
+      );
+      return out;
+    }
+    const recorded = local.record.memberId;
+    const stillListed = recorded !== undefined && c.members.some((m) => m.id === recorded);
+    if (!stillListed) {
+      out.push({
+        kind: 'wipe-data',
+        reason: `${leftText}; the data dir belongs to a removed member (cluster ${c.clusterId} has leader ${c.leaderId})`,
+      });
+    }
+    // Still listed: the removal never committed, the data is a current member's; keep it and rejoin.
+  }
+  out.push({
+    kind: 'clear-left',
+    reason: `${leftText} and the termination notice is gone; rejoining as a fresh instance`,
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// B. Termination notice: leave.
+
+function rowB(ctx: Ctx): Action[] | undefined {
+  if (ctx.notices.length === 0) return undefined;
+  const { local } = ctx.obs;
+  const why = noticeText(ctx);
+  const c = ctx.obs.cluster;
+  if (!c.reachable) {
+    if (!local.hasData && !local.etcdRunning) {
+      return [
+        {
+          kind: 'mark-left',
+          reason: `${why}; no cluster answers, but there is no data and no etcd here to hand over`,
+        },
+        { kind: 'signal-ready-to-shutdown', reason: `${why}; nothing left to hand over` },
+      ];
+    }
+    return [
+      wait(
+        `${why}: cannot reach the cluster to leave (${c.error}); the leader's agent will reap us once the instance is gone`,
+      ),
+    ];
+  }
+  const cc = clusterCtx(ctx, c);
+  const { members, selfMember } = cc;
+  if (selfMember === undefined) {
+    const out: Action[] = [];
+    if (local.etcdRunning)
+      out.push({
+        kind: 'stop-etcd',
+        reason: `${why}; self is not in the member list of cluster ${c.clusterId} any more`,
+      });
+    out.push({ kind: 'mark-left', reason: `${why}; self is no longer a member of cluster ${c.clusterId}` });
+    out.push({ kind: 'signal-ready-to-shutdown', reason: `${why}; left the cluster` });
+    out.push(wait(`${why}; left, waiting for the cloud to terminate this instance`));
+    return out;
+  }
+  const leaveTail: Action[] = [
+    { kind: 'mark-left', reason: `${why}; recording that self left` },
+    { kind: 'signal-ready-to-shutdown', reason: `${why}; left the cluster` },
+  ];
+
+  // B3. A learner leaves at once (it holds no vote).
+  if (selfMember.isLearner) {
+    const r = removal(cc, selfMember, 'self-leave', why);
+    return typeof r === 'string'
+      ? [wait(`${why}; self is a learner but cannot be removed yet: ${r}`)]
+      : [r, ...leaveTail];
+  }
+
+  const before: Action[] = [];
+  // B4. Promote a caught-up spare first, so the cluster keeps its voter count after we go.
+  const voters = votersOf(members).length;
+  const spare = pickCaughtUpLearner(cc, selfMember.id);
+  if (spare !== undefined && voters <= ctx.policy.maxVoters) {
+    const v = canPromote(members, spare.id, c.leaderId, ctx.policy.catchUpEntries);
+    if (v.ok) {
+      before.push({
+        kind: 'promote-member',
+        memberId: spare.id,
+        reason: `promote hot spare ${describeMember(spare)} before leaving (${why}) so the cluster keeps ${voters} voters: ${v.summary}`,
+      });
+    }
+  }
+  // B5. Hand leadership over instead of costing an election.
+  if (c.leaderId === selfMember.id) {
+    const to = bestOtherHealthyVoter(members, selfMember.id);
+    if (to !== undefined) {
+      before.push({
+        kind: 'move-leader',
+        from: selfMember.id,
+        to: to.id,
+        reason: `${why}; self ${describeMember(selfMember)} is the leader: handing leadership to ${describeMember(to)} (raft index ${to.raftIndex ?? 'unknown'}) before leaving`,
+      });
+    }
+  }
+  // B6. Remove self when quorum holds without us.
+  const selfRemoval = removal(cc, selfMember, 'self-leave', why);
+  if (typeof selfRemoval !== 'string') return [...before, selfRemoval, ...leaveTail];
+  // B7. Removing self would break quorum: remove a confirmed-dead member first (no TTL: we are leaving,
+  // but the cloud must confirm its instance is gone).
+  if (ctx.group !== undefined) {
+    for (const m of members) {
+      if (m.id === selfMember.id || m.reachable || !isInstanceGone(m, ctx.group)) continue;
+      const detail = `instance gone from the group and unreachable; removing it before self leaves (${why}) because ${selfRemoval} without self`;
+      const r = removal(cc, m, 'dead', detail);
+      if (typeof r !== 'string') return [...before, r, selfRemoveProjection(selfMember, why), ...leaveTail];
+    }
+  }
+  if (before.length > 0) {
+    // Promote or hand over leadership first; show what follows once the spare votes.
+    const promoted = before.find((a) => a.kind === 'promote-member');
+    const projected =
+      promoted === undefined
+        ? cc
+        : {
+            ...cc,
+            members: members.map((m) => (m.id === promoted.memberId ? { ...m, isLearner: false } : m)),
+          };
+    const next = removal(projected, selfMember, 'self-leave', why);
+    return typeof next === 'string'
+      ? [...before, wait(`then remove self once quorum allows: ${next} without self`)]
+      : [...before, next, ...leaveTail];
+  }
+  // B8. Nothing safe to do.
+  return [
+    wait(
+      `${why}, but removing self ${describeMember(selfMember)} is not safe: ${selfRemoval} without self, and no member is confirmed dead to remove first`,
+    ),
+  ];
+}
+
+function selfRemoveProjection(selfMember: MemberView, why: string): Action {
+  return {
+    kind: 'remove-member',
+    memberId: selfMember.id,
+    why: 'self-leave',
+    reason: `remove self ${describeMember(selfMember)}: ${why}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// C. No cluster answers: start on our data, or bootstrap by vote.
+
+function rowC(ctx: Ctx): Action[] | undefined {
+  const c = ctx.obs.cluster;
+  if (c.reachable) return undefined;
+  const { local, self } = ctx.obs;
+  const none = `no cluster answers (${c.error})`;
+  if (local.hasData) {
+    if (local.etcdRunning)
+      return [wait(`${none}; etcd runs on the local data, waiting for it to find its peers`)];
+    const rec = local.record;
+    const whose =
+      rec.memberId === undefined
+        ? ''
+        : ` (member ${rec.memberId}${rec.clusterId === undefined ? '' : ` of cluster ${rec.clusterId}`})`;
+    return [
+      startEtcd(
+        ctx,
+        [{ name: self.instanceId, peerUrl: self.peerUrl }],
+        `${none}; starting etcd on the local data${whose}; never wiping or bootstrapping over it`,
+      ),
+    ];
+  }
+  if (local.etcdRunning)
+    return [wait(`${none}; etcd was started without data yet, waiting for it to answer`)];
+  const group = ctx.group;
+  if (group === undefined)
+    return [wait(`${none} and ${ctx.groupProblem}; not bootstrapping on an uncertain list`)];
+  const withData = (ctx.obs.peers ?? []).find(
+    (p) => p.hasData === true || (p.clusterId !== undefined && p.clusterId !== ''),
+  );
+  if (withData !== undefined) {
+    const what =
+      withData.clusterId !== undefined && withData.clusterId !== ''
+        ? `cluster ${withData.clusterId}`
+        : 'local data';
+    return [wait(`${none}; peer ${withData.instanceId} has ${what}; waiting for it`)];
+  }
+  const seeder = seederOf(group.instances);
+  if (seeder !== self.instanceId)
+    return [
+      wait(
+        `${none}; waiting for seeder ${seeder} (the lowest instance id of ${group.instances.length}) to bootstrap`,
+      ),
+    ];
+
+  const ids = group.instances.map((i) => i.id);
+  const capacity = Math.max(group.desiredCapacity ?? 0, ids.length);
+  const need = quorumSize(capacity);
+  const bootstrapReason = (granted: number): string =>
+    `${none}; self ${self.instanceId} is the seeder and ${granted} of ${capacity} instances granted their vote (≥ ${need} needed)`;
+  const token = `${group.groupId ?? ids[0]}-${seeder}-${ctx.now}`;
+  const tally = ctx.obs.votes;
+  const age = tally === undefined ? undefined : ctx.now - tally.requestedAt;
+  const fresh = tally !== undefined && age !== undefined && age >= 0 && age < ctx.policy.voteTtlMs / 2;
+  if (tally !== undefined && fresh) {
+    const inGroup = new Set(ids);
+    const granted = [...new Set(tally.granted)].filter((id) => inGroup.has(id));
+    if (granted.includes(self.instanceId) && granted.length >= need) {
+      return [{ kind: 'bootstrap', token, reason: bootstrapReason(granted.length) }];
+    }
+    const answered = new Set([...tally.granted, ...tally.refused.map((r) => r.instanceId)]);
+    const silent = ids.filter((id) => !answered.has(id));
+    const refused = tally.refused.map((r) => `${r.instanceId} (${r.reason})`);
+    const status =
+      `${granted.length} of ${capacity} granted, ${need} needed` +
+      (granted.includes(self.instanceId) ? '' : '; self has not granted its own vote') +
+      (refused.length > 0 ? `; refused: ${refused.join('; ')}` : '') +
+      (silent.length > 0 ? `; no answer from ${listWords(silent)}` : '');
+    if (silent.length === 0) {
+      const retryIn = tally.requestedAt + ctx.policy.voteTtlMs / 2 - ctx.now;
+      return [wait(`${none}; bootstrap vote failed: ${status}; asking again in ${formatDuration(retryIn)}`)];
+    }
+    return [
+      {
+        kind: 'collect-votes',
+        from: ids,
+        reason: `${none}; asking again for bootstrap votes (last round: ${status})`,
+      },
+      { kind: 'bootstrap', token, reason: bootstrapReason(need) },
+    ];
+  }
+  return [
+    {
+      kind: 'collect-votes',
+      from: ids,
+      reason: `${none}; self ${self.instanceId} is the lowest instance id of ${ids.length}: asking for bootstrap votes (${need} of ${capacity} needed)`,
+    },
+    { kind: 'bootstrap', token, reason: bootstrapReason(need) },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// D. The cluster answers and self is not running as a member; E/F. Self is a running member.
+
+function rowDEF(ctx: Ctx): Action[] {
+  const c = ctx.obs.cluster;
+  if (!c.reachable) return [wait('no cluster answers')]; // rowC handles this; kept for the type narrowing
+  const cc = clusterCtx(ctx, c);
+  const { selfMember } = cc;
+  const self = ctx.obs.self;
+  if (ctx.obs.local.etcdRunning && selfMember !== undefined && selfMember.name === self.instanceId) {
+    return cc.leader !== undefined && c.leaderId === selfMember.id && selfMember.reachable
+      ? rowE(cc, selfMember)
+      : rowF(cc, selfMember);
+  }
+  return rowD(cc);
+}
+
+function rowD(cc: ClusterCtx): Action[] {
+  const { obs, now } = cc;
+  const { local, self } = obs;
+  const { cluster: c, members, selfMember } = cc;
+  const leaderText = c.leaderId === undefined ? 'no leader' : `leader ${c.leaderId}`;
+  const addSelf = (): Action => ({
+    kind: 'add-self-as-learner',
+    reason: `join cluster ${c.clusterId} as a learner through a healthy voter`,
+  });
+
+  if (selfMember !== undefined && selfMember.name !== '' && selfMember.name !== self.instanceId) {
+    // D1. Our peer URL belongs to a member of a terminated instance whose IP we inherited.
+    if (cc.group === undefined)
+      return [
+        wait(
+          `member ${describeMember(selfMember)} holds our peer URL, but ${cc.groupProblem}; not removing it`,
+        ),
+      ];
+    const stale = stalePeerUrlMember(selfMember, cc.group, now, 0);
+    if (stale === undefined) {
+      return [
+        wait(
+          `member ${describeMember(selfMember)} holds our peer URL ${self.peerUrl}, but it ${selfMember.reachable ? 'answers' : `is named after an instance still in the group`}; not removing it`,
+        ),
+      ];
+    }
+    const r = removal(cc, selfMember, 'stale-peer-url', `${stale.detail} (self)`);
+    if (typeof r === 'string')
+      return [
+        wait(`member ${describeMember(selfMember)} holds our peer URL but cannot be removed yet: ${r}`),
+      ];
+    return [r, addSelf()];
+  }
+
+  if (selfMember !== undefined) {
+    if (local.etcdRunning) {
+      return [
+        wait(
+          `etcd runs; waiting for member ${describeMember(selfMember)} to publish its name (${leaderText})`,
+        ),
+      ];
+    }
+    // D2. Our member exists and etcd is not running.
+    const rec = local.record;
+    if (local.hasData) {
+      let proof: string | undefined;
+      if (rec.clusterId !== undefined && rec.clusterId !== c.clusterId) {
+        proof = `the local data belongs to cluster ${rec.clusterId}, not ${c.clusterId}`;
+      } else if (rec.memberId !== undefined && rec.memberId !== selfMember.id) {
+        proof = `the local data belongs to member ${rec.memberId}, but our peer URL is member ${selfMember.id}`;
+      } else if (rec.memberId === undefined && local.lastExit?.removed === true) {
+        proof = `etcd last exited saying it was permanently removed, and member ${selfMember.id} is a new member at our peer URL`;
+      }
+      if (proof !== undefined) return wipeThenRejoin(cc, proof);
+      return [
+        startEtcd(
+          cc,
+          initialClusterFor(members, self),
+          `start etcd on the local data of member ${describeMember(selfMember)} in cluster ${c.clusterId} (${leaderText})`,
+        ),
+      ];
+    }
+    if (selfMember.name === '') {
+      return [
+        startEtcd(
+          cc,
+          initialClusterFor(members, self),
+          `member ${selfMember.id} was added for us but never started; starting etcd to join cluster ${c.clusterId}`,
+        ),
+      ];
+    }
+    if (cc.group === undefined)
+      return [
+        wait(
+          `our member ${describeMember(selfMember)} started before but the local data is gone; ${cc.groupProblem}, so not removing it`,
+        ),
+      ];
+    if (selfMember.reachable)
+      return [
+        wait(
+          `our member ${describeMember(selfMember)} answers although our etcd is not running and there is no data; waiting`,
+        ),
+      ];
+    const r = removal(
+      cc,
+      selfMember,
+      'own-data-lost',
+      'our member started before but the local data dir is gone; removing it to rejoin with fresh data',
+    );
+    if (typeof r === 'string')
+      return [wait(`our member ${describeMember(selfMember)} lost its data but cannot be removed yet: ${r}`)];
+    return [r, addSelf()];
+  }
+
+  // D3. Self is not in the member list.
+  if (local.etcdRunning || local.hasData) {
+    if (c.leaderId === undefined) {
+      return [
+        wait(
+          `self is not in the member list of cluster ${c.clusterId}, but it has no leader, so the list may not be committed; keeping local etcd and data`,
+        ),
+      ];
+    }
+    const proof = `self is not in the committed member list of cluster ${c.clusterId} (leader ${c.leaderId})`;
+    if (local.etcdRunning) {
+      return [
+        { kind: 'stop-etcd', reason: `${proof}; stopping the local etcd` },
+        ...(local.hasData ? wipeThenRejoin(cc, proof) : [addSelf()]),
+      ];
+    }
+    return wipeThenRejoin(cc, proof);
+  }
+  if (c.leaderId === undefined) return [wait(`cluster ${c.clusterId} has no leader; waiting to join`)];
+  const v = canAddLearner(members);
+  if (!v.ok) return [wait(`waiting to join cluster ${c.clusterId}: ${v.reason}`)];
+  return [
+    {
+      kind: 'add-self-as-learner',
+      reason: `join cluster ${c.clusterId} (${leaderText}) as a learner: ${v.summary}`,
+    },
+  ];
+}
+
+/** wipe-data, which needs proof from a cluster with a leader and a plausible group list (safety rule 4). */
+function wipeThenRejoin(cc: ClusterCtx, proof: string): Action[] {
+  if (cc.cluster.leaderId === undefined)
+    return [wait(`${proof}, but the cluster has no leader to confirm it; keeping the data`)];
+  if (cc.group === undefined) return [wait(`${proof}, but ${cc.groupProblem}; keeping the data`)];
+  return [
+    {
+      kind: 'wipe-data',
+      reason: `${proof} (leader ${cc.cluster.leaderId}); wiping the stale data dir to rejoin`,
+    },
+  ];
+}
+
+function rowE(cc: ClusterCtx, selfMember: MemberView): Action[] {
+  const { policy, now, members } = cc;
+  const notes: string[] = [];
+  // E1/E2. Reap, only on a plausible group list.
+  if (cc.group === undefined) {
+    notes.push(`not reaping: ${cc.groupProblem}`);
+  } else {
+    for (const cand of reapCandidates(members, selfMember.id, cc.group, now, policy)) {
+      const r = removal(cc, cand.member, cand.why, cand.detail);
+      if (typeof r !== 'string') return [r];
+      notes.push(`cannot remove ${describeMember(cand.member)} yet: ${r}`);
+    }
+    notes.push(...pendingReaps(cc, selfMember.id, cc.group));
+  }
+  // E3. Promote.
+  const promote = planPromotion(cc);
+  if (promote.action !== undefined) return [promote.action];
+  if (promote.note !== undefined) notes.push(promote.note);
+  return [wait(`${summary(cc)}${notes.length > 0 ? `; ${notes.join('; ')}` : '; converged'}`)];
+}
+
+function planPromotion(cc: ClusterCtx): { action?: Action; note?: string } {
+  const { policy, members, cluster: c } = cc;
+  const spare = pickCaughtUpLearner(cc, undefined);
+  const voters = votersOf(members).length;
+  if (spare === undefined) {
+    const learner = learnersOf(members)[0];
+    return learner === undefined || cc.leader === undefined
+      ? {}
+      : { note: `learner ${describeMember(learner)} is not caught up (${lagText(learner, cc.leader)})` };
+  }
+  const running = membersWithRunningInstance(members, cc.group).length;
+  const target = largestOddAtMost(Math.min(policy.maxVoters, running));
+  const healthy = healthyVoters(members).length;
+  const waiting =
+    cc.group === undefined ? [] : instancesWaitingToJoin(members, cc.group, cc.obs.self.instanceId);
+  if (voters >= policy.maxVoters)
+    return {
+      note: `learner ${describeMember(spare)} stays a hot spare: ${voters} voters reached maxVoters ${policy.maxVoters}`,
+    };
+  let why: string | undefined;
+  if (voters % 2 === 0) why = `${voters} voters is even`;
+  else if (healthy < target) why = `${healthy} healthy voters < target ${target}`;
+  else if (waiting.length > 0)
+    why = `${listWords(waiting.map((i) => i.id))} ${waiting.length === 1 ? 'is' : 'are'} waiting to join and etcd allows one learner`;
+  if (why === undefined)
+    return {
+      note: `learner ${describeMember(spare)} stays a hot spare: ${voters} voters = target ${target}`,
+    };
+  const v = canPromote(members, spare.id, c.leaderId, policy.catchUpEntries);
+  if (!v.ok) return { note: `cannot promote ${describeMember(spare)}: ${v.reason}` };
+  return {
+    action: {
+      kind: 'promote-member',
+      memberId: spare.id,
+      reason: `promote learner ${describeMember(spare)}: ${why}, ${voters} < maxVoters ${policy.maxVoters}; ${v.summary}`,
+    },
+  };
+}
+
+function rowF(cc: ClusterCtx, selfMember: MemberView): Action[] {
+  const { cluster: c, leader } = cc;
+  if (c.leaderId === undefined)
+    return [wait(`${summary(cc)}; the cluster has no leader; waiting for an election`)];
+  if (selfMember.isLearner) {
+    const lag = leader === undefined ? 'leader unknown' : lagText(selfMember, leader);
+    return [wait(`${summary(cc)}; self is a learner (${lag}); the leader's agent promotes it when needed`)];
+  }
+  return [wait(`${summary(cc)}; converged (cluster-wide duties belong to the leader's agent)`)];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shared pieces.
+
+function clusterCtx(ctx: Ctx, c: Reachable): ClusterCtx {
+  const members = c.members;
+  return {
+    ...ctx,
+    cluster: c,
+    members,
+    selfMember: findSelfMember(members, ctx.obs.self),
+    leader: c.leaderId === undefined ? undefined : members.find((m) => m.id === c.leaderId),
+  };
+}
+
+/**
+ * A `remove-member` action, or why not: the cluster must have a leader in the list and the quorum
+ * arithmetic must hold (safety rule 1).
+ */
+function removal(cc: ClusterCtx, m: MemberView, why: RemoveWhy, detail: string): Action | string {
+  if (cc.cluster.leaderId === undefined || cc.leader === undefined) return 'the cluster has no leader';
+  const v = canRemoveSafely(cc.members, m.id);
+  if (!v.ok) return v.reason;
+  const who =
+    why === 'self-leave' || why === 'own-data-lost'
+      ? `self ${describeMember(m)}`
+      : `member ${describeMember(m)}`;
+  return { kind: 'remove-member', memberId: m.id, why, reason: `remove ${who}: ${detail}; ${v.summary}` };
+}
+
+function pickCaughtUpLearner(cc: ClusterCtx, exclude: MemberId | undefined): MemberView | undefined {
+  const leader = cc.leader;
+  if (leader === undefined) return undefined;
+  return learnersOf(cc.members)
+    .filter((m) => m.id !== exclude && isCaughtUp(m, leader, cc.policy.catchUpEntries))
+    .sort((a, b) => (b.raftIndex ?? 0) - (a.raftIndex ?? 0) || (a.id < b.id ? -1 : 1))[0];
+}
+
+function bestOtherHealthyVoter(members: readonly MemberView[], selfId: MemberId): MemberView | undefined {
+  return members
+    .filter((m) => m.id !== selfId && isHealthyVoter(m))
+    .sort((a, b) => (b.raftIndex ?? -1) - (a.raftIndex ?? -1) || (a.id < b.id ? -1 : 1))[0];
+}
+
+/** Members that look dead but are not reapable yet, for the wait reason. */
+function pendingReaps(cc: ClusterCtx, selfId: MemberId, group: PlausibleGroup): string[] {
+  const out: string[] = [];
+  for (const m of cc.members) {
+    if (m.id === selfId) continue;
+    const down = unreachableFor(m, cc.now);
+    const unstarted = unstartedFor(m, cc.now);
+    if (unstarted !== undefined && unstarted <= cc.policy.unstartedMemberTtlMs) {
+      out.push(
+        `${describeMember(m)} unstarted for ${formatDuration(unstarted)} ≤ ${formatDuration(cc.policy.unstartedMemberTtlMs)}`,
+      );
+    } else if (!m.reachable && m.name !== '') {
+      const gone = isInstanceGone(m, group);
+      const since = down === undefined ? 'unreachable' : `unreachable for ${formatDuration(down)}`;
+      if (!gone && stalePeerUrlMember(m, group, cc.now, 0) === undefined)
+        out.push(`${describeMember(m)} ${since} but its instance is still in the group`);
+      else if (down === undefined || down <= cc.policy.memberDeadAfterMs)
+        out.push(`${describeMember(m)} ${since} ≤ ${formatDuration(cc.policy.memberDeadAfterMs)}`);
+    }
+  }
+  return out;
+}
+
+function summary(cc: ClusterCtx): string {
+  const voters = votersOf(cc.members).length;
+  const learners = learnersOf(cc.members).length;
+  const healthy = healthyVoters(cc.members).length;
+  const leader = cc.leader === undefined ? 'no leader' : `leader ${describeMember(cc.leader)}`;
+  return `cluster ${cc.cluster.clusterId}: ${voters} voters (${healthy} healthy, quorum ${quorumSize(voters)}), ${learners} learner${learners === 1 ? '' : 's'}, ${leader}`;
+}
+
+function startEtcd(ctx: Ctx, initialCluster: { name: string; peerUrl: string }[], reason: string): Action {
+  const { nextStartAt, startFailures } = ctx.obs.local;
+  if (nextStartAt !== undefined && ctx.now < nextStartAt) {
+    return wait(
+      `${reason}; but ${startFailures} start${startFailures === 1 ? '' : 's'} failed in a row: next try in ${formatDuration(nextStartAt - ctx.now)}`,
+    );
+  }
+  return { kind: 'start-etcd', state: 'existing', initialCluster, reason };
+}
+
+function noticeText(ctx: Ctx): string {
+  const n = ctx.notices[0];
+  if (n === undefined) return 'no termination notice';
+  const deadline = n.deadline === undefined ? '' : `, deadline in ${formatDuration(n.deadline - ctx.now)}`;
+  const more = ctx.notices.length > 1 ? ` and ${ctx.notices.length - 1} more` : '';
+  return `termination notice from ${n.source}${n.advisory === true ? ' (advisory, leaveOnRebalance)' : ''}: ${n.detail}${deadline}${more}`;
+}
+
+function wait(reason: string): Action {
+  return { kind: 'wait', reason };
+}
+
+/** One line per action, numbered, for `etcd-spot plan`. */
+export function describePlan(actions: readonly Action[]): string {
+  return actions.map((a, i) => `${i + 1}. ${headline(a)}: ${a.reason}`).join('\n');
+}
+
+function headline(a: Action): string {
+  switch (a.kind) {
+    case 'remove-member':
+      return `remove-member ${a.memberId} (${a.why})`;
+    case 'promote-member':
+      return `promote-member ${a.memberId}`;
+    case 'move-leader':
+      return `move-leader ${a.from} → ${a.to}`;
+    case 'collect-votes':
+      return `collect-votes from ${a.from.join(', ')}`;
+    case 'bootstrap':
+      return `bootstrap ${a.token}`;
+    case 'start-etcd':
+      return `start-etcd ${a.state}${a.initialCluster.length > 0 ? ` [${a.initialCluster.map((m) => `${m.name}=${m.peerUrl}`).join(',')}]` : ''}`;
+    default:
+      return a.kind;
+  }
+}
