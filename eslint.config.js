@@ -33,7 +33,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: sdkAndNode.filter((p) => p !== 'node:*'), message: 'ports carry no SDK types.' }, { group: ['../adapters/*', '../agent/*', '../cli/*', '../emulator/*', '../sim/*'], message: 'ports depend only on core.' }] }] },
   },
   {
-    files: ['src/agent/**/*.ts', 'src/cli/**/*.ts', 'src/adapters/**/*.ts', 'src/config/**/*.ts'],
+    files: ['src/agent/**/*.ts', 'src/adapters/**/*.ts', 'src/config/**/*.ts', 'src/core/**/*.ts', 'src/ports/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../emulator/*', '../../emulator/*', '../sim/*', '../../sim/*'], message: 'product code never depends on the emulator or the simulator.' }] }] },
   },

@@ -1,0 +1,116 @@
+/**
+ * zod schemas for everything the emulator accepts from outside (control API bodies, fault specs),
+ * shared by the model (which validates what callers hand it) and the HTTP skin.
+ */
+import { z } from 'zod';
+import { FAULT_ROUTES, SPOT_ROUTES } from './types.ts';
+import type { FaultRoute, FaultSpec, SpotRoute } from './types.ts';
+
+/** Latency and timeout faults hold a request for real time; this bounds them. */
+export const MAX_HOLD_MS = 60_000;
+
+const ms = z.number().int().min(0);
+const ipv4 = z
+  .string()
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/,
+    'expected a dotted IPv4 address',
+  );
+
+export const groupIdSchema = z.string().regex(/^sig-[A-Za-z0-9]{1,32}$/, 'expected sig-<letters/digits>');
+export const instanceIdSchema = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'expected i-<hex>');
+
+export const imdsSettingsSchema = z.strictObject({
+  requireV2: z.boolean().optional(),
+  tokenPut: z.union([z.literal('ok'), z.literal(403), z.literal(404), z.literal(405)]).optional(),
+  tagsEnabled: z.boolean().optional(),
+  down: z.boolean().optional(),
+});
+
+const groupSettings = {
+  name: z.string().min(1).max(255),
+  minimum: z.number().int().min(0).optional(),
+  maximum: z.number().int().min(0).optional(),
+  autoReplace: z.boolean().optional(),
+  replaceOn: z.enum(['terminating', 'terminated']).optional(),
+  signalTimeoutMs: ms.optional(),
+  launchDelayMs: ms.optional(),
+  ipReuse: z.enum(['never', 'prefer']).optional(),
+  imds: imdsSettingsSchema.optional(),
+  instanceType: z.string().min(1).optional(),
+  availabilityZones: z
+    .array(z.string().regex(/^[a-z]+-[a-z]+-\d+[a-z]$/, 'expected an AZ such as us-east-1a'))
+    .min(1)
+    .optional(),
+};
+
+export const groupSpecSchema = z.strictObject({
+  id: groupIdSchema.optional(),
+  targetCapacity: z.number().int().min(0),
+  ...groupSettings,
+});
+
+export const groupPatchSchema = z.strictObject({ ...groupSettings, name: groupSettings.name.optional() });
+
+export const capacitySchema = z.strictObject({ target: z.number().int().min(0) });
+
+export const launchOptionsSchema = z.strictObject({
+  privateIp: ipv4.optional(),
+  reuseIp: z.boolean().optional(),
+});
+
+export const interruptOptionsSchema = z.strictObject({
+  noticeMs: ms.optional(),
+  spotNotice: z.boolean().optional(),
+  rebalance: z.boolean().optional(),
+  lifecycle: z.boolean().optional(),
+});
+
+export const signalSchema = z.enum(['INSTANCE_READY', 'INSTANCE_READY_TO_SHUTDOWN']);
+
+const faultCommon = {
+  count: z.number().int().positive().optional(),
+  untilMs: z.number().int().min(0).optional(),
+  instanceId: instanceIdSchema.optional(),
+};
+
+export const faultSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('latency'), ms: ms.max(MAX_HOLD_MS), ...faultCommon }),
+  z.strictObject({ kind: z.literal('status'), status: z.number().int().min(400).max(599), ...faultCommon }),
+  z.strictObject({ kind: z.literal('timeout'), ms: ms.max(MAX_HOLD_MS), ...faultCommon }),
+  z.strictObject({
+    kind: z.literal('rate-limit'),
+    resetSec: z.number().int().min(0).optional(),
+    ...faultCommon,
+  }),
+  z.strictObject({ kind: z.literal('malformed'), ...faultCommon }),
+  z.strictObject({ kind: z.literal('stale'), ...faultCommon }),
+  z.strictObject({
+    kind: z.literal('partial'),
+    drop: z.array(instanceIdSchema).optional(),
+    dropRandom: z.number().int().min(0).optional(),
+    ...faultCommon,
+  }),
+  z.strictObject({ kind: z.literal('empty'), ...faultCommon }),
+]);
+
+export const faultRouteSchema = z.enum(FAULT_ROUTES as [FaultRoute, ...FaultRoute[]]);
+export const spotRouteSchema = z.enum(SPOT_ROUTES as [SpotRoute, ...SpotRoute[]]);
+
+export const rateLimitSchema = z.strictObject({
+  limit: z.number().int().min(0),
+  windowMs: z.number().int().positive().optional(),
+});
+
+/** One line per problem, each naming the field: `targetCapacity: Invalid input: expected number, received string`. */
+export function formatIssues(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((i) => {
+    const path = i.path.map(String).join('.');
+    const field = [prefix, path].filter((p) => p !== '').join('.') || '(body)';
+    return `${field}: ${i.message}`;
+  });
+}
+
+// Compile-time check that the schemas accept exactly what the public types describe.
+type Assert<T extends true> = T;
+export type _FaultSchemaMatches = Assert<z.infer<typeof faultSpecSchema> extends FaultSpec ? true : false>;
