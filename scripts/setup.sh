@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs everything etcd-spot's tests, demo and benchmarks need on a fresh Debian machine (root):
-# Debian's etcd-server/etcd-client when `etcd` is missing, and the npm dependencies.
+# Debian's etcd-server/etcd-client (and jq, curl) when missing, and the npm dependencies.
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
 
-if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
-  echo "setup: installing Debian's etcd-server and etcd-client"
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+command -v jq >/dev/null 2>&1 || missing+=(jq)     # the seed baseline and the emulator's wire tests use jq, like the 2017 scripts
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # Keep the package from starting a system etcd that would hold 127.0.0.1:2379 (policy-rc.d is honoured by invoke-rc.d).
+  # Keep the etcd package from starting a system etcd that would hold 127.0.0.1:2379 (policy-rc.d is honoured by invoke-rc.d).
   policy_created=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
@@ -18,7 +23,7 @@ if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; th
     policy_created=1
   fi
   as_root apt-get update -qq
-  as_root apt-get install -y -qq --no-install-recommends etcd-server etcd-client >/dev/null
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if [ "$policy_created" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
 
