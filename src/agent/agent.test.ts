@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Action } from '../core/actions.ts';
+import { DEFAULT_POLICY } from '../core/policy.ts';
+import { ManualClock } from '../../test/support/manual-clock.ts';
+import { Agent } from './agent.ts';
+import type { PlanFn } from './agent.ts';
+import { LocalStateStore } from './local-state.ts';
+import { Observer } from './observe.ts';
+import { FakeEtcd, FakeGroup, FakeRunner, recordingLogger } from './testing/fakes.ts';
+import { newAgentMemory } from './types.ts';
+import type { AgentSettings, PeerAgents } from './types.ts';
+import { VoteKeeper } from './votes.ts';
+
+describe('Agent', () => {
+  let dir: string;
+  let n = 0;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-spot-agent-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function setup(plan: PlanFn) {
+    const clock = new ManualClock(1_000_000);
+    const logger = recordingLogger();
+    const settings: AgentSettings = {
+      dataDir: '/d',
+      clientPort: 2379,
+      peerPort: 2380,
+      statusPort: 2378,
+      callTimeoutMs: 100,
+      cloudTimeoutMs: 100,
+      cycleIntervalMs: 5000,
+      groupPollIntervalMs: 1000,
+      policy: DEFAULT_POLICY,
+    };
+    const etcd = new FakeEtcd();
+    const runner = new FakeRunner();
+    const group = new FakeGroup();
+    group.instances = [{ id: 'i-1', privateIp: '10.0.0.1' }];
+    const store = new LocalStateStore(join(dir, `s${++n}`));
+    const memory = newAgentMemory();
+    const peers: PeerAgents = {
+      bootstrapView: async (p) => ({ instanceId: p.id, reachable: false }),
+      requestVote: async () => ({ granted: false, reason: '' }),
+    };
+    const observer = new Observer({
+      settings,
+      metadata: {
+        identity: async () => ({ instanceId: 'i-1', privateIp: '10.0.0.1' }),
+        get: async () => undefined,
+      },
+      group,
+      etcd,
+      runner,
+      termination: { view: () => ({ notices: [], errors: [] }) },
+      store,
+      peers,
+      memory,
+      hasData: async () => true,
+      clock,
+      logger,
+    });
+    const votes = new VoteKeeper({
+      store,
+      clock,
+      logger,
+      voteTtlMs: 30_000,
+      groupView: () => undefined,
+      localFacts: async () => ({ hasData: true }),
+    });
+    const wiped: string[] = [];
+    const agent = new Agent({
+      settings,
+      observer,
+      etcd,
+      runner,
+      group,
+      store,
+      peers,
+      votes,
+      memory,
+      hasData: async () => true,
+      wipeData: async (d) => void wiped.push(d),
+      clock,
+      logger,
+      plan,
+    });
+    return { agent, clock, store, wiped, logger, memory };
+  }
+
+  it('executes only the first action and logs one plan line', async () => {
+    const s = setup(() => [
+      { kind: 'mark-left', reason: 'notice' },
+      { kind: 'signal-ready-to-shutdown', reason: 'then' },
+    ]);
+    const r = await s.agent.runOnce();
+    assert.deepEqual([r.cycle, r.action.kind, r.progressed, r.plan.length], [1, 'mark-left', true, 2]);
+    const rec = await s.store.read();
+    assert.equal(rec.ok && rec.record.left?.reason, 'notice');
+    const planLines = s.logger.entries.filter((e) => e.msg === 'plan');
+    assert.deepEqual(
+      planLines.map((e) => [e.level, e.obj.cycle, e.obj.action, e.obj.reason]),
+      [['info', 1, 'mark-left', 'notice']],
+    );
+  });
+
+  it('refuses destructive actions while state.json is corrupt, and leaves the file alone', async () => {
+    const s = setup(() => [{ kind: 'wipe-data', reason: 'stale' }]);
+    await s.store.write({});
+    await writeFile(s.store.path, 'not json');
+    const r = await s.agent.runOnce();
+    assert.equal(r.action.kind, 'wait');
+    assert.match(r.action.reason, /refusing wipe-data while the state file is unreadable/);
+    assert.deepEqual(s.wiped, []);
+  });
+
+  it('re-observes at once after progress, sleeps after a wait, and a notice wakes it early', async () => {
+    const plans: Action[] = [
+      { kind: 'mark-left', reason: 'a' },
+      { kind: 'wait', reason: 'b' },
+      { kind: 'wait', reason: 'c' },
+    ];
+    let i = 0;
+    const s = setup(() => [plans[Math.min(i++, plans.length - 1)] as Action]);
+    const ac = new AbortController();
+    const loop = s.agent.run(ac.signal);
+    const reach = async (cycles: number, ms = 3000) => {
+      const end = Date.now() + ms;
+      while (s.agent.cycleCount < cycles && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      // Let a cycle that should not happen get its chance.
+      await new Promise((r) => setTimeout(r, 50));
+      return s.agent.cycleCount;
+    };
+    assert.equal(await reach(2), 2, 'progress → next cycle without sleeping; wait → sleep');
+    await s.clock.advance(1000);
+    assert.equal(await reach(3, 200), 2, 'still sleeping');
+    s.agent.wake();
+    assert.equal(await reach(3), 3, 'woken by a notice');
+    await s.clock.advance(5000);
+    assert.equal(await reach(4), 4, 'the interval passed');
+    ac.abort();
+    await loop;
+  });
+});

@@ -1,0 +1,385 @@
+/**
+ * Applies ONE planned action. Never throws: a failure is logged with its code and cause and reported
+ * as no progress, and the next cycle re-observes. Each action re-checks the cheap local preconditions
+ * it can (no bootstrap over data, no start of a running etcd) as a second line of defence behind the
+ * planner.
+ */
+import type { Action } from '../core/actions.ts';
+import { EtcdSpotError, describeError, errorCode } from '../core/errors.ts';
+import type { InstanceId, MemberId } from '../core/ids.ts';
+import type { GroupInstanceView, MemberView, Observation, VoteTally } from '../core/observation.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
+import type { EtcdLaunch, EtcdRunner } from '../ports/etcd-runner.ts';
+import type { InstanceGroup } from '../ports/instance-group.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { LocalStateStore } from './local-state.ts';
+import type { AgentMemory, AgentSettings, PeerAgents, VoteAnswer } from './types.ts';
+
+export interface ExecuteContext {
+  obs: Observation;
+  settings: AgentSettings;
+  etcd: EtcdCluster;
+  runner: EtcdRunner;
+  group: InstanceGroup;
+  store: LocalStateStore;
+  peers: PeerAgents;
+  /** This agent's own vote (VoteKeeper.cast). */
+  castOwnVote: (candidate: InstanceId) => Promise<VoteAnswer>;
+  memory: AgentMemory;
+  hasData: (dataDir: string) => Promise<boolean>;
+  /** Moves the data dir aside and deletes it. */
+  wipeData: (dataDir: string) => Promise<void>;
+  clock: Clock;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export interface ExecuteResult {
+  progressed: boolean;
+  detail?: string;
+  /** Error code when the action failed. */
+  code?: string;
+}
+
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 30_000;
+const PROMOTE_RETRY_MS = 5000;
+
+/** Delay before the next start after `failures` failed starts in a row: 1 s doubling to 30 s. */
+export function startBackoffMs(failures: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 10));
+}
+
+class ActionFailed extends EtcdSpotError {
+  constructor(message: string, code = 'ACTION_FAILED', cause?: unknown) {
+    super(message, { code, retryable: true, cause });
+  }
+}
+
+function deadline(ms: number, signal?: AbortSignal): AbortSignal {
+  const t = AbortSignal.timeout(Math.max(1, ms));
+  return signal ? AbortSignal.any([signal, t]) : t;
+}
+
+/** Reachable voters that follow a leader, the leader first: the endpoints for membership calls. */
+export function healthyVoterUrls(obs: Observation, exclude?: MemberId): string[] {
+  if (!obs.cluster.reachable) return [];
+  const leaderId = obs.cluster.leaderId;
+  const voters = obs.cluster.members.filter(
+    (m) => !m.isLearner && m.reachable && m.leaderId !== undefined && m.clientUrls.length > 0,
+  );
+  voters.sort((a, b) => (a.id === leaderId ? -1 : b.id === leaderId ? 1 : 0));
+  const preferred = voters.filter((m) => m.id !== exclude);
+  const list = preferred.length > 0 ? preferred : voters;
+  const urls = list.map((m) => m.clientUrls[0] as string);
+  // The member list came through `via`, a voter: a last resort when no status answered in time.
+  if (urls.length === 0) urls.push(obs.cluster.via);
+  return [...new Set(urls)];
+}
+
+/** `--initial-cluster` from a member list; the new member (never started, name '') gets self's name. */
+export function initialClusterFrom(
+  members: Pick<Member, 'id' | 'name' | 'peerUrls'>[],
+  newId: MemberId,
+  selfName: string,
+): { name: string; peerUrl: string }[] {
+  const out: { name: string; peerUrl: string }[] = [];
+  for (const m of members) {
+    // etcd matches an `existing` cluster by peer URLs; another unstarted member's name does not matter.
+    const name = m.id === newId ? selfName : m.name !== '' ? m.name : `unstarted-${m.id}`;
+    for (const u of m.peerUrls) out.push({ name, peerUrl: u });
+  }
+  return out;
+}
+
+async function sleep(ctx: ExecuteContext, ms: number): Promise<void> {
+  await ctx.clock.sleep(ms, ctx.signal);
+}
+
+/**
+ * Waits until the local etcd answers Maintenance.Status (and, with `needLeader`, reports a leader),
+ * or it exits, or `ms` pass. A learner that just joined may answer status long before /health is true.
+ */
+async function waitForLocalStatus(
+  ctx: ExecuteContext,
+  ms: number,
+  needLeader: boolean,
+): Promise<MemberStatus | undefined> {
+  const until = ctx.clock.now() + ms;
+  for (;;) {
+    if (!ctx.runner.isRunning()) {
+      const exit = ctx.runner.lastExit();
+      throw new ActionFailed(
+        `etcd exited before serving${exit ? ` (code ${exit.code}${exit.removed ? ', removed from the cluster' : ''})` : ''}`,
+        'ETCD_PROCESS_EXITED',
+      );
+    }
+    const left = until - ctx.clock.now();
+    if (left <= 0) return undefined;
+    try {
+      const st = await ctx.etcd.status(
+        ctx.obs.self.clientUrl,
+        deadline(Math.min(ctx.settings.callTimeoutMs, left), ctx.signal),
+      );
+      if (!needLeader || st.leaderId !== undefined) return st;
+    } catch {
+      // not serving yet
+    }
+    await sleep(ctx, Math.min(100, Math.max(1, until - ctx.clock.now())));
+  }
+}
+
+async function recordIds(ctx: ExecuteContext, st: MemberStatus): Promise<void> {
+  try {
+    await ctx.store.update((r) =>
+      r.memberId === st.memberId && r.clusterId === st.clusterId
+        ? undefined
+        : { ...r, memberId: st.memberId, clusterId: st.clusterId },
+    );
+  } catch (err) {
+    ctx.logger.error(
+      { err: describeError(err), memberId: st.memberId, clusterId: st.clusterId },
+      'cannot record member id in state.json',
+    );
+  }
+}
+
+function startFailed(ctx: ExecuteContext): void {
+  const m = ctx.memory;
+  m.startFailures += 1;
+  m.nextStartAt = ctx.clock.now() + startBackoffMs(m.startFailures);
+}
+
+function startSucceeded(ctx: ExecuteContext): void {
+  ctx.memory.startFailures = 0;
+  ctx.memory.nextStartAt = undefined;
+}
+
+/** Starts etcd and waits for it to answer; counts failures for the back-off. */
+async function startAndWait(
+  ctx: ExecuteContext,
+  launch: EtcdLaunch,
+  needLeader: boolean,
+): Promise<ExecuteResult> {
+  if (ctx.runner.isRunning()) return { progressed: false, detail: 'etcd already runs' };
+  const waitMs = ctx.settings.startWaitMs ?? 10_000;
+  const t0 = ctx.clock.now();
+  try {
+    await ctx.runner.start(launch);
+    const st = await waitForLocalStatus(ctx, waitMs, needLeader);
+    if (st === undefined) {
+      // Still running: not a failure (a learner after a snapshot can stay dark for ~7 s); the next cycles observe it.
+      return { progressed: true, detail: `etcd started, not answering after ${waitMs} ms` };
+    }
+    startSucceeded(ctx);
+    await recordIds(ctx, st);
+    return {
+      progressed: true,
+      detail: `etcd serving as member ${st.memberId} of cluster ${st.clusterId} after ${ctx.clock.now() - t0} ms`,
+    };
+  } catch (err) {
+    startFailed(ctx);
+    throw err;
+  }
+}
+
+function groupInstance(ctx: ExecuteContext, id: InstanceId): GroupInstanceView | undefined {
+  return ctx.obs.group.ok ? ctx.obs.group.instances.find((i) => i.id === id) : undefined;
+}
+
+function member(ctx: ExecuteContext, id: MemberId): MemberView | undefined {
+  return ctx.obs.cluster.reachable ? ctx.obs.cluster.members.find((m) => m.id === id) : undefined;
+}
+
+async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> {
+  const { obs, settings, etcd, runner, store } = ctx;
+  const self = obs.self;
+  const callMs = settings.callTimeoutMs;
+  switch (action.kind) {
+    case 'wait':
+      return { progressed: false };
+
+    case 'bootstrap': {
+      if (await ctx.hasData(settings.dataDir))
+        throw new ActionFailed('refusing to bootstrap: the data dir holds data', 'PRECONDITION_FAILED');
+      // A configured token only prefixes the planner's unique one: a fixed token would give every
+      // re-bootstrap the same member and cluster ids (etcd-physics §3b).
+      const token =
+        settings.clusterToken !== undefined ? `${settings.clusterToken}-${action.token}` : action.token;
+      const result = await startAndWait(
+        ctx,
+        {
+          name: self.instanceId,
+          clientUrl: self.clientUrl,
+          peerUrl: self.peerUrl,
+          state: 'new',
+          initialCluster: [{ name: self.instanceId, peerUrl: self.peerUrl }],
+          token,
+        },
+        true,
+      );
+      ctx.memory.votes = undefined;
+      return result;
+    }
+
+    case 'start-etcd':
+      return startAndWait(
+        ctx,
+        {
+          name: self.instanceId,
+          clientUrl: self.clientUrl,
+          peerUrl: self.peerUrl,
+          state: 'existing',
+          initialCluster: action.initialCluster,
+        },
+        false,
+      );
+
+    case 'stop-etcd':
+      if (!runner.isRunning()) return { progressed: false, detail: 'etcd is not running' };
+      await runner.stop(action.reason);
+      return { progressed: true };
+
+    case 'add-self-as-learner': {
+      if (!obs.cluster.reachable) throw new ActionFailed('cluster not reachable', 'PRECONDITION_FAILED');
+      if (runner.isRunning()) throw new ActionFailed('etcd already runs', 'PRECONDITION_FAILED');
+      const endpoints = healthyVoterUrls(obs);
+      const added = await etcd.addLearner(endpoints, self.peerUrl, deadline(callMs * 2, ctx.signal));
+      const clusterId = obs.cluster.clusterId;
+      // Recorded before the start, so a crash in between leaves a record that matches what we start.
+      await store.update((r) => ({ ...r, memberId: added.member.id, clusterId }));
+      ctx.logger.info(
+        { memberId: added.member.id, members: added.members.length },
+        'added self as learner; starting etcd',
+      );
+      // Started in the same action: a learner added and never started blocks every other add.
+      const result = await startAndWait(
+        ctx,
+        {
+          name: self.instanceId,
+          clientUrl: self.clientUrl,
+          peerUrl: self.peerUrl,
+          state: 'existing',
+          initialCluster: initialClusterFrom(added.members, added.member.id, self.instanceId),
+        },
+        false,
+      );
+      return { ...result, detail: `added as learner ${added.member.id}; ${result.detail ?? ''}`.trim() };
+    }
+
+    case 'promote-member': {
+      const endpoints = healthyVoterUrls(obs, action.memberId);
+      const until = ctx.clock.now() + PROMOTE_RETRY_MS;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await etcd.promote(endpoints, action.memberId, deadline(callMs, ctx.signal));
+          return { progressed: true, detail: `promoted after ${attempt} attempt(s)` };
+        } catch (err) {
+          const code = errorCode(err);
+          if (code === 'ETCD_NOT_A_LEARNER') return { progressed: true, detail: 'already a voter' };
+          if (code !== 'ETCD_LEARNER_NOT_READY' || ctx.clock.now() + 250 > until) throw err;
+          await sleep(ctx, 250);
+        }
+      }
+    }
+
+    case 'remove-member': {
+      const endpoints = healthyVoterUrls(obs, action.memberId);
+      try {
+        await etcd.remove(endpoints, action.memberId, deadline(callMs * 3, ctx.signal));
+      } catch (err) {
+        if (errorCode(err) === 'ETCD_MEMBER_NOT_FOUND')
+          return { progressed: true, detail: 'already removed' };
+        throw err;
+      }
+      return { progressed: true };
+    }
+
+    case 'move-leader': {
+      const from = member(ctx, action.from);
+      const url = from?.clientUrls[0];
+      if (url === undefined)
+        throw new ActionFailed(
+          `leader ${action.from} has no client URL in the member list`,
+          'PRECONDITION_FAILED',
+        );
+      await etcd.moveLeader(url, action.to, deadline(callMs * 2, ctx.signal));
+      return { progressed: true };
+    }
+
+    case 'wipe-data': {
+      if (runner.isRunning()) await runner.stop(`wipe-data: ${action.reason}`);
+      await ctx.wipeData(settings.dataDir);
+      // The ids belonged to the wiped data.
+      await store.update((r) => {
+        const next = { ...r };
+        delete next.memberId;
+        delete next.clusterId;
+        return next;
+      });
+      startSucceeded(ctx);
+      return { progressed: true };
+    }
+
+    case 'mark-left':
+      await store.update((r) => ({ ...r, left: { at: ctx.clock.now(), reason: action.reason } }));
+      return { progressed: true };
+
+    case 'clear-left':
+      await store.update((r) => {
+        const next = { ...r };
+        delete next.left;
+        delete next.memberId;
+        delete next.clusterId;
+        return next;
+      });
+      ctx.memory.signalledReady = false;
+      return { progressed: true };
+
+    case 'signal-ready-to-shutdown':
+      await ctx.group.signalReadyToShutdown(self.instanceId, deadline(settings.cloudTimeoutMs, ctx.signal));
+      ctx.memory.signalledReady = true;
+      return { progressed: true };
+
+    case 'collect-votes': {
+      const requestedAt = ctx.clock.now();
+      const tally: VoteTally = { requestedAt, granted: [], refused: [] };
+      await Promise.all(
+        action.from.map(async (id) => {
+          let answer: VoteAnswer;
+          if (id === self.instanceId) answer = await ctx.castOwnVote(self.instanceId);
+          else {
+            const peer = groupInstance(ctx, id);
+            if (!peer) answer = { granted: false, reason: 'not in the group list' };
+            else {
+              try {
+                answer = await ctx.peers.requestVote(peer, self.instanceId, ctx.signal);
+              } catch (err) {
+                answer = { granted: false, reason: describeError(err) };
+              }
+            }
+          }
+          if (answer.granted) tally.granted.push(id);
+          else tally.refused.push({ instanceId: id, reason: answer.reason });
+        }),
+      );
+      tally.granted.sort();
+      tally.refused.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+      ctx.memory.votes = tally;
+      return { progressed: true, detail: `${tally.granted.length} of ${action.from.length} granted` };
+    }
+  }
+}
+
+/** Applies `action`; logs and swallows every error. */
+export async function executeAction(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> {
+  try {
+    return await run(action, ctx);
+  } catch (err) {
+    const code = errorCode(err) ?? 'UNKNOWN';
+    ctx.logger.warn({ action: action.kind, code, err: describeError(err) }, 'action failed');
+    return { progressed: false, code, detail: describeError(err) };
+  }
+}

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RateLimitedError } from '../core/errors.ts';
+import type { ClusterView, PeerBootstrapView } from '../core/observation.ts';
+import { DEFAULT_POLICY } from '../core/policy.ts';
+import type { InstanceMetadata } from '../ports/instance-metadata.ts';
+import { ManualClock } from '../../test/support/manual-clock.ts';
+import { LocalStateStore } from './local-state.ts';
+import { Observer } from './observe.ts';
+import { FakeEtcd, FakeGroup, FakeRunner, memberStatus, recordingLogger } from './testing/fakes.ts';
+import { newAgentMemory } from './types.ts';
+
+const M1 = '0000000000000001';
+const M2 = '0000000000000002';
+const M3 = '0000000000000003';
+const C = 'cccccccccccccccc';
+const url = (n: number) => `http://10.0.0.${n}:2379`;
+const peer = (n: number) => `http://10.0.0.${n}:2380`;
+
+function reachable(c: ClusterView): Extract<ClusterView, { reachable: true }> {
+  assert.equal(c.reachable, true, JSON.stringify(c));
+  return c as Extract<ClusterView, { reachable: true }>;
+}
+
+describe('Observer (fake ports)', () => {
+  let dir: string;
+  let n = 0;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'etcd-spot-observe-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function setup() {
+    const clock = new ManualClock(1_000_000);
+    const etcd = new FakeEtcd();
+    const group = new FakeGroup();
+    group.instances = [1, 2, 3].map((i) => ({ id: `i-${i}`, privateIp: `10.0.0.${i}` }));
+    let identityCalls = 0;
+    const metadata: InstanceMetadata = {
+      identity: async () => {
+        identityCalls++;
+        return { instanceId: 'i-1', privateIp: '10.0.0.1' };
+      },
+      get: async () => undefined,
+    };
+    const peersAsked: string[] = [];
+    const memory = newAgentMemory();
+    const store = new LocalStateStore(join(dir, `s${++n}`));
+    const observer = new Observer({
+      settings: {
+        dataDir: '/d',
+        clientPort: 2379,
+        peerPort: 2380,
+        statusPort: 2378,
+        callTimeoutMs: 200,
+        cloudTimeoutMs: 200,
+        cycleIntervalMs: 100,
+        groupPollIntervalMs: 10_000,
+        policy: DEFAULT_POLICY,
+      },
+      metadata,
+      group,
+      etcd,
+      runner: new FakeRunner(),
+      termination: { view: () => ({ notices: [], errors: [] }) },
+      store,
+      peers: {
+        bootstrapView: async (p): Promise<PeerBootstrapView> => {
+          peersAsked.push(p.id);
+          return { instanceId: p.id, reachable: true, hasData: false };
+        },
+        requestVote: async () => ({ granted: false, reason: 'x' }),
+      },
+      memory,
+      hasData: async () => false,
+      clock,
+      logger: recordingLogger(),
+    });
+    etcd.members = [1, 2, 3].map((i) => ({
+      id: `000000000000000${i}`,
+      name: `i-${i}`,
+      peerUrls: [peer(i)],
+      clientUrls: [url(i)],
+      isLearner: false,
+    }));
+    return { clock, etcd, group, observer, memory, store, peersAsked, identityCalls: () => identityCalls };
+  }
+
+  it('lists members through the leader and takes each member’s own status', async () => {
+    const s = setup();
+    s.etcd.statuses.set(url(1), memberStatus(M1, C, M2));
+    s.etcd.statuses.set(url(2), memberStatus(M2, C, M2, { raftIndex: 50 }));
+    // i-3's etcd is down.
+    const obs = await s.observer.observe();
+    const c = reachable(obs.cluster);
+    assert.equal(c.via, url(2), 'the leader answers the member list');
+    assert.equal(c.leaderId, M2);
+    assert.deepEqual(
+      c.members.map((m) => [m.id, m.reachable, m.leaderId, m.unreachableSince]),
+      [
+        [M1, true, M2, undefined],
+        [M2, true, M2, undefined],
+        [M3, false, undefined, 1_000_000],
+      ],
+    );
+    assert.equal(c.members[1]?.raftIndex, 50);
+    assert.equal(obs.peers, undefined, 'peers are asked only while no cluster answers');
+    assert.deepEqual(obs.self, {
+      instanceId: 'i-1',
+      privateIp: '10.0.0.1',
+      peerUrl: peer(1),
+      clientUrl: url(1),
+    });
+  });
+
+  it('keeps unreachableSince across cycles and resets it when the member answers', async () => {
+    const s = setup();
+    s.etcd.statuses.set(url(1), memberStatus(M1, C, M1));
+    await s.observer.observe();
+    await s.clock.advance(5000);
+    let c = reachable((await s.observer.observe()).cluster);
+    assert.equal(c.members.find((m) => m.id === M3)?.unreachableSince, 1_000_000);
+    s.etcd.statuses.set(url(3), memberStatus(M3, C, M1));
+    c = reachable((await s.observer.observe()).cluster);
+    assert.equal(c.members.find((m) => m.id === M3)?.unreachableSince, undefined);
+    assert.equal(s.identityCalls(), 1, 'self is read once and cached');
+  });
+
+  it('tracks unstartedSince of a member added but never started', async () => {
+    const s = setup();
+    s.etcd.members[2] = { id: M3, name: '', peerUrls: [peer(3)], clientUrls: [], isLearner: true };
+    s.etcd.statuses.set(url(1), memberStatus(M1, C, M1));
+    await s.observer.observe();
+    await s.clock.advance(1000);
+    const c = reachable((await s.observer.observe()).cluster);
+    const m3 = c.members.find((m) => m.id === M3);
+    assert.deepEqual([m3?.reachable, m3?.unstartedSince], [false, 1_000_000]);
+  });
+
+  it('a member list only from a voter: learners alone make the cluster unreachable', async () => {
+    const s = setup();
+    s.etcd.statuses.set(url(1), memberStatus(M1, C, M2, { isLearner: true }));
+    const obs = await s.observer.observe();
+    assert.equal(obs.cluster.reachable, false);
+    assert.match((obs.cluster as { error: string }).error, /only learners answered/);
+    assert.equal(s.etcd.calls.filter((c) => c.method === 'listMembers').length, 0);
+  });
+
+  it('no cluster: asks every other group instance’s agent for its bootstrap view', async () => {
+    const s = setup();
+    const obs = await s.observer.observe();
+    assert.equal(obs.cluster.reachable, false);
+    assert.deepEqual((obs.cluster as { probed: string[] }).probed, [url(1), url(2), url(3)]);
+    assert.deepEqual(s.peersAsked.sort(), ['i-2', 'i-3']);
+    assert.equal(obs.peers?.length, 2);
+  });
+
+  it('caches the group list for groupPollIntervalMs; an error is {ok:false}, never stale data', async () => {
+    const s = setup();
+    await s.observer.observe();
+    await s.observer.observe();
+    assert.equal(s.group.listCalls, 1);
+    await s.clock.advance(10_000);
+    s.group.listError = new RateLimitedError('429', { retryAfterMs: 3000 });
+    const obs = await s.observer.observe();
+    assert.equal(obs.group.ok, false);
+    assert.equal(s.group.listCalls, 2);
+    await s.observer.observe();
+    assert.equal(s.group.listCalls, 2, 'no call before the rate limit resets');
+    await s.clock.advance(3000);
+    s.group.listError = undefined;
+    assert.equal((await s.observer.observe()).group.ok, true);
+  });
+
+  it('a corrupt state file is reported in memory and observed as an empty record', async () => {
+    const s = setup();
+    await s.store.write({});
+    await writeFile(s.store.path, '{');
+    const obs = await s.observer.observe();
+    assert.deepEqual(obs.local.record, {});
+    assert.match(s.memory.stateError ?? '', /not valid JSON/);
+    await s.store.write({}).catch(() => undefined);
+    await writeFile(s.store.path, '{}');
+    await s.observer.observe();
+    assert.equal(s.memory.stateError, undefined);
+  });
+});

@@ -1,0 +1,362 @@
+/**
+ * Builds the {@link Observation} the planner reads, from the ports. Nothing unknown is turned into a
+ * default that looks like an answer: a failed group list is `{ ok: false }`, an unreachable cluster is
+ * `{ reachable: false }`. Every external call has a deadline; the cluster part as a whole is bounded by
+ * about 2.5 × the etcd call timeout, however many endpoints are slow.
+ *
+ * Remembered across cycles (in memory only): self's identity (after the first success), the group list
+ * (for groupPollIntervalMs), the client URLs of the last good member list, and per member id since
+ * when it has been unreachable / unstarted.
+ */
+import { describeError, errorCode } from '../core/errors.ts';
+import { clientUrlFor, peerUrlFor } from '../core/ids.ts';
+import type { MemberId } from '../core/ids.ts';
+import type {
+  ClusterView,
+  GroupInstanceView,
+  GroupView,
+  LocalRecord,
+  LocalView,
+  MemberView,
+  Observation,
+  PeerBootstrapView,
+  SelfView,
+  TerminationView,
+} from '../core/observation.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
+import type { EtcdRunner } from '../ports/etcd-runner.ts';
+import type { InstanceGroup } from '../ports/instance-group.ts';
+import type { InstanceMetadata } from '../ports/instance-metadata.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { LocalStateStore } from './local-state.ts';
+import type { AgentMemory, AgentSettings, PeerAgents } from './types.ts';
+
+export interface ObserverDeps {
+  settings: AgentSettings;
+  metadata: InstanceMetadata;
+  group: InstanceGroup;
+  etcd: EtcdCluster;
+  runner: EtcdRunner;
+  termination: { view(): TerminationView };
+  store: LocalStateStore;
+  peers: PeerAgents;
+  memory: AgentMemory;
+  hasData: (dataDir: string) => Promise<boolean>;
+  clock: Clock;
+  logger: Logger;
+}
+
+type StatusResult = { ok: true; status: MemberStatus } | { ok: false; error: string };
+
+function withDeadline(ms: number, signal?: AbortSignal): AbortSignal {
+  const t = AbortSignal.timeout(Math.max(1, ms));
+  return signal ? AbortSignal.any([signal, t]) : t;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+export class Observer {
+  private readonly d: ObserverDeps;
+  private selfCache: SelfView | undefined;
+  private groupCache: { view: Extract<GroupView, { ok: true }>; at: number } | undefined;
+  private groupRetryAt = 0;
+  private lastGroupError: string | undefined;
+  private lastGoodClientUrls: string[] = [];
+  private readonly unreachableSince = new Map<MemberId, number>();
+  private readonly unstartedSince = new Map<MemberId, number>();
+  private latestGroup: GroupView | undefined;
+  private groupId: string | undefined;
+
+  constructor(deps: ObserverDeps) {
+    this.d = deps;
+  }
+
+  /** Self, once the metadata service has answered. */
+  self(): SelfView | undefined {
+    return this.selfCache;
+  }
+
+  /** The group view of the latest observation. */
+  groupView(): GroupView | undefined {
+    return this.latestGroup;
+  }
+
+  /** Self from the instance metadata (cached after the first success). Throws while it cannot be read. */
+  async observeSelf(signal?: AbortSignal): Promise<SelfView> {
+    if (this.selfCache) return this.selfCache;
+    const id = await this.d.metadata.identity(withDeadline(this.d.settings.cloudTimeoutMs, signal));
+    const s = this.d.settings;
+    this.groupId = id.groupId;
+    this.selfCache = {
+      instanceId: id.instanceId,
+      privateIp: id.privateIp,
+      peerUrl: peerUrlFor(id.privateIp, s.peerPort),
+      clientUrl: clientUrlFor(id.privateIp, s.clientPort),
+    };
+    return this.selfCache;
+  }
+
+  async observe(signal?: AbortSignal): Promise<Observation> {
+    const self = await this.observeSelf(signal);
+    const [group, local] = await Promise.all([this.observeGroup(signal), this.observeLocal(signal)]);
+    this.latestGroup = group;
+    const termination = this.d.termination.view();
+    const cluster = await this.observeCluster(self, group, signal);
+    const obs: Observation = { self, group, termination, local, cluster };
+    if (!cluster.reachable && group.ok) obs.peers = await this.observePeers(self, group.instances, signal);
+    if (this.d.memory.votes) obs.votes = this.d.memory.votes;
+    return obs;
+  }
+
+  private async observeGroup(signal?: AbortSignal): Promise<GroupView> {
+    const now = this.d.clock.now();
+    if (this.groupCache && now - this.groupCache.at < this.d.settings.groupPollIntervalMs)
+      return this.groupCache.view;
+    if (now < this.groupRetryAt && this.lastGroupError !== undefined) {
+      return {
+        ok: false,
+        error: `${this.lastGroupError} (rate limited; next try in ${this.groupRetryAt - now} ms)`,
+      };
+    }
+    const sig = withDeadline(this.d.settings.cloudTimeoutMs, signal);
+    try {
+      const g = this.d.group;
+      const [instances, desired] = await Promise.all([
+        g.listInstances(sig),
+        g.desiredCapacity ? g.desiredCapacity(sig).catch(() => undefined) : Promise.resolve(undefined),
+      ]);
+      const fetchedAt = this.d.clock.now();
+      const view: Extract<GroupView, { ok: true }> = {
+        ok: true,
+        instances: instances.map((i) => {
+          const v: GroupInstanceView = { id: i.id, privateIp: i.privateIp };
+          if (i.launchedAt !== undefined) v.launchedAt = i.launchedAt;
+          return v;
+        }),
+        fetchedAt,
+      };
+      if (desired !== undefined) view.desiredCapacity = desired;
+      const groupId = this.d.settings.groupId ?? this.groupId;
+      if (groupId !== undefined) view.groupId = groupId;
+      this.groupCache = { view, at: fetchedAt };
+      this.lastGroupError = undefined;
+      return view;
+    } catch (err) {
+      const error = `${this.d.group.description}: ${describeError(err)}`;
+      const retryAfter = (err as { retryAfterMs?: unknown }).retryAfterMs;
+      this.groupRetryAt = typeof retryAfter === 'number' ? this.d.clock.now() + retryAfter : 0;
+      if (error !== this.lastGroupError)
+        this.d.logger.warn({ err: error, code: errorCode(err) }, 'group list failed');
+      this.lastGroupError = error;
+      this.groupCache = undefined;
+      return { ok: false, error };
+    }
+  }
+
+  private async observeLocal(signal?: AbortSignal): Promise<LocalView> {
+    const { runner, memory, store } = this.d;
+    if (runner.refresh) {
+      await runner.refresh(withDeadline(this.d.settings.callTimeoutMs * 2, signal)).catch((err: unknown) => {
+        this.d.logger.warn({ err: describeError(err) }, 'cannot check whether etcd runs');
+      });
+    }
+    const [hasData, read] = await Promise.all([this.d.hasData(this.d.settings.dataDir), store.read()]);
+    let record: LocalRecord = {};
+    if (read.ok) {
+      if (memory.stateError !== undefined)
+        this.d.logger.info({ path: store.path }, 'state file readable again');
+      memory.stateError = undefined;
+      record = read.record;
+    } else {
+      const text = describeError(read.error);
+      if (memory.stateError !== text)
+        this.d.logger.error(
+          { err: text, path: store.path },
+          'state file is corrupt; refusing destructive actions until it is fixed or deleted',
+        );
+      memory.stateError = text;
+    }
+    const local: LocalView = {
+      etcdRunning: runner.isRunning(),
+      hasData,
+      record,
+      startFailures: memory.startFailures,
+      signalledReady: memory.signalledReady,
+    };
+    const exit = runner.lastExit();
+    if (exit) local.lastExit = { ...exit };
+    if (memory.nextStartAt !== undefined) local.nextStartAt = memory.nextStartAt;
+    return local;
+  }
+
+  /** Client URLs to probe, in order of preference: self's, every group instance's, then the last good member list's. */
+  private candidateUrls(self: SelfView, group: GroupView): string[] {
+    const urls = [self.clientUrl];
+    if (group.ok)
+      for (const i of group.instances) urls.push(clientUrlFor(i.privateIp, this.d.settings.clientPort));
+    urls.push(...this.lastGoodClientUrls);
+    return [...new Set(urls.map(trimSlash))];
+  }
+
+  private async status(url: string, signal: AbortSignal): Promise<StatusResult> {
+    try {
+      return {
+        ok: true,
+        status: await this.d.etcd.status(url, withDeadline(this.d.settings.callTimeoutMs, signal)),
+      };
+    } catch (err) {
+      return { ok: false, error: describeError(err) };
+    }
+  }
+
+  private async observeCluster(self: SelfView, group: GroupView, outer?: AbortSignal): Promise<ClusterView> {
+    const callMs = this.d.settings.callTimeoutMs;
+    const signal = withDeadline(Math.round(callMs * 2.5), outer);
+    const probed = this.candidateUrls(self, group);
+    const answers = new Map<string, StatusResult>();
+    await Promise.all(
+      probed.map(async (url) => {
+        answers.set(url, await this.status(url, signal));
+      }),
+    );
+
+    // The member list must come from a voter (a learner cannot list, and only a voter's list is
+    // committed membership). Prefer the cluster with a leader and the most answering members, and in
+    // it the leader itself.
+    const byCluster = new Map<string, { url: string; st: MemberStatus }[]>();
+    for (const url of probed) {
+      const a = answers.get(url);
+      if (!a?.ok) continue;
+      const list = byCluster.get(a.status.clusterId) ?? [];
+      list.push({ url, st: a.status });
+      byCluster.set(a.status.clusterId, list);
+    }
+    const clusters = [...byCluster.entries()].sort(([, a], [, b]) => {
+      const led = (l: { st: MemberStatus }[]) => (l.some((x) => x.st.leaderId !== undefined) ? 1 : 0);
+      return led(b) - led(a) || b.length - a.length;
+    });
+    if (clusters.length > 1) {
+      this.d.logger.warn(
+        { clusters: clusters.map(([id, l]) => ({ clusterId: id, urls: l.map((x) => x.url) })) },
+        'more than one etcd cluster answers',
+      );
+    }
+    const listErrors: string[] = [];
+    for (const [clusterId, answered] of clusters) {
+      const voters = answered
+        .filter((x) => !x.st.isLearner)
+        .sort((a, b) => {
+          const rank = (x: { st: MemberStatus }) =>
+            x.st.leaderId === x.st.memberId ? 0 : x.st.leaderId !== undefined ? 1 : 2;
+          return rank(a) - rank(b);
+        });
+      for (const v of voters) {
+        if (signal.aborted) break;
+        let members: Member[];
+        try {
+          members = await this.d.etcd.listMembers([v.url], withDeadline(callMs, signal));
+        } catch (err) {
+          listErrors.push(`${v.url}: ${describeError(err)}`);
+          continue;
+        }
+        return this.buildClusterView(clusterId, v.url, v.st, members, answers, signal);
+      }
+      if (voters.length === 0)
+        listErrors.push(
+          `cluster ${clusterId}: only learners answered (${answered.map((x) => x.url).join(', ')})`,
+        );
+    }
+    const errors = [...answers.entries()]
+      .filter(([, a]) => !a.ok)
+      .map(([u, a]) => `${u}: ${(a as { error: string }).error}`);
+    const error =
+      listErrors.length > 0
+        ? `no voter could list the members: ${listErrors.join('; ')}`
+        : `no etcd member answered at ${probed.length} client URL(s)${errors.length > 0 ? ` (first: ${errors[0]})` : ''}`;
+    return { reachable: false, error, probed };
+  }
+
+  private async buildClusterView(
+    clusterId: string,
+    via: string,
+    viaStatus: MemberStatus,
+    members: Member[],
+    answers: Map<string, StatusResult>,
+    signal: AbortSignal,
+  ): Promise<ClusterView> {
+    const now = this.d.clock.now();
+    // Members whose client URLs were not probed yet (e.g. not in the group list) are asked now.
+    const extra = members.flatMap((m) =>
+      m.clientUrls.length > 0 && !m.clientUrls.some((u) => answers.has(trimSlash(u)))
+        ? [trimSlash(m.clientUrls[0] as string)]
+        : [],
+    );
+    await Promise.all(
+      extra.map(async (url) => {
+        answers.set(url, await this.status(url, signal));
+      }),
+    );
+
+    const views: MemberView[] = members.map((m) => {
+      const view: MemberView = {
+        id: m.id,
+        name: m.name,
+        peerUrls: [...m.peerUrls],
+        clientUrls: [...m.clientUrls],
+        isLearner: m.isLearner,
+        reachable: false,
+      };
+      const errors: string[] = [];
+      for (const u of m.clientUrls) {
+        const a = answers.get(trimSlash(u));
+        if (!a) continue;
+        if (!a.ok) {
+          errors.push(a.error);
+          continue;
+        }
+        if (a.status.memberId !== m.id || a.status.clusterId !== clusterId) {
+          errors.push(`${u} answers as member ${a.status.memberId} of cluster ${a.status.clusterId}`);
+          continue;
+        }
+        view.reachable = true;
+        view.raftIndex = a.status.raftIndex;
+        view.raftAppliedIndex = a.status.raftAppliedIndex;
+        if (a.status.leaderId !== undefined) view.leaderId = a.status.leaderId;
+        errors.push(...a.status.errors);
+        break;
+      }
+      if (m.clientUrls.length === 0) errors.push('never started (no client URL)');
+      if (errors.length > 0) view.errors = errors;
+
+      if (view.reachable) this.unreachableSince.delete(m.id);
+      else {
+        if (!this.unreachableSince.has(m.id)) this.unreachableSince.set(m.id, now);
+        view.unreachableSince = this.unreachableSince.get(m.id) as number;
+      }
+      if (m.name === '') {
+        if (!this.unstartedSince.has(m.id)) this.unstartedSince.set(m.id, now);
+        view.unstartedSince = this.unstartedSince.get(m.id) as number;
+      } else this.unstartedSince.delete(m.id);
+      return view;
+    });
+
+    const ids = new Set(members.map((m) => m.id));
+    for (const id of [...this.unreachableSince.keys()]) if (!ids.has(id)) this.unreachableSince.delete(id);
+    for (const id of [...this.unstartedSince.keys()]) if (!ids.has(id)) this.unstartedSince.delete(id);
+    this.lastGoodClientUrls = [...new Set(members.flatMap((m) => m.clientUrls.map(trimSlash)))];
+
+    return { reachable: true, clusterId, members: views, leaderId: viaStatus.leaderId, via };
+  }
+
+  private async observePeers(
+    self: SelfView,
+    instances: GroupInstanceView[],
+    signal?: AbortSignal,
+  ): Promise<PeerBootstrapView[]> {
+    const others = instances.filter((i) => i.id !== self.instanceId && i.privateIp !== self.privateIp);
+    return Promise.all(others.map((i) => this.d.peers.bootstrapView(i, signal)));
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Polls every TerminationSource on its own schedule (terminationPollIntervalMs ± jitter) and keeps the
+ * merged view for the agent's observation. A source that errors keeps its last answer (an error is
+ * never read as "no notice") and is listed in `errors`. The first time a notice appears, `onNotice`
+ * wakes the agent's loop at once.
+ */
+import { describeError } from '../core/errors.ts';
+import type { NoticeView, TerminationView } from '../core/observation.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { TerminationNotice, TerminationSource } from '../ports/termination-source.ts';
+
+export interface TerminationWatcherOptions {
+  sources: TerminationSource[];
+  clock: Clock;
+  logger: Logger;
+  intervalMs: number;
+  /** Deadline of one poll of one source (default: the interval, at most 5 s). */
+  timeoutMs?: number;
+  /** Fraction of the interval to jitter by (default 0.1: ±10 %). */
+  jitter?: number;
+  /** Randomness in [0, 1) for the jitter (injected for tests). */
+  random?: () => number;
+  onNotice?: (notice: NoticeView) => void;
+}
+
+export class TerminationWatcher {
+  private readonly opts: TerminationWatcherOptions;
+  private readonly notices = new Map<string, NoticeView>();
+  private readonly errors = new Map<string, string>();
+  private stopper: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private polls = 0;
+
+  constructor(opts: TerminationWatcherOptions) {
+    this.opts = opts;
+  }
+
+  /** The merged view: current notices (first seenAt kept) and the sources that failed on their last poll. */
+  view(): TerminationView {
+    return {
+      notices: [...this.notices.values()].map((n) => ({ ...n })),
+      errors: [...this.errors.entries()].map(([source, error]) => `${source}: ${error}`),
+    };
+  }
+
+  /** Number of completed poll rounds (for status and tests). */
+  pollCount(): number {
+    return this.polls;
+  }
+
+  /** Polls every source once, in parallel. Never throws. */
+  async pollOnce(signal?: AbortSignal): Promise<void> {
+    const timeoutMs = this.opts.timeoutMs ?? Math.min(this.opts.intervalMs, 5000);
+    await Promise.all(
+      this.opts.sources.map(async (source) => {
+        const sig = signal
+          ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs);
+        let notice: TerminationNotice | null;
+        try {
+          notice = await source.poll(sig);
+        } catch (err) {
+          if (signal?.aborted) return;
+          const text = describeError(err);
+          if (this.errors.get(source.name) !== text)
+            this.opts.logger.warn({ source: source.name, err: text }, 'termination source failed');
+          this.errors.set(source.name, text);
+          return;
+        }
+        this.errors.delete(source.name);
+        this.record(source.name, notice);
+      }),
+    );
+    this.polls++;
+  }
+
+  private record(sourceName: string, notice: TerminationNotice | null): void {
+    const key = sourceName;
+    const previous = this.notices.get(key);
+    if (notice === null) {
+      if (previous) {
+        this.opts.logger.info({ source: sourceName }, 'termination notice withdrawn');
+        this.notices.delete(key);
+      }
+      return;
+    }
+    const view: NoticeView = {
+      source: notice.source || sourceName,
+      seenAt: previous?.seenAt ?? (notice.seenAt || this.opts.clock.now()),
+      detail: notice.detail,
+    };
+    if (notice.deadline !== undefined) view.deadline = notice.deadline;
+    if (notice.advisory) view.advisory = true;
+    this.notices.set(key, view);
+    if (!previous) {
+      this.opts.logger.warn(
+        {
+          source: view.source,
+          deadline: view.deadline,
+          advisory: view.advisory ?? false,
+          detail: view.detail,
+        },
+        'termination notice',
+      );
+      try {
+        this.opts.onNotice?.(view);
+      } catch (err) {
+        this.opts.logger.error({ err: describeError(err) }, 'onNotice callback failed');
+      }
+    }
+  }
+
+  /** Starts polling in the background (first poll at once). */
+  start(): void {
+    if (this.loop) return;
+    const stopper = new AbortController();
+    this.stopper = stopper;
+    this.loop = this.run(stopper.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.stopper?.abort(new Error('termination watcher stopped'));
+    await this.loop;
+    this.loop = undefined;
+    this.stopper = undefined;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const random = this.opts.random ?? Math.random;
+    const jitter = this.opts.jitter ?? 0.1;
+    while (!signal.aborted) {
+      await this.pollOnce(signal);
+      const delay = this.opts.intervalMs * (1 + jitter * (2 * random() - 1));
+      try {
+        await this.opts.clock.sleep(Math.max(0, Math.round(delay)), signal);
+      } catch {
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/** Settings and in-memory state shared by the agent's parts (observe, execute, status server). */
+import type { GroupInstanceView, PeerBootstrapView, VoteTally } from '../core/observation.ts';
+import type { Policy } from '../core/policy.ts';
+import type { InstanceId } from '../core/ids.ts';
+
+/** The agent's tunables, from config (etcd.* and agent.*). Durations in ms. */
+export interface AgentSettings {
+  dataDir: string;
+  clientPort: number;
+  peerPort: number;
+  statusPort: number;
+  /** The group's id when configured (Elastigroup `sig-…`); instance tags may tell it too. */
+  groupId?: string;
+  /** etcd.clusterToken: prefixes the unique token the planner derives for a bootstrap. */
+  clusterToken?: string;
+  /** Deadline of each etcd call. */
+  callTimeoutMs: number;
+  /** Deadline of each cloud call (group list, signal). */
+  cloudTimeoutMs: number;
+  cycleIntervalMs: number;
+  groupPollIntervalMs: number;
+  policy: Policy;
+  /** How long a start waits for the local etcd to answer status (default 10 s). */
+  startWaitMs?: number;
+}
+
+/** What the agent remembers between cycles (not durable: a restarted agent starts afresh). */
+export interface AgentMemory {
+  startFailures: number;
+  nextStartAt?: number;
+  signalledReady: boolean;
+  votes?: VoteTally;
+  /** Set while state.json cannot be read: destructive actions are refused until it is fixed. */
+  stateError?: string;
+}
+
+export function newAgentMemory(): AgentMemory {
+  return { startFailures: 0, signalledReady: false };
+}
+
+/** A peer agent's answer to a vote request. */
+export interface VoteAnswer {
+  granted: boolean;
+  reason: string;
+}
+
+/** The status servers of the other agents of the group (used only while no cluster answers). */
+export interface PeerAgents {
+  /** GET /v1/bootstrap. Never throws: an unreachable peer is `{ reachable: false }`. */
+  bootstrapView(peer: GroupInstanceView, signal?: AbortSignal): Promise<PeerBootstrapView>;
+  /** POST /v1/bootstrap/vote. Throws when the peer cannot be reached or answers nonsense. */
+  requestVote(peer: GroupInstanceView, candidate: InstanceId, signal?: AbortSignal): Promise<VoteAnswer>;
+}

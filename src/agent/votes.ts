@@ -1,0 +1,70 @@
+/**
+ * This agent's side of the bootstrap vote: decides with the pure `decideVote` and stores a granted
+ * vote durably in state.json BEFORE the answer leaves (a crash after answering must not let it vote
+ * again for someone else). Votes are serialized with every other state.json update.
+ */
+import { describeError } from '../core/errors.ts';
+import type { InstanceId } from '../core/ids.ts';
+import type { GroupView } from '../core/observation.ts';
+import { decideVote } from '../core/vote.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { LocalStateStore } from './local-state.ts';
+import type { VoteAnswer } from './types.ts';
+
+/** What this instance has that a vote depends on. */
+export interface LocalBootstrapFacts {
+  hasData: boolean;
+  /** Cluster id of the running local etcd, when it answers. */
+  clusterId?: string;
+}
+
+export interface VoteKeeperOptions {
+  store: LocalStateStore;
+  clock: Clock;
+  logger: Logger;
+  voteTtlMs: number;
+  /** The agent's current view of the group (undefined when unknown). */
+  groupView: () => GroupView | undefined | Promise<GroupView | undefined>;
+  localFacts: () => Promise<LocalBootstrapFacts>;
+}
+
+export class VoteKeeper {
+  private readonly opts: VoteKeeperOptions;
+
+  constructor(opts: VoteKeeperOptions) {
+    this.opts = opts;
+  }
+
+  /** Decides on a vote for `candidate`; never throws (a failure is a refusal with the reason). */
+  async cast(candidate: InstanceId): Promise<VoteAnswer> {
+    const group = await Promise.resolve(this.opts.groupView()).catch(() => undefined);
+    const localView = group?.ok ? group.instances.map((i) => i.id) : undefined;
+    let answer: VoteAnswer = { granted: false, reason: 'not decided' };
+    try {
+      const facts = await this.opts.localFacts();
+      await this.opts.store.update((record) => {
+        const now = this.opts.clock.now();
+        const clusterId = facts.clusterId ?? (facts.hasData ? record.clusterId : undefined);
+        const decision = decideVote({
+          candidate,
+          localView,
+          local: {
+            hasData: facts.hasData,
+            ...(clusterId !== undefined ? { clusterId } : {}),
+            ...(record.vote !== undefined ? { vote: record.vote } : {}),
+          },
+          now,
+          voteTtlMs: this.opts.voteTtlMs,
+        });
+        answer = { granted: decision.granted, reason: decision.reason };
+        if (!decision.granted || decision.record === undefined) return undefined;
+        return { ...record, vote: decision.record };
+      });
+    } catch (err) {
+      answer = { granted: false, reason: `cannot vote: ${describeError(err)}` };
+    }
+    this.opts.logger.info({ candidate, granted: answer.granted, reason: answer.reason }, 'bootstrap vote');
+    return answer;
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * The composition root: validated Config → adapters → Agent. The only place (besides config loading)
+ * that reads the environment, and the only place in src/agent that picks adapter implementations.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Action } from '../core/actions.ts';
+import { ConfigError, describeError } from '../core/errors.ts';
+import type { InstanceId } from '../core/ids.ts';
+import type { GroupView, Observation } from '../core/observation.ts';
+import { planMembership } from '../core/plan.ts';
+import { DEFAULT_POLICY } from '../core/policy.ts';
+import type { Policy } from '../core/policy.ts';
+import { createEtcdCluster } from '../adapters/etcd/etcd3-cluster.ts';
+import { hasEtcdData } from '../adapters/etcd/etcd-process.ts';
+import { createImds } from '../adapters/imds/imds.ts';
+import { createImdsTerminationSources } from '../adapters/imds/imds-termination-sources.ts';
+import { createLogger } from '../adapters/local/logger.ts';
+import { systemClock } from '../adapters/local/system-clock.ts';
+import { SupervisedEtcdRunner } from '../adapters/runner/supervised-runner.ts';
+import { SystemdEtcdRunner } from '../adapters/runner/systemd-runner.ts';
+import { createElastigroup } from '../adapters/spot/elastigroup.ts';
+import { createSpotTerminationSource } from '../adapters/spot/spot-termination-source.ts';
+import { createStaticGroup } from '../adapters/static/static-group.ts';
+import { resolveSpotCredentials } from '../config/credentials.ts';
+import type { Config } from '../config/schema.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { EtcdCluster } from '../ports/etcd-cluster.ts';
+import type { EtcdRunner } from '../ports/etcd-runner.ts';
+import type { InstanceGroup } from '../ports/instance-group.ts';
+import type { InstanceIdentity, InstanceMetadata } from '../ports/instance-metadata.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { TerminationSource } from '../ports/termination-source.ts';
+import { Agent } from './agent.ts';
+import type { CycleResult } from './agent.ts';
+import { wipeLocalData } from './data-dir.ts';
+import { LocalStateStore } from './local-state.ts';
+import { Observer } from './observe.ts';
+import { createHttpPeerAgents } from './peer-client.ts';
+import { createStatusApp, startStatusServer } from './status-server.ts';
+import type { StatusServer } from './status-server.ts';
+import { TerminationWatcher } from './termination-watcher.ts';
+import type { AgentSettings } from './types.ts';
+import { newAgentMemory } from './types.ts';
+import { VoteKeeper } from './votes.ts';
+import type { LocalBootstrapFacts } from './votes.ts';
+
+export interface RuntimeOptions {
+  /** Default process.env (SPOTINST_TOKEN and friends for the Elastigroup credentials). */
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  /** Default: a pino logger at config.log.level on stderr. */
+  logger?: Logger;
+  /** Overrides of the planner's tunables that have no config key (voteTtlMs, catchUpEntries). */
+  policy?: Partial<Policy>;
+  /** Replaces adapters (tests). */
+  metadata?: InstanceMetadata;
+  group?: InstanceGroup;
+  runner?: EtcdRunner;
+}
+
+/** The agent's tunables from config. */
+export function settingsFromConfig(config: Config, policy: Partial<Policy> = {}): AgentSettings {
+  const a = config.agent;
+  const settings: AgentSettings = {
+    dataDir: config.etcd.dataDir,
+    clientPort: config.etcd.clientPort,
+    peerPort: config.etcd.peerPort,
+    statusPort: a.statusPort,
+    callTimeoutMs: config.etcd.callTimeoutMs,
+    cloudTimeoutMs: config.group.provider === 'elastigroup' ? config.group.requestTimeoutMs : 5000,
+    cycleIntervalMs: a.cycleIntervalMs,
+    groupPollIntervalMs: a.groupPollIntervalMs,
+    policy: {
+      ...DEFAULT_POLICY,
+      maxVoters: a.maxVoters,
+      memberDeadAfterMs: a.memberDeadAfterMs,
+      unstartedMemberTtlMs: a.unstartedMemberTtlMs,
+      leaveOnRebalance: a.leaveOnRebalance,
+      ...policy,
+    },
+  };
+  if (config.etcd.clusterToken !== undefined) settings.clusterToken = config.etcd.clusterToken;
+  if (config.group.provider === 'elastigroup' && config.group.groupId !== undefined)
+    settings.groupId = config.group.groupId;
+  return settings;
+}
+
+/** Everything one agent runs, built from config; `start` → `run` → `shutdown`. */
+export interface AgentRuntime {
+  readonly agent: Agent;
+  readonly observer: Observer;
+  readonly runner: EtcdRunner;
+  readonly logger: Logger;
+  /** Reads the instance identity (retrying until `signal` aborts), builds the group, starts the watcher and the status server. */
+  start(signal: AbortSignal): Promise<InstanceIdentity>;
+  /** The loop; returns when `signal` aborts. */
+  run(signal: AbortSignal): Promise<void>;
+  /** Reads the identity, polls the termination sources once, observes once and plans; executes nothing (the `plan` command). */
+  planOnce(signal?: AbortSignal): Promise<{ observation: Observation; actions: Action[] }>;
+  /** One cycle (tests). */
+  runOnce(signal?: AbortSignal): Promise<CycleResult>;
+  /** Status server URL once started. */
+  statusUrl(): string | undefined;
+  /**
+   * Stops the watcher and the status server and, in supervise mode, stops etcd gracefully (SIGTERM:
+   * it hands leadership over by itself). Never removes the member.
+   */
+  shutdown(opts?: { stopEtcd?: boolean }): Promise<void>;
+}
+
+/** An InstanceGroup whose real adapter is built on first use (the Elastigroup id may come from instance tags). */
+function lazyGroup(
+  description: string,
+  build: () => Promise<InstanceGroup>,
+): InstanceGroup & { resolve(): Promise<InstanceGroup> } {
+  let built: Promise<InstanceGroup> | undefined;
+  const resolve = () => {
+    built ??= build().catch((err: unknown) => {
+      built = undefined;
+      throw err;
+    });
+    return built;
+  };
+  return {
+    get description() {
+      return description;
+    },
+    resolve,
+    listInstances: async (signal) => (await resolve()).listInstances(signal),
+    lifecycleState: async (id, signal) => (await resolve()).lifecycleState(id, signal),
+    signalReadyToShutdown: async (id, signal) => (await resolve()).signalReadyToShutdown(id, signal),
+    desiredCapacity: async (signal) => {
+      const g = await resolve();
+      return g.desiredCapacity ? g.desiredCapacity(signal) : undefined;
+    },
+  };
+}
+
+export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): AgentRuntime {
+  const env = opts.env ?? process.env;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const settings = settingsFromConfig(config, opts.policy);
+  const stateDir = config.agent.stateDir;
+
+  const metadata =
+    opts.metadata ??
+    createImds({
+      url: config.metadata.url,
+      requireV2: config.metadata.requireV2,
+      timeoutMs: config.metadata.timeoutMs,
+      tokenTtlSec: Math.floor(config.metadata.tokenTtlMs / 1000),
+      clock,
+      logger: logger.child({ component: 'imds' }),
+    });
+
+  let identity: InstanceIdentity | undefined;
+  const gcfg = config.group;
+  // Credentials are checked at once: a missing token is a configuration error, not a cycle error.
+  const credentials =
+    opts.group === undefined && gcfg.provider === 'elastigroup'
+      ? resolveSpotCredentials(config, env)
+      : undefined;
+  const group: InstanceGroup & { resolve?: () => Promise<InstanceGroup> } =
+    opts.group ??
+    (gcfg.provider === 'static'
+      ? createStaticGroup({ instances: gcfg.instances })
+      : lazyGroup(`elastigroup ${gcfg.groupId ?? '(id from instance tags)'}`, async () => {
+          const groupId =
+            gcfg.groupId ??
+            identity?.groupId ??
+            (await metadata.identity(AbortSignal.timeout(settings.cloudTimeoutMs))).groupId;
+          if (groupId === undefined) {
+            throw new ConfigError([
+              'group.groupId: not set, and the instance has no spotinst:aws:ec2:group:id tag in its metadata; set group.groupId (ETCD_SPOT_GROUP_GROUP_ID)',
+            ]);
+          }
+          return createElastigroup({
+            apiUrl: gcfg.apiUrl,
+            token: (credentials as { token: string }).token,
+            account: credentials?.account,
+            groupId,
+            requestTimeoutMs: gcfg.requestTimeoutMs,
+            clock,
+            logger,
+          });
+        }));
+
+  const etcd: EtcdCluster = createEtcdCluster({ callTimeoutMs: settings.callTimeoutMs });
+  const runner: EtcdRunner =
+    opts.runner ??
+    (config.etcd.mode === 'systemd'
+      ? new SystemdEtcdRunner({
+          dataDir: config.etcd.dataDir,
+          dropInPath: config.etcd.systemd.dropInPath,
+          startCommand: config.etcd.systemd.startCommand,
+          stopCommand: config.etcd.systemd.stopCommand,
+          binary: config.etcd.binary,
+          extraArgs: config.etcd.extraArgs,
+          ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
+          clock,
+          logger: logger.child({ component: 'etcd-runner' }),
+        })
+      : new SupervisedEtcdRunner({
+          dataDir: config.etcd.dataDir,
+          stateDir,
+          binary: config.etcd.binary,
+          extraArgs: config.etcd.extraArgs,
+          ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
+          clock,
+          logger: logger.child({ component: 'etcd-runner' }),
+        }));
+
+  const store = new LocalStateStore(stateDir);
+  const memory = newAgentMemory();
+  const peers = createHttpPeerAgents({
+    statusPort: settings.statusPort,
+    timeoutMs: Math.min(1000, settings.callTimeoutMs),
+  });
+  const hasData = (dir: string) => hasEtcdData(dir);
+
+  const sources: TerminationSource[] = [];
+  const watcher = new TerminationWatcher({
+    sources,
+    clock,
+    logger: logger.child({ component: 'termination' }),
+    intervalMs: config.agent.terminationPollIntervalMs,
+    timeoutMs: Math.max(settings.cloudTimeoutMs, config.metadata.timeoutMs),
+    // Called only after start(), when `agent` exists.
+    onNotice: () => agent.wake(),
+  });
+  const observer = new Observer({
+    settings,
+    metadata,
+    group,
+    etcd,
+    runner,
+    termination: watcher,
+    store,
+    peers,
+    memory,
+    hasData,
+    clock,
+    logger: logger.child({ component: 'observe' }),
+  });
+  const votes: VoteKeeper = new VoteKeeper({
+    store,
+    clock,
+    logger: logger.child({ component: 'vote' }),
+    voteTtlMs: settings.policy.voteTtlMs,
+    // Before the agent's first observation, a vote request asks the group itself (the seeder may be quicker).
+    groupView: async (): Promise<GroupView | undefined> => {
+      const seen = observer.groupView();
+      if (seen !== undefined) return seen;
+      const list = await group
+        .listInstances(AbortSignal.timeout(settings.cloudTimeoutMs))
+        .catch(() => undefined);
+      return (
+        list && {
+          ok: true,
+          fetchedAt: clock.now(),
+          instances: list.map((i) => ({ id: i.id, privateIp: i.privateIp })),
+        }
+      );
+    },
+    localFacts: async (): Promise<LocalBootstrapFacts> => {
+      const clusterId: string | undefined = await agent.runningClusterId();
+      return { hasData: await hasData(settings.dataDir), ...(clusterId !== undefined ? { clusterId } : {}) };
+    },
+  });
+  const agent: Agent = new Agent({
+    settings,
+    observer,
+    etcd,
+    runner,
+    group,
+    store,
+    peers,
+    votes,
+    memory,
+    hasData,
+    wipeData: (dir) => wipeLocalData(dir, clock.now()),
+    clock,
+    logger: logger.child({ component: 'agent' }),
+  });
+
+  let server: StatusServer | undefined;
+  let sourcesReady = false;
+
+  async function readIdentity(signal: AbortSignal): Promise<InstanceIdentity> {
+    await mkdir(stateDir, { recursive: true });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        identity = await metadata.identity(
+          AbortSignal.any([signal, AbortSignal.timeout(settings.cloudTimeoutMs)]),
+        );
+        break;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        logger.warn({ attempt, err: describeError(err) }, 'cannot read instance metadata yet; retrying');
+        await clock.sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)), signal);
+      }
+    }
+    await observer.observeSelf(signal);
+    if (!sourcesReady) {
+      sourcesReady = true;
+      if (gcfg.provider === 'elastigroup') {
+        sources.push(createSpotTerminationSource({ group, instanceId: identity.instanceId, clock }));
+      }
+      sources.push(...createImdsTerminationSources({ metadata, clock }));
+    }
+    return identity;
+  }
+
+  async function start(signal: AbortSignal): Promise<InstanceIdentity> {
+    const id = await readIdentity(signal);
+    const self: InstanceId = id.instanceId;
+    watcher.start();
+    const app = createStatusApp({
+      status: () => ({
+        ...agent.status(),
+        termination: watcher.view(),
+        statePath: store.path,
+        logFile: join(stateDir, 'etcd.log'),
+      }),
+      healthy: () => agent.healthy(),
+      bootstrapView: () => agent.bootstrapView(),
+      castVote: (c) => agent.castVote(c),
+    });
+    server = await startStatusServer({ app, hostname: id.privateIp, port: settings.statusPort });
+    logger.info(
+      {
+        instanceId: self,
+        privateIp: id.privateIp,
+        group: group.description,
+        status: server.url,
+        mode: config.etcd.mode,
+        dataDir: settings.dataDir,
+      },
+      'agent started',
+    );
+    return id;
+  }
+
+  return {
+    agent,
+    observer,
+    runner,
+    logger,
+    start,
+    run: (signal) => agent.run(signal),
+    async planOnce(signal) {
+      const sig = signal ?? AbortSignal.timeout(60_000);
+      await readIdentity(sig);
+      await watcher.pollOnce(sig);
+      const observation = await observer.observe(sig);
+      return { observation, actions: planMembership(observation, settings.policy, clock.now()) };
+    },
+    runOnce: (signal) => agent.runOnce(signal),
+    statusUrl: () => server?.url,
+    async shutdown(o = {}) {
+      await watcher.stop();
+      await server?.close();
+      server = undefined;
+      if ((o.stopEtcd ?? config.etcd.mode === 'supervise') && runner.isRunning()) {
+        await runner
+          .stop('agent shutdown')
+          .catch((err: unknown) => logger.error({ err: describeError(err) }, 'could not stop etcd'));
+      }
+      await etcd.close();
+      logger.info({ cycles: agent.cycleCount }, 'agent stopped');
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * `etcd-spot agent`: runs the agent beside etcd until SIGINT/SIGTERM. On a signal it stops the loop,
+ * the termination watcher and the status server, and (supervise mode) stops etcd gracefully — etcd
+ * hands leadership over by itself. It never removes the member: only a cloud-confirmed termination
+ * notice, through the planner, does that.
+ */
+import type { Command } from 'commander';
+import { ConfigError, ExitError, describeError } from '../../core/errors.ts';
+import { loadConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import { EXIT } from '../exit-codes.ts';
+
+export interface ConfigFlags {
+  config?: string;
+  set: string[];
+}
+
+function collectSet(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** Adds `-c/--config` and `--set path=value` to a command. */
+export function withConfigOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '-c, --config <file>',
+      'YAML config file (default: $ETCD_SPOT_CONFIG; settings also come from ETCD_SPOT_* variables)',
+    )
+    .option(
+      '--set <path=value>',
+      'override one setting, e.g. --set agent.maxVoters=3 (repeatable; wins over file and env)',
+      collectSet,
+      [],
+    );
+}
+
+/**
+ * Loads the configuration from the flags, the environment and the file. Every problem is reported at
+ * once as an ExitError with exit code 2.
+ */
+export function loadConfigFromFlags(
+  flags: ConfigFlags,
+  env: Record<string, string | undefined> = process.env,
+): Config {
+  const overrides: Record<string, string> = {};
+  const issues: string[] = [];
+  for (const s of flags.set) {
+    const i = s.indexOf('=');
+    if (i <= 0) issues.push(`--set ${s}: expected path=value, e.g. agent.maxVoters=3`);
+    else overrides[s.slice(0, i).trim()] = s.slice(i + 1);
+  }
+  const file = flags.config ?? (env.ETCD_SPOT_CONFIG || undefined);
+  const r = loadConfig({ ...(file !== undefined ? { file } : {}), env, overrides });
+  if (!r.ok) issues.push(...r.issues);
+  if (issues.length > 0 || !r.ok) throw new ExitError(new ConfigError(issues).message, EXIT.badArgs);
+  return r.config;
+}
+
+/** Turns a ConfigError thrown while wiring (e.g. no Spot.io token) into exit code 2. */
+export function configErrorToExit(err: unknown): unknown {
+  return err instanceof ConfigError ? new ExitError(err.message, EXIT.badArgs, err) : err;
+}
+
+export function registerAgentCommand(program: Command): void {
+  withConfigOptions(
+    program
+      .command('agent')
+      .description(
+        'Run the agent beside etcd: keep the etcd cluster equal to the healthy running instances of the group.',
+      ),
+  ).action(async (flags: ConfigFlags) => {
+    const config = loadConfigFromFlags(flags);
+    const { createAgentRuntime } = await import('../../agent/wiring.ts');
+    let runtime: ReturnType<typeof createAgentRuntime>;
+    try {
+      runtime = createAgentRuntime(config);
+    } catch (err) {
+      throw configErrorToExit(err);
+    }
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stop.signal.aborted) {
+        runtime.logger.warn({ signal: sig }, 'already stopping');
+        return;
+      }
+      runtime.logger.info({ signal: sig }, 'stopping the agent (the member stays in the cluster)');
+      stop.abort(new Error(`received ${sig}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      try {
+        await runtime.start(stop.signal);
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        throw configErrorToExit(err);
+      }
+      await runtime.run(stop.signal);
+    } finally {
+      await runtime
+        .shutdown()
+        .catch((err: unknown) => runtime.logger.error({ err: describeError(err) }, 'shutdown failed'));
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
+}
