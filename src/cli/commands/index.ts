@@ -1,4 +1,15 @@
 import type { Command } from 'commander';
+import { registerAgentCommand } from './agent.ts';
+import { registerEmulatorCommand } from './emulator.ts';
+import { registerPlanCommand } from './plan.ts';
+import { registerSimCommand } from './sim.ts';
+import { registerStatusCommand } from './status.ts';
 
 /** Every CLI command registers itself here, one module per noun. */
-export function registerCommands(_program: Command): void {}
+export function registerCommands(program: Command): void {
+  registerAgentCommand(program);
+  registerEmulatorCommand(program);
+  registerPlanCommand(program);
+  registerSimCommand(program);
+  registerStatusCommand(program);
+}

@@ -1,0 +1,734 @@
+/**
+ * A local fleet: the cloud emulator in-process, one Elastigroup, and for every instance that becomes
+ * running ONE agent process ("the VM booting") on the instance's loopback IP. When the emulator
+ * terminates an instance, the agent's whole process group is SIGKILLed (the VM is gone; etcd dies with
+ * it). Operations inject the failures a real fleet sees: spot interruptions with a notice, kill -9 with
+ * or without the instance gone, a wiped disk, scaling, cloud API faults.
+ *
+ * Everything lives under one run directory (`.runs/<timestamp>-<seed>/<instanceId>/{agent.log,data,state}`)
+ * that is kept after {@link Fleet.close} for inspection. All random choices come from `seed`.
+ */
+import { mkdirSync, existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { TimeoutError, describeError } from '../core/errors.ts';
+import { clientUrlFor } from '../core/ids.ts';
+import { createEtcdCluster } from '../adapters/etcd/etcd3-cluster.ts';
+import { wipeDataDir } from '../adapters/etcd/etcd-process.ts';
+import { envVarFor } from '../config/load.ts';
+import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
+import { Prng } from '../emulator/prng.ts';
+import { startEmulator } from '../emulator/server.ts';
+import type { RunningEmulator } from '../emulator/server.ts';
+import type { CloudState } from '../emulator/state.ts';
+import type { EmulatorEvent, FaultRoute, FaultSpec, InstanceView } from '../emulator/types.ts';
+import { AgentLogTail } from './agent-log.ts';
+import type { AgentDecision } from './agent-log.ts';
+import {
+  RunningProcess,
+  StoppedProcess,
+  killLeftoverGroup,
+  pidsWithCommandLineContaining,
+} from './processes.ts';
+import { checkConvergence, targetVoters } from './snapshot.ts';
+import { collapseDecisions, decisionLine } from './view.ts';
+import type { Convergence, FleetSnapshot, InstanceRow, MemberRow } from './snapshot.ts';
+
+/** The repository root (src/sim/ → ../..): the agents' cwd and the parent of `.runs/`. */
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface FleetOptions {
+  /** Group size at start. */
+  instances: number;
+  /** ETCD_SPOT_AGENT_MAX_VOTERS (default 5). */
+  maxVoters?: number;
+  /** Three octets; instances get `<prefix>.10`… (default 127.0.100). */
+  ipPrefix?: string;
+  /** Seeds the emulator and every choice of the fleet (random when absent; see {@link Fleet.seed}). */
+  seed?: number;
+  /** The group's signal timeout: a TERMINATING instance is terminated after min(notice, this). Default 120 s. */
+  signalTimeoutMs?: number;
+  ipReuse?: 'never' | 'prefer';
+  /** Port of every instance's metadata service on its own IP (default 1338). */
+  imdsPort?: number;
+  /** Parent of the run directory (default `<repo>/.runs`). */
+  runsDir?: string;
+  /** Appended to the run directory's name, e.g. the test file. */
+  label?: string;
+  /** The agent's command line (default `node bin/etcd-spot.js agent`); tests may pass a stub. */
+  agentCommand?: { command: string; args: string[] };
+  /** Extra / overriding environment for every agent. */
+  agentEnv?: Record<string, string>;
+  /** ETCD_SPOT_LOG_LEVEL (default info). */
+  logLevel?: string;
+  /** How long a "rebooted" VM stays down before its agent starts again (default 1000 ms). */
+  rebootPauseMs?: number;
+  /** API faults in place before the first instance launches (e.g. inconsistent lists while booting). */
+  faults?: { route: FaultRoute; fault: FaultSpec }[];
+  /** Called for every fleet event (emulator events, agent starts/kills/exits, injected faults). */
+  onEvent?: (event: FleetEvent) => void;
+}
+
+export type FleetEventType =
+  | 'launched'
+  | 'running'
+  | 'interrupted'
+  | 'signal'
+  | 'terminated'
+  | 'agent-started'
+  | 'agent-killed'
+  | 'agent-exited'
+  | 'wiped'
+  | 'scaled'
+  | 'fault'
+  | 'faults-cleared'
+  | 'note';
+
+export interface FleetEvent {
+  at: number;
+  type: FleetEventType;
+  instanceId?: string;
+  /** One human-readable line. */
+  text: string;
+  detail?: Record<string, unknown>;
+}
+
+interface SimInstance {
+  id: string;
+  privateIp: string;
+  dir: string;
+  dataDir: string;
+  stateDir: string;
+  logPath: string;
+  proc: RunningProcess | StoppedProcess | undefined;
+  /** The emulator terminated it: never start its agent again. */
+  gone: boolean;
+  /** A kill/restart in progress (serialises operations on one instance). */
+  busy: Promise<void>;
+  exitedOnItsOwn?: string;
+  /** Process group of an agent that exited on its own: its children (etcd) may still run. */
+  leftoverGroup?: number;
+  /** Set while the fleet itself kills the agent (so its exit is not reported as a crash). */
+  killing: boolean;
+  tail: AgentLogTail;
+}
+
+export type InterruptTarget = string | 'leader' | 'follower' | 'random';
+
+/** A run directory name: `20250101-120000-<seed>[-label]`. */
+function runDirName(seed: number, label: string | undefined, now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const ts = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `${ts}-${seed}${label ? `-${label.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}`;
+}
+
+/** Environment variables of the parent that must not reach an agent (its config, etcd's own flags). */
+function inheritedEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith('ETCD') || k.startsWith('SPOTINST_')) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export class Fleet implements AsyncDisposable {
+  readonly seed: number;
+  readonly runDir: string;
+  readonly groupId: string;
+  readonly emulatorUrl: string;
+  readonly state: CloudState;
+  readonly maxVoters: number;
+  readonly ipPrefix: string;
+  /** Every event so far, oldest first (the trace printed when something fails). */
+  readonly events: FleetEvent[] = [];
+  private readonly rng: Prng;
+  private readonly token: string;
+  private readonly opts: FleetOptions;
+  private readonly imdsPort: number;
+  private readonly instances = new Map<string, SimInstance>();
+  private readonly etcd: EtcdCluster;
+  private readonly closeEmulator: () => Promise<void>;
+  private readonly emulatorSettled: () => Promise<void>;
+  private readonly unsubscribe: () => void;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly decisionLog: AgentDecision[] = [];
+  private closed = false;
+
+  private constructor(init: {
+    opts: FleetOptions;
+    seed: number;
+    rng: Prng;
+    token: string;
+    runDir: string;
+    emulator: RunningEmulator;
+  }) {
+    this.opts = init.opts;
+    this.seed = init.seed;
+    this.rng = init.rng;
+    this.token = init.token;
+    this.runDir = init.runDir;
+    this.emulatorUrl = init.emulator.url;
+    this.state = init.emulator.state;
+    this.closeEmulator = () => init.emulator.close();
+    this.emulatorSettled = () => init.emulator.settled();
+    this.maxVoters = init.opts.maxVoters ?? 5;
+    this.ipPrefix = init.opts.ipPrefix ?? '127.0.100';
+    this.imdsPort = init.opts.imdsPort ?? 1338;
+    this.etcd = createEtcdCluster({ callTimeoutMs: 1000, removeTimeoutMs: 3000 });
+    this.unsubscribe = this.state.subscribe((e) => this.onEmulatorEvent(e));
+    const group = this.state.createGroup({
+      name: `sim-${this.seed}`,
+      targetCapacity: 0,
+      autoReplace: true,
+      signalTimeoutMs: init.opts.signalTimeoutMs ?? 120_000,
+      ipReuse: init.opts.ipReuse ?? 'never',
+    });
+    this.groupId = group.id;
+  }
+
+  /** Starts the emulator, creates the group with `instances` instances and boots an agent on each. */
+  static async start(opts: FleetOptions): Promise<Fleet> {
+    const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const rng = new Prng(seed);
+    const runsDir = opts.runsDir ?? join(REPO_ROOT, '.runs');
+    let runDir = join(runsDir, runDirName(seed, opts.label));
+    for (let n = 2; existsSync(runDir); n++) runDir = join(runsDir, `${runDirName(seed, opts.label)}-${n}`);
+    mkdirSync(runDir, { recursive: true });
+    const token = `sim-${seed}-${rng.hex(12)}`;
+    const emulator = await startEmulator({
+      listen: '127.0.0.1:0',
+      token,
+      imdsPort: opts.imdsPort ?? 1338,
+      ipPrefix: opts.ipPrefix ?? '127.0.100',
+      seed,
+    });
+    let fleet: Fleet;
+    try {
+      fleet = new Fleet({ opts, seed, rng, token, runDir, emulator });
+    } catch (err) {
+      await emulator.close();
+      throw err;
+    }
+    fleet.note(`seed ${seed}, run dir ${runDir}, emulator ${emulator.url}, group ${fleet.groupId}`);
+    for (const f of opts.faults ?? []) fleet.fault(f.route, f.fault);
+    fleet.scaleTo(opts.instances);
+    return fleet;
+  }
+
+  // ------------------------------------------------------------------ observation
+
+  /** Live instances of the group (pending, running, terminating), oldest first. */
+  liveInstances(): InstanceView[] {
+    return this.state.listInstances({ groupId: this.groupId });
+  }
+
+  /** Running (not terminating) instance ids, oldest first. */
+  runningIds(): string[] {
+    return this.liveInstances()
+      .filter((i) => i.state === 'running')
+      .map((i) => i.id);
+  }
+
+  /** Client URLs of every live instance (what a client holding "all endpoints" uses). */
+  clientUrls(): string[] {
+    return this.liveInstances().map((i) => clientUrlFor(i.privateIp));
+  }
+
+  /** The directory of one instance (agent.log, data/, state/). */
+  instanceDir(id: string): string {
+    return this.require(id).dir;
+  }
+
+  dataDir(id: string): string {
+    return this.require(id).dataDir;
+  }
+
+  /** Every agent decision read so far from the agents' logs (oldest first); reads new lines first. */
+  decisions(): AgentDecision[] {
+    for (const inst of this.instances.values()) {
+      const fresh = inst.tail.poll();
+      if (fresh.length > 0) this.decisionLog.push(...fresh);
+    }
+    return this.decisionLog;
+  }
+
+  /** Instances and members right now, with each member's own status. Never throws. */
+  async snapshot(): Promise<FleetSnapshot> {
+    const at = Date.now();
+    const live = this.liveInstances();
+    const byIp = new Map(live.map((i) => [i.privateIp, i.id]));
+    const statuses = new Map<string, MemberStatus>();
+    await Promise.all(
+      live.map(async (i) => {
+        if (i.state !== 'running' && i.state !== 'terminating') return;
+        try {
+          statuses.set(i.id, await this.etcd.status(clientUrlFor(i.privateIp), AbortSignal.timeout(1500)));
+        } catch {
+          // not serving (yet / any more)
+        }
+      }),
+    );
+    let members: Member[] = [];
+    let memberListError: string | undefined;
+    const endpoints = live
+      .filter((i) => statuses.has(i.id) && !statuses.get(i.id)?.isLearner)
+      .map((i) => clientUrlFor(i.privateIp));
+    if (endpoints.length === 0) memberListError = 'no voter answers';
+    else {
+      try {
+        members = await this.etcd.listMembers(endpoints, AbortSignal.timeout(2000));
+      } catch (err) {
+        memberListError = describeError(err);
+      }
+    }
+    const statusByMember = new Map([...statuses.values()].map((s) => [s.memberId, s]));
+    const rows: MemberRow[] = members.map((m) => {
+      const ip = hostOf(m.peerUrls[0] ?? '');
+      const instanceId = ip === undefined ? undefined : byIp.get(ip);
+      const st = statusByMember.get(m.id);
+      let role: MemberRow['role'];
+      if (m.name === '') role = 'unstarted';
+      else if (!st) role = 'unreachable';
+      else if (m.isLearner) role = 'learner';
+      else role = st.leaderId === m.id ? 'leader' : 'follower';
+      return {
+        id: m.id,
+        name: m.name,
+        peerUrl: m.peerUrls[0] ?? '',
+        isLearner: m.isLearner,
+        instanceId,
+        role,
+        ...(st
+          ? {
+              raftIndex: st.raftIndex,
+              clusterId: st.clusterId,
+              ...(st.leaderId ? { leaderId: st.leaderId } : {}),
+              errors: st.errors,
+            }
+          : {}),
+      };
+    });
+    const instances: InstanceRow[] = live.map((i) => {
+      const sim = this.instances.get(i.id);
+      const st = statuses.get(i.id);
+      const row: InstanceRow = { id: i.id, privateIp: i.privateIp, state: i.state, agent: agentState(sim) };
+      if (sim?.proc instanceof RunningProcess) row.agentPid = sim.proc.pid;
+      if (sim?.exitedOnItsOwn) row.agentExit = sim.exitedOnItsOwn;
+      if (st) {
+        row.etcd = {
+          memberId: st.memberId,
+          clusterId: st.clusterId,
+          leaderId: st.leaderId,
+          raftIndex: st.raftIndex,
+          isLearner: st.isLearner,
+          errors: st.errors,
+        };
+      }
+      return row;
+    });
+    return { at, instances, members: rows, ...(memberListError !== undefined ? { memberListError } : {}) };
+  }
+
+  /** The voter count the agents aim for with the group's current running instances. */
+  expectedVoters(): number {
+    return targetVoters(this.runningIds().length, this.maxVoters);
+  }
+
+  /** Converged now? (see {@link checkConvergence}). */
+  async convergence(voters?: number): Promise<{ convergence: Convergence; snapshot: FleetSnapshot }> {
+    const snapshot = await this.snapshot();
+    const running = snapshot.instances.filter((i) => i.state === 'running').length;
+    return {
+      convergence: checkConvergence(snapshot, voters ?? targetVoters(running, this.maxVoters)),
+      snapshot,
+    };
+  }
+
+  /**
+   * Polls until the fleet is converged: one cluster id across all running members, member names ==
+   * the group's running instance ids, `voters` voters (default: the target for the running count),
+   * a leader. Rejects with a TimeoutError listing what was still missing.
+   */
+  async waitConverged(opts: {
+    voters?: number;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    intervalMs?: number;
+    /** Sees every snapshot taken while waiting (e.g. to check an invariant all along). */
+    onSnapshot?: (s: FleetSnapshot) => void;
+  }): Promise<FleetSnapshot> {
+    const deadline = Date.now() + opts.timeoutMs;
+    let last: Convergence | undefined;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const { convergence, snapshot } = await this.convergence(opts.voters);
+      opts.onSnapshot?.(snapshot);
+      if (convergence.converged) return snapshot;
+      last = convergence;
+      if (Date.now() >= deadline) {
+        throw new TimeoutError(
+          `fleet not converged after ${opts.timeoutMs} ms (seed ${this.seed}, run dir ${this.runDir}): ${last.problems.join('; ')}`,
+        );
+      }
+      await delay(opts.intervalMs ?? 500, undefined, opts.signal ? { signal: opts.signal } : undefined);
+    }
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  /** Resolves `leader` / `follower` / `random` to a running instance id (seeded choice). */
+  async pick(target: InterruptTarget): Promise<string> {
+    if (target !== 'leader' && target !== 'follower' && target !== 'random') {
+      this.require(target);
+      return target;
+    }
+    const running = this.runningIds();
+    if (target === 'random') {
+      const id = this.rng.sample(running, 1)[0];
+      if (id === undefined) throw new Error('no running instance to pick');
+      return id;
+    }
+    const snap = await this.snapshot();
+    const role = target === 'leader' ? 'leader' : 'follower';
+    const candidates = snap.members.filter(
+      (m) => m.role === role && m.instanceId !== undefined && running.includes(m.instanceId),
+    );
+    const chosen = this.rng.sample(candidates, 1)[0]?.instanceId;
+    if (chosen === undefined) throw new Error(`no running instance is a ${role} right now`);
+    return chosen;
+  }
+
+  /** A spot interruption with `noticeMs` of notice. Returns the instance id. */
+  async interrupt(target: InterruptTarget, opts: { noticeMs: number }): Promise<string> {
+    const id = await this.pick(target);
+    this.state.interruptInstance(id, { noticeMs: opts.noticeMs });
+    return id;
+  }
+
+  /**
+   * kill -9 of the VM's processes. With `instanceGone` the instance is terminated in the cloud too (it
+   * never comes back); otherwise the agent starts again after a short pause, like a rebooted VM.
+   */
+  async kill9(
+    target: InterruptTarget,
+    opts: { instanceGone: boolean; rebootPauseMs?: number },
+  ): Promise<string> {
+    const id = await this.pick(target);
+    await this.stopAgent(id, 'kill -9');
+    if (opts.instanceGone) this.state.terminateInstance(id);
+    else {
+      await delay(opts.rebootPauseMs ?? this.opts.rebootPauseMs ?? 1000);
+      this.startAgent(id);
+    }
+    return id;
+  }
+
+  /** Kill the VM's processes, wipe its etcd data dir, start the agent again (a replaced disk). */
+  async wipe(target: InterruptTarget, opts: { rebootPauseMs?: number } = {}): Promise<string> {
+    const id = await this.pick(target);
+    const inst = this.require(id);
+    await this.stopAgent(id, 'wipe');
+    await wipeDataDir(inst.dataDir);
+    this.emit({ type: 'wiped', instanceId: id, text: `${id}: data dir wiped` });
+    await delay(opts.rebootPauseMs ?? this.opts.rebootPauseMs ?? 1000);
+    this.startAgent(id);
+    return id;
+  }
+
+  /** SIGKILLs the instance's process group and leaves it down (the instance stays running in the cloud). */
+  async stopAgent(id: string, why = 'stopped'): Promise<void> {
+    const inst = this.require(id);
+    await this.serialise(inst, async () => {
+      if (inst.proc instanceof RunningProcess) {
+        const pid = inst.proc.pid;
+        inst.killing = true;
+        try {
+          inst.proc = await inst.proc.kill();
+        } finally {
+          inst.killing = false;
+        }
+        this.emit({ type: 'agent-killed', instanceId: id, text: `${id}: agent pgid ${pid} killed (${why})` });
+      }
+      await this.killLeftovers(inst);
+    });
+  }
+
+  /** Starts the instance's agent (no-op when it runs, or when the instance is gone). */
+  startAgent(id: string): void {
+    const inst = this.require(id);
+    if (this.closed || inst.gone || inst.proc instanceof RunningProcess) return;
+    const stopped = inst.proc ?? new StoppedProcess(this.processSpec(inst));
+    const running = stopped.start();
+    inst.proc = running;
+    inst.exitedOnItsOwn = undefined;
+    this.emit({
+      type: 'agent-started',
+      instanceId: id,
+      text: `${id}: agent started (pid ${running.pid}) on ${inst.privateIp}`,
+    });
+    void running.exited.then((e) => {
+      if (inst.proc !== running || inst.killing || this.closed) return;
+      // Nobody killed it: the agent exited by itself. It is left down so the failure shows.
+      inst.exitedOnItsOwn = e.signal ?? `code ${e.code}`;
+      inst.leftoverGroup = running.pid;
+      inst.proc = new StoppedProcess(running.spec, e);
+      this.emit({
+        type: 'agent-exited',
+        instanceId: id,
+        text: `${id}: agent exited on its own (${inst.exitedOnItsOwn})`,
+      });
+    });
+  }
+
+  /** Sets the group's target capacity (scale-in gives the newest instances a notice of signalTimeout). */
+  scaleTo(n: number): void {
+    this.state.setTargetCapacity(this.groupId, n);
+    this.emit({ type: 'scaled', text: `group target capacity → ${n}` });
+  }
+
+  /** Adds an API fault in the emulator; returns its id. */
+  fault(route: FaultRoute, fault: FaultSpec): string {
+    const id = this.state.addFault(route, fault);
+    this.emit({ type: 'fault', text: `API fault on ${route}: ${JSON.stringify(fault)}` });
+    return id;
+  }
+
+  clearFaults(): void {
+    const n = this.state.clearFaults();
+    this.emit({ type: 'faults-cleared', text: `${n} API fault(s) cleared` });
+  }
+
+  /** Adds a free-text line to the trace. */
+  note(text: string): void {
+    this.emit({ type: 'note', text });
+  }
+
+  /** The trace as text: every fleet event, then the last agent decisions. */
+  trace(lastDecisions = 40): string {
+    const t0 = this.events[0]?.at ?? 0;
+    const lines = this.events.map((e) => `+${((e.at - t0) / 1000).toFixed(1)}s ${e.text}`);
+    const ds = collapseDecisions(this.decisions().filter((d) => d.action !== 'wait')).slice(-lastDecisions);
+    if (ds.length > 0) lines.push('--- last agent decisions (wait lines left out)');
+    for (const { decision, count } of ds) lines.push(decisionLine(decision, t0, count));
+    // What each agent is waiting for is usually the answer to "why did it not converge".
+    const lastByInstance = new Map<string, AgentDecision>();
+    for (const d of this.decisions()) lastByInstance.set(d.instanceId, d);
+    if (lastByInstance.size > 0) lines.push("--- each agent's latest decision");
+    for (const d of lastByInstance.values()) lines.push(decisionLine(d, t0));
+    return lines.join('\n');
+  }
+
+  /**
+   * Kills everything this fleet started (agents' process groups, then any process whose command line
+   * names the run directory), stops the emulator. The run directory is kept; with `removeData` the
+   * etcd data dirs in it are deleted (etcd preallocates 64 MB of WAL per member), the logs stay.
+   */
+  async close(opts: { removeData?: boolean } = {}): Promise<void> {
+    if (this.closed) {
+      if (opts.removeData) await this.removeDataDirs();
+      return;
+    }
+    this.closed = true;
+    this.unsubscribe();
+    await Promise.allSettled([...this.pending]);
+    await Promise.allSettled(
+      [...this.instances.values()].map(async (inst) => {
+        if (inst.proc instanceof RunningProcess) {
+          inst.killing = true;
+          inst.proc = await inst.proc.kill();
+        }
+        await this.killLeftovers(inst);
+      }),
+    );
+    for (const pid of pidsWithCommandLineContaining(this.runDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await this.etcd.close();
+    await this.closeEmulator();
+    if (opts.removeData) await this.removeDataDirs();
+  }
+
+  /** Deletes the whole run directory (after close; for passing tests, whose logs nobody needs). */
+  async removeRunDir(): Promise<void> {
+    if (!this.closed) throw new Error('close the fleet before removing its run directory');
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+
+  private async removeDataDirs(): Promise<void> {
+    await Promise.all(
+      [...this.instances.values()].map((inst) => rm(inst.dataDir, { recursive: true, force: true })),
+    );
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Kills what an agent that died on its own left running (its etcd): the VM is going away. */
+  private async killLeftovers(inst: SimInstance): Promise<void> {
+    if (inst.leftoverGroup === undefined) return;
+    const pgid = inst.leftoverGroup;
+    delete inst.leftoverGroup;
+    await killLeftoverGroup(pgid);
+  }
+
+  private require(id: string): SimInstance {
+    const inst = this.instances.get(id);
+    if (!inst) throw new Error(`instance ${id} is not part of this fleet`);
+    return inst;
+  }
+
+  private emit(e: Omit<FleetEvent, 'at'> & { at?: number }): void {
+    const event: FleetEvent = { at: e.at ?? Date.now(), ...e };
+    this.events.push(event);
+    try {
+      this.opts.onEvent?.(event);
+    } catch {
+      // a listener's problem is not the fleet's
+    }
+  }
+
+  private track<T>(p: Promise<T>): void {
+    const q = p.catch((err: unknown) => this.note(`background operation failed: ${describeError(err)}`));
+    this.pending.add(q);
+    void q.finally(() => this.pending.delete(q));
+  }
+
+  private async serialise(inst: SimInstance, fn: () => Promise<void>): Promise<void> {
+    const run = inst.busy.then(fn);
+    inst.busy = run.catch(() => undefined);
+    await run;
+  }
+
+  private processSpec(inst: SimInstance): ConstructorParameters<typeof StoppedProcess>[0] {
+    const cmd = this.opts.agentCommand ?? {
+      command: process.execPath,
+      args: [join(REPO_ROOT, 'bin', 'etcd-spot.js'), 'agent'],
+    };
+    const env: Record<string, string> = {
+      ...inheritedEnv(),
+      [envVarFor(['group', 'provider'])]: 'elastigroup',
+      [envVarFor(['group', 'apiUrl'])]: this.emulatorUrl,
+      [envVarFor(['group', 'groupId'])]: this.groupId,
+      [envVarFor(['group', 'requestTimeout'])]: '2s',
+      SPOTINST_TOKEN: this.token,
+      [envVarFor(['metadata', 'url'])]: `http://${inst.privateIp}:${this.imdsPort}`,
+      [envVarFor(['etcd', 'dataDir'])]: inst.dataDir,
+      [envVarFor(['agent', 'stateDir'])]: inst.stateDir,
+      [envVarFor(['agent', 'cycleInterval'])]: '1s',
+      [envVarFor(['agent', 'terminationPollInterval'])]: '1s',
+      [envVarFor(['agent', 'groupPollInterval'])]: '2s',
+      [envVarFor(['agent', 'memberDeadAfter'])]: '10s',
+      [envVarFor(['agent', 'unstartedMemberTtl'])]: '20s',
+      [envVarFor(['agent', 'maxVoters'])]: String(this.maxVoters),
+      [envVarFor(['log', 'level'])]: this.opts.logLevel ?? 'info',
+      ...this.opts.agentEnv,
+    };
+    return {
+      name: `agent ${inst.id}`,
+      command: cmd.command,
+      args: cmd.args,
+      cwd: REPO_ROOT,
+      env,
+      logPath: inst.logPath,
+    };
+  }
+
+  private onEmulatorEvent(e: EmulatorEvent): void {
+    if (this.closed || (e.groupId !== undefined && e.groupId !== this.groupId)) return;
+    const id = e.instanceId;
+    switch (e.type) {
+      case 'launched': {
+        if (id === undefined) return;
+        const ip = String(e.detail.privateIp ?? '');
+        const dir = join(this.runDir, id);
+        mkdirSync(join(dir, 'data'), { recursive: true });
+        mkdirSync(join(dir, 'state'), { recursive: true });
+        const logPath = join(dir, 'agent.log');
+        this.instances.set(id, {
+          id,
+          privateIp: ip,
+          dir,
+          dataDir: join(dir, 'data'),
+          stateDir: join(dir, 'state'),
+          logPath,
+          proc: undefined,
+          gone: false,
+          busy: Promise.resolve(),
+          killing: false,
+          tail: new AgentLogTail(id, logPath),
+        });
+        this.emit({
+          at: e.at,
+          type: 'launched',
+          instanceId: id,
+          text: `${id}: launched on ${ip} (${String(e.detail.reason ?? '')})`,
+        });
+        return;
+      }
+      case 'running':
+        if (id === undefined) return;
+        this.emit({ at: e.at, type: 'running', instanceId: id, text: `${id}: running` });
+        // The VM boots once its metadata service listens.
+        this.track(this.emulatorSettled().then(() => this.startAgent(id)));
+        return;
+      case 'interrupted':
+        this.emit({
+          at: e.at,
+          type: 'interrupted',
+          ...(id !== undefined ? { instanceId: id } : {}),
+          text: `${id}: interrupted (${String(e.detail.reason)}, notice ${String(e.detail.noticeMs)} ms)`,
+          detail: { ...e.detail },
+        });
+        return;
+      case 'signal':
+        this.emit({
+          at: e.at,
+          type: 'signal',
+          ...(id !== undefined ? { instanceId: id } : {}),
+          text: `${id}: signalled ${String(e.detail.signal)} (${String(e.detail.effect)})`,
+          detail: { ...e.detail },
+        });
+        return;
+      case 'terminated': {
+        if (id === undefined) return;
+        const inst = this.instances.get(id);
+        this.emit({
+          at: e.at,
+          type: 'terminated',
+          instanceId: id,
+          text: `${id}: terminated (${String(e.detail.reason)})`,
+          detail: { ...e.detail },
+        });
+        if (!inst) return;
+        inst.gone = true;
+        this.track(this.stopAgent(id, 'instance terminated'));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+function agentState(inst: SimInstance | undefined): InstanceRow['agent'] {
+  if (!inst || inst.proc === undefined) return 'none';
+  if (inst.proc instanceof RunningProcess) return 'running';
+  return inst.exitedOnItsOwn ? 'exited' : 'stopped';
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}

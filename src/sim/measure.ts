@@ -1,0 +1,224 @@
+/**
+ * Per-event timings, computed after the run from the monitor's history, the fleet's events and the
+ * agents' decisions (pure). Every time is in ms after the event started.
+ */
+import type { AgentDecision } from './agent-log.ts';
+import type { FleetEvent } from './fleet.ts';
+import type { Monitor } from './monitor.ts';
+import type { StepKind } from './scenario.ts';
+
+/** What the runner wrote down when it started a disruption. */
+export interface DisruptionRecord {
+  index: number;
+  kind: StepKind;
+  description: string;
+  /** The instance it hit (undefined for scale). */
+  instanceId?: string;
+  at: number;
+  /** The instance's member id just before, when it had one. */
+  memberId?: string;
+  wasLeader?: boolean;
+  /** Instances alive just before (a new one after `at` is a replacement). */
+  instancesBefore: string[];
+  /** The instance never comes back (interrupt, kill -9 with the instance gone): its termination and its
+   * member's removal are looked for until the end of the run, not only until the next event. */
+  final?: boolean;
+}
+
+export interface ReplacementTimings {
+  instanceId: string;
+  launchedAfterMs: number;
+  /** Its member first seen (as a learner, or directly as a voter). */
+  memberAfterMs?: number;
+  learnerAfterMs?: number;
+  voterAfterMs?: number;
+}
+
+export interface EventTimings {
+  step: number;
+  kind: StepKind;
+  description: string;
+  instanceId?: string;
+  memberId?: string;
+  wasLeader?: boolean;
+  /** ms since the run started. */
+  startedAtMs: number;
+  /** Interrupt: the member left (or, for kill -9 with the instance gone, was reaped). */
+  memberRemovedAfterMs?: number;
+  /** The emulator terminated the instance. */
+  terminatedAfterMs?: number;
+  /** The member was removed before the instance was terminated (what a clean leave means). */
+  removedBeforeTerminated?: boolean;
+  /** When it was the leader: leadership moved away before its member was removed. */
+  leaderMovedFirst?: boolean;
+  /** Decisions of the hit instance's agent during the window, in order (e.g. move-leader, remove-member). */
+  agentActions?: string[];
+  /** kill -9 (reboot) / wipe: the instance's member after the event. */
+  memberIdAfter?: string;
+  memberIdUnchanged?: boolean;
+  rejoinedAfterMs?: number;
+  replacements: ReplacementTimings[];
+  leaderChanges: number;
+  /** Time with fewer healthy voters than the target, within the window. */
+  belowTargetMs: number;
+  windowMs: number;
+}
+
+function after(t: number | undefined, t0: number): number | undefined {
+  return t === undefined || t < t0 ? undefined : t - t0;
+}
+
+/** Timings of one disruption over the window [rec.at, windowEnd]. */
+export function measureDisruption(
+  rec: DisruptionRecord,
+  windowEnd: number,
+  runStartedAt: number,
+  monitor: Monitor,
+  events: readonly FleetEvent[],
+  decisions: readonly AgentDecision[],
+): EventTimings {
+  const t0 = rec.at;
+  const inWindow = (t: number) => t >= t0 && t < windowEnd;
+  const ownWindow = rec.final ? (t: number) => t >= t0 : inWindow;
+  /** When an action about `target` (a member id) last succeeded in the window, per the agents' logs. */
+  const doneAt = (action: string, target: string | undefined, by?: string): number | undefined => {
+    if (target === undefined) return undefined;
+    const d = decisions.find(
+      (x) =>
+        x.action === action &&
+        x.target === target &&
+        (by === undefined || x.instanceId === by) &&
+        x.outcome?.progressed === true &&
+        ownWindow(x.outcome.at),
+    );
+    return d?.outcome?.at;
+  };
+  const out: EventTimings = {
+    step: rec.index,
+    kind: rec.kind,
+    description: rec.description,
+    ...(rec.instanceId !== undefined ? { instanceId: rec.instanceId } : {}),
+    ...(rec.memberId !== undefined ? { memberId: rec.memberId } : {}),
+    ...(rec.wasLeader !== undefined ? { wasLeader: rec.wasLeader } : {}),
+    startedAtMs: t0 - runStartedAt,
+    replacements: [],
+    leaderChanges: monitor.leaderChangesBetween(t0, windowEnd).length,
+    belowTargetMs: monitor.belowTargetMsBetween(t0, windowEnd),
+    windowMs: windowEnd - t0,
+  };
+
+  const member = rec.memberId !== undefined ? monitor.members.get(rec.memberId) : undefined;
+  if (rec.instanceId !== undefined) {
+    const terminated = events.find(
+      (e) => e.type === 'terminated' && e.instanceId === rec.instanceId && ownWindow(e.at),
+    );
+    if (terminated) out.terminatedAfterMs = terminated.at - t0;
+    // The agents' logs time a removal to the ms; the monitor's sampling is the fallback.
+    const removedAt =
+      doneAt('remove-member', rec.memberId) ??
+      (member?.removedAt !== undefined && ownWindow(member.removedAt) ? member.removedAt : undefined);
+    if (removedAt !== undefined) out.memberRemovedAfterMs = removedAt - t0;
+    if (rec.kind === 'interrupt' && removedAt !== undefined) {
+      out.removedBeforeTerminated = terminated === undefined || removedAt <= terminated.at;
+    }
+    const actions = decisions.filter(
+      (d) =>
+        d.instanceId === rec.instanceId &&
+        ownWindow(d.at) &&
+        d.action !== 'wait' &&
+        d.outcome?.progressed !== false,
+    );
+    out.agentActions = actions.map((d) => d.action);
+    if (rec.wasLeader && rec.memberId !== undefined) {
+      const moveIdx = actions.findIndex((d) => d.action === 'move-leader');
+      const removeIdx = actions.findIndex((d) => d.action === 'remove-member' && d.target === rec.memberId);
+      const byDecisions = moveIdx >= 0 && (removeIdx < 0 || moveIdx < removeIdx);
+      const change = monitor.leaderChanges.find((c) => c.from === rec.memberId && ownWindow(c.at));
+      const byObservation =
+        change !== undefined && change.to !== undefined && (removedAt === undefined || change.at < removedAt);
+      out.leaderMovedFirst = byDecisions || byObservation;
+    }
+    if (rec.kind === 'kill9' || rec.kind === 'wipe') {
+      const later = monitor
+        .membersOfInstance(rec.instanceId)
+        .filter((h) => h.voterAt !== undefined || h.learnerAt !== undefined);
+      const now = later[later.length - 1];
+      if (now && (now.removedAt === undefined || now.removedAt > windowEnd)) {
+        out.memberIdAfter = now.id;
+        if (rec.memberId !== undefined) out.memberIdUnchanged = now.id === rec.memberId;
+        if (now.id !== rec.memberId) {
+          const joined = after(now.voterAt ?? now.learnerAt, t0);
+          if (joined !== undefined) out.rejoinedAfterMs = joined;
+        }
+      }
+    }
+  }
+
+  const before = new Set(rec.instancesBefore);
+  for (const e of events) {
+    if (e.type !== 'launched' || e.instanceId === undefined || before.has(e.instanceId) || !inWindow(e.at))
+      continue;
+    const r: ReplacementTimings = { instanceId: e.instanceId, launchedAfterMs: e.at - t0 };
+    const h = monitor.memberOfInstance(e.instanceId);
+    if (h) {
+      const m = after(h.firstSeenAt, t0);
+      const l = after(learnerAddedAt(decisions, e.instanceId, inWindow) ?? h.learnerAt, t0);
+      const v = after(doneAt('promote-member', h.id) ?? h.voterAt, t0);
+      if (m !== undefined) r.memberAfterMs = m;
+      if (l !== undefined) r.learnerAfterMs = l;
+      if (v !== undefined && v <= windowEnd - t0) r.voterAfterMs = v;
+    }
+    out.replacements.push(r);
+  }
+  return out;
+}
+
+/** When the instance's own agent added itself as a learner (the add succeeded), per its log. */
+function learnerAddedAt(
+  decisions: readonly AgentDecision[],
+  instanceId: string,
+  inWindow: (t: number) => boolean,
+): number | undefined {
+  const d = decisions.find(
+    (x) =>
+      x.instanceId === instanceId &&
+      x.action === 'add-self-as-learner' &&
+      x.outcome?.progressed === true &&
+      inWindow(x.outcome.at),
+  );
+  return d?.outcome?.at;
+}
+
+/** `1234` → `1.2 s`, `85` → `85 ms`. */
+export function fmtMs(ms: number | undefined): string {
+  if (ms === undefined) return '—';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** One or two lines summarising an event's timings for the verdict. */
+export function summariseTimings(t: EventTimings): string {
+  const parts: string[] = [];
+  if (t.kind === 'interrupt') {
+    parts.push(`left after ${fmtMs(t.memberRemovedAfterMs)}`);
+    if (t.wasLeader)
+      parts.push(t.leaderMovedFirst ? 'leadership moved first' : 'leadership did NOT move first');
+    if (t.removedBeforeTerminated !== undefined)
+      parts.push(t.removedBeforeTerminated ? 'before termination' : 'AFTER termination');
+    parts.push(`terminated after ${fmtMs(t.terminatedAfterMs)}`);
+  } else if (t.kind === 'kill9' && t.memberRemovedAfterMs !== undefined) {
+    parts.push(`reaped after ${fmtMs(t.memberRemovedAfterMs)}`);
+  } else if (t.memberIdUnchanged !== undefined) {
+    parts.push(
+      t.memberIdUnchanged
+        ? 'rejoined with the same member id'
+        : `rejoined as ${t.memberIdAfter} after ${fmtMs(t.rejoinedAfterMs)}`,
+    );
+  }
+  for (const r of t.replacements) {
+    parts.push(
+      `replacement ${r.instanceId} launched ${fmtMs(r.launchedAfterMs)}, learner ${fmtMs(r.learnerAfterMs)}, voter ${fmtMs(r.voterAfterMs)}`,
+    );
+  }
+  parts.push(`${t.leaderChanges} leader change(s)`, `below target voters ${fmtMs(t.belowTargetMs)}`);
+  return parts.join('; ');
+}

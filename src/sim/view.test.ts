@@ -1,0 +1,250 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, appendFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  collapseDecisions,
+  decisionLine,
+  fleetTable,
+  progressLine,
+  renderVerdict,
+  renderView,
+} from './view.ts';
+import type { ViewState } from './view.ts';
+import { AgentLogTail, parseDecisionLine } from './agent-log.ts';
+import type { FleetSnapshot } from './snapshot.ts';
+
+const snapshot: FleetSnapshot = {
+  at: 10_000,
+  instances: [
+    {
+      id: 'i-aaa',
+      privateIp: '127.0.9.10',
+      state: 'running',
+      agent: 'running',
+      agentPid: 42,
+      etcd: {
+        memberId: '00000000000000a1',
+        clusterId: 'c',
+        leaderId: '00000000000000a1',
+        raftIndex: 77,
+        isLearner: false,
+        errors: [],
+      },
+    },
+    { id: 'i-bbb', privateIp: '127.0.9.11', state: 'terminating', agent: 'exited', agentExit: 'code 1' },
+  ],
+  members: [
+    {
+      id: '00000000000000a1',
+      name: 'i-aaa',
+      peerUrl: 'http://127.0.9.10:2380',
+      isLearner: false,
+      instanceId: 'i-aaa',
+      role: 'leader',
+      raftIndex: 77,
+    },
+    {
+      id: '00000000000000b2',
+      name: 'i-old',
+      peerUrl: 'http://127.0.9.3:2380',
+      isLearner: false,
+      instanceId: undefined,
+      role: 'unreachable',
+    },
+  ],
+};
+
+function state(over: Partial<ViewState> = {}): ViewState {
+  return {
+    scenario: 'demo',
+    seed: 7,
+    runDir: '/tmp/run',
+    startedAt: 0,
+    now: 65_000,
+    capAt: 300_000,
+    stepIndex: 2,
+    stepCount: 8,
+    doing: 'interrupt the leader (notice 15s)',
+    snapshot,
+    writes: {
+      running: true,
+      endpoints: [],
+      acknowledged: 1234,
+      failed: 2,
+      lastOkAt: 64_990,
+      longestGapMs: 130,
+      currentGapMs: 10,
+    },
+    leaderChanges: 1,
+    belowTargetMs: 0,
+    decisions: [
+      { instanceId: 'i-aaa', at: 60_000, action: 'move-leader', reason: 'self is leaving', level: 30 },
+      { instanceId: 'i-aaa', at: 61_000, action: 'wait', reason: 'converged', level: 30 },
+    ],
+    ...over,
+  };
+}
+
+test('the live view shows the step, the fleet table, writes and decisions (not waits)', () => {
+  const text = renderView(state());
+  assert.match(text, /seed 7/);
+  assert.match(text, /\[3\/8\] interrupt the leader/);
+  assert.match(text, /elapsed 1m5s · at most 3m55s left/);
+  assert.match(text, /i-aaa\s+127\.0\.9\.10\s+running\s+running\s+00000000000000a1\s+leader\s+77\s+ok/);
+  assert.match(text, /i-bbb .*exited code 1/);
+  assert.match(text, /\(gone\)\s+127\.0\.9\.3 .*unreachable/);
+  assert.match(text, /1234 acknowledged · 2 failed · longest gap 130 ms · now ok/);
+  assert.match(text, /move-leader: self is leaving/);
+  assert.doesNotMatch(text, /wait: converged/);
+});
+
+test('a stall in writes is called out', () => {
+  const text = renderView(
+    state({
+      writes: {
+        running: true,
+        endpoints: [],
+        acknowledged: 1,
+        failed: 9,
+        lastOkAt: 0,
+        longestGapMs: 3000,
+        currentGapMs: 3000,
+      },
+    }),
+  );
+  assert.match(text, /NO SUCCESS FOR 3\.0 s/);
+});
+
+test('the plain progress line names the members and their roles', () => {
+  assert.match(progressLine(state()), /^\[\+1m5s\] interrupt the leader .*i-aaa:leader/);
+  assert.deepEqual(fleetTable(undefined), ['(no snapshot yet)']);
+});
+
+test('the verdict says pass/fail, writes and per-event timings', () => {
+  const text = renderVerdict(
+    {
+      pass: false,
+      converged: true,
+      problems: [],
+      acknowledged: 100,
+      lost: 1,
+      mismatched: 0,
+      nonMonotonic: 0,
+      failed: 3,
+      longestGapMs: 1500,
+      events: [
+        {
+          step: 2,
+          kind: 'interrupt',
+          description: 'interrupt the leader (notice 15s)',
+          instanceId: 'i-aaa',
+          wasLeader: true,
+          leaderMovedFirst: true,
+          memberRemovedAfterMs: 1200,
+          terminatedAfterMs: 1400,
+          removedBeforeTerminated: true,
+          startedAtMs: 0,
+          replacements: [],
+          leaderChanges: 1,
+          belowTargetMs: 0,
+          windowMs: 10_000,
+        },
+      ],
+    },
+    { scenario: 'demo', seed: 7, runDir: '/tmp/run', durationMs: 90_000 },
+  );
+  assert.match(text, /verdict: FAIL/);
+  assert.match(text, /100 acknowledged, 1 lost, 3 failed, longest gap 1\.5 s/);
+  assert.match(text, /3\. interrupt the leader .*→ i-aaa \(leader\)/);
+  assert.match(text, /left after 1\.2 s; leadership moved first; before termination/);
+});
+
+test('decision lines: string or object action, pino time, non-JSON ignored', () => {
+  assert.deepEqual(
+    parseDecisionLine(
+      'i-1',
+      '{"level":30,"time":5,"action":"promote-member","memberId":"ab","reason":"spare"}',
+      9,
+    ),
+    {
+      instanceId: 'i-1',
+      at: 5,
+      action: 'promote-member',
+      reason: 'spare',
+      level: 30,
+      target: 'ab',
+    },
+  );
+  assert.equal(
+    parseDecisionLine('i-1', '{"level":30,"action":{"kind":"wait","reason":"x"},"reason":"x"}', 9)?.action,
+    'wait',
+  );
+  assert.equal(parseDecisionLine('i-1', 'not json', 9), undefined);
+  assert.equal(parseDecisionLine('i-1', '{"msg":"no action here"}', 9), undefined);
+});
+
+test('the log tail reads only new complete lines', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-log-'));
+  try {
+    const path = join(dir, 'agent.log');
+    const tail = new AgentLogTail('i-1', path);
+    assert.deepEqual(tail.poll(), []);
+    appendFileSync(path, '{"time":1,"action":"wait","reason":"a"}\n{"time":2,"action":"boot');
+    assert.deepEqual(
+      tail.poll().map((d) => d.reason),
+      ['a'],
+    );
+    appendFileSync(path, 'strap","reason":"b"}\n');
+    assert.deepEqual(
+      tail.poll().map((d) => d.action),
+      ['bootstrap'],
+    );
+    assert.deepEqual(tail.poll(), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('repeated identical decisions are folded into one line with a count and their outcome', () => {
+  const d = (at: number, progressed: boolean) => ({
+    instanceId: 'i-1',
+    at,
+    action: 'remove-member',
+    reason: 'remove self',
+    level: 'info',
+    outcome: { progressed, at: at + 1, ...(progressed ? {} : { code: 'ETCD_UNHEALTHY_CLUSTER' }) },
+  });
+  const folded = collapseDecisions([d(1000, false), d(2000, false), d(3000, false), d(4000, true)]);
+  assert.deepEqual(
+    folded.map((f) => decisionLine(f.decision, 0, f.count)),
+    [
+      '+1.0s i-1 remove-member failed ETCD_UNHEALTHY_CLUSTER (×3): remove self',
+      '+4.0s i-1 remove-member ok: remove self',
+    ],
+  );
+});
+
+test('log lines: ISO times, outcomes attached to the decision before them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-log-'));
+  try {
+    const path = join(dir, 'agent.log');
+    appendFileSync(
+      path,
+      [
+        '{"level":"info","time":"2026-01-01T00:00:01.000Z","action":"move-leader","reason":"leaving","to":"bb","msg":"plan"}',
+        '{"level":"info","time":"2026-01-01T00:00:01.120Z","action":"move-leader","progressed":true,"ms":116,"msg":"action done"}',
+        '{"level":"info","time":"2026-01-01T00:00:02.000Z","component":"vote","reason":"granted","msg":"bootstrap vote"}',
+        '',
+      ].join('\n'),
+    );
+    const [d, ...rest] = new AgentLogTail('i-1', path).poll();
+    assert.equal(rest.length, 0);
+    assert.equal(d?.at, Date.parse('2026-01-01T00:00:01.000Z'));
+    assert.equal(d?.target, 'bb');
+    assert.deepEqual(d?.outcome, { progressed: true, at: Date.parse('2026-01-01T00:00:01.120Z') });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

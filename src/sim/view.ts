@@ -1,0 +1,212 @@
+/**
+ * The simulator's terminal output, as pure functions of the run's state: the live screen (redrawn
+ * ~2×/s on a TTY), the plain progress line (when stdout is not a TTY) and the verdict.
+ */
+import { formatDuration } from '../config/duration.ts';
+import type { AgentDecision } from './agent-log.ts';
+import type { EventTimings } from './measure.ts';
+import { fmtMs, summariseTimings } from './measure.ts';
+import type { FleetSnapshot, MemberRow } from './snapshot.ts';
+import type { WorkloadStats } from './workload.ts';
+
+export interface ViewState {
+  scenario: string;
+  seed: number;
+  runDir: string;
+  startedAt: number;
+  now: number;
+  /** When the run will be stopped at the latest. */
+  capAt: number | undefined;
+  stepIndex: number;
+  stepCount: number;
+  /** What is happening now, e.g. "interrupt the leader (notice 15s)". */
+  doing: string;
+  snapshot: FleetSnapshot | undefined;
+  writes: WorkloadStats;
+  leaderChanges: number;
+  belowTargetMs: number;
+  decisions: readonly AgentDecision[];
+}
+
+function secs(ms: number): string {
+  return formatDuration(Math.max(0, Math.round(ms / 1000) * 1000));
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s.slice(0, n) : s + ' '.repeat(n - s.length);
+}
+
+function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => pad(c, (widths[i] ?? 0) + 2))
+      .join('')
+      .trimEnd(),
+  );
+}
+
+/** Instances joined with their members, then members that no running instance owns. */
+export function fleetTable(s: FleetSnapshot | undefined): string[] {
+  if (!s) return ['(no snapshot yet)'];
+  const rows: string[][] = [['INSTANCE', 'IP', 'STATE', 'AGENT', 'MEMBER', 'ROLE', 'RAFT INDEX', 'HEALTH']];
+  const byInstance = new Map<string, MemberRow>();
+  for (const m of s.members) if (m.instanceId) byInstance.set(m.instanceId, m);
+  for (const i of s.instances) {
+    const m = byInstance.get(i.id);
+    const role = m ? m.role : i.etcd ? (i.etcd.isLearner ? 'learner' : 'not in list') : '-';
+    const health = i.etcd
+      ? i.etcd.errors.length > 0
+        ? i.etcd.errors.join(',')
+        : i.etcd.leaderId
+          ? 'ok'
+          : 'no leader'
+      : m
+        ? 'down'
+        : '-';
+    const agent = i.agent === 'exited' ? `exited ${i.agentExit ?? ''}`.trim() : i.agent;
+    rows.push([
+      i.id,
+      i.privateIp,
+      i.state,
+      agent,
+      m?.id ?? i.etcd?.memberId ?? '-',
+      role,
+      String(i.etcd?.raftIndex ?? m?.raftIndex ?? '-'),
+      health,
+    ]);
+  }
+  const owned = new Set(s.instances.map((i) => i.id));
+  for (const m of s.members) {
+    if (m.instanceId && owned.has(m.instanceId)) continue;
+    rows.push([
+      '(gone)',
+      hostOf(m.peerUrl),
+      '-',
+      '-',
+      m.id,
+      m.role,
+      String(m.raftIndex ?? '-'),
+      m.name === '' ? 'unstarted' : 'no instance',
+    ]);
+  }
+  const out = table(rows);
+  if (s.memberListError) out.push(`member list: ${s.memberListError}`);
+  return out;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
+}
+
+export function writesLine(w: WorkloadStats): string {
+  const now = !w.running
+    ? 'stopped'
+    : w.currentGapMs > 500
+      ? `NO SUCCESS FOR ${fmtMs(w.currentGapMs)}`
+      : 'ok';
+  return `writes: ${w.acknowledged} acknowledged · ${w.failed} failed · longest gap ${fmtMs(w.longestGapMs)} · now ${now}`;
+}
+
+export function decisionLine(d: AgentDecision, t0: number, repeated = 1): string {
+  const reason = d.reason.length > 110 ? `${d.reason.slice(0, 107)}...` : d.reason;
+  const outcome =
+    d.outcome === undefined
+      ? ''
+      : d.outcome.progressed
+        ? ' ok'
+        : ` failed${d.outcome.code ? ` ${d.outcome.code}` : ''}`;
+  const times = repeated > 1 ? ` (×${repeated})` : '';
+  return `+${((d.at - t0) / 1000).toFixed(1)}s ${d.instanceId} ${d.action}${outcome}${times}: ${reason}`;
+}
+
+/** Folds runs of the same decision by the same agent (same action, reason and outcome) into one with a count. */
+export function collapseDecisions(
+  ds: readonly AgentDecision[],
+): { decision: AgentDecision; count: number }[] {
+  const out: { decision: AgentDecision; count: number }[] = [];
+  const key = (d: AgentDecision) =>
+    `${d.instanceId}\0${d.action}\0${d.reason}\0${String(d.outcome?.progressed)}\0${d.outcome?.code ?? ''}`;
+  for (const d of ds) {
+    const prev = out[out.length - 1];
+    if (prev && key(prev.decision) === key(d)) prev.count++;
+    else out.push({ decision: d, count: 1 });
+  }
+  return out;
+}
+
+/** The whole live screen. */
+export function renderView(v: ViewState): string {
+  const lines: string[] = [];
+  lines.push(`etcd-spot sim · scenario ${v.scenario} · seed ${v.seed}`);
+  lines.push(`run dir ${v.runDir}`);
+  const left = v.capAt === undefined ? '' : ` · at most ${secs(v.capAt - v.now)} left`;
+  lines.push(`elapsed ${secs(v.now - v.startedAt)}${left}`);
+  lines.push(`now: [${Math.min(v.stepIndex + 1, v.stepCount)}/${v.stepCount}] ${v.doing}`);
+  lines.push('');
+  lines.push(...fleetTable(v.snapshot));
+  lines.push('');
+  lines.push(writesLine(v.writes));
+  lines.push(`leader changes: ${v.leaderChanges} · below target voters: ${fmtMs(v.belowTargetMs)}`);
+  lines.push('');
+  lines.push('last agent decisions (wait lines hidden):');
+  const shown = collapseDecisions(v.decisions.filter((d) => d.action !== 'wait')).slice(-8);
+  if (shown.length === 0) lines.push('  (none yet)');
+  for (const { decision, count } of shown) lines.push(`  ${decisionLine(decision, v.startedAt, count)}`);
+  return lines.join('\n');
+}
+
+/** One plain line for non-TTY output. */
+export function progressLine(v: ViewState): string {
+  const members = v.snapshot?.members ?? [];
+  const roles = members.map((m) => `${m.instanceId ?? m.id}:${m.role}`).join(' ');
+  return `[+${secs(v.now - v.startedAt)}] ${v.doing} | members ${roles || '-'} | ${writesLine(v.writes)}`;
+}
+
+export interface Verdict {
+  pass: boolean;
+  converged: boolean;
+  problems: string[];
+  acknowledged: number;
+  lost: number;
+  mismatched: number;
+  nonMonotonic: number;
+  failed: number;
+  longestGapMs: number;
+  readBackError?: string;
+  events: EventTimings[];
+  aborted?: string;
+}
+
+export function renderVerdict(
+  v: Verdict,
+  meta: { scenario: string; seed: number; runDir: string; durationMs: number },
+): string {
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(
+    `=== verdict: ${v.pass ? 'PASS' : 'FAIL'} (scenario ${meta.scenario}, seed ${meta.seed}, ${secs(meta.durationMs)})`,
+  );
+  if (v.aborted) lines.push(`stopped early: ${v.aborted}`);
+  lines.push(`converged at the end: ${v.converged ? 'yes' : `no (${v.problems.join('; ')})`}`);
+  lines.push(
+    `writes: ${v.acknowledged} acknowledged, ${v.lost} lost, ${v.failed} failed, longest gap ${fmtMs(v.longestGapMs)}` +
+      (v.mismatched > 0 ? `, ${v.mismatched} read back with another value` : '') +
+      (v.nonMonotonic > 0 ? `, ${v.nonMonotonic} out of order` : ''),
+  );
+  if (v.readBackError) lines.push(`read-back failed: ${v.readBackError}`);
+  if (v.events.length > 0) lines.push('events:');
+  for (const e of v.events) {
+    lines.push(
+      `  ${e.step + 1}. ${e.description}${e.instanceId ? ` → ${e.instanceId}` : ''}${e.wasLeader ? ' (leader)' : ''}`,
+    );
+    lines.push(`     ${summariseTimings(e)}`);
+  }
+  lines.push(`logs: ${meta.runDir}${v.pass ? '' : ' (etcd data dirs kept for inspection)'}`);
+  return lines.join('\n');
+}
