@@ -35,7 +35,14 @@ function findTests(dir) {
 function runTier(name, files) {
   const { concurrency } = tiers[name];
   return new Promise((resolve) => {
-    const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files];
+    const args = [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec',
+      ...files,
+    ];
     console.log(`\n=== ${name}: ${files.length} file(s)`);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const counts = { pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
@@ -71,6 +78,10 @@ for (const t of selected) {
   const c = await runTier(t, files);
   for (const k of Object.keys(total)) total[k] += c[k];
 }
-const failed = total.fail + total.cancelled;
+// Static checks run by scripts/test.sh (lint, format, typecheck) count in the closing line too.
+const checksFailed = (process.env.CHECKS_FAILED ?? '').split(' ').filter(Boolean);
+total.pass += Number(process.env.CHECKS_PASSED ?? 0);
+if (checksFailed.length > 0) console.log(`\nfailed checks: ${checksFailed.join(', ')} (see their output above)`);
+const failed = total.fail + total.cancelled + checksFailed.length;
 console.log(`\ntests: ${total.pass} passed, ${failed} failed, ${total.skipped + total.todo} skipped`);
 process.exit(failed > 0 || total.pass === 0 ? 1 : 0);

@@ -5,10 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "setup failed"; echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
-status=0
-echo "=== lint"; npx eslint . || status=1
-echo "=== format"; npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "format: files above need 'npm run format'"; status=1; }
-echo "=== typecheck"; npx tsc --noEmit || status=1
-node scripts/run-tests.mjs "$@" || status=1
-if [ "$status" != 0 ]; then echo "(lint, format or typecheck failed: see above)"; fi
-exit $status
+# Static checks count as tests in the closing line, so a lint failure can't hide behind "0 failed".
+checks_failed=()
+echo "=== lint"; npx eslint . || checks_failed+=(lint)
+echo "=== format"; npx prettier --check . >/dev/null 2>&1 || { npx prettier --list-different .; echo "format: run 'npm run format'"; checks_failed+=(format); }
+echo "=== typecheck"; npx tsc --noEmit || checks_failed+=(typecheck)
+CHECKS_PASSED=$((3 - ${#checks_failed[@]})) CHECKS_FAILED="${checks_failed[*]}" node scripts/run-tests.mjs "$@"

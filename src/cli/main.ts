@@ -8,7 +8,9 @@ import { registerCommands } from './commands/index.ts';
 
 export function buildProgram(): Command {
   const program = new Command('etcd-spot')
-    .description('Keeps an etcd cluster equal to the healthy running instances of a spot / auto-scaling group.')
+    .description(
+      'Keeps an etcd cluster equal to the healthy running instances of a spot / auto-scaling group.',
+    )
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError();

@@ -19,7 +19,12 @@ export type Action =
   /** Start a brand-new single-member cluster with self as its only member. */
   | { kind: 'bootstrap'; token: string; reason: string }
   /** Start the local etcd on its existing data (or as a freshly added member: `initialCluster` from the member list). */
-  | { kind: 'start-etcd'; state: 'existing'; initialCluster: { name: string; peerUrl: string }[]; reason: string }
+  | {
+      kind: 'start-etcd';
+      state: 'existing';
+      initialCluster: { name: string; peerUrl: string }[];
+      reason: string;
+    }
   | { kind: 'stop-etcd'; reason: string }
   /** Add self as a learner through a healthy voter (etcd allows one learner at a time). */
   | { kind: 'add-self-as-learner'; reason: string }

@@ -38,7 +38,11 @@ export function describeError(err: unknown): string {
 export class ConfigError extends EtcdSpotError {
   readonly issues: readonly string[];
   constructor(issues: readonly string[], cause?: unknown) {
-    super(`invalid configuration:\n  - ${issues.join('\n  - ')}`, { code: 'CONFIG_INVALID', retryable: false, cause });
+    super(`invalid configuration:\n  - ${issues.join('\n  - ')}`, {
+      code: 'CONFIG_INVALID',
+      retryable: false,
+      cause,
+    });
     this.issues = issues;
   }
 }

@@ -20,7 +20,8 @@ export function memberIdToDecimal(id: MemberId): string {
 /** Accepts hex as etcdctl prints it (with or without leading zeros, any case) and returns the canonical form. */
 export function parseMemberId(text: string): MemberId {
   const t = text.trim().toLowerCase().replace(/^0x/, '');
-  if (!/^[0-9a-f]{1,16}$/.test(t)) throw new Error(`not a member id (expected up to 16 hex digits): ${JSON.stringify(text)}`);
+  if (!/^[0-9a-f]{1,16}$/.test(t))
+    throw new Error(`not a member id (expected up to 16 hex digits): ${JSON.stringify(text)}`);
   return t.padStart(16, '0');
 }
 

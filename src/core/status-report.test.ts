@@ -7,7 +7,13 @@ const B = 'bbbbbbbbbbbbbbb2';
 const C = 'ccccccccccccccc3';
 
 function member(id: string, ip: string, name: string, isLearner = false) {
-  return { id, name, peerUrls: [`http://${ip}:2380`], clientUrls: name ? [`http://${ip}:2379`] : [], isLearner };
+  return {
+    id,
+    name,
+    peerUrls: [`http://${ip}:2380`],
+    clientUrls: name ? [`http://${ip}:2379`] : [],
+    isLearner,
+  };
 }
 const ok = (leaderId: string, raftIndex = 10) => ({ leaderId, raftIndex, dbSize: 20480, errors: [] });
 
@@ -18,7 +24,11 @@ test('a matching group and cluster has one row per instance, roles from the memb
       { id: 'i-2', privateIp: '127.0.0.12' },
       { id: 'i-3', privateIp: '127.0.0.13' },
     ],
-    members: [member(A, '127.0.0.11', 'i-1'), member(B, '127.0.0.12', 'i-2'), member(C, '127.0.0.13', 'i-3', true)],
+    members: [
+      member(A, '127.0.0.11', 'i-1'),
+      member(B, '127.0.0.12', 'i-2'),
+      member(C, '127.0.0.13', 'i-3', true),
+    ],
     statuses: { [A]: ok(A), [B]: ok(A), [C]: ok(A) },
   };
   const r = buildStatusReport(input);
@@ -42,7 +52,11 @@ test('a member whose instance is gone, an instance without member and a never-st
       { id: 'i-1', privateIp: '127.0.0.11' },
       { id: 'i-4', privateIp: '127.0.0.14' },
     ],
-    members: [member(A, '127.0.0.11', 'i-1'), member(B, '127.0.0.12', 'i-2'), member(C, '127.0.0.15', '', true)],
+    members: [
+      member(A, '127.0.0.11', 'i-1'),
+      member(B, '127.0.0.12', 'i-2'),
+      member(C, '127.0.0.15', '', true),
+    ],
     statuses: { [A]: ok(A), [B]: { error: 'ECONNREFUSED' }, [C]: { error: 'ECONNREFUSED' } },
   };
   const r = buildStatusReport(input);

@@ -36,7 +36,11 @@ export interface EtcdCluster {
   /** Member list as seen by any reachable voting member among `endpoints`. */
   listMembers(endpoints: string[], signal?: AbortSignal): Promise<Member[]>;
   /** Adds a member as a learner through any reachable voter; returns the new member and the full list. */
-  addLearner(endpoints: string[], peerUrl: string, signal?: AbortSignal): Promise<{ member: Member; members: Member[] }>;
+  addLearner(
+    endpoints: string[],
+    peerUrl: string,
+    signal?: AbortSignal,
+  ): Promise<{ member: Member; members: Member[] }>;
   promote(endpoints: string[], id: MemberId, signal?: AbortSignal): Promise<void>;
   remove(endpoints: string[], id: MemberId, signal?: AbortSignal): Promise<void>;
   /** Status of the member serving `clientUrl` (works on learners and without quorum). */
