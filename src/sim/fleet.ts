@@ -56,8 +56,16 @@ export interface FleetOptions {
   runsDir?: string;
   /** Appended to the run directory's name, e.g. the test file. */
   label?: string;
-  /** The agent's command line (default `node bin/etcd-spot.js agent`); tests may pass a stub. */
+  /**
+   * The agent's command line (default `node bin/etcd-spot.js agent`): another agent, or a stub in
+   * tests. Every agent gets the SIM_* variables (bench/baselines/seed/README.md) and etcd-spot's
+   * ETCD_SPOT_* ones.
+   */
   agentCommand?: { command: string; args: string[] };
+  /** Give the agents only the SIM_* variables, not etcd-spot's ETCD_SPOT_* / SPOTINST_TOKEN (a foreign agent). */
+  simEnvOnly?: boolean;
+  /** Working directory of the agent command (default: the repository root). */
+  agentCwd?: string;
   /** Extra / overriding environment for every agent. */
   agentEnv?: Record<string, string>;
   /** ETCD_SPOT_LOG_LEVEL (default info). */
@@ -114,7 +122,8 @@ interface SimInstance {
   tail: AgentLogTail;
 }
 
-export type InterruptTarget = string | 'leader' | 'follower' | 'random';
+/** `leader` / `follower` / `random`, an instance id, or the index of a running instance (oldest first). */
+export type InterruptTarget = string | number | 'leader' | 'follower' | 'random';
 
 /** A run directory name: `20250101-120000-<seed>[-label]`. */
 function runDirName(seed: number, label: string | undefined, now = new Date()): string {
@@ -378,8 +387,18 @@ export class Fleet implements AsyncDisposable {
 
   // ------------------------------------------------------------------ operations
 
-  /** Resolves `leader` / `follower` / `random` to a running instance id (seeded choice). */
+  /**
+   * Resolves `leader` / `follower` / `random` to a running instance id (seeded choice); a number is the
+   * index of a running instance, oldest first.
+   */
   async pick(target: InterruptTarget): Promise<string> {
+    if (typeof target === 'number') {
+      const running = this.runningIds();
+      const id = running[target];
+      if (id === undefined)
+        throw new Error(`no running instance #${target} (${running.length} running, numbered from 0)`);
+      return id;
+    }
     if (target !== 'leader' && target !== 'follower' && target !== 'random') {
       this.require(target);
       return target;
@@ -398,6 +417,35 @@ export class Fleet implements AsyncDisposable {
     const chosen = this.rng.sample(candidates, 1)[0]?.instanceId;
     if (chosen === undefined) throw new Error(`no running instance is a ${role} right now`);
     return chosen;
+  }
+
+  /**
+   * `count` distinct running instances: for `leader`, the leader and then followers; for `follower`
+   * and `random`, seeded choices. A count above 1 with an index or an id is refused.
+   */
+  async pickMany(target: InterruptTarget, count: number): Promise<string[]> {
+    if (count <= 1) return [await this.pick(target)];
+    if (target !== 'leader' && target !== 'follower' && target !== 'random')
+      throw new Error(`a count of ${count} needs target leader, follower or random (got ${target})`);
+    const running = this.runningIds();
+    if (running.length < count)
+      throw new Error(`cannot pick ${count} instances: only ${running.length} are running`);
+    if (target === 'random') return this.rng.sample(running, count);
+    const snap = await this.snapshot();
+    const ofRole = (role: string) =>
+      snap.members
+        .filter((m) => m.role === role && m.instanceId !== undefined && running.includes(m.instanceId))
+        .map((m) => m.instanceId as string);
+    const followers = ofRole('follower');
+    const out = target === 'leader' ? ofRole('leader').slice(0, 1) : [];
+    if (target === 'leader' && out.length === 0)
+      throw new Error('no running instance is the leader right now');
+    const need = count - out.length;
+    if (followers.length < need)
+      throw new Error(
+        `cannot pick ${need} follower(s): ${followers.length} running instance(s) are followers`,
+      );
+    return [...out, ...this.rng.sample(followers, need)];
   }
 
   /** A spot interruption with `noticeMs` of notice. Returns the instance id. */
@@ -486,6 +534,30 @@ export class Fleet implements AsyncDisposable {
   scaleTo(n: number): void {
     this.state.setTargetCapacity(this.groupId, n);
     this.emit({ type: 'scaled', text: `group target capacity → ${n}` });
+  }
+
+  /** From now on new instances take the most recently freed IP (`prefer`), or fresh ones (`never`). */
+  setIpReuse(mode: 'never' | 'prefer'): void {
+    this.state.updateGroup(this.groupId, { ipReuse: mode });
+    this.emit({ type: 'note', text: `IP reuse → ${mode}` });
+  }
+
+  /**
+   * The process group of every instance's agent, while it runs (or while what it left behind may still
+   * run), for sampling their resource use.
+   */
+  agentProcessGroups(): { instanceId: string; pgid: number }[] {
+    const out: { instanceId: string; pgid: number }[] = [];
+    for (const inst of this.instances.values()) {
+      if (inst.proc instanceof RunningProcess) out.push({ instanceId: inst.id, pgid: inst.proc.pid });
+      else if (inst.leftoverGroup !== undefined) out.push({ instanceId: inst.id, pgid: inst.leftoverGroup });
+    }
+    return out;
+  }
+
+  /** Whether the agents are etcd-spot's own (their logs carry decisions), not an --agent-command. */
+  get agentIsEtcdSpot(): boolean {
+    return this.opts.agentCommand === undefined;
   }
 
   /** Adds an API fault in the emulator; returns its id. */
@@ -613,8 +685,21 @@ export class Fleet implements AsyncDisposable {
       command: process.execPath,
       args: [join(REPO_ROOT, 'bin', 'etcd-spot.js'), 'agent'],
     };
-    const env: Record<string, string> = {
-      ...inheritedEnv(),
+    const sim: Record<string, string> = {
+      // The simulator contract every agent gets (bench/baselines/seed/README.md, docs/simulator.md).
+      SIM_INSTANCE_ID: inst.id,
+      SIM_PRIVATE_IP: inst.privateIp,
+      SIM_METADATA_URL: `http://${inst.privateIp}:${this.imdsPort}`,
+      SIM_SPOT_API_URL: this.emulatorUrl,
+      SIM_SPOT_TOKEN: this.token,
+      SIM_GROUP_ID: this.groupId,
+      SIM_ETCD_BINARY: 'etcd',
+      SIM_ETCDCTL_BINARY: 'etcdctl',
+      SIM_DATA_DIR: inst.dataDir,
+      SIM_STATE_DIR: inst.stateDir,
+      SIM_CLUSTER_TOKEN: `sim-${this.seed}-${this.groupId}`,
+    };
+    const etcdSpot: Record<string, string> = {
       [envVarFor(['group', 'provider'])]: 'elastigroup',
       [envVarFor(['group', 'apiUrl'])]: this.emulatorUrl,
       [envVarFor(['group', 'groupId'])]: this.groupId,
@@ -630,13 +715,20 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['agent', 'unstartedMemberTtl'])]: '20s',
       [envVarFor(['agent', 'maxVoters'])]: String(this.maxVoters),
       [envVarFor(['log', 'level'])]: this.opts.logLevel ?? 'info',
+    };
+    const env: Record<string, string> = {
+      ...inheritedEnv(),
+      ...sim,
+      // etcd reads every ETCD_* variable as a flag (and warns about unknown ones): a foreign agent gets
+      // only the SIM_* contract when asked.
+      ...(this.opts.simEnvOnly ? {} : etcdSpot),
       ...this.opts.agentEnv,
     };
     return {
       name: `agent ${inst.id}`,
       command: cmd.command,
       args: cmd.args,
-      cwd: REPO_ROOT,
+      cwd: this.opts.agentCwd ?? REPO_ROOT,
       env,
       logPath: inst.logPath,
     };

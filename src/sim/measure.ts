@@ -59,9 +59,66 @@ export interface EventTimings {
   rejoinedAfterMs?: number;
   replacements: ReplacementTimings[];
   leaderChanges: number;
+  /** The first leader change the monitor saw in the window. */
+  leaderChangedAfterMs?: number;
   /** Time with fewer healthy voters than the target, within the window. */
   belowTargetMs: number;
   windowMs: number;
+  /** The writes that completed within the window (see {@link writesInWindow}). */
+  writes?: WindowWrites;
+  /**
+   * Where the times come from: the fleet monitor's samples (every 250 ms; any agent), refined by the
+   * agents' decision logs when they are etcd-spot's.
+   */
+  timingSource?: 'monitor' | 'monitor+agent-log';
+}
+
+/** Writes within one event's window. */
+export interface WindowWrites {
+  acknowledged: number;
+  failed: number;
+  /**
+   * The longest time within the window without a successful completion, counting from the window's
+   * start and up to its end (a gap that began before the event counts from the event).
+   */
+  longestGapMs: number;
+}
+
+/** Completion times (ms since epoch) of the acknowledged and of the failed writes, each sorted. */
+export interface WriteTimes {
+  acked: readonly number[];
+  failed: readonly number[];
+  /** When the writers stopped (the window is cut there). */
+  stoppedAt?: number;
+}
+
+function lowerBound(xs: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Acknowledged and failed writes in [from, to), and the longest stretch without a success in it. */
+export function writesInWindow(w: WriteTimes, from: number, to: number): WindowWrites {
+  const end = w.stoppedAt !== undefined ? Math.min(to, w.stoppedAt) : to;
+  const a0 = lowerBound(w.acked, from);
+  const a1 = lowerBound(w.acked, to);
+  const f0 = lowerBound(w.failed, from);
+  const f1 = lowerBound(w.failed, to);
+  let prev = from;
+  let gap = 0;
+  for (let i = a0; i < a1; i++) {
+    const t = w.acked[i] as number;
+    if (t - prev > gap) gap = t - prev;
+    prev = t;
+  }
+  if (end - prev > gap) gap = end - prev;
+  return { acknowledged: a1 - a0, failed: f1 - f0, longestGapMs: Math.max(0, gap) };
 }
 
 function after(t: number | undefined, t0: number): number | undefined {
@@ -103,6 +160,11 @@ export function measureDisruption(
     startedAtMs: t0 - runStartedAt,
     replacements: [],
     leaderChanges: monitor.leaderChangesBetween(t0, windowEnd).length,
+    ...(() => {
+      const first = monitor.leaderChangesBetween(t0, windowEnd)[0];
+      return first ? { leaderChangedAfterMs: first.at - t0 } : {};
+    })(),
+    timingSource: decisions.length > 0 ? 'monitor+agent-log' : 'monitor',
     belowTargetMs: monitor.belowTargetMsBetween(t0, windowEnd),
     windowMs: windowEnd - t0,
   };
@@ -173,6 +235,44 @@ export function measureDisruption(
   return out;
 }
 
+/**
+ * Timings of every disruption of a run. Each event's window runs until the next step's first
+ * disruption (events of one step, e.g. two interruptions at once, share their window) or the end of
+ * the run; replacements launched in a shared window are handed out one per event, in launch order.
+ * `decisions` are the agents' logs (pass [] for an agent that is not etcd-spot's: every time then
+ * comes from the monitor's samples); `writes` adds the per-window write counts.
+ */
+export function measureEvents(
+  disruptions: readonly DisruptionRecord[],
+  endedAt: number,
+  runStartedAt: number,
+  monitor: Monitor,
+  events: readonly FleetEvent[],
+  decisions: readonly AgentDecision[],
+  writes?: WriteTimes,
+): EventTimings[] {
+  const out = disruptions.map((d, k) => {
+    const next = disruptions.slice(k + 1).find((x) => x.index !== d.index);
+    const windowEnd = Math.max(d.at, next?.at ?? endedAt);
+    const t = measureDisruption(d, windowEnd, runStartedAt, monitor, events, decisions);
+    if (writes) t.writes = writesInWindow(writes, d.at, windowEnd);
+    return t;
+  });
+  const byStep = new Map<number, EventTimings[]>();
+  for (const t of out) byStep.set(t.step, [...(byStep.get(t.step) ?? []), t]);
+  for (const group of byStep.values()) {
+    if (group.length < 2) continue;
+    const all = new Map<string, ReplacementTimings>();
+    for (const t of group) for (const r of t.replacements) all.set(r.instanceId, r);
+    const ordered = [...all.values()].sort((a, b) => a.launchedAfterMs - b.launchedAfterMs);
+    group.forEach((t, i) => {
+      const mine = ordered[i];
+      t.replacements = mine ? [mine] : [];
+    });
+  }
+  return out;
+}
+
 /** When the instance's own agent added itself as a learner (the add succeeded), per its log. */
 function learnerAddedAt(
   decisions: readonly AgentDecision[],
@@ -219,6 +319,14 @@ export function summariseTimings(t: EventTimings): string {
       `replacement ${r.instanceId} launched ${fmtMs(r.launchedAfterMs)}, learner ${fmtMs(r.learnerAfterMs)}, voter ${fmtMs(r.voterAfterMs)}`,
     );
   }
-  parts.push(`${t.leaderChanges} leader change(s)`, `below target voters ${fmtMs(t.belowTargetMs)}`);
+  parts.push(
+    `${t.leaderChanges} leader change(s)${t.leaderChangedAfterMs !== undefined ? ` (first after ${fmtMs(t.leaderChangedAfterMs)})` : ''}`,
+    `below target voters ${fmtMs(t.belowTargetMs)}`,
+  );
+  if (t.writes) {
+    parts.push(
+      `writes in window: ${t.writes.acknowledged} ok, ${t.writes.failed} failed, longest gap ${fmtMs(t.writes.longestGapMs)}`,
+    );
+  }
   return parts.join('; ');
 }

@@ -1,19 +1,26 @@
 /**
- * Runs one scenario end to end: a fleet, a writer holding all endpoints, the scenario's steps, a
- * monitor that samples the fleet every 250 ms, a live view, then the verdict (converged? acknowledged
- * writes lost? per-event timings) and an optional JSON report.
+ * Runs one scenario end to end: a fleet, writers holding all endpoints, the scenario's timeline, a
+ * monitor that samples the fleet every 250 ms, a /proc sampler for the agents' CPU and memory, a live
+ * view, then the verdict (converged? acknowledged writes lost? per-event timings, API calls,
+ * resources) and an optional JSON report.
  */
 import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../core/errors.ts';
+import { envVarFor } from '../config/load.ts';
+import { SPOT_ROUTES } from '../emulator/types.ts';
+import type { ApiRoute, EmulatorStats, FaultRoute, FaultSpec, RouteStats } from '../emulator/types.ts';
 import { Fleet } from './fleet.ts';
 import type { FleetEvent, FleetOptions } from './fleet.ts';
-import { measureDisruption } from './measure.ts';
+import { measureEvents } from './measure.ts';
 import type { DisruptionRecord, EventTimings } from './measure.ts';
 import { Monitor } from './monitor.ts';
+import { ResourceSampler } from './resources.ts';
+import type { ResourceReport } from './resources.ts';
 import { FleetSampler } from './sampler.ts';
-import { describeStep } from './scenario.ts';
-import type { Scenario, Step } from './scenario.ts';
+import { chaosDraws, describeStep } from './scenario.ts';
+import type { Scenario, Step, StepKind } from './scenario.ts';
+import type { FleetSnapshot } from './snapshot.ts';
 import { progressLine, renderVerdict, renderView } from './view.ts';
 import type { Verdict, ViewState } from './view.ts';
 import { Workload } from './workload.ts';
@@ -21,11 +28,12 @@ import type { AvailabilityBucket } from './workload.ts';
 
 export interface SimRunOptions {
   scenario: Scenario;
-  /** Group size (default: the scenario's). */
+  /** Group size at start (default: the scenario's `group.size`). */
   instances?: number;
   maxVoters?: number;
-  /** Cap or churn time, as the scenario defines (default: the scenario's). */
+  /** Cap on the whole run (default: the scenario's `duration`). */
   durationMs?: number;
+  /** Seed of every random choice (default: the scenario's, else random). */
   seed?: number;
   ipPrefix?: string;
   /** Write the JSON report here. */
@@ -36,27 +44,54 @@ export interface SimRunOptions {
   tty?: boolean;
   /** Aborting stops the scenario; the verdict so far is still computed. */
   signal?: AbortSignal;
-  /** Concurrent writers (default 4). */
+  /** Concurrent writers (default: the scenario's). */
   writers?: number;
+  /** Total writes per second, 0 = as fast as possible (default: the scenario's). */
+  writesPerSecond?: number;
   /** Leave the fleet running (the caller closes it). */
   keepFleet?: boolean;
+  /**
+   * A shell command (`/bin/sh -c`) run once per instance instead of etcd-spot's agent, in the caller's
+   * working directory, with the SIM_* environment (docs/simulator.md).
+   */
+  agentCommand?: string;
+  /** Extra environment for every agent (wins over the scenario's `agentEnv`). */
+  agentEnv?: Record<string, string>;
   /** Passed through to the fleet (tests: agent command, env). */
   fleet?: Partial<FleetOptions>;
 }
 
 export interface StepRecord {
   index: number;
+  /** The step's kind (always set by the runner; optional for records built elsewhere). */
+  kind?: StepKind;
   description: string;
   startedAtMs: number;
   durationMs: number;
   ok: boolean;
   skipped?: boolean;
   error?: string;
+  /** The instance(s) it hit, comma-separated. */
   instanceId?: string;
+  instanceIds?: string[];
+}
+
+/** Cloud API calls the agents made, from the emulator's counters. */
+export interface ApiCallStats {
+  /** The time the counters cover. */
+  durationMs: number;
+  /** Requests per minute by route (the Spot API routes and the instances' metadata service). */
+  callsPerMinute: Record<ApiRoute, number>;
+  /** Requests per minute over the Spot API routes (what counts against Spot.io's rate limits). */
+  spotCallsPerMinute: number;
+  /** The raw counters by route: requests, ok, client/server errors, rate limited, faulted, dropped. */
+  routes: Record<ApiRoute, RouteStats>;
 }
 
 export interface SimReport {
   scenario: string;
+  /** The scenario file. */
+  scenarioFile?: string;
   seed: number;
   runDir: string;
   startedAt: string;
@@ -67,6 +102,9 @@ export interface SimReport {
   aborted?: string;
   converged: boolean;
   problems: string[];
+  /** The agent that ran on every instance. */
+  agent: { etcdSpot: boolean; command: string; env: Record<string, string> };
+  workload: { writers: number; writesPerSecond: number; valueSize: number };
   writes: {
     acknowledged: number;
     lost: string[];
@@ -82,12 +120,24 @@ export interface SimReport {
   events: EventTimings[];
   steps: StepRecord[];
   leaderChanges: { atMs: number; from: string | undefined; to: string | undefined }[];
+  /** Every cluster id any member reported during the run (more than one: a split cluster). */
+  clusterIds: string[];
+  api: ApiCallStats;
+  resources: ResourceReport;
+}
+
+/** One monitor sample, `tMs` after the run started. */
+export interface TimelineSnapshot {
+  tMs: number;
+  snapshot: FleetSnapshot;
 }
 
 export interface SimRunResult {
   report: SimReport;
   verdictText: string;
   fleet: Fleet;
+  /** Every fleet snapshot the monitor took, oldest first (for a role timeline; not in the JSON). */
+  timeline: TimelineSnapshot[];
 }
 
 const MONITOR_INTERVAL_MS = 250;
@@ -98,17 +148,38 @@ function isAbort(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (err instanceof Error && err.name === 'AbortError');
 }
 
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+/** Calls per minute by route from the emulator's counters. */
+export function apiCallStats(stats: EmulatorStats): ApiCallStats {
+  const ms = Math.max(1, stats.now - stats.since);
+  const perMin = (n: number) => round1((n * 60_000) / ms);
+  const callsPerMinute = {} as Record<ApiRoute, number>;
+  for (const [route, s] of Object.entries(stats.routes) as [ApiRoute, RouteStats][])
+    callsPerMinute[route] = perMin(s.requests);
+  const spot = SPOT_ROUTES.reduce((n, r) => n + stats.routes[r].requests, 0);
+  return { durationMs: ms, callsPerMinute, spotCallsPerMinute: perMin(spot), routes: stats.routes };
+}
+
 export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const scenario = opts.scenario;
   const out = opts.out ?? process.stdout;
   const tty = opts.tty ?? (out as { isTTY?: boolean }).isTTY === true;
-  const instances = opts.instances ?? scenario.instances;
-  const maxVoters = opts.maxVoters ?? 5;
-  const durationMs = opts.durationMs ?? scenario.defaultDurationMs;
+  const instances = opts.instances ?? scenario.group.size;
+  const maxVoters = opts.maxVoters ?? scenario.group.maxVoters;
+  const capMs = opts.durationMs ?? scenario.durationMs;
+  const seed = opts.seed ?? scenario.seed;
+  const workloadSpec = {
+    writers: opts.writers ?? scenario.workload.writers,
+    writesPerSecond: opts.writesPerSecond ?? scenario.workload.writesPerSecond,
+    valueSize: scenario.workload.valueSize,
+  };
   const startedAt = Date.now();
-  const capMs = scenario.durationMeaning === 'cap' ? durationMs : durationMs + 180_000;
   const capAt = startedAt + capMs;
   const write = (s: string) => void out.write(s.endsWith('\n') ? s : `${s}\n`);
+  const stamp = (t = Date.now()) => `[+${((t - startedAt) / 1000).toFixed(1)}s]`;
 
   const controller = new AbortController();
   const stopReason = { text: undefined as string | undefined };
@@ -125,34 +196,83 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   capTimer.unref();
   const signal = controller.signal;
 
+  // Faults at the very start of the timeline are in place before the first instance launches.
+  const timeline = scenario.timeline;
+  let lead = 0;
+  while (
+    timeline[lead]?.kind === 'fault' &&
+    (timeline[lead] as { instance?: unknown }).instance === undefined
+  )
+    lead++;
+  const bootFaults = (timeline.slice(0, lead) as Extract<Step, { kind: 'fault' }>[]).map((f) => ({
+    route: f.route,
+    fault: withUntil(f.fault, f.durationMs, startedAt),
+  }));
+
+  const foreign = opts.agentCommand;
+  const agentSettings = Object.fromEntries(
+    Object.entries(scenario.agent).map(([k, v]) => [envVarFor(['agent', k]), v as string]),
+  );
+  const agentEnv: Record<string, string> = {
+    ...(foreign === undefined ? agentSettings : {}),
+    ...scenario.agentEnv,
+    ...opts.fleet?.agentEnv,
+    ...opts.agentEnv,
+  };
   const onEvent = (e: FleetEvent) => {
-    if (!tty) write(`[+${((e.at - startedAt) / 1000).toFixed(1)}s] ${e.text}`);
+    if (!tty) write(`${stamp(e.at)} ${e.text}`);
   };
   const fleet = await Fleet.start({
-    instances,
+    instances: scenario.group.bootAllAtOnce ? instances : Math.min(1, instances),
     maxVoters,
     label: scenario.name,
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    signalTimeoutMs: scenario.group.signalTimeoutMs,
+    ipReuse: scenario.group.ipReuse,
+    ...(seed !== undefined ? { seed } : {}),
     ...(opts.ipPrefix !== undefined ? { ipPrefix: opts.ipPrefix } : {}),
+    ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),
+    ...(foreign !== undefined
+      ? {
+          agentCommand: { command: '/bin/sh', args: ['-c', foreign] },
+          agentCwd: process.cwd(),
+          simEnvOnly: true,
+        }
+      : {}),
     ...opts.fleet,
+    agentEnv,
     onEvent: (e) => {
       onEvent(e);
       opts.fleet?.onEvent?.(e);
     },
   });
+  const agentText =
+    foreign ?? (fleet.agentIsEtcdSpot ? 'etcd-spot agent' : (opts.fleet?.agentCommand?.command ?? '?'));
   write(
-    `etcd-spot sim: scenario ${scenario.name}, seed ${fleet.seed}, ${instances} instances, run dir ${fleet.runDir}`,
+    `etcd-spot sim: scenario ${scenario.name}, seed ${fleet.seed}, ${instances} instances, agent: ${agentText}, run dir ${fleet.runDir}`,
   );
   write(`  ${scenario.description}`);
 
   const monitor = new Monitor(maxVoters);
-  const workload = new Workload({ writers: opts.writers ?? 4, runId: `s${fleet.seed}` });
-  const steps = scenario.steps({ seed: fleet.seed, durationMs, instances });
+  const workload = new Workload({
+    writers: workloadSpec.writers,
+    writesPerSecond: workloadSpec.writesPerSecond,
+    valueSize: workloadSpec.valueSize,
+    runId: `s${fleet.seed}`,
+  });
   const stepRecords: StepRecord[] = [];
   const disruptions: DisruptionRecord[] = [];
   const view = { stepIndex: 0, doing: 'starting' };
+  const snapshots: TimelineSnapshot[] = [];
+  const clusterIds = new Set<string>();
+  const keep = (s: FleetSnapshot) => {
+    snapshots.push({ tMs: s.at - startedAt, snapshot: s });
+    for (const i of s.instances) if (i.etcd) clusterIds.add(i.etcd.clusterId);
+  };
   const sampler = new FleetSampler({ fleet, monitor, workload, intervalMs: MONITOR_INTERVAL_MS });
+  sampler.onSnapshot(keep);
   sampler.start();
+  const resources = new ResourceSampler({ groups: () => fleet.agentProcessGroups() });
+  resources.start();
   let churnStartedAt: number | undefined;
 
   const viewState = (): ViewState => ({
@@ -163,7 +283,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     now: Date.now(),
     capAt,
     stepIndex: view.stepIndex,
-    stepCount: steps.length,
+    stepCount: timeline.length,
     doing: view.doing,
     snapshot: monitor.lastSnapshot,
     writes: workload.stats(),
@@ -183,52 +303,96 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   };
   const renderTimer = setInterval(render, 500);
 
+  for (let i = 0; i < lead; i++) {
+    const f = timeline[i] as Step;
+    stepRecords.push({
+      index: i,
+      kind: f.kind,
+      description: `${describeStep(f)}, before the first launch`,
+      startedAtMs: 0,
+      durationMs: 0,
+      ok: true,
+    });
+  }
+
   let fatal: string | undefined;
+  /** Runs one step with its record; false when the run must stop (aborted or failed). */
+  const exec = async (step: Step): Promise<boolean> => {
+    if (signal.aborted) return false;
+    const t0 = Date.now();
+    view.doing = describeStep(step);
+    const rec: StepRecord = {
+      index: stepRecords.length,
+      kind: step.kind,
+      description: view.doing,
+      startedAtMs: t0 - startedAt,
+      durationMs: 0,
+      ok: true,
+    };
+    stepRecords.push(rec);
+    if (!tty) write(`${stamp(t0)} step ${rec.index + 1}: ${view.doing}`);
+    try {
+      const hit = await runStep(step, rec.index, fleet, monitor, keep, disruptions, signal, capAt);
+      if (hit !== undefined && hit.length > 0) {
+        rec.instanceId = hit.join(', ');
+        rec.instanceIds = hit;
+      }
+    } catch (err) {
+      rec.ok = false;
+      rec.error = describeError(err);
+      if (isAbort(err, signal)) {
+        rec.error = 'stopped';
+        return false;
+      }
+      fatal = `step ${rec.index + 1} (${view.doing}) failed: ${rec.error}`;
+      write(`${stamp()} ${fatal}`);
+      return false;
+    } finally {
+      rec.durationMs = Date.now() - t0;
+    }
+    if (step.kind === 'converge' && churnStartedAt === undefined) {
+      churnStartedAt = Date.now();
+      workload.start();
+    }
+    return true;
+  };
+
   try {
-    for (let i = 0; i < steps.length; i++) {
-      const step = steps[i] as Step;
-      if (signal.aborted) break;
+    // A rolling boot: one more instance each time the fleet has converged.
+    if (!scenario.group.bootAllAtOnce) {
+      for (let n = 2; n <= instances && !signal.aborted && fatal === undefined; n++) {
+        view.doing = `boot: waiting for convergence with ${n - 1} instance(s), then launching one more`;
+        try {
+          await fleet.waitConverged({
+            timeoutMs: Math.max(1000, Math.min(CONVERGE_TIMEOUT_MS, capAt - Date.now())),
+            signal,
+          });
+          fleet.scaleTo(n);
+        } catch (err) {
+          if (!isAbort(err, signal)) fatal = `boot with ${n - 1} instance(s) failed: ${describeError(err)}`;
+        }
+      }
+    }
+    for (let i = lead; i < timeline.length && fatal === undefined && !signal.aborted; i++) {
+      const step = timeline[i] as Step;
       view.stepIndex = i;
-      view.doing = describeStep(step);
-      const t0 = Date.now();
-      const rec: StepRecord = {
-        index: i,
-        description: view.doing,
-        startedAtMs: t0 - startedAt,
-        durationMs: 0,
-        ok: true,
-      };
-      stepRecords.push(rec);
-      const churnOver =
-        scenario.durationMeaning === 'churn' &&
-        churnStartedAt !== undefined &&
-        t0 - churnStartedAt > durationMs;
-      if (churnOver && step.kind !== 'converge' && i < steps.length - 1) {
-        rec.skipped = true;
+      if (step.kind !== 'chaos') {
+        if (!(await exec(step))) break;
         continue;
       }
-      if (!tty)
-        write(`[+${((t0 - startedAt) / 1000).toFixed(1)}s] step ${i + 1}/${steps.length}: ${view.doing}`);
-      try {
-        const hit = await runStep(step, i, fleet, monitor, disruptions, signal, capAt);
-        if (hit !== undefined) rec.instanceId = hit;
-      } catch (err) {
-        rec.ok = false;
-        rec.error = describeError(err);
-        if (isAbort(err, signal)) {
-          rec.error = 'stopped';
-          break;
-        }
-        fatal = `step ${i + 1} (${view.doing}) failed: ${rec.error}`;
-        write(`[+${((Date.now() - startedAt) / 1000).toFixed(1)}s] ${fatal}`);
-        break;
-      } finally {
-        rec.durationMs = Date.now() - t0;
+      const draw = chaosDraws(fleet.seed, step.choose);
+      const until = Date.now() + step.forMs;
+      if (!tty) write(`${stamp()} ${describeStep(step)}`);
+      let go = true;
+      while (go && Date.now() < until) {
+        go = await exec(draw());
+        if (go)
+          go = await exec({
+            kind: 'converge',
+            ...(step.convergeTimeoutMs !== undefined ? { timeoutMs: step.convergeTimeoutMs } : {}),
+          });
       }
-      if (step.kind === 'converge' && churnStartedAt === undefined) {
-        churnStartedAt = Date.now();
-        workload.start();
-      }
+      if (!go) break;
     }
   } finally {
     clearTimeout(capTimer);
@@ -236,28 +400,40 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
 
   view.doing = 'checking: reading every write back';
   const endedAt = Date.now();
-  const { convergence } = await fleet.convergence();
+  const api = apiCallStats(fleet.state.stats());
+  const resourceReport = resources.stop();
+  const { convergence, snapshot: last } = await fleet.convergence();
+  keep(last);
   const result = await workload.check(signal.aborted ? 10_000 : 30_000);
   await sampler.stop();
   clearInterval(renderTimer);
   if (tty) render();
   opts.signal?.removeEventListener('abort', onAbort);
 
-  const decisions = fleet.decisions();
-  const events = disruptions.map((d, k) =>
-    measureDisruption(d, disruptions[k + 1]?.at ?? endedAt, startedAt, monitor, fleet.events, decisions),
-  );
+  const decisions = fleet.agentIsEtcdSpot ? fleet.decisions() : [];
+  const byTime = (a: number, b: number) => a - b;
+  const events = measureEvents(disruptions, endedAt, startedAt, monitor, fleet.events, decisions, {
+    acked: workload.acked.map((w) => w.at).sort(byTime),
+    failed: workload.failures.map((w) => w.at).sort(byTime),
+    stoppedAt: endedAt,
+  });
   const check = result.check;
   const aborted = fatal ?? stopReason.text;
+  const problems = [...convergence.problems];
+  if (clusterIds.size > 1)
+    problems.push(
+      `${clusterIds.size} cluster ids were seen during the run (a split): ${[...clusterIds].join(', ')}`,
+    );
   const verdict: Verdict = {
     pass:
       aborted === undefined &&
       convergence.converged &&
+      clusterIds.size <= 1 &&
       check.ok &&
       result.readBackError === undefined &&
       stepRecords.every((s) => s.ok),
     converged: convergence.converged,
-    problems: convergence.problems,
+    problems,
     acknowledged: check.acknowledged,
     lost: check.lost.length,
     mismatched: check.mismatched.length,
@@ -267,9 +443,12 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     ...(result.readBackError !== undefined ? { readBackError: result.readBackError } : {}),
     events,
     ...(aborted !== undefined ? { aborted } : {}),
+    api,
+    resources: resourceReport,
   };
   const report: SimReport = {
     scenario: scenario.name,
+    ...(scenario.source !== undefined ? { scenarioFile: scenario.source } : {}),
     seed: fleet.seed,
     runDir: fleet.runDir,
     startedAt: new Date(startedAt).toISOString(),
@@ -279,7 +458,13 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     pass: verdict.pass,
     ...(aborted !== undefined ? { aborted } : {}),
     converged: convergence.converged,
-    problems: convergence.problems,
+    problems,
+    agent: {
+      etcdSpot: fleet.agentIsEtcdSpot,
+      command: agentText,
+      env: { ...scenario.agentEnv, ...opts.agentEnv },
+    },
+    workload: workloadSpec,
     writes: {
       acknowledged: check.acknowledged,
       lost: check.lost,
@@ -294,6 +479,9 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     events,
     steps: stepRecords,
     leaderChanges: monitor.leaderChanges.map((c) => ({ atMs: c.at - startedAt, from: c.from, to: c.to })),
+    clusterIds: [...clusterIds],
+    api,
+    resources: resourceReport,
   };
   const verdictText = renderVerdict(verdict, {
     scenario: scenario.name,
@@ -313,36 +501,44 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   await workload.close();
   // A passing run keeps its logs; its etcd data (64 MB of preallocated WAL per member) goes.
   if (!opts.keepFleet) await fleet.close({ removeData: verdict.pass });
-  return { report, verdictText, fleet };
+  return { report, verdictText, fleet, timeline: snapshots };
 }
 
-/** Executes one step; returns the instance it hit, if any. */
+function withUntil(fault: FaultSpec, durationMs: number | undefined, now: number): FaultSpec {
+  return durationMs === undefined ? fault : { ...fault, untilMs: now + durationMs };
+}
+
+/** Executes one step; returns the instances it hit, if any. */
 async function runStep(
   step: Step,
   index: number,
   fleet: Fleet,
   monitor: Monitor,
+  keep: (s: FleetSnapshot) => void,
   disruptions: DisruptionRecord[],
   signal: AbortSignal,
   capAt: number,
-): Promise<string | undefined> {
-  const record = async (instanceId: string | undefined, final = false): Promise<DisruptionRecord> => {
+): Promise<string[] | undefined> {
+  /** Writes down the disruption of each instance, from one snapshot taken just before. */
+  const record = async (ids: (string | undefined)[], final = false): Promise<void> => {
     const snap = await fleet.snapshot();
     monitor.observe(snap);
-    const member =
-      instanceId === undefined ? undefined : snap.members.find((m) => m.instanceId === instanceId);
-    const rec: DisruptionRecord = {
-      index,
-      kind: step.kind,
-      description: describeStep(step),
-      at: Date.now(),
-      instancesBefore: snap.instances.map((i) => i.id),
-      ...(final ? { final } : {}),
-      ...(instanceId !== undefined ? { instanceId } : {}),
-      ...(member ? { memberId: member.id, wasLeader: member.role === 'leader' } : {}),
-    };
-    disruptions.push(rec);
-    return rec;
+    keep(snap);
+    const at = Date.now();
+    for (const instanceId of ids) {
+      const member =
+        instanceId === undefined ? undefined : snap.members.find((m) => m.instanceId === instanceId);
+      disruptions.push({
+        index,
+        kind: step.kind,
+        description: describeStep(step),
+        at,
+        instancesBefore: snap.instances.map((i) => i.id),
+        ...(final ? { final } : {}),
+        ...(instanceId !== undefined ? { instanceId } : {}),
+        ...(member ? { memberId: member.id, wasLeader: member.role === 'leader' } : {}),
+      });
+    }
   };
   switch (step.kind) {
     case 'converge':
@@ -353,35 +549,43 @@ async function runStep(
       });
       return undefined;
     case 'interrupt': {
-      const id = await fleet.pick(step.target);
-      await record(id, true);
-      await fleet.interrupt(id, { noticeMs: step.noticeMs });
-      return id;
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await record(ids, true);
+      for (const id of ids) await fleet.interrupt(id, { noticeMs: step.noticeMs });
+      return ids;
     }
     case 'kill9': {
-      const id = await fleet.pick(step.target);
-      await record(id, step.instanceGone);
-      await fleet.kill9(id, { instanceGone: step.instanceGone });
-      return id;
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await record(ids, step.instanceGone);
+      await Promise.all(ids.map((id) => fleet.kill9(id, { instanceGone: step.instanceGone })));
+      return ids;
     }
     case 'wipe': {
-      const id = await fleet.pick(step.target);
-      await record(id);
-      await fleet.wipe(id);
-      return id;
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await record(ids);
+      await Promise.all(ids.map((id) => fleet.wipe(id)));
+      return ids;
     }
     case 'scale':
-      await record(undefined);
+      await record([undefined]);
       fleet.scaleTo(step.to);
       return undefined;
-    case 'fault':
-      fleet.fault(step.route, step.fault);
-      return undefined;
+    case 'fault': {
+      const instanceId = step.instance === undefined ? undefined : await fleet.pick(step.instance);
+      const fault = withUntil(step.fault, step.durationMs, Date.now());
+      fleet.fault(step.route as FaultRoute, instanceId !== undefined ? { ...fault, instanceId } : fault);
+      return instanceId === undefined ? undefined : [instanceId];
+    }
     case 'clear-faults':
       fleet.clearFaults();
+      return undefined;
+    case 'reuse-ip':
+      fleet.setIpReuse(step.enabled ? 'prefer' : 'never');
       return undefined;
     case 'sleep':
       await delay(step.ms, undefined, { signal });
       return undefined;
+    case 'chaos':
+      throw new Error('a chaos step is expanded by the runner, not run as one step');
   }
 }

@@ -1,44 +1,111 @@
 /**
- * Scenarios: a timeline of steps run against a {@link Fleet} while the workload writes. Built-in ones
- * are listed in {@link SCENARIOS}; `chaos` draws its steps from the seed.
+ * Scenarios: a group, a workload and a timeline of steps run against a {@link Fleet} while the
+ * workload writes. They live in `scenarios/*.yaml` (the single source of truth; see
+ * docs/simulator.md and scenario-schema.ts for the format) and are loaded by name or by path.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
 import { formatDuration } from '../config/duration.ts';
 import { Prng } from '../emulator/prng.ts';
 import type { FaultRoute, FaultSpec } from '../emulator/types.ts';
-import type { InterruptTarget } from './fleet.ts';
+import { ScenarioError, parseScenarioText } from './scenario-schema.ts';
+
+/** The directory of the built-in scenarios (`<repo>/scenarios`). */
+export const SCENARIOS_DIR = resolve(import.meta.dirname, '..', '..', 'scenarios');
+
+/**
+ * Which instance a step hits: the leader, a follower, any running instance (seeded choice), or the
+ * index of a running instance, oldest first (0 = the oldest). An instance id (string) is accepted in code.
+ */
+export type Target = 'leader' | 'follower' | 'random' | number | string;
+
+/** Steps that hit instances (and get per-event timings in the report). */
+export type DisruptionStep =
+  /** Spot interruption with a notice; `count` instances at once. */
+  | { kind: 'interrupt'; target: Target; count?: number; noticeMs: number }
+  /** SIGKILL the VM's processes; the instance is terminated too, or reboots. */
+  | { kind: 'kill9'; target: Target; count?: number; instanceGone: boolean }
+  /** Kill, wipe the etcd data dir, start again. */
+  | { kind: 'wipe'; target: Target; count?: number };
 
 export type Step =
+  | DisruptionStep
   /** Wait until the fleet is converged (see checkConvergence). */
   | { kind: 'converge'; timeoutMs?: number; voters?: number }
-  /** Spot interruption with a notice. */
-  | { kind: 'interrupt'; target: InterruptTarget; noticeMs: number }
-  /** SIGKILL the VM's processes; the instance is terminated too, or reboots. */
-  | { kind: 'kill9'; target: InterruptTarget; instanceGone: boolean }
-  /** Kill, wipe the etcd data dir, start again. */
-  | { kind: 'wipe'; target: InterruptTarget }
   | { kind: 'scale'; to: number }
-  | { kind: 'fault'; route: FaultRoute; fault: FaultSpec }
+  /**
+   * A cloud API fault; `durationMs` clears it by itself, `instance` limits it to one instance's IMDS
+   * and instance-status calls. `label` is the scenario file's kind name (outage, 5xx, 429, …).
+   */
+  | {
+      kind: 'fault';
+      route: FaultRoute;
+      fault: FaultSpec;
+      durationMs?: number;
+      instance?: Target;
+      label?: string;
+    }
   | { kind: 'clear-faults' }
-  | { kind: 'sleep'; ms: number };
+  /** From now on, new instances take the most recently freed IP (or, with false, fresh ones). */
+  | { kind: 'reuse-ip'; enabled: boolean }
+  | { kind: 'sleep'; ms: number }
+  /** Seeded random churn: draw one of `choose`, run it, wait for convergence; repeat for `forMs`. */
+  | { kind: 'chaos'; forMs: number; choose: DisruptionStep[]; convergeTimeoutMs?: number };
 
 export type StepKind = Step['kind'];
+
+/** etcd-spot agent settings a scenario may set (`agent.<key>` of the agent's config). */
+export type AgentSettingKey =
+  | 'cycleInterval'
+  | 'terminationPollInterval'
+  | 'groupPollInterval'
+  | 'memberDeadAfter'
+  | 'unstartedMemberTtl'
+  | 'leaveOnRebalance';
 
 export interface Scenario {
   name: string;
   description: string;
-  /** Group size at start (the CLI's --instances overrides it). */
-  instances: number;
-  /** What --duration means for this scenario: a cap on the whole run, or how long to churn. */
-  durationMeaning: 'cap' | 'churn';
-  defaultDurationMs: number;
-  /** The steps, given the run's seed, duration and group size. */
-  steps(ctx: { seed: number; durationMs: number; instances: number }): Step[];
+  /** The file it was read from. */
+  source?: string;
+  /** Seeds every random choice (the CLI's --seed wins; random when neither is given). */
+  seed?: number;
+  /** Cap on the whole run. */
+  durationMs: number;
+  group: {
+    /** Instances at start. */
+    size: number;
+    maxVoters: number;
+    /** A TERMINATING instance is terminated after min(notice, this). */
+    signalTimeoutMs: number;
+    ipReuse: 'never' | 'prefer';
+    /** false: launch one instance, then one more each time the fleet has converged. */
+    bootAllAtOnce: boolean;
+  };
+  /** etcd-spot agent settings, canonical text (`'1s'`, `'true'`), passed as ETCD_SPOT_AGENT_* variables. */
+  agent: Partial<Record<AgentSettingKey, string>>;
+  /** Extra environment for every agent (any agent). */
+  agentEnv: Record<string, string>;
+  workload: {
+    writers: number;
+    /** Total over all writers; 0 = as fast as possible. */
+    writesPerSecond: number;
+    /** Bytes per value (0 = just the key's tag). */
+    valueSize: number;
+  };
+  timeline: Step[];
 }
 
-function targetText(t: InterruptTarget): string {
+function targetText(t: Target, count = 1): string {
+  if (count > 1) {
+    if (t === 'leader') return `the leader and ${count - 1} follower(s) at once`;
+    if (t === 'follower') return `${count} followers at once`;
+    return `${count} random instances at once`;
+  }
   if (t === 'leader') return 'the leader';
   if (t === 'follower') return 'a follower';
   if (t === 'random') return 'a random instance';
+  if (typeof t === 'number') return `instance #${t}`;
   return t;
 }
 
@@ -48,19 +115,36 @@ export function describeStep(s: Step): string {
     case 'converge':
       return s.voters === undefined ? 'wait for convergence' : `wait for convergence with ${s.voters} voters`;
     case 'interrupt':
-      return `interrupt ${targetText(s.target)} (notice ${formatDuration(s.noticeMs)})`;
+      return `interrupt ${targetText(s.target, s.count)} (notice ${formatDuration(s.noticeMs)})`;
     case 'kill9':
-      return `kill -9 ${targetText(s.target)} ${s.instanceGone ? '(instance gone)' : '(instance reboots)'}`;
+      return `kill -9 ${targetText(s.target, s.count)} ${s.instanceGone ? '(instance gone)' : '(instance reboots)'}`;
     case 'wipe':
-      return `wipe the data dir of ${targetText(s.target)}`;
+      return `wipe the data dir of ${targetText(s.target, s.count)}`;
     case 'scale':
       return `scale the group to ${s.to}`;
-    case 'fault':
-      return `API fault on ${s.route}: ${s.fault.kind}${'status' in s.fault ? ` ${s.fault.status}` : ''}`;
+    case 'fault': {
+      const what =
+        s.label ??
+        `${s.fault.kind}${'status' in s.fault ? ` ${s.fault.status}` : ''}${'ms' in s.fault ? ` ${s.fault.ms}ms` : ''}`;
+      const extra = [
+        s.label !== undefined && 'status' in s.fault && s.label !== 'outage'
+          ? `status ${s.fault.status}`
+          : '',
+        s.label !== undefined && 'ms' in s.fault ? `${formatDuration(s.fault.ms)}` : '',
+        s.fault.kind === 'partial' ? `drop ${s.fault.dropRandom ?? 0} random` : '',
+        s.instance !== undefined ? `for ${targetText(s.instance)}` : '',
+        s.durationMs !== undefined ? `for ${formatDuration(s.durationMs)}` : '',
+      ].filter((x) => x !== '');
+      return `API fault on ${s.route}: ${what}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`;
+    }
     case 'clear-faults':
       return 'clear the API faults';
+    case 'reuse-ip':
+      return s.enabled ? 'new instances reuse freed IPs' : 'new instances get fresh IPs';
     case 'sleep':
       return `keep writing for ${formatDuration(s.ms)}`;
+    case 'chaos':
+      return `chaos for ${formatDuration(s.forMs)}: ${s.choose.map(describeStep).join(' | ')}, converging after each`;
   }
 }
 
@@ -69,100 +153,84 @@ export function isDisruption(s: Step): boolean {
   return s.kind === 'interrupt' || s.kind === 'kill9' || s.kind === 'wipe' || s.kind === 'scale';
 }
 
-const NOTICE_MS = 15_000;
-
-const demo: Scenario = {
-  name: 'demo',
-  description:
-    '3 instances and a writer: interrupt a follower (15 s notice), then the leader, then kill -9 an instance that never comes back',
-  instances: 3,
-  durationMeaning: 'cap',
-  defaultDurationMs: 5 * 60_000,
-  steps: () => [
-    { kind: 'converge' },
-    { kind: 'sleep', ms: 3000 },
-    { kind: 'interrupt', target: 'follower', noticeMs: NOTICE_MS },
-    { kind: 'converge' },
-    { kind: 'interrupt', target: 'leader', noticeMs: NOTICE_MS },
-    { kind: 'converge' },
-    { kind: 'kill9', target: 'random', instanceGone: true },
-    { kind: 'converge' },
-    { kind: 'sleep', ms: 3000 },
-  ],
-};
-
-const steady: Scenario = {
-  name: 'steady',
-  description: 'boot, then write for the duration with nothing going wrong (a baseline)',
-  instances: 3,
-  durationMeaning: 'churn',
-  defaultDurationMs: 30_000,
-  steps: ({ durationMs }) => [{ kind: 'converge' }, { kind: 'sleep', ms: durationMs }, { kind: 'converge' }],
-};
-
-const scale: Scenario = {
-  name: 'scale',
-  description: 'scale 3 → 5 → 3 while writing',
-  instances: 3,
-  durationMeaning: 'cap',
-  defaultDurationMs: 5 * 60_000,
-  steps: () => [
-    { kind: 'converge' },
-    { kind: 'scale', to: 5 },
-    { kind: 'converge' },
-    { kind: 'scale', to: 3 },
-    { kind: 'converge' },
-  ],
-};
-
-const apiOutage: Scenario = {
-  name: 'api-outage',
-  description: 'the Spot API answers 503 while an instance is interrupted; faults cleared after 20 s',
-  instances: 3,
-  durationMeaning: 'cap',
-  defaultDurationMs: 5 * 60_000,
-  steps: () => [
-    { kind: 'converge' },
-    { kind: 'fault', route: 'all', fault: { kind: 'status', status: 503 } },
-    { kind: 'kill9', target: 'follower', instanceGone: true },
-    { kind: 'sleep', ms: 20_000 },
-    { kind: 'clear-faults' },
-    { kind: 'converge' },
-  ],
-};
-
-/** Seeded random churn: one disruption at a time, each followed by convergence, until the duration is used. */
-export function chaosSteps(seed: number, durationMs: number): Step[] {
+/** The chaos step's draws: a seeded sequence, the same for the same seed. */
+export function chaosDraws(seed: number, choose: readonly DisruptionStep[]): () => DisruptionStep {
   const rng = new Prng(seed ^ 0x5eed);
-  const menu: Step[] = [
-    { kind: 'interrupt', target: 'random', noticeMs: NOTICE_MS },
-    { kind: 'interrupt', target: 'leader', noticeMs: NOTICE_MS },
-    { kind: 'kill9', target: 'random', instanceGone: true },
-    { kind: 'kill9', target: 'random', instanceGone: false },
-    { kind: 'wipe', target: 'random' },
-  ];
-  // A disruption plus its convergence takes ~25 s here; plan that many, the run's cap stops the rest.
-  const count = Math.max(1, Math.floor(durationMs / 25_000));
-  const steps: Step[] = [{ kind: 'converge' }];
-  for (let i = 0; i < count; i++) {
-    steps.push(menu[rng.int(menu.length)] as Step, { kind: 'converge' });
+  return () => {
+    const s = choose[rng.int(choose.length)];
+    if (s === undefined) throw new Error('chaos: nothing to choose from');
+    return s;
+  };
+}
+
+// ------------------------------------------------------------------------------------ loading
+
+function isPath(nameOrPath: string): boolean {
+  return nameOrPath.includes('/') || /\.ya?ml$/i.test(nameOrPath);
+}
+
+/** Names of the scenarios in `dir` (the built-in ones by default), sorted. */
+export function scenarioNames(dir = SCENARIOS_DIR): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return [];
   }
-  return steps;
+  return files
+    .filter((f) => /\.ya?ml$/i.test(f))
+    .map((f) => basename(f, extname(f)))
+    .sort();
 }
 
-const chaos: Scenario = {
-  name: 'chaos',
-  description: 'seeded random churn (interruptions, kill -9, wipes), converging after each',
-  instances: 3,
-  durationMeaning: 'churn',
-  defaultDurationMs: 90_000,
-  steps: ({ seed, durationMs }) => chaosSteps(seed, durationMs),
-};
-
-export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
-  [demo, steady, scale, apiOutage, chaos].map((s) => [s.name, s]),
-);
-
-export function findScenario(name: string): Scenario | undefined {
-  return SCENARIOS.get(name);
+/** The file a name (`demo` → `<dir>/demo.yaml`) or a path (`./my.yaml`) means. */
+export function scenarioPath(nameOrPath: string, dir = SCENARIOS_DIR): string {
+  if (isPath(nameOrPath)) return resolve(nameOrPath);
+  for (const ext of ['.yaml', '.yml']) {
+    const p = join(dir, `${nameOrPath}${ext}`);
+    if (existsSync(p)) return p;
+  }
+  return join(dir, `${nameOrPath}.yaml`);
 }
+
+/**
+ * Loads a scenario by name (a file in `scenarios/`) or by path. Throws a {@link ScenarioError} that
+ * lists every problem of the file, or says which names exist when there is no such scenario.
+ */
+export function loadScenario(nameOrPath: string, dir = SCENARIOS_DIR): Scenario {
+  const file = scenarioPath(nameOrPath, dir);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    if (!isPath(nameOrPath)) {
+      throw new ScenarioError(
+        nameOrPath,
+        [
+          `no scenario named '${nameOrPath}' in ${dir}; choose one of ${scenarioNames(dir).join(', ')} or give a path to a .yaml file`,
+        ],
+        err,
+      );
+    }
+    throw new ScenarioError(file, [`${file}: cannot read the file (${code}); check the path`], err);
+  }
+  return parseScenarioText(text, file);
+}
+
+/** Every scenario in `dir` with its description (or the reason it does not load). */
+export function listScenarios(
+  dir = SCENARIOS_DIR,
+): { name: string; description: string; path: string; error?: string }[] {
+  return scenarioNames(dir).map((name) => {
+    const path = scenarioPath(name, dir);
+    try {
+      return { name, description: loadScenario(path, dir).description, path };
+    } catch (err) {
+      const issues = err instanceof ScenarioError ? err.issues : [String(err)];
+      return { name, description: '', path, error: issues.join('; ') };
+    }
+  });
+}
+
+export { ScenarioError };

@@ -5,6 +5,7 @@
 import { formatDuration } from '../config/duration.ts';
 import type { AgentDecision } from './agent-log.ts';
 import type { EventTimings } from './measure.ts';
+import type { ResourceReport } from './resources.ts';
 import { fmtMs, summariseTimings } from './measure.ts';
 import type { FleetSnapshot, MemberRow } from './snapshot.ts';
 import type { WorkloadStats } from './workload.ts';
@@ -181,6 +182,25 @@ export interface Verdict {
   readBackError?: string;
   events: EventTimings[];
   aborted?: string;
+  /** Cloud API calls per minute (see SimReport.api). */
+  api?: { spotCallsPerMinute: number; callsPerMinute: Record<string, number> };
+  resources?: ResourceReport;
+}
+
+/** `cloud API calls/min: …` for the verdict. */
+export function apiLine(api: NonNullable<Verdict['api']>): string {
+  const routes = Object.entries(api.callsPerMinute)
+    .filter(([r, n]) => r !== 'imds' && n > 0)
+    .map(([r, n]) => `${r} ${n}`)
+    .join(', ');
+  const imds = api.callsPerMinute.imds ?? 0;
+  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}; metadata service ${imds}`;
+}
+
+/** `agents: peak RSS …, CPU …; etcd: …` for the verdict. */
+export function resourcesLine(r: ResourceReport): string {
+  const u = (x: ResourceReport['agent']) => `peak RSS ${x.peakRssMb} MB, CPU ${x.meanCpuPercent}% of a core`;
+  return `resources per instance (mean over the run, peak of any one): agent ${u(r.agent)}; etcd ${u(r.etcd)}`;
 }
 
 export function renderVerdict(
@@ -194,12 +214,15 @@ export function renderVerdict(
   );
   if (v.aborted) lines.push(`stopped early: ${v.aborted}`);
   lines.push(`converged at the end: ${v.converged ? 'yes' : `no (${v.problems.join('; ')})`}`);
+  if (v.converged) for (const p of v.problems) lines.push(`problem: ${p}`);
   lines.push(
     `writes: ${v.acknowledged} acknowledged, ${v.lost} lost, ${v.failed} failed, longest gap ${fmtMs(v.longestGapMs)}` +
       (v.mismatched > 0 ? `, ${v.mismatched} read back with another value` : '') +
       (v.nonMonotonic > 0 ? `, ${v.nonMonotonic} out of order` : ''),
   );
   if (v.readBackError) lines.push(`read-back failed: ${v.readBackError}`);
+  if (v.api) lines.push(apiLine(v.api));
+  if (v.resources && v.resources.samples > 0) lines.push(resourcesLine(v.resources));
   if (v.events.length > 0) lines.push('events:');
   for (const e of v.events) {
     lines.push(

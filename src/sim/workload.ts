@@ -15,8 +15,15 @@ import type { AckedWrite, FailedWrite, WriteCheck } from './checker.ts';
 export interface WorkloadOptions {
   /** Concurrent sequential writers (default 4). */
   writers?: number;
-  /** Pause after each put, per writer (default 10 ms). */
+  /** Pause after each put, per writer (default 10 ms; ignored when `writesPerSecond` is set). */
   pauseMs?: number;
+  /**
+   * Total puts per second over all writers (each writer paces itself to its share). 0 = as fast as
+   * possible (no pause at all); undefined = `pauseMs` after each put.
+   */
+  writesPerSecond?: number;
+  /** Bytes per value: the key's tag padded to this length (default 0 = just the tag). */
+  valueSize?: number;
   /** Deadline of each put attempt (default 1000 ms). */
   callDeadlineMs?: number;
   /** Makes values unique to this run (default: the start time). */
@@ -57,6 +64,17 @@ export interface WorkloadResult {
 /** How long a replaced client stays open for the puts still in flight on it. */
 const RETIRE_AFTER_MS = 5000;
 
+/** The tag padded to `size` bytes with a filler that depends on the tag (so a swapped value shows). */
+export function padValue(tag: string, size: number): string {
+  if (tag.length >= size) return tag;
+  const fill = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let h = 0;
+  for (let i = 0; i < tag.length; i++) h = (h * 31 + tag.charCodeAt(i)) >>> 0;
+  let out = `${tag}:`;
+  while (out.length < size) out += fill[(h + out.length) % fill.length];
+  return out.slice(0, size);
+}
+
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -66,6 +84,9 @@ export class Workload {
   readonly failures: FailedWrite[] = [];
   private readonly writers: number;
   private readonly pauseMs: number;
+  /** Per writer, ms between put starts (0 = none). */
+  private readonly intervalMs: number;
+  private readonly valueSize: number;
   private readonly callDeadlineMs: number;
   private readonly runId: string;
   private readonly clock: Clock;
@@ -83,7 +104,10 @@ export class Workload {
 
   constructor(options: WorkloadOptions = {}) {
     this.writers = options.writers ?? 4;
-    this.pauseMs = options.pauseMs ?? 10;
+    const rate = options.writesPerSecond;
+    this.pauseMs = rate === undefined ? (options.pauseMs ?? 10) : 0;
+    this.intervalMs = rate !== undefined && rate > 0 ? (this.writers * 1000) / rate : 0;
+    this.valueSize = options.valueSize ?? 0;
     this.callDeadlineMs = options.callDeadlineMs ?? 1000;
     this.clock = options.clock ?? systemClock;
     this.runId = options.runId ?? String(this.clock.now());
@@ -227,7 +251,15 @@ export class Workload {
 
   private async writerLoop(writer: number, signal: AbortSignal): Promise<void> {
     let seq = 0;
+    // Paced writers start spread over one interval and keep to a fixed schedule (no catch-up bursts).
+    let nextAt = this.clock.now() + (this.intervalMs * writer) / this.writers;
     while (!signal.aborted) {
+      if (this.intervalMs > 0) {
+        const wait = nextAt - this.clock.now();
+        if (wait > 0) await this.pause(wait, signal);
+        if (signal.aborted) break;
+        nextAt = Math.max(nextAt + this.intervalMs, this.clock.now());
+      }
       const client = this.client;
       if (client === undefined) {
         await this.pause(100, signal);
@@ -235,7 +267,7 @@ export class Workload {
       }
       seq++;
       const key = `w${writer}/${seq}`;
-      const value = `${this.runId}-${writer}-${seq}`;
+      const value = padValue(`${this.runId}-${writer}-${seq}`, this.valueSize);
       const startedAt = this.clock.now();
       try {
         const res = await client.put(key).value(value).exec();

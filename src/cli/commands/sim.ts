@@ -14,14 +14,34 @@ import { EXIT } from '../exit-codes.ts';
 
 interface SimFlags {
   instances?: number;
-  maxVoters: number;
+  maxVoters?: number;
   scenario: string;
+  listScenarios: boolean;
   duration?: number;
   seed?: number;
   ipPrefix: string;
   report?: string;
   keep: boolean;
-  writers: number;
+  writers?: number;
+  writesPerSecond?: number;
+  agentCommand?: string;
+  agentEnv?: Record<string, string>;
+}
+
+/** Collects repeated `--agent-env K=V` into one mapping. */
+function envArg(v: string, previous: Record<string, string> = {}): Record<string, string> {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(v);
+  if (!m)
+    throw new InvalidArgumentError(
+      `expected NAME=value, e.g. SEED_POLL_INTERVAL=30 (got ${JSON.stringify(v)})`,
+    );
+  return { ...previous, [m[1] as string]: m[2] as string };
+}
+
+function rateArg(v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v))
+    throw new InvalidArgumentError(`expected a number ≥ 0 (got ${JSON.stringify(v)})`);
+  return Number(v);
 }
 
 function intArg(name: string, min: number, max: number): (v: string) => number {
@@ -58,42 +78,65 @@ export function registerSimCommand(program: Command): void {
       'Run a local fleet (emulated cloud + real agents and etcd on loopback) through a failure scenario while a client writes, then print the verdict.',
     )
     .option(
-      '--instances <n>',
-      "group size at start (default: the scenario's, 3)",
-      intArg('--instances', 1, 9),
+      '--scenario <name|file>',
+      'a scenario of scenarios/ by name (demo, interrupt-leader, …; see --list-scenarios) or a path to a .yaml file',
+      'demo',
     )
-    .option('--max-voters <n>', "agents' voter cap (odd)", intArg('--max-voters', 1, 9), 5)
-    .option('--scenario <name>', 'demo | steady | scale | api-outage | chaos', 'demo')
+    .option('--list-scenarios', 'list the built-in scenarios and exit', false)
+    .option('--instances <n>', "group size at start (default: the scenario's)", intArg('--instances', 1, 9))
     .option(
-      '--duration <d>',
-      'cap on the whole run (demo, scale, api-outage) or churn time (steady, chaos), e.g. 90s',
-      durationArg,
+      '--max-voters <n>',
+      "agents' voter cap, odd (default: the scenario's, 5)",
+      intArg('--max-voters', 1, 9),
     )
+    .option('--duration <d>', "cap on the whole run, e.g. 5m (default: the scenario's)", durationArg)
     .option(
       '--seed <n>',
-      'seed of every random choice (printed; reuse it to repeat a run)',
+      "seed of every random choice (default: the scenario's, else random; printed, reuse it to repeat a run)",
       intArg('--seed', 0, 2 ** 31 - 1),
     )
     .option('--ip-prefix <a.b.c>', 'instances get <prefix>.10 … .250 (loopback only)', prefixArg, '127.0.100')
-    .option('--writers <n>', 'concurrent writers', intArg('--writers', 1, 64), 4)
+    .option('--writers <n>', "concurrent writers (default: the scenario's)", intArg('--writers', 1, 64))
+    .option(
+      '--writes-per-second <n>',
+      "total writes per second, 0 = as fast as possible (default: the scenario's)",
+      rateArg,
+    )
+    .option(
+      '--agent-command <cmd>',
+      "run this shell command on every instance instead of etcd-spot's agent, with the SIM_* environment (docs/simulator.md), e.g. 'bash bench/baselines/seed/run.sh'",
+    )
+    .option(
+      '--agent-env <NAME=value>',
+      'extra environment for every agent (repeatable), e.g. SEED_POLL_INTERVAL=30',
+      envArg,
+    )
     .option('--report <file>', 'write the JSON report here')
     .option('--keep', 'leave the fleet running after the verdict, until Ctrl-C', false)
     .addHelpText(
       'after',
       '\nEvery run keeps its logs under .runs/<timestamp>-<seed>-<scenario>/<instance>/ (agent.log, state/etcd.log);\n' +
-        'the etcd data dirs (data/) are kept only when the verdict is FAIL.',
+        'the etcd data dirs (data/) are kept only when the verdict is FAIL. Scenario format, agent contract and\n' +
+        'report fields: docs/simulator.md.',
     )
     .action(async (flags: SimFlags) => {
-      const { findScenario, SCENARIOS } = await import('../../sim/scenario.ts');
-      const scenario = findScenario(flags.scenario);
-      if (!scenario) {
-        throw new ExitError(
-          `unknown scenario ${JSON.stringify(flags.scenario)}; choose one of ${[...SCENARIOS.keys()].join(', ')}`,
-          EXIT.badArgs,
-        );
+      const { listScenarios, loadScenario, ScenarioError } = await import('../../sim/scenario.ts');
+      if (flags.listScenarios) {
+        for (const s of listScenarios())
+          process.stdout.write(`${s.name.padEnd(20)} ${s.error ? `INVALID: ${s.error}` : s.description}\n`);
+        return;
       }
-      if (flags.maxVoters % 2 === 0)
-        throw new ExitError(`--max-voters must be odd (got ${flags.maxVoters})`, EXIT.badArgs);
+      let scenario;
+      try {
+        scenario = loadScenario(flags.scenario);
+      } catch (err) {
+        // The message already lists every issue; a cause would print them twice.
+        if (err instanceof ScenarioError) throw new ExitError(err.message, EXIT.badArgs);
+        throw err;
+      }
+      const maxVoters = flags.maxVoters ?? scenario.group.maxVoters;
+      if (maxVoters % 2 === 0)
+        throw new ExitError(`--max-voters must be odd (got ${maxVoters})`, EXIT.badArgs);
       const { runSim } = await import('../../sim/run.ts');
       const { killAllProcessGroupsSync } = await import('../../sim/processes.ts');
 
@@ -119,11 +162,14 @@ export function registerSimCommand(program: Command): void {
       try {
         const { report, fleet } = await runSim({
           scenario,
-          maxVoters: flags.maxVoters,
+          maxVoters,
           ipPrefix: flags.ipPrefix,
-          writers: flags.writers,
           signal: controller.signal,
           keepFleet: flags.keep && !controller.signal.aborted,
+          ...(flags.agentEnv !== undefined ? { agentEnv: flags.agentEnv } : {}),
+          ...(flags.agentCommand !== undefined ? { agentCommand: flags.agentCommand } : {}),
+          ...(flags.writers !== undefined ? { writers: flags.writers } : {}),
+          ...(flags.writesPerSecond !== undefined ? { writesPerSecond: flags.writesPerSecond } : {}),
           ...(flags.instances !== undefined ? { instances: flags.instances } : {}),
           ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
           ...(flags.seed !== undefined ? { seed: flags.seed } : {}),

@@ -1,0 +1,213 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ScenarioError, parseScenarioData, parseScenarioText } from './scenario-schema.ts';
+
+function issuesOf(text: string, source = 'x.yaml'): string[] {
+  try {
+    parseScenarioText(text, source);
+  } catch (err) {
+    assert.ok(err instanceof ScenarioError, String(err));
+    return [...err.issues];
+  }
+  assert.fail('the scenario was accepted');
+}
+
+test('a minimal file takes every default', () => {
+  const s = parseScenarioText('name: tiny\ndescription: just boot\ntimeline: [waitConverged]\n', 'tiny.yaml');
+  assert.equal(s.name, 'tiny');
+  assert.equal(s.source, 'tiny.yaml');
+  assert.equal(s.seed, undefined);
+  assert.equal(s.durationMs, 600_000);
+  assert.deepEqual(s.group, {
+    size: 3,
+    maxVoters: 5,
+    signalTimeoutMs: 120_000,
+    ipReuse: 'never',
+    bootAllAtOnce: true,
+  });
+  assert.deepEqual(s.agent, {});
+  assert.deepEqual(s.agentEnv, {});
+  assert.deepEqual(s.workload, { writers: 4, writesPerSecond: 0, valueSize: 0 });
+  assert.deepEqual(s.timeline, [{ kind: 'converge', timeoutMs: 180_000 }]);
+});
+
+test('every field and step kind is read', () => {
+  const s = parseScenarioText(
+    `
+name: full
+description: everything
+seed: 42
+duration: 7m
+group: { size: 5, maxVoters: 3, signalTimeout: 30s, ipReuse: prefer, bootAllAtOnce: false }
+agent: { cycleInterval: 500ms, memberDeadAfter: 15s, leaveOnRebalance: true }
+agentEnv: { SEED_POLL_INTERVAL: 30, NAME: x }
+workload: { writers: 2, writesPerSecond: 50, valueSize: 256 }
+timeline:
+  - fault: { route: group-status, kind: partial, dropRandom: 2, duration: 20s }
+  - waitConverged: { timeout: 2m, voters: 3 }
+  - sleep: 1.5s
+  - interrupt: { target: leader, notice: 2s }
+  - interrupt: { target: random, count: 2 }
+  - kill9: { target: 0, instanceGone: false }
+  - wipe: { target: follower }
+  - reuseIp
+  - reuseIp: false
+  - fault: { kind: 5xx, status: 502, count: 3 }
+  - fault: { route: instance-status, kind: 429, resetAfter: 2s, instance: leader }
+  - fault: { kind: latency, delay: 2s }
+  - fault: { kind: timeout }
+  - fault: { kind: stale }
+  - clearFaults
+  - scaleTo: 4
+  - chaos: { for: 1m, choose: [{ wipe: { target: random } }, { kill9: { target: random } }] }
+`,
+    'full.yaml',
+  );
+  assert.equal(s.seed, 42);
+  assert.equal(s.durationMs, 420_000);
+  assert.deepEqual(s.group, {
+    size: 5,
+    maxVoters: 3,
+    signalTimeoutMs: 30_000,
+    ipReuse: 'prefer',
+    bootAllAtOnce: false,
+  });
+  assert.deepEqual(s.agent, { cycleInterval: '500ms', memberDeadAfter: '15s', leaveOnRebalance: 'true' });
+  assert.deepEqual(s.agentEnv, { SEED_POLL_INTERVAL: '30', NAME: 'x' });
+  assert.deepEqual(s.workload, { writers: 2, writesPerSecond: 50, valueSize: 256 });
+  assert.deepEqual(s.timeline, [
+    {
+      kind: 'fault',
+      route: 'group-status',
+      fault: { kind: 'partial', dropRandom: 2 },
+      label: 'partial',
+      durationMs: 20_000,
+    },
+    { kind: 'converge', timeoutMs: 120_000, voters: 3 },
+    { kind: 'sleep', ms: 1500 },
+    { kind: 'interrupt', target: 'leader', count: 1, noticeMs: 2000 },
+    { kind: 'interrupt', target: 'random', count: 2, noticeMs: 120_000 },
+    { kind: 'kill9', target: 0, count: 1, instanceGone: false },
+    { kind: 'wipe', target: 'follower', count: 1 },
+    { kind: 'reuse-ip', enabled: true },
+    { kind: 'reuse-ip', enabled: false },
+    { kind: 'fault', route: 'all', fault: { kind: 'status', status: 502, count: 3 }, label: '5xx' },
+    {
+      kind: 'fault',
+      route: 'instance-status',
+      fault: { kind: 'rate-limit', resetSec: 2 },
+      label: '429',
+      instance: 'leader',
+    },
+    { kind: 'fault', route: 'all', fault: { kind: 'latency', ms: 2000 }, label: 'latency' },
+    { kind: 'fault', route: 'all', fault: { kind: 'timeout', ms: 5000 }, label: 'timeout' },
+    { kind: 'fault', route: 'all', fault: { kind: 'stale' }, label: 'stale' },
+    { kind: 'clear-faults' },
+    { kind: 'scale', to: 4 },
+    {
+      kind: 'chaos',
+      forMs: 60_000,
+      choose: [
+        { kind: 'wipe', target: 'random', count: 1 },
+        { kind: 'kill9', target: 'random', count: 1, instanceGone: true },
+      ],
+      convergeTimeoutMs: 180_000,
+    },
+  ]);
+});
+
+test('a file with several mistakes reports each one, with file, line, path and fix', () => {
+  const issues = issuesOf(
+    [
+      'name: Bad Name', //                                  1
+      'description: several mistakes', //                   2
+      'duration: 90', //                                    3
+      'group:', //                                          4
+      '  maxVoters: 4', //                                  5
+      '  ipReus: prefer', //                                6
+      'timeline:', //                                       7
+      '  - waitConverged', //                               8
+      '  - sleep: 15', //                                   9
+      '  - interrupt: { target: leadr, notice: 15s }', //   10
+      '  - interrupt: { target: follower, notice: 2 }', //  11
+      '  - kill9', //                                       12
+      '  - fault: { kind: latency, status: 502 }', //       13
+      '  - scaleTo: 5', //                                  14
+      '    sleep: 2s', //                                   15
+      '  - interupt: { target: leader }', //                16
+      '  - wipe: { target: 2, count: 2 }', //               17
+    ].join('\n'),
+    'bad.yaml',
+  );
+  const expect: [number, string, RegExp][] = [
+    [1, 'name', /lowercase letters/],
+    [3, 'duration', /write '90s' or '90ms'/],
+    [5, 'group.maxVoters', /odd number between 1 and 9 \(got 4\)/],
+    [6, 'group.ipReus', /did you mean 'ipReuse'/],
+    [9, 'timeline[1].sleep', /write '15s'/],
+    [10, 'timeline[2].interrupt.target', /did you mean 'leader'/],
+    [11, 'timeline[3].interrupt.notice', /write '2s'/],
+    [12, 'timeline[4].kill9', /needs a value; write '- kill9: \{/],
+    [13, 'timeline[5].fault.status', /only applies to kind 5xx/],
+    [13, 'timeline[5].fault.delay', /is required for kind latency/],
+    [14, 'timeline[6]', /one step per list item, found scaleTo and sleep/],
+    [16, 'timeline[7]', /unknown step 'interupt'; did you mean 'interrupt'/],
+    [17, 'timeline[8].wipe.count', /count above 1 needs target leader, follower or random/],
+  ];
+  for (const [line, path, re] of expect) {
+    const hit = issues.find((i) => i.startsWith(`bad.yaml line ${line}: ${path}: `));
+    assert.ok(hit, `no issue for ${path} on line ${line}:\n${issues.join('\n')}`);
+    assert.match(hit, re);
+  }
+  assert.equal(issues.length, expect.length, issues.join('\n'));
+});
+
+test('the error message lists every issue and names the file', () => {
+  try {
+    parseScenarioText('name: a\ndescription: b\ntimeline: [sleep: 1s]\nextra: 1\n', 'f.yaml');
+    assert.fail('accepted');
+  } catch (err) {
+    assert.ok(err instanceof ScenarioError);
+    assert.equal(err.code, 'SCENARIO_INVALID');
+    assert.match(err.message, /^invalid scenario f\.yaml:\n {2}- /);
+    assert.match(err.message, /f\.yaml line 4: extra: unknown key/);
+    assert.match(err.message, /f\.yaml line 3: timeline: has no waitConverged step/);
+  }
+});
+
+test('missing required fields, an empty timeline and YAML syntax errors are explained', () => {
+  const missing = issuesOf('group: { size: 3 }\n');
+  assert.ok(
+    missing.some((i) => /name: is required/.test(i)),
+    missing.join('\n'),
+  );
+  assert.ok(missing.some((i) => /description: is required/.test(i)));
+  assert.ok(missing.some((i) => /timeline: is required/.test(i)));
+  assert.ok(issuesOf('name: a\ndescription: b\ntimeline: []\n').some((i) => /timeline: is empty/.test(i)));
+  const syntax = issuesOf('name: a\n  description: [b\n');
+  assert.ok(
+    syntax.every((i) => /x\.yaml line \d+: .*YAML syntax/.test(i)),
+    syntax.join('\n'),
+  );
+  const target = issuesOf(
+    'name: a\ndescription: b\ntimeline: [waitConverged, { interrupt: { notice: 2s } }]\n',
+  );
+  assert.ok(
+    target.some((i) =>
+      /timeline\[1\]\.interrupt\.target: is required; one of leader, follower, random/.test(i),
+    ),
+  );
+});
+
+test('data built in code goes through the same checks', () => {
+  const s = parseScenarioData(
+    { name: 'inline', description: 'd', timeline: ['waitConverged', { sleep: '5s' }] },
+    'bench row',
+  );
+  assert.deepEqual(s.timeline[1], { kind: 'sleep', ms: 5000 });
+  assert.throws(
+    () => parseScenarioData({ name: 'inline', description: 'd', timeline: [{ sleep: 5 }] }, 'bench row'),
+    (err: unknown) =>
+      err instanceof ScenarioError && err.issues.some((i) => i.startsWith('bench row: timeline[0].sleep')),
+  );
+});
