@@ -177,6 +177,22 @@ describe('Observer (fake ports)', () => {
     assert.equal((await s.observer.observe()).group.ok, true);
   });
 
+  it('asks for the desired capacity (a bootstrap input) only while no cluster answers', async () => {
+    const s = setup();
+    let obs = await s.observer.observe();
+    assert.equal(obs.cluster.reachable, false);
+    assert.equal(s.group.desiredCalls, 1);
+    assert.equal(obs.group.ok && obs.group.desiredCapacity, 3);
+    s.etcd.statuses.set(url(1), memberStatus(M1, C, M1));
+    await s.clock.advance(10_000);
+    obs = await s.observer.observe();
+    assert.equal(obs.cluster.reachable, true);
+    await s.clock.advance(10_000);
+    obs = await s.observer.observe();
+    assert.equal(s.group.listCalls, 3);
+    assert.equal(s.group.desiredCalls, 2, 'not asked again once a cluster answered');
+  });
+
   it('a corrupt state file is reported in memory and observed as an empty record', async () => {
     const s = setup();
     await s.store.write({});

@@ -99,12 +99,16 @@ export class Observer {
     return this.selfCache;
   }
 
+  /** Whether the last observation reached a cluster. */
+  private clusterSeen = false;
+
   async observe(signal?: AbortSignal): Promise<Observation> {
     const self = await this.observeSelf(signal);
     const [group, local] = await Promise.all([this.observeGroup(signal), this.observeLocal(signal)]);
     this.latestGroup = group;
     const termination = this.d.termination.view();
     const cluster = await this.observeCluster(self, group, signal);
+    this.clusterSeen = cluster.reachable;
     const obs: Observation = { self, group, termination, local, cluster };
     if (!cluster.reachable && group.ok) obs.peers = await this.observePeers(self, group.instances, signal);
     if (this.d.memory.votes) obs.votes = this.d.memory.votes;
@@ -124,9 +128,12 @@ export class Observer {
     const sig = withDeadline(this.d.settings.cloudTimeoutMs, signal);
     try {
       const g = this.d.group;
+      // The desired capacity only matters for bootstrap (majority of the desired size), so it is not
+      // asked for while a cluster answers: that halves the Spot API calls of a running group.
+      const wantDesired = g.desiredCapacity !== undefined && !this.clusterSeen;
       const [instances, desired] = await Promise.all([
         g.listInstances(sig),
-        g.desiredCapacity ? g.desiredCapacity(sig).catch(() => undefined) : Promise.resolve(undefined),
+        wantDesired ? g.desiredCapacity!(sig).catch(() => undefined) : Promise.resolve(undefined),
       ]);
       const fetchedAt = this.d.clock.now();
       const view: Extract<GroupView, { ok: true }> = {

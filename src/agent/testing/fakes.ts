@@ -142,6 +142,12 @@ export class FakeGroup implements InstanceGroup {
   signalled: string[] = [];
   listError: Error | undefined;
   listCalls = 0;
+  desired = 3;
+  desiredCalls = 0;
+  async desiredCapacity(): Promise<number> {
+    this.desiredCalls++;
+    return this.desired;
+  }
   async listInstances(): Promise<GroupInstance[]> {
     this.listCalls++;
     if (this.listError) throw this.listError;
