@@ -1,0 +1,164 @@
+/**
+ * What the benchmark compares (etcd-spot's agent and the seed baseline, with the settings the document
+ * states) and which scenario file each row runs.
+ */
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describeError } from '../src/core/errors.ts';
+import { parseDuration } from '../src/config/duration.ts';
+import { describeStep, loadScenario } from '../src/sim/scenario.ts';
+import type { Scenario, Step } from '../src/sim/scenario.ts';
+import { BENCH_SCENARIOS } from './scenarios.ts';
+import type { BenchScenario } from './scenarios.ts';
+
+export const AGENTS = ['etcd-spot', 'seed'] as const;
+export type AgentName = (typeof AGENTS)[number];
+
+/** The repository root (the agents' and the seed command's working directory). */
+export const REPO = resolve(import.meta.dirname, '..');
+
+/** What run-one.ts is told to do. */
+export interface RunSpec {
+  scenarioId: string;
+  agent: AgentName;
+  repeat: number;
+  seed: number;
+  ipPrefix: string;
+  resultPath: string;
+}
+
+/**
+ * etcd-spot's termination poll interval when a scenario does not set one: the simulator's own setting
+ * (src/sim/fleet.ts gives every etcd-spot agent ETCD_SPOT_AGENT_TERMINATION_POLL_INTERVAL=1s; the
+ * product default is 5 s).
+ */
+export const FLEET_TERMINATION_POLL_MS = 1000;
+
+/** The seed's command line, as the simulator's `--agent-command` takes it. */
+export const SEED_COMMAND = 'bash bench/baselines/seed/run.sh';
+
+/** The seed's status-check interval: SEED_POLL_INTERVAL (whole seconds), 30 as in the 2017 guide. */
+export function seedPollIntervalS(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 30;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`SEED_POLL_INTERVAL must be whole seconds ≥ 1 (got ${raw})`);
+  return n;
+}
+
+export interface AgentSetup {
+  /** A shell command run once per instance instead of etcd-spot's agent (runSim's `agentCommand`). */
+  agentCommand?: string;
+  agentEnv: Record<string, string>;
+  /** The interval at which the agent looks for an interruption notice, ms. */
+  terminationPollMs: number;
+}
+
+/** How to run `agent` in `scenario`: the scenario's settings, else the defaults above. */
+export function agentSetup(
+  agent: AgentName,
+  scenario: Scenario,
+  env: NodeJS.ProcessEnv = process.env,
+): AgentSetup {
+  if (agent === 'etcd-spot') {
+    const set = scenario.agent.terminationPollInterval;
+    const ms = set === undefined ? FLEET_TERMINATION_POLL_MS : parseDuration(set);
+    if (ms === undefined) throw new Error(`scenario ${scenario.name}: bad terminationPollInterval ${set}`);
+    return { agentEnv: {}, terminationPollMs: ms };
+  }
+  const poll = seedPollIntervalS(env.SEED_POLL_INTERVAL ?? scenario.agentEnv.SEED_POLL_INTERVAL);
+  return {
+    agentCommand: SEED_COMMAND,
+    agentEnv: { SEED_POLL_INTERVAL: String(poll) },
+    terminationPollMs: poll * 1000,
+  };
+}
+
+/** One line per agent for the document. */
+export const AGENT_DESCRIPTIONS: Record<AgentName, string> = {
+  'etcd-spot':
+    "etcd-spot's agent (`node bin/etcd-spot.js agent`, the simulator's default agent) with the simulator's settings: decision cycle 1 s, termination poll 1 s, group poll 2 s, member dead after 10 s",
+  seed: `the seed baseline, \`--agent-command '${SEED_COMMAND}'\` (bench/baselines/seed/README.md), with the 2017 guide's status-check interval unless SEED_POLL_INTERVAL is set`,
+};
+
+const DISRUPTIONS = new Set(['interrupt', 'kill9', 'wipe', 'scale', 'chaos']);
+
+/** The steps of a scenario that disturb the fleet. */
+export function disruptionSteps(scenario: Scenario): Step[] {
+  return scenario.timeline.filter((s) => DISRUPTIONS.has(s.kind));
+}
+
+/** Why a scenario does not fit a bench row (undefined: it fits). */
+export function misfit(scenario: Scenario, b: BenchScenario): string | undefined {
+  if (scenario.group.size !== 3) return `its group has ${scenario.group.size} instances, not 3`;
+  const ds = disruptionSteps(scenario);
+  if (ds.length !== 1) return `it has ${ds.length} disruption steps, not 1`;
+  const d = ds[0] as Step;
+  const e = b.expect;
+  if (d.kind !== e.kind) return `its disruption is ${d.kind}, not ${e.kind}`;
+  if (d.count !== undefined && d.count !== 1) return 'it hits more than one instance';
+  if (d.target !== e.target) return `it hits ${String(d.target)}, not the ${e.target}`;
+  if (
+    d.kind === 'interrupt' &&
+    e.kind === 'interrupt' &&
+    (d.noticeMs < e.minNoticeMs || d.noticeMs > e.maxNoticeMs)
+  )
+    return `its notice of ${d.noticeMs} ms is outside ${e.minNoticeMs}–${e.maxNoticeMs} ms`;
+  if (d.kind === 'kill9' && e.kind === 'kill9' && d.instanceGone !== e.instanceGone)
+    return 'the instance does not stay gone';
+  return undefined;
+}
+
+export interface ResolvedScenario {
+  scenario: Scenario;
+  /** The file, relative to the repository. */
+  source: string;
+  /** The disruption, in words (e.g. "interrupt the leader (notice 15s)"). */
+  disruption: string;
+  /** Why the file under scenarios/ was not used, when there was one. */
+  note?: string;
+}
+
+/**
+ * The scenario to run for a bench row: scenarios/<id>.yaml when it exists and holds exactly the row's
+ * disruption; otherwise bench/scenarios/<fallback>.yaml.
+ */
+export function resolveScenario(id: string): ResolvedScenario {
+  const b = BENCH_SCENARIOS.find((s) => s.id === id);
+  if (b === undefined) throw new Error(`unknown bench scenario ${id}`);
+  let note: string | undefined;
+  const own = join(REPO, 'scenarios', `${id}.yaml`);
+  if (existsSync(own)) {
+    try {
+      const scenario = loadScenario(own);
+      const why = misfit(scenario, b);
+      if (why === undefined) return described(scenario, own);
+      note = `scenarios/${id}.yaml not used: ${why}`;
+    } catch (err) {
+      note = `scenarios/${id}.yaml not used: ${describeError(err)}`;
+    }
+  } else note = `scenarios/${id}.yaml does not exist`;
+  const fallback = join(REPO, 'bench', 'scenarios', `${b.fallback}.yaml`);
+  const scenario = loadScenario(fallback);
+  const why = misfit(scenario, b);
+  if (why !== undefined) throw new Error(`bench/scenarios/${b.fallback}.yaml does not fit row ${id}: ${why}`);
+  return { ...described(scenario, fallback), note };
+}
+
+function described(scenario: Scenario, path: string): ResolvedScenario {
+  const d = disruptionSteps(scenario)[0];
+  return {
+    scenario,
+    source: relative(REPO, path),
+    disruption: d === undefined ? 'nothing' : describeStep(d),
+  };
+}
+
+/** The interruption notice of each step index (the timings name the step, not the notice). */
+export function noticeByStep(scenario: Scenario): Record<number, number> {
+  const out: Record<number, number> = {};
+  scenario.timeline.forEach((s, i) => {
+    if (s.kind === 'interrupt') out[i] = s.noticeMs;
+  });
+  return out;
+}

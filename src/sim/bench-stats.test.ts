@@ -1,0 +1,301 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  aggregateCell,
+  evaluateTargets,
+  median,
+  noiseWord,
+  percentile,
+  relativeSpread,
+  runMetrics,
+  summarise,
+} from './bench-stats.ts';
+import type { BenchEventInput, BenchReportInput, RunMetrics, RunOutcome } from './bench-stats.ts';
+import type { SimReport } from './run.ts';
+
+/** Compile-time: the simulator's report is what the benchmark reads (tsc fails here if they drift). */
+type ReportFits = SimReport extends BenchReportInput ? true : never;
+const reportFits: ReportFits = true;
+
+function event(over: Partial<BenchEventInput> = {}): BenchEventInput {
+  return {
+    kind: 'interrupt',
+    noticeMs: 15_000,
+    memberRemovedAfterMs: 900,
+    belowTargetMs: 0,
+    replacements: [{ launchedAfterMs: 10, voterAfterMs: 3010 }],
+    ...over,
+  };
+}
+
+function report(over: Partial<BenchReportInput> = {}): BenchReportInput {
+  return {
+    pass: true,
+    converged: true,
+    problems: [],
+    durationMs: 60_000,
+    writes: { acknowledged: 1000, lost: [], failed: 0, longestGapMs: 12 },
+    events: [event()],
+    ...over,
+  };
+}
+
+function outcome(metrics: RunMetrics | undefined, repeat = 0, agent = 'etcd-spot'): RunOutcome {
+  return {
+    scenarioId: 's',
+    agent,
+    repeat,
+    ...(metrics ? { metrics } : { error: 'child exited with code 1' }),
+  };
+}
+
+describe('percentile / median / summarise', () => {
+  it('a SimReport fits the input type (checked by tsc)', () => assert.equal(reportFits, true));
+
+  it('nearest rank: p50 and p99 are measured values', () => {
+    assert.equal(percentile([5, 1, 3], 50), 3);
+    assert.equal(percentile([1, 2, 3, 4], 50), 2);
+    assert.equal(percentile([1, 2, 3, 4], 99), 4);
+    assert.equal(percentile([7], 99), 7);
+    assert.equal(percentile([], 50), undefined);
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(percentile(hundred, 99), 99);
+    assert.equal(percentile(hundred, 100), 100);
+  });
+
+  it('infinity sorts last (a member never removed dominates p99)', () => {
+    assert.equal(percentile([100, Number.POSITIVE_INFINITY, 200], 99), Number.POSITIVE_INFINITY);
+    assert.equal(percentile([100, Number.POSITIVE_INFINITY, 200], 50), 200);
+  });
+
+  it('rejects a percentile outside (0, 100]', () => {
+    assert.throws(() => percentile([1], 0), RangeError);
+    assert.throws(() => percentile([1], 101), RangeError);
+  });
+
+  it('median averages the middle pair', () => {
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([]), undefined);
+  });
+
+  it('summarise skips undefined values', () => {
+    assert.deepEqual(summarise([3, undefined, 1, 2]), { n: 3, min: 1, max: 3, median: 2, p50: 2, p99: 3 });
+    assert.equal(summarise([undefined]), undefined);
+  });
+
+  it('property: min ≤ median ≤ p99 = max (fewer than 100 values), and percentiles are members', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 1e6 }), { minLength: 1, maxLength: 99 }), (xs) => {
+        const s = summarise(xs);
+        assert.ok(s);
+        assert.ok(s.min <= s.median && s.median <= s.max);
+        assert.equal(s.p99, s.max);
+        for (const p of [1, 25, 50, 75, 99]) assert.ok(xs.includes(percentile(xs, p) as number));
+      }),
+    );
+  });
+
+  it('relative spread and its word', () => {
+    assert.equal(relativeSpread(summarise([100, 100, 100])), 0);
+    assert.equal(relativeSpread(summarise([90, 100, 110])), 0.2);
+    assert.equal(relativeSpread(summarise([5])), undefined);
+    assert.equal(relativeSpread(summarise([0, 0, 3])), undefined);
+    assert.equal(noiseWord(0.05), 'steady');
+    assert.equal(noiseWord(0.2), 'moderate');
+    assert.equal(noiseWord(2), 'noisy');
+    assert.equal(noiseWord(undefined), 'n/a');
+  });
+});
+
+describe('runMetrics', () => {
+  it('a single disruption takes the run-level write figures (scope run)', () => {
+    const m = runMetrics(report({ writes: { acknowledged: 10, lost: [], failed: 3, longestGapMs: 800 } }));
+    assert.equal(m.disruptions.length, 1);
+    const d = m.disruptions[0];
+    assert.equal(d?.writesScope, 'run');
+    assert.equal(d?.failedWrites, 3);
+    assert.equal(d?.longestGapMs, 800);
+    assert.deepEqual(d?.replacementToVoterMs, [3000]);
+    assert.equal(m.lost, 0);
+  });
+
+  it('per-event write figures win when the report has them', () => {
+    const m = runMetrics(report({ events: [event({ writes: { failed: 1, longestGapMs: 40 } })] }));
+    assert.equal(m.disruptions[0]?.writesScope, 'event');
+    assert.equal(m.disruptions[0]?.failedWrites, 1);
+    assert.equal(m.disruptions[0]?.longestGapMs, 40);
+  });
+
+  it('several disruptions without per-event figures: unknown, not guessed', () => {
+    const m = runMetrics(report({ events: [event(), event({ kind: 'kill9' })] }));
+    for (const d of m.disruptions) {
+      assert.equal(d.writesScope, 'unknown');
+      assert.equal(d.failedWrites, undefined);
+    }
+  });
+
+  it('non-disruption events are ignored; a replacement that never became a voter stays undefined', () => {
+    const m = runMetrics(
+      report({
+        events: [
+          { kind: 'fault', belowTargetMs: 0, replacements: [] },
+          event({ replacements: [{ launchedAfterMs: 5 }] }),
+        ],
+      }),
+    );
+    assert.equal(m.disruptions.length, 1);
+    assert.deepEqual(m.disruptions[0]?.replacementToVoterMs, [undefined]);
+  });
+
+  it('a failed read-back leaves lost undefined (unverified, not zero)', () => {
+    const m = runMetrics(
+      report({ writes: { acknowledged: 5, lost: [], failed: 0, longestGapMs: 0, readBackError: 'timeout' } }),
+    );
+    assert.equal(m.lost, undefined);
+    assert.equal(m.readBackError, 'timeout');
+  });
+
+  it('API calls per minute (Spot routes only) and agent resources from the report', () => {
+    const m = runMetrics(
+      report({
+        api: {
+          callsPerMinute: { 'group-status': 30, 'instance-status': 120, imds: 999 },
+          spotCallsPerMinute: 150,
+        },
+        resources: {
+          agent: { peakRssMb: 100, meanCpuPercent: 12.5 },
+          etcd: { peakRssMb: 40, meanCpuPercent: 3 },
+        },
+      }),
+      { spotRoutes: ['group-status', 'instance-status'] },
+    );
+    assert.deepEqual(m.apiPerMinByRoute, { 'group-status': 30, 'instance-status': 120 });
+    assert.equal(m.apiPerMin, 150);
+    assert.equal(m.peakRssMb, 100);
+    assert.equal(m.cpuPercent, 12.5);
+    assert.equal(m.etcdPeakRssMb, 40);
+  });
+
+  it('no API or resource figures: left out, not zero', () => {
+    const m = runMetrics(report());
+    assert.equal(m.apiPerMin, undefined);
+    assert.equal(m.peakRssMb, undefined);
+  });
+});
+
+describe('aggregateCell', () => {
+  it('medians and ranges over repeats; failures are listed, not averaged in', () => {
+    const a = runMetrics(report({ events: [event({ memberRemovedAfterMs: 800 })] }));
+    const b = runMetrics(report({ events: [event({ memberRemovedAfterMs: 1200 })] }));
+    const c = runMetrics(
+      report({
+        pass: false,
+        aborted: 'step 4 failed: not converged',
+        events: [event({ memberRemovedAfterMs: undefined })],
+      }),
+    );
+    const cell = aggregateCell([outcome(a, 0), outcome(b, 1), outcome(c, 2), outcome(undefined, 3)]);
+    assert.equal(cell.runs, 4);
+    assert.equal(cell.measured, 3);
+    assert.equal(cell.passed, 2);
+    assert.deepEqual(cell.removedAfterMs, { n: 2, min: 800, max: 1200, median: 1000, p50: 800, p99: 1200 });
+    assert.equal(cell.notRemoved, 1);
+    assert.equal(cell.failures.length, 2);
+    assert.match(cell.failures[0] ?? '', /repeat 3: did not pass: step 4 failed/);
+    assert.match(cell.failures[1] ?? '', /repeat 4: failed: child exited/);
+  });
+});
+
+describe('evaluateTargets', () => {
+  const byId = (rs: ReturnType<typeof evaluateTargets>) => new Map(rs.map((r) => [r.id, r]));
+
+  it('all met', () => {
+    const rs = byId(evaluateTargets('etcd-spot', [outcome(runMetrics(report()))], 1000));
+    assert.equal(rs.get('no-lost-writes')?.status, 'met');
+    assert.equal(rs.get('no-failed-writes-with-notice')?.status, 'met');
+    assert.equal(rs.get('removal-within-2x-poll')?.status, 'met');
+    assert.equal(rs.get('replacement-voter-5s')?.status, 'met');
+  });
+
+  it('each target can fail', () => {
+    const bad = runMetrics(
+      report({
+        writes: { acknowledged: 10, lost: ['w1'], failed: 2, longestGapMs: 49 },
+        events: [
+          event({ memberRemovedAfterMs: 2001, replacements: [{ launchedAfterMs: 0, voterAfterMs: 5001 }] }),
+        ],
+      }),
+    );
+    const rs = byId(evaluateTargets('etcd-spot', [outcome(bad)], 1000));
+    assert.equal(rs.get('no-lost-writes')?.status, 'not met');
+    assert.equal(rs.get('no-failed-writes-with-notice')?.status, 'not met');
+    assert.equal(rs.get('removal-within-2x-poll')?.status, 'not met');
+    assert.equal(rs.get('replacement-voter-5s')?.status, 'not met');
+  });
+
+  it('a gap of exactly 50 ms misses; a member never removed is ∞ at p99', () => {
+    const m = runMetrics(
+      report({
+        writes: { acknowledged: 10, lost: [], failed: 0, longestGapMs: 50 },
+        events: [event({ memberRemovedAfterMs: undefined })],
+      }),
+    );
+    const rs = byId(evaluateTargets('seed', [outcome(m, 0, 'seed')], 30_000));
+    assert.equal(rs.get('no-failed-writes-with-notice')?.status, 'not met');
+    assert.equal(rs.get('removal-within-2x-poll')?.status, 'not met');
+    assert.match(rs.get('removal-within-2x-poll')?.detail ?? '', /never removed/);
+  });
+
+  it('short notices do not count for the failed-writes target; kill -9 does not count for removal', () => {
+    const m = runMetrics(
+      report({
+        writes: { acknowledged: 10, lost: [], failed: 9, longestGapMs: 3000 },
+        events: [event({ noticeMs: 3000 })],
+      }),
+    );
+    const k = runMetrics(
+      report({ events: [event({ kind: 'kill9', noticeMs: undefined, memberRemovedAfterMs: 60_000 })] }),
+    );
+    const rs = byId(evaluateTargets('etcd-spot', [outcome(m), outcome(k, 1)], 1000));
+    assert.equal(rs.get('no-failed-writes-with-notice')?.status, 'not measured');
+    assert.equal(rs.get('removal-within-2x-poll')?.status, 'met');
+  });
+
+  it('failed runs are never counted as meeting a target, and say so', () => {
+    const rs = byId(
+      evaluateTargets('etcd-spot', [outcome(runMetrics(report())), outcome(undefined, 1)], 1000),
+    );
+    assert.equal(rs.get('no-lost-writes')?.status, 'met');
+    assert.match(rs.get('no-lost-writes')?.caveat ?? '', /1 of 2 run\(s\) failed/);
+    const none = byId(evaluateTargets('etcd-spot', [outcome(undefined)], 1000));
+    for (const r of none.values()) assert.equal(r.status, 'not measured');
+  });
+
+  it('says in which scenarios a target was missed', () => {
+    const slow = runMetrics(
+      report({ events: [event({ replacements: [{ launchedAfterMs: 0, voterAfterMs: 11_000 }] })] }),
+    );
+    const fast = runMetrics(report());
+    const o = (m: RunMetrics, id: string, r: number): RunOutcome => ({
+      scenarioId: id,
+      agent: 'etcd-spot',
+      repeat: r,
+      metrics: m,
+    });
+    const rs = byId(
+      evaluateTargets('etcd-spot', [o(slow, 'kill9', 0), o(slow, 'kill9', 1), o(fast, 'follower', 0)], 1000),
+    );
+    assert.match(rs.get('replacement-voter-5s')?.detail ?? '', /1 of 3 .*; missed in kill9 ×2$/);
+    assert.doesNotMatch(rs.get('removal-within-2x-poll')?.detail ?? '', /missed in/);
+  });
+
+  it('only the named agent is evaluated', () => {
+    const bad = runMetrics(report({ writes: { acknowledged: 1, lost: ['x'], failed: 0, longestGapMs: 0 } }));
+    const rs = byId(
+      evaluateTargets('etcd-spot', [outcome(runMetrics(report())), outcome(bad, 0, 'seed')], 1000),
+    );
+    assert.equal(rs.get('no-lost-writes')?.status, 'met');
+  });
+});

@@ -1,0 +1,501 @@
+/**
+ * The benchmark's arithmetic (pure): one simulator report → the numbers `npm run bench` compares
+ * ({@link runMetrics}), repeats → medians, ranges and percentiles ({@link summarise},
+ * {@link aggregateCell}), and the issue's targets → met / not met ({@link evaluateTargets}).
+ *
+ * The inputs are structural subsets of the simulator's SimReport (src/sim/run.ts; the test checks that a
+ * SimReport fits), so that this module stays pure and a report's other fields are ignored.
+ */
+
+/** The part of one event's timings (src/sim/measure.ts EventTimings) the benchmark reads. */
+export interface BenchEventInput {
+  kind: string;
+  description?: string;
+  wasLeader?: boolean;
+  memberRemovedAfterMs?: number;
+  removedBeforeTerminated?: boolean;
+  belowTargetMs: number;
+  replacements: readonly { launchedAfterMs: number; voterAfterMs?: number }[];
+  /** The interruption's notice (the caller takes it from the scenario's step). */
+  noticeMs?: number;
+  /** The writes within the event's own window, when the report measures them per event. */
+  writes?: { failed: number; longestGapMs: number };
+}
+
+/** The part of a SimReport the benchmark reads. */
+export interface BenchReportInput {
+  pass: boolean;
+  aborted?: string;
+  converged: boolean;
+  problems: readonly string[];
+  durationMs: number;
+  writes: {
+    acknowledged: number;
+    lost: readonly unknown[];
+    failed: number;
+    longestGapMs: number;
+    readBackError?: string;
+  };
+  events: readonly BenchEventInput[];
+  api?: ApiInput;
+  resources?: ResourceInput;
+}
+
+/** The report's API figures (SimReport.api), the part read here. */
+export interface ApiInput {
+  /** Requests per minute by route (Spot API routes and IMDS). */
+  callsPerMinute: Readonly<Record<string, number>>;
+  spotCallsPerMinute: number;
+}
+
+/** The report's resource figures (SimReport.resources), the part read here. */
+export interface ResourceInput {
+  /** The agent's processes (etcd excluded): highest of any one instance, and mean CPU per instance. */
+  agent: { peakRssMb: number; meanCpuPercent: number };
+  etcd?: { peakRssMb: number; meanCpuPercent: number };
+}
+
+export interface DisruptionMetrics {
+  kind: string;
+  description?: string;
+  noticeMs?: number;
+  wasLeader?: boolean;
+  /** Notice (or kill) → the member was removed; undefined: it was not removed within the run. */
+  removedAfterMs?: number;
+  removedBeforeTerminated?: boolean;
+  /** Failed writes attributed to this event (see `writesScope`). */
+  failedWrites?: number;
+  longestGapMs?: number;
+  /**
+   * `event`: the report measured the event's own window. `run`: the run's writing period holds this
+   * one disruption only, so the run's figures are the event's. `unknown`: neither.
+   */
+  writesScope: 'event' | 'run' | 'unknown';
+  belowTargetMs: number;
+  /** Per replacement: launched → voter (undefined: it never became a voter within the run). */
+  replacementToVoterMs: (number | undefined)[];
+}
+
+export interface RunMetrics {
+  passed: boolean;
+  converged: boolean;
+  /** Why the run stopped early (a step failed, e.g. the fleet did not converge), when it did. */
+  stopped?: string;
+  problems: string[];
+  durationMs: number;
+  acknowledged: number;
+  /** Acknowledged writes missing on read-back; undefined when the read-back itself failed. */
+  lost?: number;
+  readBackError?: string;
+  failedWrites: number;
+  longestGapMs: number;
+  disruptions: DisruptionMetrics[];
+  /** Spot API calls per minute by route, over the whole run, all agents together. */
+  apiPerMinByRoute?: Record<string, number>;
+  apiPerMin?: number;
+  /** The agent's processes (etcd excluded), highest of any one instance, MB. */
+  peakRssMb?: number;
+  /** The agent's mean CPU per instance, % of one core. */
+  cpuPercent?: number;
+  /** etcd's peak resident memory, highest of any one instance, MB. */
+  etcdPeakRssMb?: number;
+}
+
+const DISRUPTION_KINDS = new Set(['interrupt', 'kill9', 'wipe', 'scale']);
+
+/**
+ * Reduces one run's report to the benchmark's numbers. `spotRoutes` limits the per-route API figures
+ * to the Spot API (IMDS calls are not Spot API calls).
+ */
+export function runMetrics(
+  report: BenchReportInput,
+  opts: { spotRoutes?: readonly string[] } = {},
+): RunMetrics {
+  const events = report.events.filter((e) => DISRUPTION_KINDS.has(e.kind));
+  const single = events.length === 1;
+  const disruptions = events.map((e): DisruptionMetrics => {
+    const perEvent = e.writes !== undefined;
+    const scope: DisruptionMetrics['writesScope'] = perEvent ? 'event' : single ? 'run' : 'unknown';
+    const d: DisruptionMetrics = {
+      kind: e.kind,
+      writesScope: scope,
+      belowTargetMs: e.belowTargetMs,
+      replacementToVoterMs: e.replacements.map((r) =>
+        r.voterAfterMs === undefined ? undefined : Math.max(0, r.voterAfterMs - r.launchedAfterMs),
+      ),
+    };
+    if (e.description !== undefined) d.description = e.description;
+    if (e.noticeMs !== undefined) d.noticeMs = e.noticeMs;
+    if (e.wasLeader !== undefined) d.wasLeader = e.wasLeader;
+    if (e.memberRemovedAfterMs !== undefined) d.removedAfterMs = e.memberRemovedAfterMs;
+    if (e.removedBeforeTerminated !== undefined) d.removedBeforeTerminated = e.removedBeforeTerminated;
+    if (e.writes !== undefined) {
+      d.failedWrites = e.writes.failed;
+      d.longestGapMs = e.writes.longestGapMs;
+    } else if (scope === 'run') {
+      d.failedWrites = report.writes.failed;
+      d.longestGapMs = report.writes.longestGapMs;
+    }
+    return d;
+  });
+  const out: RunMetrics = {
+    passed: report.pass,
+    converged: report.converged,
+    problems: [...report.problems],
+    durationMs: report.durationMs,
+    acknowledged: report.writes.acknowledged,
+    failedWrites: report.writes.failed,
+    longestGapMs: report.writes.longestGapMs,
+    disruptions,
+  };
+  if (report.aborted !== undefined) out.stopped = report.aborted;
+  if (report.writes.readBackError === undefined) out.lost = report.writes.lost.length;
+  else out.readBackError = report.writes.readBackError;
+  if (report.api !== undefined) {
+    const byRoute: Record<string, number> = {};
+    for (const [route, perMin] of Object.entries(report.api.callsPerMinute)) {
+      if (opts.spotRoutes === undefined || opts.spotRoutes.includes(route)) byRoute[route] = perMin;
+    }
+    out.apiPerMinByRoute = byRoute;
+    out.apiPerMin = report.api.spotCallsPerMinute;
+  }
+  if (report.resources !== undefined) {
+    out.peakRssMb = report.resources.agent.peakRssMb;
+    out.cpuPercent = report.resources.agent.meanCpuPercent;
+    if (report.resources.etcd !== undefined) out.etcdPeakRssMb = report.resources.etcd.peakRssMb;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ statistics
+
+export interface Summary {
+  n: number;
+  min: number;
+  max: number;
+  /** Mean of the middle pair for an even count. */
+  median: number;
+  /** Nearest-rank 50th percentile (a measured value, unlike the median of an even count). */
+  p50: number;
+  /** Nearest-rank 99th percentile: with fewer than 100 values this is the maximum. */
+  p99: number;
+}
+
+/**
+ * Nearest-rank percentile (the smallest value with at least p % of the values at or below it), so a
+ * reported percentile is always a value that was measured. `p` in (0, 100]. Undefined for no values.
+ */
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+  const finite = values.filter((v) => !Number.isNaN(v));
+  if (finite.length === 0) return undefined;
+  const sorted = [...finite].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.max(0, rank - 1)];
+}
+
+/** Median (mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number | undefined {
+  const finite = values.filter((v) => !Number.isNaN(v));
+  if (finite.length === 0) return undefined;
+  const s = [...finite].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+export function summarise(values: readonly (number | undefined)[]): Summary | undefined {
+  const v = values.filter((x): x is number => x !== undefined && !Number.isNaN(x));
+  if (v.length === 0) return undefined;
+  return {
+    n: v.length,
+    min: Math.min(...v),
+    max: Math.max(...v),
+    median: median(v) as number,
+    p50: percentile(v, 50) as number,
+    p99: percentile(v, 99) as number,
+  };
+}
+
+/** (max − min) / |median|: 0 for identical repeats; undefined when it means nothing (n < 2 or median 0). */
+export function relativeSpread(s: Summary | undefined): number | undefined {
+  if (s === undefined || s.n < 2) return undefined;
+  if (s.median === 0) return s.max === s.min ? 0 : undefined;
+  return (s.max - s.min) / Math.abs(s.median);
+}
+
+/** A word for a relative spread: ≤ 10 % steady, ≤ 50 % moderate, else noisy. */
+export function noiseWord(spread: number | undefined): 'steady' | 'moderate' | 'noisy' | 'n/a' {
+  if (spread === undefined) return 'n/a';
+  if (spread <= 0.1) return 'steady';
+  if (spread <= 0.5) return 'moderate';
+  return 'noisy';
+}
+
+// ------------------------------------------------------------------------------------ aggregation
+
+/** One run as the benchmark saw it: its metrics, or why there are none. */
+export interface RunOutcome {
+  scenarioId: string;
+  agent: string;
+  repeat: number;
+  /** Wall-clock time of the whole run (process start to result), ms. */
+  wallMs?: number;
+  metrics?: RunMetrics;
+  /** The run produced no report (crash, timeout, bad setup). */
+  error?: string;
+}
+
+export interface CellSummary {
+  scenarioId: string;
+  agent: string;
+  runs: number;
+  /** Runs with a report. */
+  measured: number;
+  passed: number;
+  /** One line per run that produced no report, or that did not pass. */
+  failures: string[];
+  removedAfterMs?: Summary;
+  /** Disruptions whose member was never removed within the run. */
+  notRemoved: number;
+  disruptions: number;
+  failedWrites?: Summary;
+  longestGapMs?: Summary;
+  belowTargetMs?: Summary;
+  replacementToVoterMs?: Summary;
+  replacements: number;
+  replacementsNeverVoter: number;
+  lost?: Summary;
+  /** Runs whose acknowledged writes could not be read back (neither lost nor verified). */
+  unverified: number;
+  acknowledged?: Summary;
+  apiPerMin?: Summary;
+  apiPerMinByRoute: Record<string, Summary>;
+  peakRssMb?: Summary;
+  cpuPercent?: Summary;
+  etcdPeakRssMb?: Summary;
+  wallMs?: Summary;
+}
+
+function runLabel(o: RunOutcome): string {
+  return `repeat ${o.repeat + 1}`;
+}
+
+/** Aggregates the repeats of one scenario × agent. */
+export function aggregateCell(outcomes: readonly RunOutcome[]): CellSummary {
+  const first = outcomes[0];
+  const measured = outcomes.filter((o) => o.metrics !== undefined);
+  const ms = measured.map((o) => o.metrics as RunMetrics);
+  const ds = ms.flatMap((m) => m.disruptions);
+  const failures: string[] = [];
+  for (const o of outcomes) {
+    if (o.metrics === undefined) failures.push(`${runLabel(o)}: failed: ${o.error ?? 'no report'}`);
+    else if (!o.metrics.passed) {
+      const why = o.metrics.stopped ?? (o.metrics.converged ? 'verdict FAIL' : 'not converged at the end');
+      failures.push(`${runLabel(o)}: did not pass: ${why}`);
+    }
+  }
+  const repl = ds.flatMap((d) => d.replacementToVoterMs);
+  const routes = new Set(ms.flatMap((m) => Object.keys(m.apiPerMinByRoute ?? {})));
+  const apiPerMinByRoute: Record<string, Summary> = {};
+  for (const r of [...routes].sort()) {
+    const s = summarise(ms.map((m) => m.apiPerMinByRoute?.[r]));
+    if (s) apiPerMinByRoute[r] = s;
+  }
+  const cell: CellSummary = {
+    scenarioId: first?.scenarioId ?? '',
+    agent: first?.agent ?? '',
+    runs: outcomes.length,
+    measured: measured.length,
+    passed: ms.filter((m) => m.passed).length,
+    failures,
+    notRemoved: ds.filter((d) => d.removedAfterMs === undefined && d.kind !== 'scale').length,
+    disruptions: ds.length,
+    replacements: repl.length,
+    replacementsNeverVoter: repl.filter((x) => x === undefined).length,
+    unverified: ms.filter((m) => m.lost === undefined).length,
+    apiPerMinByRoute,
+  };
+  const set = <K extends keyof CellSummary>(k: K, v: CellSummary[K] | undefined) => {
+    if (v !== undefined) cell[k] = v;
+  };
+  set('removedAfterMs', summarise(ds.map((d) => d.removedAfterMs)));
+  set('failedWrites', summarise(ds.map((d) => d.failedWrites)));
+  set('longestGapMs', summarise(ds.map((d) => d.longestGapMs)));
+  set('belowTargetMs', summarise(ds.map((d) => d.belowTargetMs)));
+  set('replacementToVoterMs', summarise(repl));
+  set('lost', summarise(ms.map((m) => m.lost)));
+  set('acknowledged', summarise(ms.map((m) => m.acknowledged)));
+  set('apiPerMin', summarise(ms.map((m) => m.apiPerMin)));
+  set('peakRssMb', summarise(ms.map((m) => m.peakRssMb)));
+  set('cpuPercent', summarise(ms.map((m) => m.cpuPercent)));
+  set('etcdPeakRssMb', summarise(ms.map((m) => m.etcdPeakRssMb)));
+  set('wallMs', summarise(outcomes.map((o) => o.wallMs)));
+  return cell;
+}
+
+// ------------------------------------------------------------------------------------ targets
+
+export type TargetStatus = 'met' | 'not met' | 'not measured';
+
+export interface TargetResult {
+  id: 'no-lost-writes' | 'no-failed-writes-with-notice' | 'removal-within-2x-poll' | 'replacement-voter-5s';
+  agent: string;
+  status: TargetStatus;
+  /** The numbers behind the status, one sentence. */
+  detail: string;
+  /** Runs that could not be measured, so the status rests on the others. */
+  caveat?: string;
+}
+
+export const TARGET_TEXT: Record<TargetResult['id'], string> = {
+  'no-lost-writes': 'Zero acknowledged writes lost, in every scenario',
+  'no-failed-writes-with-notice':
+    'Zero failed writes and longest write gap < 50 ms for an interruption with a notice ≥ 10 s',
+  'removal-within-2x-poll': 'Notice → member removed within 2 × the termination poll interval, at p99',
+  'replacement-voter-5s': 'Replacement launched → voter within 5 s',
+};
+
+const GAP_LIMIT_MS = 50;
+const NOTICE_MIN_MS = 10_000;
+const VOTER_LIMIT_MS = 5000;
+
+function fmt(ms: number): string {
+  return `${Math.round(ms)} ms`;
+}
+
+/** `kill9-reaped ×3, short-notice ×1`: where the misses were, most first. */
+function where(scenarios: readonly string[]): string {
+  const n = new Map<string, number>();
+  for (const s of scenarios) n.set(s, (n.get(s) ?? 0) + 1);
+  return [...n.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([s, k]) => `${s} ×${k}`)
+    .join(', ');
+}
+
+function missed(scenarios: readonly string[]): string {
+  return scenarios.length > 0 ? `; missed in ${where(scenarios)}` : '';
+}
+
+/**
+ * The issue's four targets for one agent, over all of its runs. A run without a report is never
+ * counted as meeting a target: when the others all meet it, the status says so with a caveat; when
+ * no run measured it, the status is `not measured`.
+ */
+export function evaluateTargets(
+  agent: string,
+  outcomes: readonly RunOutcome[],
+  terminationPollMs: number,
+): TargetResult[] {
+  const mine = outcomes.filter((o) => o.agent === agent);
+  const measured = mine.filter((o) => o.metrics !== undefined);
+  const unmeasured = mine.length - measured.length;
+  const caveatRuns =
+    unmeasured > 0 ? `${unmeasured} of ${mine.length} run(s) failed and are not counted` : undefined;
+  const ms = measured.map((o) => o.metrics as RunMetrics);
+  /** Every disruption with the scenario it ran in. */
+  const tagged = measured.flatMap((o) =>
+    (o.metrics as RunMetrics).disruptions.map((d) => ({ scenario: o.scenarioId, d })),
+  );
+  const results: TargetResult[] = [];
+  const push = (r: TargetResult) => {
+    if (r.caveat === undefined) delete r.caveat;
+    results.push(r);
+  };
+
+  // 1. no acknowledged write lost
+  {
+    const verified = ms.filter((m) => m.lost !== undefined);
+    const lost = verified.reduce((a, m) => a + (m.lost as number), 0);
+    const losing = verified.filter((m) => (m.lost as number) > 0).length;
+    const losingIn = measured.filter((o) => (o.metrics?.lost ?? 0) > 0).map((o) => o.scenarioId);
+    const unverified = ms.length - verified.length;
+    const caveat = [caveatRuns, unverified > 0 ? `${unverified} run(s) could not read their writes back` : '']
+      .filter((x) => x)
+      .join('; ');
+    push({
+      id: 'no-lost-writes',
+      agent,
+      status: verified.length === 0 ? 'not measured' : lost > 0 ? 'not met' : 'met',
+      detail:
+        verified.length === 0
+          ? 'no run read its writes back'
+          : `${lost} acknowledged write(s) lost in ${losing} of ${verified.length} verified run(s)${losingIn.length > 0 ? ` (${where(losingIn)})` : ''}`,
+      caveat: caveat || undefined,
+    });
+  }
+
+  // 2. interruptions with a notice ≥ 10 s: no failed write, longest gap < 50 ms
+  {
+    const long = tagged.filter(({ d }) => d.kind === 'interrupt' && (d.noticeMs ?? 0) >= NOTICE_MIN_MS);
+    const knownT = long.filter(({ d }) => d.failedWrites !== undefined && d.longestGapMs !== undefined);
+    const known = knownT.map((x) => x.d);
+    const badT = knownT.filter(
+      ({ d }) => (d.failedWrites as number) > 0 || (d.longestGapMs as number) >= GAP_LIMIT_MS,
+    );
+    const bad = badT.map((x) => x.d);
+    const worstGap = Math.max(0, ...known.map((d) => d.longestGapMs as number));
+    const failed = known.reduce((a, d) => a + (d.failedWrites as number), 0);
+    const caveat = [
+      caveatRuns,
+      long.length > known.length
+        ? `${long.length - known.length} interruption(s) without per-event write figures`
+        : '',
+    ]
+      .filter((x) => x)
+      .join('; ');
+    push({
+      id: 'no-failed-writes-with-notice',
+      agent,
+      status: known.length === 0 ? 'not measured' : bad.length > 0 ? 'not met' : 'met',
+      detail:
+        known.length === 0
+          ? 'no interruption with a notice ≥ 10 s was measured'
+          : `${bad.length} of ${known.length} interruption(s) missed it; ${failed} failed write(s) in all, worst gap ${fmt(worstGap)}${missed(badT.map((x) => x.scenario))}`,
+      caveat: caveat || undefined,
+    });
+  }
+
+  // 3. notice → member removed ≤ 2 × poll interval at p99 (a member never removed counts as ∞)
+  {
+    const dsT = tagged.filter(({ d }) => d.kind === 'interrupt');
+    const ds = dsT.map((x) => x.d);
+    const limit = 2 * terminationPollMs;
+    const late = dsT.filter(({ d }) => !((d.removedAfterMs ?? Number.POSITIVE_INFINITY) <= limit));
+    const values = ds.map((d) => d.removedAfterMs ?? Number.POSITIVE_INFINITY);
+    const p99 = percentile(values, 99);
+    const never = ds.filter((d) => d.removedAfterMs === undefined).length;
+    push({
+      id: 'removal-within-2x-poll',
+      agent,
+      status: p99 === undefined ? 'not measured' : p99 <= limit ? 'met' : 'not met',
+      detail:
+        p99 === undefined
+          ? 'no interruption was measured'
+          : `p99 ${Number.isFinite(p99) ? fmt(p99) : 'never removed'} over ${ds.length} interruption(s) vs a limit of ${fmt(limit)} (poll interval ${fmt(terminationPollMs)})${never > 0 ? `; ${never} member(s) never removed` : ''}${missed(late.map((x) => x.scenario))}`,
+      caveat: caveatRuns,
+    });
+  }
+
+  // 4. replacement launched → voter ≤ 5 s (every replacement; one that never became a voter counts as ∞)
+  {
+    const replT = tagged.flatMap(({ scenario, d }) => d.replacementToVoterMs.map((v) => ({ scenario, v })));
+    const repl = replT.map((x) => x.v);
+    const slow = replT.filter(({ v }) => !((v ?? Number.POSITIVE_INFINITY) <= VOTER_LIMIT_MS));
+    const values = repl.map((v) => v ?? Number.POSITIVE_INFINITY);
+    const worst = values.length === 0 ? undefined : Math.max(...values);
+    const never = repl.filter((v) => v === undefined).length;
+    const within = values.filter((v) => v <= VOTER_LIMIT_MS).length;
+    push({
+      id: 'replacement-voter-5s',
+      agent,
+      status: worst === undefined ? 'not measured' : worst <= VOTER_LIMIT_MS ? 'met' : 'not met',
+      detail:
+        worst === undefined
+          ? 'no replacement was launched in a measured run'
+          : `${within} of ${values.length} replacement(s) within 5 s; worst ${Number.isFinite(worst) ? fmt(worst) : 'never a voter'}${never > 0 ? `; ${never} never became a voter` : ''}${missed(slow.map((x) => x.scenario))}`,
+      caveat: caveatRuns,
+    });
+  }
+  return results;
+}
