@@ -81,7 +81,8 @@ for (const t of selected) {
 // Static checks run by scripts/test.sh (lint, format, typecheck) count in the closing line too.
 const checksFailed = (process.env.CHECKS_FAILED ?? '').split(' ').filter(Boolean);
 total.pass += Number(process.env.CHECKS_PASSED ?? 0);
-if (checksFailed.length > 0) console.log(`\nfailed checks: ${checksFailed.join(', ')} (see their output above)`);
+if (checksFailed.length > 0)
+  console.log(`\nfailed checks: ${checksFailed.join(', ')} (see their output above)`);
 const failed = total.fail + total.cancelled + checksFailed.length;
 console.log(`\ntests: ${total.pass} passed, ${failed} failed, ${total.skipped + total.todo} skipped`);
 process.exit(failed > 0 || total.pass === 0 ? 1 : 0);
