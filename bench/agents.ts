@@ -2,9 +2,7 @@
  * What the benchmark compares (etcd-spot's agent and the seed baseline, with the settings the document
  * states) and which scenario file each row runs.
  */
-import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { describeError } from '../src/core/errors.ts';
 import { parseDuration } from '../src/config/duration.ts';
 import { describeStep, loadScenario } from '../src/sim/scenario.ts';
 import type { Scenario, Step } from '../src/sim/scenario.ts';
@@ -119,30 +117,15 @@ export interface ResolvedScenario {
   note?: string;
 }
 
-/**
- * The scenario to run for a bench row: scenarios/<id>.yaml when it exists and holds exactly the row's
- * disruption; otherwise bench/scenarios/<fallback>.yaml.
- */
+/** The scenario to run for a bench row: scenarios/<id>.yaml, which must hold exactly the row's disruption. */
 export function resolveScenario(id: string): ResolvedScenario {
   const b = BENCH_SCENARIOS.find((s) => s.id === id);
   if (b === undefined) throw new Error(`unknown bench scenario ${id}`);
-  let note: string | undefined;
-  const own = join(REPO, 'scenarios', `${id}.yaml`);
-  if (existsSync(own)) {
-    try {
-      const scenario = loadScenario(own);
-      const why = misfit(scenario, b);
-      if (why === undefined) return described(scenario, own);
-      note = `scenarios/${id}.yaml not used: ${why}`;
-    } catch (err) {
-      note = `scenarios/${id}.yaml not used: ${describeError(err)}`;
-    }
-  } else note = `scenarios/${id}.yaml does not exist`;
-  const fallback = join(REPO, 'bench', 'scenarios', `${b.fallback}.yaml`);
-  const scenario = loadScenario(fallback);
+  const path = join(REPO, 'scenarios', `${id}.yaml`);
+  const scenario = loadScenario(path);
   const why = misfit(scenario, b);
-  if (why !== undefined) throw new Error(`bench/scenarios/${b.fallback}.yaml does not fit row ${id}: ${why}`);
-  return { ...described(scenario, fallback), note };
+  if (why !== undefined) throw new Error(`scenarios/${id}.yaml no longer fits the bench row ${id}: ${why}`);
+  return described(scenario, path);
 }
 
 function described(scenario: Scenario, path: string): ResolvedScenario {

@@ -1,15 +1,11 @@
 /**
  * The benchmark's standard scenarios: one disruption each, between a settled start and a settled end,
  * so that every write failure and gap of a run belongs to that one disruption.
- *
- * Each row runs the simulator's own scenario file (scenarios/<id>.yaml) when it exists and holds the
- * row's disruption; otherwise bench/scenarios/<fallback>.yaml, which has the same shape.
+ * Each row runs the simulator's own scenario file, scenarios/<id>.yaml.
  */
 export interface BenchScenario {
   /** The scenario name under scenarios/; also the row key in BENCHMARKS.md and bench-results.json. */
   id: string;
-  /** bench/scenarios/<fallback>.yaml. */
-  fallback: string;
   /** In `--quick`. */
   quick: boolean;
   /** The one disruption a scenario file must hold to be used for this row. */
@@ -21,25 +17,21 @@ export interface BenchScenario {
 export const BENCH_SCENARIOS: readonly BenchScenario[] = [
   {
     id: 'interrupt-follower',
-    fallback: 'bench-interrupt-follower',
     quick: true,
     expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
   },
   {
     id: 'interrupt-leader',
-    fallback: 'bench-interrupt-leader',
     quick: true,
     expect: { kind: 'interrupt', target: 'leader', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
   },
   {
     id: 'short-notice',
-    fallback: 'bench-short-notice',
     quick: false,
     expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 0, maxNoticeMs: 5000 },
   },
   {
     id: 'kill9-reaped',
-    fallback: 'bench-kill9-reaped',
     quick: false,
     expect: { kind: 'kill9', target: 'follower', instanceGone: true },
   },
