@@ -5,6 +5,8 @@
  * resources) and an optional JSON report.
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderHtmlReport, timelineFromSnapshots } from './report-html.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../core/errors.ts';
 import { envVarFor } from '../config/load.ts';
@@ -38,6 +40,8 @@ export interface SimRunOptions {
   ipPrefix?: string;
   /** Write the JSON report here. */
   reportPath?: string;
+  /** Write the HTML report here (default: report.html in the run dir). */
+  htmlPath?: string;
   /** Where the live view / progress lines go (default process.stdout). */
   out?: NodeJS.WritableStream;
   /** Redraw a live view (default: whether `out` is a TTY). */
@@ -497,6 +501,14 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   if (opts.reportPath !== undefined) {
     writeFileSync(opts.reportPath, `${JSON.stringify(report, null, 2)}\n`);
     write(`report written to ${opts.reportPath}`);
+  }
+  // The HTML report is cheap and is what a person opens first: always written, by default into the run dir.
+  const htmlPath = opts.htmlPath ?? join(fleet.runDir, 'report.html');
+  try {
+    writeFileSync(htmlPath, renderHtmlReport(report, timelineFromSnapshots(snapshots)));
+    write(`HTML report (open it in a browser): ${htmlPath}`);
+  } catch (err) {
+    write(`could not write the HTML report ${htmlPath}: ${describeError(err)}`);
   }
   await workload.close();
   // A passing run keeps its logs; its etcd data (64 MB of preallocated WAL per member) goes.

@@ -21,6 +21,7 @@ interface SimFlags {
   seed?: number;
   ipPrefix: string;
   report?: string;
+  html?: string;
   keep: boolean;
   writers?: number;
   writesPerSecond?: number;
@@ -112,6 +113,7 @@ export function registerSimCommand(program: Command): void {
       envArg,
     )
     .option('--report <file>', 'write the JSON report here')
+    .option('--html <file>', 'write the HTML report here (default: report.html in the run dir)')
     .option('--keep', 'leave the fleet running after the verdict, until Ctrl-C', false)
     .addHelpText(
       'after',
@@ -174,6 +176,7 @@ export function registerSimCommand(program: Command): void {
           ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
           ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
           ...(flags.report !== undefined ? { reportPath: flags.report } : {}),
+          ...(flags.html !== undefined ? { htmlPath: flags.html } : {}),
         });
         if (flags.keep && !controller.signal.aborted) {
           process.stdout.write(
