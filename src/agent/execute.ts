@@ -15,6 +15,7 @@ import type { InstanceGroup } from '../ports/instance-group.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { LocalStateStore } from './local-state.ts';
 import type { AgentMemory, AgentSettings, PeerAgents, VoteAnswer } from './types.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface ExecuteContext {
   obs: Observation;
@@ -56,11 +57,6 @@ class ActionFailed extends EtcdSpotError {
   constructor(message: string, code = 'ACTION_FAILED', cause?: unknown) {
     super(message, { code, retryable: true, cause });
   }
-}
-
-function deadline(ms: number, signal?: AbortSignal): AbortSignal {
-  const t = AbortSignal.timeout(Math.max(1, ms));
-  return signal ? AbortSignal.any([signal, t]) : t;
 }
 
 /** Reachable voters that follow a leader, the leader first: the endpoints for membership calls. */
@@ -121,7 +117,7 @@ async function waitForLocalStatus(
     try {
       const st = await ctx.etcd.status(
         ctx.obs.self.clientUrl,
-        deadline(Math.min(ctx.settings.callTimeoutMs, left), ctx.signal),
+        withDeadline(Math.min(ctx.settings.callTimeoutMs, left), ctx.signal),
       );
       if (!needLeader || st.leaderId !== undefined) return st;
     } catch {
@@ -246,7 +242,7 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       if (!obs.cluster.reachable) throw new ActionFailed('cluster not reachable', 'PRECONDITION_FAILED');
       if (runner.isRunning()) throw new ActionFailed('etcd already runs', 'PRECONDITION_FAILED');
       const endpoints = healthyVoterUrls(obs);
-      const added = await etcd.addLearner(endpoints, self.peerUrl, deadline(callMs * 2, ctx.signal));
+      const added = await etcd.addLearner(endpoints, self.peerUrl, withDeadline(callMs * 2, ctx.signal));
       const clusterId = obs.cluster.clusterId;
       // Recorded before the start, so a crash in between leaves a record that matches what we start.
       await store.update((r) => ({ ...r, memberId: added.member.id, clusterId }));
@@ -274,7 +270,7 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       const until = ctx.clock.now() + PROMOTE_RETRY_MS;
       for (let attempt = 1; ; attempt++) {
         try {
-          await etcd.promote(endpoints, action.memberId, deadline(callMs, ctx.signal));
+          await etcd.promote(endpoints, action.memberId, withDeadline(callMs, ctx.signal));
           return { progressed: true, detail: `promoted after ${attempt} attempt(s)` };
         } catch (err) {
           const code = errorCode(err);
@@ -288,7 +284,7 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
     case 'remove-member': {
       const endpoints = healthyVoterUrls(obs, action.memberId);
       try {
-        await etcd.remove(endpoints, action.memberId, deadline(callMs * 3, ctx.signal));
+        await etcd.remove(endpoints, action.memberId, withDeadline(callMs * 3, ctx.signal));
       } catch (err) {
         if (errorCode(err) === 'ETCD_MEMBER_NOT_FOUND')
           return { progressed: true, detail: 'already removed' };
@@ -305,7 +301,7 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
           `leader ${action.from} has no client URL in the member list`,
           'PRECONDITION_FAILED',
         );
-      await etcd.moveLeader(url, action.to, deadline(callMs * 2, ctx.signal));
+      await etcd.moveLeader(url, action.to, withDeadline(callMs * 2, ctx.signal));
       return { progressed: true };
     }
 
@@ -339,7 +335,10 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       return { progressed: true };
 
     case 'signal-ready-to-shutdown':
-      await ctx.group.signalReadyToShutdown(self.instanceId, deadline(settings.cloudTimeoutMs, ctx.signal));
+      await ctx.group.signalReadyToShutdown(
+        self.instanceId,
+        withDeadline(settings.cloudTimeoutMs, ctx.signal),
+      );
       ctx.memory.signalledReady = true;
       return { progressed: true };
 

@@ -31,6 +31,7 @@ import type { InstanceMetadata } from '../ports/instance-metadata.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { LocalStateStore } from './local-state.ts';
 import type { AgentMemory, AgentSettings, PeerAgents } from './types.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface ObserverDeps {
   settings: AgentSettings;
@@ -48,11 +49,6 @@ export interface ObserverDeps {
 }
 
 type StatusResult = { ok: true; status: MemberStatus } | { ok: false; error: string };
-
-function withDeadline(ms: number, signal?: AbortSignal): AbortSignal {
-  const t = AbortSignal.timeout(Math.max(1, ms));
-  return signal ? AbortSignal.any([signal, t]) : t;
-}
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');

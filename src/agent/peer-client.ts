@@ -2,6 +2,7 @@
 import { EtcdSpotError, describeError } from '../core/errors.ts';
 import type { GroupInstanceView, PeerBootstrapView } from '../core/observation.ts';
 import type { PeerAgents, VoteAnswer } from './types.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface HttpPeerAgentsOptions {
   statusPort: number;
@@ -20,8 +21,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
   const timeoutMs = opts.timeoutMs ?? 1000;
   const base = (peer: GroupInstanceView) => `http://${hostPart(peer.privateIp)}:${opts.statusPort}`;
-  const deadline = (signal?: AbortSignal) =>
-    signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+  const deadline = (signal?: AbortSignal) => withDeadline(timeoutMs, signal);
 
   return {
     async bootstrapView(peer, signal) {

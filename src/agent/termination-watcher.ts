@@ -9,6 +9,7 @@ import type { NoticeView, TerminationView } from '../core/observation.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { TerminationNotice, TerminationSource } from '../ports/termination-source.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface TerminationWatcherOptions {
   sources: TerminationSource[];
@@ -54,9 +55,7 @@ export class TerminationWatcher {
     const timeoutMs = this.opts.timeoutMs ?? Math.min(this.opts.intervalMs, 5000);
     await Promise.all(
       this.opts.sources.map(async (source) => {
-        const sig = signal
-          ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs);
+        const sig = withDeadline(timeoutMs, signal);
         let notice: TerminationNotice | null;
         try {
           notice = await source.poll(sig);

@@ -44,6 +44,7 @@ import type { AgentSettings } from './types.ts';
 import { newAgentMemory } from './types.ts';
 import { VoteKeeper } from './votes.ts';
 import type { LocalBootstrapFacts } from './votes.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface RuntimeOptions {
   /** Default process.env (SPOTINST_TOKEN and friends for the Elastigroup credentials). */
@@ -292,9 +293,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     await mkdir(stateDir, { recursive: true });
     for (let attempt = 1; ; attempt++) {
       try {
-        identity = await metadata.identity(
-          AbortSignal.any([signal, AbortSignal.timeout(settings.cloudTimeoutMs)]),
-        );
+        identity = await metadata.identity(withDeadline(settings.cloudTimeoutMs, signal));
         break;
       } catch (err) {
         if (signal.aborted) throw err;
