@@ -3,32 +3,9 @@ import type { MemberId } from '../../core/ids.ts';
 import type { EtcdCluster, Member, MemberStatus } from '../../ports/etcd-cluster.ts';
 import type { EtcdExit, EtcdLaunch, EtcdRunner } from '../../ports/etcd-runner.ts';
 import type { GroupInstance, InstanceGroup } from '../../ports/instance-group.ts';
-import type { Logger } from '../../ports/logger.ts';
 
-export interface LogEntry {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  obj: Record<string, unknown>;
-  msg?: string | undefined;
-}
-
-export function recordingLogger(
-  entries: LogEntry[] = [],
-  bindings: Record<string, unknown> = {},
-): Logger & { entries: LogEntry[] } {
-  const at =
-    (level: LogEntry['level']) =>
-    (obj: object, msg?: string): void => {
-      entries.push({ level, obj: { ...bindings, ...(obj as Record<string, unknown>) }, msg });
-    };
-  return {
-    entries,
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (b) => recordingLogger(entries, { ...bindings, ...b }),
-  };
-}
+export { recordingLogger } from '../../../test/support/recording-logger.ts';
+export type { LogEntry } from '../../../test/support/recording-logger.ts';
 
 export type Call = { method: string; args: unknown[] };
 
