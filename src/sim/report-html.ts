@@ -39,10 +39,13 @@ const ROLE_RANK: Record<TimelineRole, number> = {
  * The role of every member and instance per snapshot, keeping only the samples where something
  * changed. A member is keyed by the instance it was first seen with (sticky, so a member that outlives
  * its instance stays on that instance's lane); a live instance that is not in a readable member list is
- * `absent`; when the member list could not be read, an instance's own etcd status gives its role and
- * lanes nothing answers for are `unreachable`. Terminated instances disappear (the lane ends).
+ * `absent`; when the member list could not be read, an instance's own etcd status gives its role, a
+ * silent one is `unreachable` if it has been a member (else `absent`), and so are the members no live
+ * instance answers for. Terminated instances disappear (the lane ends).
  */
-export function timelineFromSnapshots(snaps: readonly { tMs: number; snapshot: FleetSnapshot }[]): RoleTimeline {
+export function timelineFromSnapshots(
+  snaps: readonly { tMs: number; snapshot: FleetSnapshot }[],
+): RoleTimeline {
   const keyOfMember = new Map<string, string>();
   const samples: RoleTimeline['samples'] = [];
   let prevSig = '';
@@ -64,9 +67,11 @@ export function timelineFromSnapshots(snaps: readonly { tMs: number; snapshot: F
       }
       for (const i of live) if (!rows.has(i.id)) rows.set(i.id, { key: i.id, role: 'absent' });
     } else {
+      const wasMember = new Set(keyOfMember.values());
       for (const i of live) {
         if (!i.etcd) {
-          rows.set(i.id, { key: i.id, role: 'unreachable' });
+          // Silent: unreachable if it has been a member, else (booting) not a member yet.
+          rows.set(i.id, { key: i.id, role: wasMember.has(i.id) ? 'unreachable' : 'absent' });
           continue;
         }
         keyOfMember.set(i.etcd.memberId, keyOfMember.get(i.etcd.memberId) ?? i.id);
@@ -95,7 +100,13 @@ export function timelineFromSnapshots(snaps: readonly { tMs: number; snapshot: F
 // ---------------------------------------------------------------------------------------------------
 // Formatting helpers
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Escapes text for HTML/SVG content and attribute values. */
 export function escapeHtml(value: unknown): string {
@@ -188,10 +199,9 @@ const KIND_STYLE: Record<MarkKind, { color: string; label: string }> = {
 const OK_COLOR = '#059669';
 const FAIL_COLOR = '#dc2626';
 
-/** The step's kind: a `kind` field when the runner records one, else the kind its description names. */
+/** The step's kind: the record's `kind` (the runner always sets it), else the kind its description names. */
 function stepKind(step: StepRecord, event: EventTimings | undefined): string {
-  const k = (step as StepRecord & { kind?: unknown }).kind;
-  if (typeof k === 'string') return k;
+  if (step.kind !== undefined) return step.kind;
   if (event) return event.kind;
   const d = step.description;
   if (d.startsWith('interrupt ')) return 'interrupt';
@@ -259,8 +269,11 @@ export function aggregateBuckets(
   return { buckets: [...out.values()], widthMs: width * f };
 }
 
-/** Failed writes and the longest run of buckets without an acknowledged write within [from, to). */
-export function writesInWindow(
+/**
+ * Failed writes and the longest run of buckets without an acknowledged write within [from, to): the
+ * bucket-resolution fallback for events that carry no exact {@link EventTimings.writes}.
+ */
+export function bucketWritesInWindow(
   buckets: readonly AvailabilityBucket[],
   from: number,
   to: number,
@@ -323,7 +336,10 @@ function lanesOf(timeline: RoleTimeline, endMs: number): Lane[] {
   const lanes = new Map<string, Lane>();
   const samples = [...timeline.samples].sort((a, b) => a.tMs - b.tMs);
   samples.forEach((s, i) => {
-    const to = Math.max(s.tMs, i + 1 < samples.length ? (samples[i + 1] as (typeof samples)[number]).tMs : endMs);
+    const to = Math.max(
+      s.tMs,
+      i + 1 < samples.length ? (samples[i + 1] as (typeof samples)[number]).tMs : endMs,
+    );
     for (const m of s.members) {
       let lane = lanes.get(m.key);
       if (!lane) {
@@ -404,23 +420,38 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   const lanes = lanesOf(timeline, endMs);
   const markers = markersOf(report);
 
-  // -- event badges, greedily placed on as few rows as keep their labels apart
-  const rowEnds: number[] = [];
-  const placed = markers.map((m) => {
-    const x0 = x(m.step.startedAtMs);
-    const w = 24 + m.label.length * 6.4;
-    let row = rowEnds.findIndex((end) => end < x0 - 4);
-    if (row < 0) {
-      row = rowEnds.length;
-      rowEnds.push(0);
-    }
-    rowEnds[row] = x0 + w;
-    return { m, x0, row };
-  });
+  // Many lanes (a long chaos run) are drawn thinner, labels and member ids move into the tooltips.
+  const dense = lanes.length > 12;
+  const laneH = dense ? 14 : LANE_H;
+  const laneGap = dense ? 3 : LANE_GAP;
+
+  // -- event badges, greedily placed on as few rows as keep their labels apart; when that takes more
+  // than 3 rows, the badges go without labels (the numbers are in the table).
+  const place = (withLabels: boolean) => {
+    const rowEnds: number[] = [];
+    const placed = markers.map((m) => {
+      const x0 = x(m.step.startedAtMs);
+      const w = withLabels ? 24 + m.label.length * 6.4 : 10;
+      // Near the right edge the label goes to the left of its badge.
+      const left = withLabels && x0 + w > VIEW_W - 4;
+      const from = left ? x0 - w : x0 - 10;
+      let row = rowEnds.findIndex((end) => end < from - 2);
+      if (row < 0) {
+        row = rowEnds.length;
+        rowEnds.push(0);
+      }
+      rowEnds[row] = left ? x0 + 10 : x0 + w;
+      return { m, x0, row, left, label: withLabels };
+    });
+    return { placed, rows: rowEnds.length };
+  };
+  let badges = place(true);
+  if (badges.rows > 3) badges = place(false);
+  const placed = badges.placed;
   const badgeRowH = 20;
   let y = 6;
   const badgesTop = y;
-  y += Math.max(1, rowEnds.length) * badgeRowH + 4;
+  y += Math.max(1, badges.rows) * badgeRowH + 4;
 
   // -- steps lane
   const stepsY = y;
@@ -429,8 +460,8 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   // -- member lanes
   const membersTop = y;
   const laneY = new Map<string, number>();
-  lanes.forEach((l, i) => laneY.set(l.key, membersTop + i * (LANE_H + LANE_GAP)));
-  y = membersTop + Math.max(1, lanes.length) * (LANE_H + LANE_GAP) + 6;
+  lanes.forEach((l, i) => laneY.set(l.key, membersTop + i * (laneH + laneGap)));
+  y = membersTop + Math.max(1, lanes.length) * (laneH + laneGap) + 6;
   const votersY = y;
   y += 18 + 8;
   const leaderY = y;
@@ -445,7 +476,7 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   lanes.forEach((l, i) => {
     const ly = laneY.get(l.key) as number;
     parts.push(
-      `<rect x="${GUTTER}" y="${c(ly - 2)}" width="${PLOT_W}" height="${LANE_H + 4}" fill="${i % 2 ? '#f8fafc' : '#f1f5f9'}"/>`,
+      `<rect x="${GUTTER}" y="${c(ly - (laneGap - 1) / 2)}" width="${PLOT_W}" height="${laneH + laneGap - 1}" fill="${i % 2 ? '#f8fafc' : '#f1f5f9'}"/>`,
     );
   });
   parts.push(`<rect x="${GUTTER}" y="${writesY}" width="${PLOT_W}" height="${WRITES_H}" fill="#f8fafc"/>`);
@@ -467,7 +498,9 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   const gl = (ly: number, text: string, sub?: string) =>
     parts.push(
       `<text x="${GUTTER - 10}" y="${c(ly)}" class="gl" text-anchor="end">${esc(text)}</text>` +
-        (sub ? `<text x="${GUTTER - 10}" y="${c(ly + 11)}" class="gs" text-anchor="end">${esc(sub)}</text>` : ''),
+        (sub
+          ? `<text x="${GUTTER - 10}" y="${c(ly + 11)}" class="gs" text-anchor="end">${esc(sub)}</text>`
+          : ''),
     );
   gl(badgesTop + 13, 'events');
   gl(stepsY + 10, 'steps');
@@ -488,21 +521,32 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   // -- member lanes
   for (const l of lanes) {
     const ly = laneY.get(l.key) as number;
-    const sub = l.memberIds.length === 0 ? 'no member' : l.memberIds.length === 1 ? `member ${l.memberIds[0]}` : `${l.memberIds.length} member ids`;
-    gl(ly + 9, l.key, sub);
+    const sub =
+      l.memberIds.length === 0
+        ? 'no member'
+        : l.memberIds.length === 1
+          ? `member ${l.memberIds[0]}`
+          : `${l.memberIds.length} member ids`;
+    if (dense)
+      parts.push(
+        `<text x="${GUTTER - 10}" y="${ly + 11}" class="gl dn" text-anchor="end">${esc(l.key)}<title>${esc(sub)}</title></text>`,
+      );
+    else gl(ly + 9, l.key, sub);
+    parts.push(`<g class="lane" data-lane="${esc(l.key)}">`);
     for (const s of l.segments) {
       const st = ROLE_STYLE[s.role];
       const x0 = x(s.from);
       const w = Math.max(1, x(s.to) - x0);
       const tip = `${l.key} — ${st.label}${s.memberId ? ` (member ${s.memberId})` : ''}, ${secs(s.from)} → ${secs(s.to)}`;
       parts.push(
-        `<rect x="${c(x0)}" y="${ly}" width="${c(w)}" height="${LANE_H}" fill="${st.fill}"${s.role === 'absent' ? ' stroke="#9ca3af" stroke-dasharray="3 2"' : ''}><title>${esc(tip)}</title></rect>`,
+        `<rect x="${c(x0)}" y="${ly}" width="${c(w)}" height="${laneH}" fill="${st.fill}"${s.role === 'absent' ? ' stroke="#9ca3af" stroke-dasharray="3 2"' : ''}><title>${esc(tip)}</title></rect>`,
       );
       if (w > st.label.length * 6 + 10)
         parts.push(
-          `<text x="${c(x0 + 5)}" y="${ly + 15}" class="seg" fill="${st.text}">${esc(st.label)}</text>`,
+          `<text x="${c(x0 + 5)}" y="${ly + (dense ? 11 : 15)}" class="seg${dense ? ' dn' : ''}" fill="${st.text}">${esc(st.label)}</text>`,
         );
     }
+    parts.push('</g>');
   }
 
   // -- healthy voters
@@ -516,16 +560,22 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     parts.push(
       `<rect x="${c(x0)}" y="${votersY}" width="${c(w)}" height="18" fill="#334155" fill-opacity="${shade.toFixed(2)}" stroke="#fff"><title>${esc(`${v.n} healthy voter(s), ${secs(v.from)} → ${secs(v.to)}`)}</title></rect>`,
     );
-    if (w > 14) parts.push(`<text x="${c(x0 + w / 2)}" y="${votersY + 13}" class="seg" fill="#fff" text-anchor="middle">${v.n}</text>`);
+    if (w > 14)
+      parts.push(
+        `<text x="${c(x0 + w / 2)}" y="${votersY + 13}" class="seg" fill="#fff" text-anchor="middle">${v.n}</text>`,
+      );
   }
 
   // -- leader
   gl(leaderY + 10, 'leader', `${report.leaderChanges.length} change(s)`);
   const keyOfMember = new Map<string, string>();
-  for (const s of timeline.samples) for (const m of s.members) if (m.memberId) keyOfMember.set(m.memberId, m.key);
+  for (const s of timeline.samples)
+    for (const m of s.members) if (m.memberId) keyOfMember.set(m.memberId, m.key);
   const changes = [...report.leaderChanges].sort((a, b) => a.atMs - b.atMs);
   const midY = leaderY + LANE_H / 2;
-  parts.push(`<line x1="${GUTTER}" y1="${midY}" x2="${GUTTER + PLOT_W}" y2="${midY}" stroke="#e2e8f0" stroke-width="2"/>`);
+  parts.push(
+    `<line x1="${GUTTER}" y1="${midY}" x2="${GUTTER + PLOT_W}" y2="${midY}" stroke="#e2e8f0" stroke-width="2"/>`,
+  );
   changes.forEach((ch, i) => {
     const to = i + 1 < changes.length ? (changes[i + 1] as (typeof changes)[number]).atMs : endMs;
     const x0 = x(ch.atMs);
@@ -554,14 +604,18 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   const { buckets, widthMs } = aggregateBuckets(report.availability, MAX_BUCKETS);
   const perSec = 1000 / widthMs;
   const maxRate = Math.max(1, ...buckets.map((b) => b.ok * perSec));
-  const yStep = niceStep(maxRate, 4, [1, 2, 5, 10, 20, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000, 50_000, 100_000]);
+  const yStep = niceStep(
+    maxRate,
+    4,
+    [1, 2, 5, 10, 20, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10_000, 20_000, 50_000, 100_000],
+  );
   const yMax = Math.ceil(maxRate / yStep) * yStep;
   const wy = (rate: number) => writesY + WRITES_H - (rate / yMax) * (WRITES_H - 6);
   gl(writesY + 14, 'writes', `per s, ${widthMs} ms buckets`);
   for (let v = yStep; v <= yMax; v += yStep) {
-    parts.push(
-      `<line x1="${GUTTER}" y1="${c(wy(v))}" x2="${GUTTER + PLOT_W}" y2="${c(wy(v))}" stroke="#e2e8f0" stroke-dasharray="2 3"/>`,
-      `<text x="${GUTTER - 4}" y="${c(wy(v) + 4)}" class="ax" text-anchor="end">${num(v)}</text>`,
+    overlay.push(
+      `<line x1="${GUTTER}" y1="${c(wy(v))}" x2="${GUTTER + PLOT_W}" y2="${c(wy(v))}" stroke="#334155" stroke-opacity="0.18" stroke-dasharray="2 3"/>`,
+      `<text x="${GUTTER + 4}" y="${c(wy(v) + 4)}" class="ax yl">${num(v)}</text>`,
     );
   }
   const first = buckets[0];
@@ -592,10 +646,12 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     d = d.replace(/H[\d.]+(?=H)/g, '');
     const lastB = buckets[buckets.length - 1] as AvailabilityBucket;
     d += `L${c(x(lastB.t + widthMs))} ${base}Z`;
-    parts.push(`<path d="${d}" fill="${OK_COLOR}" fill-opacity="0.55" stroke="${OK_COLOR}" stroke-width="1"/>`);
+    parts.push(
+      `<path d="${d}" fill="${OK_COLOR}" fill-opacity="0.55" stroke="${OK_COLOR}" stroke-width="1"/>`,
+    );
     for (const b of buckets) {
       if (b.failed === 0) continue;
-      const h = Math.max(3, (b.failed * perSec * (WRITES_H - 6)) / yMax);
+      const h = Math.max(5, (b.failed * perSec * (WRITES_H - 6)) / yMax);
       const bx = x(b.t);
       parts.push(
         `<rect x="${c(bx)}" y="${c(base - h)}" width="${c(Math.max(1.5, x(b.t + widthMs) - bx))}" height="${c(h)}" fill="${FAIL_COLOR}"><title>${esc(`${secs(b.t)}: ${b.failed} failed, ${b.ok} acknowledged`)}</title></rect>`,
@@ -605,14 +661,16 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     parts.push(`<text x="${GUTTER + 10}" y="${writesY + WRITES_H / 2}" class="gs">no writes recorded</text>`);
   }
   if (longest) {
-    const lx = x((longest.from + longest.to) / 2);
+    // Beside the band (not over it): the event line that caused the gap usually runs through the band.
+    const right = x(longest.to) + 90 < GUTTER + PLOT_W;
+    const lx = right ? x(longest.to) + 4 : x(longest.from) - 4;
     overlay.push(
-      `<text x="${c(lx)}" y="${writesY + 12}" class="gap" text-anchor="middle">gap ≈${esc(secs(longest.to - longest.from))}</text>`,
+      `<text x="${c(lx)}" y="${writesY + 12}" class="gap"${right ? '' : ' text-anchor="end"'}>gap ≈${esc(secs(longest.to - longest.from))}</text>`,
     );
   }
 
   // -- event markers: a line across every lane, a numbered badge on top
-  for (const { m, x0, row } of placed) {
+  for (const { m, x0, row, left, label } of placed) {
     const col = KIND_STYLE[m.kind].color;
     const by = badgesTop + row * badgeRowH + 9;
     parts.push(
@@ -620,7 +678,7 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     );
     const tip = `step ${m.n} at ${secs(m.step.startedAtMs)}: ${m.step.description}${m.step.instanceId ? ` → ${m.step.instanceId}` : ''}${m.step.ok ? '' : ` FAILED: ${m.step.error ?? ''}`}`;
     overlay.push(
-      `<g class="ev" data-step="${m.n}"><title>${esc(tip)}</title><circle cx="${c(x0)}" cy="${c(by)}" r="8.5" fill="${col}"/><text x="${c(x0)}" y="${c(by + 3.5)}" class="bn" text-anchor="middle">${m.n}</text><text x="${c(x0 + 12)}" y="${c(by + 4)}" class="bl" fill="${col}">${esc(m.label)}</text></g>`,
+      `<g class="ev" data-step="${m.n}"><title>${esc(tip)}</title><circle cx="${c(x0)}" cy="${c(by)}" r="8.5" fill="${col}"/><text x="${c(x0)}" y="${c(by + 3.5)}" class="bn" text-anchor="middle">${m.n}</text>${label ? `<text x="${c(left ? x0 - 12 : x0 + 12)}" y="${c(by + 4)}" class="bl" fill="${col}"${left ? ' text-anchor="end"' : ''}>${esc(m.label)}</text>` : ''}</g>`,
     );
   }
 
@@ -646,7 +704,7 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     if (e.terminatedAfterMs !== undefined && hy !== undefined) {
       const tx = x(t0 + e.terminatedAfterMs);
       overlay.push(
-        `<path d="M${c(tx - 4)} ${c(hy + LANE_H / 2 - 4)}l8 8m0 -8l-8 8" stroke="#0f172a" stroke-width="2"><title>${esc(`step ${e.step + 1}: instance ${e.instanceId ?? ''} terminated ${fmtMs(e.terminatedAfterMs)} after the event`)}</title></path>`,
+        `<path d="M${c(tx - 4)} ${c(hy + laneH / 2 - 4)}l8 8m0 -8l-8 8" stroke="#0f172a" stroke-width="2"><title>${esc(`step ${e.step + 1}: instance ${e.instanceId ?? ''} terminated ${fmtMs(e.terminatedAfterMs)} after the event`)}</title></path>`,
       );
     }
     for (const r of e.replacements) {
@@ -654,11 +712,11 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
       if (ry === undefined) continue;
       const lx = x(t0 + r.launchedAfterMs);
       overlay.push(
-        `<circle cx="${c(lx)}" cy="${c(ry + LANE_H / 2)}" r="4" fill="#fff" stroke="#0f172a" stroke-width="1.5"><title>${esc(`step ${e.step + 1}: replacement ${r.instanceId} launched ${fmtMs(r.launchedAfterMs)} after the event`)}</title></circle>`,
+        `<circle cx="${c(lx)}" cy="${c(ry + laneH / 2)}" r="4" fill="#fff" stroke="#0f172a" stroke-width="1.5"><title>${esc(`step ${e.step + 1}: replacement ${r.instanceId} launched ${fmtMs(r.launchedAfterMs)} after the event`)}</title></circle>`,
       );
       if (r.voterAfterMs !== undefined) {
         const vx = x(t0 + r.voterAfterMs);
-        const vy = ry + LANE_H / 2;
+        const vy = ry + laneH / 2;
         overlay.push(
           `<path d="M${c(vx)} ${c(vy - 6)}l6 6l-6 6l-6 -6z" fill="#facc15" stroke="#0f172a" stroke-width="1.2"><title>${esc(`step ${e.step + 1}: replacement ${r.instanceId} became a voter ${fmtMs(r.voterAfterMs)} after the event (learner after ${fmtMs(r.learnerAfterMs)})`)}</title></path>`,
         );
@@ -696,7 +754,10 @@ function legend(): string {
     return `<span class="lg" title="${esc(st.means)}"><i style="${sw}"></i>${esc(st.label)}</span>`;
   }).join('');
   const kinds = (Object.keys(KIND_STYLE) as MarkKind[])
-    .map((k) => `<span class="lg"><i class="ln" style="border-color:${KIND_STYLE[k].color}"></i>${esc(KIND_STYLE[k].label)}</span>`)
+    .map(
+      (k) =>
+        `<span class="lg"><i class="ln" style="border-color:${KIND_STYLE[k].color}"></i>${esc(KIND_STYLE[k].label)}</span>`,
+    )
     .join('');
   const marks = [
     `<span class="lg"><svg width="12" height="10"><path d="M1 1h10l-5 8z" fill="#0f172a"/></svg>member removed</span>`,
@@ -712,12 +773,27 @@ function legend(): string {
 
 function captions(): string {
   const items: [string, string][] = [
-    ['events', 'each numbered badge is a churn step started by the simulator; its dashed line runs across every lane so you can see what it did to the members and the writes. The numbers match the table below.'],
-    ['steps', 'every step of the scenario in order, including the waits for convergence (grey) and the "keep writing" pauses (light); a red block is a step that failed. Hover for its text.'],
-    ['members', 'one lane per instance (or per member that never had one): its role over time as etcd reported it. A lane starts when the instance first appears and ends when it is terminated. A wiped instance keeps its lane under a new member id.'],
+    [
+      'events',
+      'each numbered badge is a churn step started by the simulator; its dashed line runs across every lane so you can see what it did to the members and the writes. The numbers match the table below.',
+    ],
+    [
+      'steps',
+      'every step of the scenario in order, including the waits for convergence (grey) and the "keep writing" pauses (light); a red block is a step that failed. Hover for its text.',
+    ],
+    [
+      'members',
+      'one lane per instance (or per member that never had one): its role over time as etcd reported it. A lane starts when the instance first appears and ends when it is terminated. A wiped instance keeps its lane under a new member id.',
+    ],
     ['healthy voters', 'how many members were leader or follower at each moment; darker is more.'],
-    ['leader', 'the leader all running members agreed on; each black tick is a leader change, a dashed red stretch is a time without an agreed leader.'],
-    ['writes', 'acknowledged writes per second (green area) and failed ones (red bars, drawn at least 3 px high so that a single failure shows); a pink band is a stretch with no acknowledged write, the longest one is labelled.'],
+    [
+      'leader',
+      'the leader all running members agreed on; each black tick is a leader change, a dashed red stretch is a time without an agreed leader.',
+    ],
+    [
+      'writes',
+      'acknowledged writes per second (green area) and failed ones (red bars, drawn at least 5 px high so that a single failure shows); a pink band is a stretch with no acknowledged write, the longest one is labelled.',
+    ],
   ];
   return `<dl class="how">${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 }
@@ -733,7 +809,15 @@ function eventsTable(report: SimReport): string {
   const rows = report.events.map((e) => {
     const kind = isMarkKind(e.kind) ? e.kind : undefined;
     const col = kind ? KIND_STYLE[kind].color : '#64748b';
-    const w = writesInWindow(report.availability, e.startedAtMs, e.startedAtMs + e.windowMs);
+    // Exact counts from the runner when it recorded them, else the availability buckets (≈).
+    const exact = e.writes;
+    const w = exact ?? bucketWritesInWindow(report.availability, e.startedAtMs, e.startedAtMs + e.windowMs);
+    const gap =
+      exact !== undefined
+        ? fmtMs(exact.longestGapMs)
+        : w.longestGapMs > 0
+          ? `≈${secs(w.longestGapMs)}`
+          : '&lt; 0.1 s';
     const target = e.instanceId
       ? `<div class="mono">${esc(e.instanceId)}</div>${e.memberId ? `<div class="mono dim">${esc(e.memberId)}</div>` : ''}${e.wasLeader ? '<span class="tag">was leader</span>' : ''}`
       : '<span class="dim">—</span>';
@@ -750,27 +834,30 @@ function eventsTable(report: SimReport): string {
       e.memberIdUnchanged === undefined
         ? ''
         : `<div class="dim">${e.memberIdUnchanged ? 'rejoined with the same member id' : `rejoined as <span class="mono">${esc(e.memberIdAfter ?? '')}</span> after ${fmtMs(e.rejoinedAfterMs)}`}</div>`;
-    const actions = e.agentActions && e.agentActions.length > 0 ? `<div class="dim small">agent: ${esc(e.agentActions.join(' → '))}</div>` : '';
+    const actions =
+      e.agentActions && e.agentActions.length > 0
+        ? `<div class="dim small">agent: ${esc(e.agentActions.join(' → '))}</div>`
+        : '';
     return `<tr>
 <td><span class="badge" style="background:${col}">${e.step + 1}</span></td>
 <td class="num">${secs(e.startedAtMs)}</td>
-<td>${esc(e.description)}${rejoin}${actions}</td>
+<td class="evt">${esc(e.description)}${rejoin}${actions}</td>
 <td>${target}</td>
 <td class="num">${fmtMs(e.memberRemovedAfterMs)}</td>
 <td>${e.kind === 'interrupt' ? yesNo(e.removedBeforeTerminated, true) : '<span class="dim">—</span>'}</td>
 <td>${e.wasLeader ? yesNo(e.leaderMovedFirst, true) : '<span class="dim">n/a</span>'}</td>
 <td class="num">${fmtMs(e.terminatedAfterMs)}</td>
 <td>${repl}</td>
-<td class="num">${e.leaderChanges}</td>
+<td class="num">${e.leaderChanges}${e.leaderChangedAfterMs !== undefined ? `<div class="dim small">first after ${fmtMs(e.leaderChangedAfterMs)}</div>` : ''}</td>
 <td class="num${e.belowTargetMs > 0 ? ' warn' : ''}">${fmtMs(e.belowTargetMs)}</td>
 <td class="num${w.failed > 0 ? ' bad' : ''}">${num(w.failed)}</td>
-<td class="num">${w.longestGapMs > 0 ? `≈${secs(w.longestGapMs)}` : '&lt; 0.1 s'}</td>
+<td class="num${w.longestGapMs >= 5000 ? ' warn' : ''}">${gap}</td>
 <td class="num dim">${secs(e.windowMs)}</td>
 </tr>`;
   });
-  return `<table class="t"><thead><tr>
-<th>#</th><th>at</th><th>event</th><th>target</th><th title="from the event (notice) until the member was removed">member removed after</th><th>removed before terminated?</th><th title="only when the target was the leader">leader moved first?</th><th>terminated after</th><th>replacement: launch → learner → voter</th><th>leader changes</th><th title="time with fewer healthy voters than the target">below target voters</th><th title="in the window, from the availability buckets">failed writes</th><th title="longest run of 100 ms buckets without an acknowledged write, in the window">longest gap</th><th title="until the next event or the end">window</th>
-</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<div class="scroll"><table class="t events"><thead><tr>
+<th>#</th><th>at</th><th>event</th><th>target</th><th title="from the event (notice) until the member was removed">member removed after</th><th>removed before terminated?</th><th title="only when the target was the leader">leader moved first?</th><th>terminated after</th><th>replacement: launch → learner → voter</th><th>leader changes</th><th title="time with fewer healthy voters than the target">below target voters</th><th title="failed puts in the event's window">failed writes</th><th title="longest time without an acknowledged write in the event's window">longest gap</th><th title="until the next event or the end">window</th>
+</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function stepsTable(report: SimReport): string {
@@ -782,7 +869,77 @@ function stepsTable(report: SimReport): string {
         : `<span class="bad">failed</span> <span class="mono small">${esc(s.error ?? '')}</span>`;
     return `<tr><td class="num">${s.index + 1}</td><td class="num">${secs(s.startedAtMs)}</td><td class="num">${fmtMs(s.durationMs)}</td><td>${esc(s.description)}</td><td class="mono">${esc(s.instanceId ?? '')}</td><td>${status}</td></tr>`;
   });
-  return `<table class="t"><thead><tr><th>#</th><th>at</th><th>took</th><th>step</th><th>instance</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="t steps"><thead><tr><th>#</th><th>at</th><th>took</th><th>step</th><th>instance</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function timingSourceText(events: readonly EventTimings[]): string {
+  const sources = new Set(events.map((e) => e.timingSource).filter((s) => s !== undefined));
+  if (sources.size === 0) return '';
+  if (sources.size === 1 && sources.has('monitor'))
+    return 'Times come from the fleet monitor, which samples every 250 ms.';
+  return "Times come from the fleet monitor's 250 ms samples, refined to the millisecond by the agents' decision logs.";
+}
+
+/** How the run was set up and what it cost: agent, workload, cloud API calls, processes' resources. */
+function runDetails(report: SimReport): string {
+  const blocks: string[] = [];
+  const kv = (rows: [string, string][]) =>
+    `<table class="t compact kv"><tbody>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('')}</tbody></table>`;
+  const setup: [string, string][] = [];
+  if (report.agent) {
+    setup.push([
+      'agent',
+      report.agent.etcdSpot
+        ? "etcd-spot's agent"
+        : `<span class="mono">${esc(report.agent.command)}</span> (not etcd-spot's)`,
+    ]);
+    const env = Object.keys(report.agent.env ?? {});
+    if (env.length > 0) setup.push(['agent env', `<span class="mono small">${esc(env.join(' '))}</span>`]);
+  }
+  if (report.workload)
+    setup.push([
+      'workload',
+      esc(
+        `${report.workload.writers} writer(s), ${report.workload.writesPerSecond > 0 ? `${num(report.workload.writesPerSecond)} writes/s` : 'as fast as possible'}${report.workload.valueSize > 0 ? `, ${num(report.workload.valueSize)} B values` : ''}`,
+      ),
+    ]);
+  if (report.scenarioFile !== undefined)
+    setup.push(['scenario file', `<span class="mono small">${esc(report.scenarioFile)}</span>`]);
+  if (report.clusterIds) {
+    const split = report.clusterIds.length > 1;
+    setup.push([
+      'cluster ids seen',
+      `<span class="mono${split ? ' bad' : ''}">${esc(report.clusterIds.join(', ') || '—')}</span>${split ? ' <span class="bad">split cluster</span>' : ''}`,
+    ]);
+  }
+  if (setup.length > 0) blocks.push(`<div><h3>Setup</h3>${kv(setup)}</div>`);
+
+  if (report.api) {
+    const routes = Object.entries(report.api.routes ?? {}).filter(([, r]) => r.requests > 0);
+    const perMin = report.api.callsPerMinute as Record<string, number>;
+    blocks.push(
+      `<div><h3>Cloud API calls by the agents</h3><p><b class="big">${esc(String(report.api.spotCallsPerMinute))}</b> Spot API calls per minute <span class="dim">over ${esc(secs(report.api.durationMs))}</span></p>${
+        routes.length === 0
+          ? ''
+          : `<table class="t compact"><thead><tr><th>route</th><th>per min</th><th>requests</th><th>errors</th><th>rate limited</th><th>faulted</th></tr></thead><tbody>${routes
+              .map(
+                ([k, r]) =>
+                  `<tr><td class="mono">${esc(k)}</td><td class="num">${esc(String(perMin[k] ?? 0))}</td><td class="num">${num(r.requests)}</td><td class="num">${num(r.clientErrors + r.serverErrors)}</td><td class="num">${num(r.rateLimited)}</td><td class="num">${num(r.faulted + r.dropped)}</td></tr>`,
+              )
+              .join('')}</tbody></table>`
+      }</div>`,
+    );
+  }
+  if (report.resources) {
+    const row = (k: string, u: SimReport['resources']['agent']) =>
+      `<tr><td>${esc(k)}</td><td class="num">${esc(u.peakRssMb.toFixed(1))} MB</td><td class="num">${esc(u.meanCpuPercent.toFixed(1))} %</td><td class="num">${esc(u.cpuSeconds.toFixed(1))} s</td></tr>`;
+    blocks.push(
+      `<div><h3>Resources per instance</h3><table class="t compact"><thead><tr><th></th><th>peak RSS</th><th>mean CPU</th><th>CPU time</th></tr></thead><tbody>${row('agent', report.resources.agent)}${row('etcd', report.resources.etcd)}</tbody></table><p class="dim small">${num(report.resources.samples)} samples every ${esc(fmtMs(report.resources.sampleIntervalMs))}; peak of any one instance, CPU averaged over the time the processes ran.</p></div>`,
+    );
+  }
+  return blocks.length === 0
+    ? ''
+    : `<section><h2>Run</h2><div class="cols">${blocks.join('')}</div></section>`;
 }
 
 function writesDetail(report: SimReport): string {
@@ -806,9 +963,13 @@ function writesDetail(report: SimReport): string {
     );
   }
   if (w.nonMonotonic.length > 0)
-    out.push(`<div><h3 class="bad">Revisions out of order</h3><p>${num(w.nonMonotonic.length)} acknowledged write(s) with a revision lower than an earlier one of the same writer.</p></div>`);
+    out.push(
+      `<div><h3 class="bad">Revisions out of order</h3><p>${num(w.nonMonotonic.length)} acknowledged write(s) with a revision lower than an earlier one of the same writer.</p></div>`,
+    );
   if (w.readBackError !== undefined)
-    out.push(`<div><h3 class="bad">Read-back failed</h3><p class="mono small">${esc(w.readBackError)}</p></div>`);
+    out.push(
+      `<div><h3 class="bad">Read-back failed</h3><p class="mono small">${esc(w.readBackError)}</p></div>`,
+    );
   return out.length === 0 ? '' : `<section><h2>Writes</h2><div class="cols">${out.join('')}</div></section>`;
 }
 
@@ -816,6 +977,7 @@ const CSS = `
 *{box-sizing:border-box}
 body{margin:0;background:#f1f5f9;color:#0f172a;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans","Liberation Sans",sans-serif}
 main{max-width:1400px;margin:0 auto;padding:20px 24px 40px}
+.t .mono{white-space:nowrap}
 .mono,.t .mono{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:12px}
 .small{font-size:12px}.dim{color:#64748b}.good{color:#047857;font-weight:600}.bad{color:#b91c1c;font-weight:600}.warn{color:#b45309}
 header.top{display:flex;gap:22px;align-items:center;background:#fff;border-radius:12px;padding:18px 22px;box-shadow:0 1px 3px rgba(15,23,42,.12)}
@@ -833,9 +995,10 @@ section{background:#fff;border-radius:12px;padding:16px 20px;margin-top:14px;box
 h2{font-size:17px;margin:0 0 10px}h3{font-size:14px;margin:6px 0}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 .ax{font-size:11px;fill:#475569}.gl{font-size:12px;fill:#0f172a;font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace!important}
-.gs{font-size:9.5px;fill:#64748b}.seg{font-size:10.5px;font-weight:600;pointer-events:none}
-.lt{font-size:10.5px;fill:#4c1d95;font-weight:600}.bn{font-size:10px;font-weight:700;fill:#fff;pointer-events:none}.bl{font-size:11px;font-weight:650}
-.gap{font-size:11px;font-weight:700;fill:#b91c1c}.cur{font-size:11px;fill:#fff}
+.gs{font-size:9.5px;fill:#64748b}.gl.dn{font-size:10px}.seg.dn{font-size:9px}.seg{font-size:10.5px;font-weight:600;pointer-events:none}
+.lt{font-size:10.5px;fill:#4c1d95;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}.bn{font-size:10px;font-weight:700;fill:#fff;pointer-events:none}.bl{font-size:11px;font-weight:650;paint-order:stroke;stroke:#fff;stroke-width:3px}
+.yl{paint-order:stroke;stroke:#f8fafc;stroke-width:3px}
+.gap{font-size:11px;font-weight:700;fill:#b91c1c;paint-order:stroke;stroke:#fff;stroke-width:3px}.cur{font-size:11px;fill:#fff}
 .ev{cursor:default}
 .legend{display:flex;flex-direction:column;gap:4px;margin:2px 0 8px;font-size:12.5px}
 .legend b{display:inline-block;width:60px;color:#475569;font-weight:600}
@@ -845,9 +1008,11 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",san
 .how dt{font-weight:650;color:#0f172a}.how dd{margin:0}
 .t{border-collapse:collapse;width:100%;font-size:12.5px}
 .t th{text-align:left;font-weight:600;color:#475569;border-bottom:2px solid #e2e8f0;padding:6px 8px;vertical-align:bottom}
-.t td{border-bottom:1px solid #eef2f7;padding:6px 8px;vertical-align:top}
+.t td{border-bottom:1px solid #eef2f7;padding:6px 7px;vertical-align:top}
+.scroll{overflow-x:auto}
 .t .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.t.compact{width:auto}
+.kv th{border:none;padding:3px 12px 3px 0;white-space:nowrap}.kv td{border:none;padding:3px 0}.big{font-size:20px}
+.t.compact{width:auto}.t td.evt{min-width:180px}.t.steps{width:auto;min-width:60%}
 .badge{display:inline-block;min-width:22px;text-align:center;color:#fff;font-weight:700;border-radius:11px;padding:1px 6px}
 .tag{display:inline-block;background:#ede9fe;color:#5b21b6;border-radius:4px;padding:0 5px;font-size:11px;font-weight:600;margin-top:2px}
 .cols{display:flex;gap:28px;flex-wrap:wrap}
@@ -865,26 +1030,47 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
   const w = report.writes;
   const lost = w.lost.length;
   // A lost or changed acknowledged write can never be shown as a pass, whatever the flag says.
-  const pass = report.pass && lost === 0 && w.mismatched.length === 0;
+  const split = (report.clusterIds?.length ?? 0) > 1;
+  const pass = report.pass && lost === 0 && w.mismatched.length === 0 && !split;
   const problems: string[] = [];
   if (report.aborted !== undefined) problems.push(`run stopped early: ${report.aborted}`);
   if (lost > 0) problems.push(`${num(lost)} acknowledged write(s) lost`);
-  if (w.mismatched.length > 0) problems.push(`${num(w.mismatched.length)} write(s) read back with another value`);
-  if (w.nonMonotonic.length > 0) problems.push(`${num(w.nonMonotonic.length)} write(s) with out-of-order revisions`);
+  if (w.mismatched.length > 0)
+    problems.push(`${num(w.mismatched.length)} write(s) read back with another value`);
+  if (w.nonMonotonic.length > 0)
+    problems.push(`${num(w.nonMonotonic.length)} write(s) with out-of-order revisions`);
   if (w.readBackError !== undefined) problems.push(`read-back failed: ${w.readBackError}`);
   if (!report.converged) problems.push('the fleet did not converge at the end');
+  if (split && !report.problems.some((p) => /cluster id/.test(p)))
+    problems.push(`${report.clusterIds.length} cluster ids were seen during the run (a split)`);
   for (const p of report.problems) problems.push(p);
   for (const s of report.steps)
-    if (!s.ok && !s.skipped) problems.push(`step ${s.index + 1} (${s.description}) failed: ${s.error ?? 'unknown error'}`);
+    if (!s.ok && !s.skipped)
+      problems.push(`step ${s.index + 1} (${s.description}) failed: ${s.error ?? 'unknown error'}`);
   if (!pass && problems.length === 0) problems.push('the run did not pass (no detail recorded)');
 
   const stat = (k: string, v: string, cls: string, title?: string) =>
     `<div class="stat ${cls}"${title ? ` title="${esc(title)}"` : ''}><div class="v">${v}</div><div class="k">${esc(k)}</div></div>`;
   const stats = [
     stat('acknowledged writes', num(w.acknowledged), w.acknowledged > 0 ? 'ok' : 'warn'),
-    stat('lost writes', num(lost), lost > 0 ? 'bad' : 'ok', 'acknowledged writes missing from the final read-back'),
-    stat('failed writes', num(w.failed), w.failed > 0 ? 'warn' : 'ok', 'puts that returned an error or timed out (not acknowledged, so not lost)'),
-    stat('longest write gap', esc(fmtMs(w.longestGapMs)), w.longestGapMs >= 5000 ? 'warn' : '', 'longest time between two consecutive acknowledged writes'),
+    stat(
+      'lost writes',
+      num(lost),
+      lost > 0 ? 'bad' : 'ok',
+      'acknowledged writes missing from the final read-back',
+    ),
+    stat(
+      'failed writes',
+      num(w.failed),
+      w.failed > 0 ? 'warn' : 'ok',
+      'puts that returned an error or timed out (not acknowledged, so not lost)',
+    ),
+    stat(
+      'longest write gap',
+      esc(fmtMs(w.longestGapMs)),
+      w.longestGapMs >= 5000 ? 'warn' : '',
+      'longest time between two consecutive acknowledged writes',
+    ),
     stat('leader changes', num(report.leaderChanges.length), ''),
     stat('converged at the end', report.converged ? 'yes' : 'no', report.converged ? 'ok' : 'bad'),
   ].join('');
@@ -896,6 +1082,7 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
     ['voter cap', String(report.maxVoters)],
     ['duration', secs(report.durationMs)],
     ['started', dateText(report.startedAt)],
+    ...(report.agent && !report.agent.etcdSpot ? [['agent', report.agent.command]] : []),
   ]
     .map(([k, v]) => `${esc(k)} <b>${esc(v)}</b>`)
     .join(' &nbsp;·&nbsp; ');
@@ -924,10 +1111,11 @@ ${captions()}
 </section>
 <section>
 <h2>Per-event timings</h2>
-<p class="dim small">Times are measured from the moment the step started (for an interrupt: the notice). Failed writes and the longest gap are counted in the event's window (until the next event), from the ${esc(fmtMs(bucketWidth(report.availability)))} availability buckets.</p>
+<p class="dim small">Times are measured from the moment the step started (for an interrupt: the notice). Failed writes and the longest gap without an acknowledged write are counted in the event's window (until the next event)${report.events.some((e) => e.writes === undefined) ? `; a value marked ≈ comes from the ${esc(fmtMs(bucketWidth(report.availability)))} availability buckets` : ''}. ${esc(timingSourceText(report.events))}</p>
 ${eventsTable(report)}
 </section>
 ${writesDetail(report)}
+${runDetails(report)}
 <section>
 <h2>Steps</h2>
 ${stepsTable(report)}
