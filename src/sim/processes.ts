@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TimeoutError } from '../core/errors.ts';
+import { readProcStats } from './resources.ts';
 
 /** Process-group ids started here and not yet seen dead. */
 const liveGroups = new Set<number>();
@@ -50,24 +51,9 @@ export async function killLeftoverGroup(pgid: number, timeoutMs = 10_000): Promi
 
 /** PIDs whose process group is `pgid` (from /proc). */
 function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[2]) === pgid) out.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
+  return readProcStats()
+    .filter((p) => p.pgid === pgid)
+    .map((p) => p.pid);
 }
 
 /** Process groups started by this module that are still alive (for diagnostics and tests). */
@@ -77,25 +63,7 @@ export function liveProcessGroups(): number[] {
 
 /** `pid → ppid` for every process visible in /proc (Linux). Empty elsewhere. */
 function parentMap(): Map<number, number> {
-  const out = new Map<number, number>();
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // pid (comm) state ppid …: comm may contain spaces and parentheses, so split after the last ')'.
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(name), Number(rest[1]));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
+  return new Map(readProcStats().map((p) => [p.pid, p.ppid]));
 }
 
 /** Every live descendant of `pid` (children, grandchildren, …), read from /proc. */
