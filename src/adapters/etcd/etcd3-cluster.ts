@@ -18,6 +18,7 @@ import { EtcdError } from '../../core/errors.ts';
 import { memberIdFromDecimal, memberIdToDecimal, type MemberId } from '../../core/ids.ts';
 import type { EtcdCluster, Member, MemberStatus } from '../../ports/etcd-cluster.ts';
 import { abortedError, memberNotFoundOnAdd, toEtcdError, type EtcdErrorCode } from './etcd-errors.ts';
+import { raceAbort } from '../local/abort.ts';
 
 export interface EtcdClusterOptions {
   /** Deadline of each unary call (member list/add/promote, status, move-leader, health read). */
@@ -92,28 +93,7 @@ function normalizeClientUrl(url: string): string {
 
 /** Rejects with the mapped abort error when `signal` fires first; the call itself ends at its deadline. */
 function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined, context: string): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(abortedError(signal, context));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      p.catch(() => undefined);
-      reject(abortedError(signal, context));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceAbort(p, signal, () => abortedError(signal as AbortSignal, context));
 }
 
 /**

@@ -16,6 +16,7 @@ import { MetadataError, TimeoutError } from '../../core/errors.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { InstanceIdentity, InstanceMetadata } from '../../ports/instance-metadata.ts';
 import type { Logger } from '../../ports/logger.ts';
+import { raceAbort } from '../local/abort.ts';
 
 export interface ImdsOptions {
   /** Base URL, e.g. `http://169.254.169.254`. */
@@ -42,22 +43,7 @@ type Answer = { status: number; body: string };
 
 /** Waits for `p`, or rejects with the signal's reason as soon as it aborts. */
 function withAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return raceAbort(p, signal, () => (signal as AbortSignal).reason);
 }
 
 /**
