@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../src/core/errors.ts';
-import { killAllProcessGroupsSync } from '../src/sim/processes.ts';
+import { installStopSignals } from '../src/sim/processes.ts';
 import { runSim } from '../src/sim/run.ts';
 import type { SimReport } from '../src/sim/run.ts';
 import { agentSetup, noticeByStep, resolveScenario } from './agents.ts';
@@ -59,21 +59,10 @@ async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(specPath, 'utf8')) as RunSpec;
   const result: RunOneResult = { spec };
   const controller = new AbortController();
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals === 1) {
-      process.stderr.write(`${sig}: stopping the run\n`);
-      controller.abort();
-      return;
-    }
-    killAllProcessGroupsSync();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.kill(process.pid, sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const uninstallSignals = installStopSignals((sig) => {
+    process.stderr.write(`${sig}: stopping the run\n`);
+    controller.abort();
+  });
   try {
     const resolved = resolveScenario(spec.scenarioId);
     result.scenarioSource = resolved.source;
@@ -100,8 +89,7 @@ async function main(): Promise<void> {
     result.error = describeError(err);
     process.stderr.write(`run failed: ${result.error}\n`);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    uninstallSignals();
   }
   writeFileSync(spec.resultPath, `${JSON.stringify(result, null, 2)}\n`);
 }

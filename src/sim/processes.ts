@@ -235,3 +235,28 @@ export function killAllProcessGroupsSync(): void {
   for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
   liveGroups.clear();
 }
+
+/**
+ * SIGINT/SIGTERM for a simulator run: the first signal calls `onFirst` (an orderly stop), a second one
+ * kills every process group started here and dies by that signal. Returns the uninstaller.
+ */
+export function installStopSignals(onFirst: (sig: NodeJS.Signals) => void): () => void {
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (++count === 1) {
+      onFirst(sig);
+      return;
+    }
+    // Second signal: no time for an orderly shutdown; kill what we started, then die by the signal.
+    killAllProcessGroupsSync();
+    uninstall();
+    process.kill(process.pid, sig);
+  };
+  const uninstall = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return uninstall;
+}

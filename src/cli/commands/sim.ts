@@ -140,27 +140,15 @@ export function registerSimCommand(program: Command): void {
       if (maxVoters % 2 === 0)
         throw new ExitError(`--max-voters must be odd (got ${maxVoters})`, EXIT.badArgs);
       const { runSim } = await import('../../sim/run.ts');
-      const { killAllProcessGroupsSync } = await import('../../sim/processes.ts');
+      const { installStopSignals } = await import('../../sim/processes.ts');
 
       const controller = new AbortController();
-      let interrupts = 0;
-      const onSignal = (sig: NodeJS.Signals): void => {
-        interrupts++;
-        if (interrupts === 1) {
-          process.stderr.write(
-            `\n${sig}: stopping the scenario, cleaning up and printing the verdict so far (again to kill at once)\n`,
-          );
-          controller.abort();
-          return;
-        }
-        // Second signal: no time for an orderly shutdown; kill what we started, then die by the signal.
-        killAllProcessGroupsSync();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        process.kill(process.pid, sig);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const uninstallSignals = installStopSignals((sig) => {
+        process.stderr.write(
+          `\n${sig}: stopping the scenario, cleaning up and printing the verdict so far (again to kill at once)\n`,
+        );
+        controller.abort();
+      });
       try {
         const { report, fleet } = await runSim({
           scenario,
@@ -191,8 +179,7 @@ export function registerSimCommand(program: Command): void {
         }
         if (!report.pass) throw new ExitError('', report.converged ? EXIT.failure : EXIT.clusterNotHealthy);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        uninstallSignals();
       }
     });
 }
