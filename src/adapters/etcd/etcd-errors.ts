@@ -5,6 +5,16 @@
  * "rpc not supported for learner" and "connection refused" all arrive as GRPCUnavailableError. So the
  * server's message decides first (most specific substring first), then the gRPC status code.
  *
+ * The message texts are etcd's own, and the same in 3.4, 3.5 and 3.6 (api/v3rpc/rpctypes/error.go,
+ * server/etcdserver/errors.go and membership/errors.go at v3.4.23, v3.5.33, v3.6.14; the tests quote
+ * them per tag). What changed between the lines is the gRPC status of a few (so a rule never relies on
+ * the status when etcd's text is there) and a few texts that only newer lines send:
+ * - "rpc not supported for learner" and "not capable": UNAVAILABLE (14) in 3.4/3.5, FAILED_PRECONDITION
+ *   (9) from 3.6.0;
+ * - "cluster ID mismatch" (3.4.45+, 3.5, 3.6), "request canceled" and "context deadline exceeded" with
+ *   the "etcdserver: " prefix (3.5+, when the server's own context ends);
+ * - the learner limit: one learner hard-coded in 3.4/3.5, `--max-learners` from 3.6, same error text.
+ *
  * `retryable` means "the same request may succeed later without anyone changing it".
  */
 import { ClientClosedError, GRPCGenericError } from 'etcd3';
@@ -29,6 +39,8 @@ export type EtcdErrorCode =
   | 'ETCD_REQUEST_TIMEOUT'
   | 'ETCD_SERVER_STOPPED'
   | 'ETCD_MEMBER_REMOVED'
+  | 'ETCD_NOT_CAPABLE'
+  | 'ETCD_CLUSTER_ID_MISMATCH'
   | 'ETCD_NO_SPACE'
   | 'ETCD_TOO_MANY_REQUESTS'
   | 'ETCD_CORRUPT'
@@ -98,8 +110,11 @@ export const ETCD_ERROR_RULES: readonly EtcdErrorRule[] = [
   {
     code: 'ETCD_TOO_MANY_LEARNERS',
     retryable: true,
-    message: 'etcdserver: too many learner members in cluster',
-    meaning: 'etcd 3.4 allows one learner at a time; promote or remove it first',
+    // No prefix: the same text is "membership: …" inside the server (membership/errors.go) and
+    // "etcdserver: …" on the wire (rpctypes ErrGRPCTooManyLearners), in 3.4, 3.5 and 3.6.
+    message: 'too many learner members in cluster',
+    meaning:
+      'the learner limit is reached: one learner in 3.4/3.5 (hard-coded), --max-learners (default 1) from 3.6; promote or remove one first',
   },
   {
     code: 'ETCD_LEARNER_NOT_READY',
@@ -141,7 +156,21 @@ export const ETCD_ERROR_RULES: readonly EtcdErrorRule[] = [
     code: 'ETCD_LEARNER_RPC',
     retryable: false,
     message: 'etcdserver: rpc not supported for learner',
-    meaning: 'the endpoint is a learner; ask a voter',
+    meaning:
+      'the endpoint is a learner; ask a voter (gRPC UNAVAILABLE in 3.4/3.5, FAILED_PRECONDITION from 3.6)',
+  },
+  {
+    code: 'ETCD_NOT_CAPABLE',
+    retryable: false,
+    message: 'etcdserver: not capable',
+    meaning:
+      "the cluster version does not enable the call's capability yet (mixed versions during an upgrade); UNAVAILABLE in 3.4/3.5, FAILED_PRECONDITION from 3.6",
+  },
+  {
+    code: 'ETCD_CLUSTER_ID_MISMATCH',
+    retryable: false,
+    message: 'etcdserver: cluster id mismatch',
+    meaning: 'the endpoint belongs to another cluster than the request names (3.4.45+, 3.5, 3.6)',
   },
   {
     code: 'ETCD_REQUEST_TIMEOUT',
@@ -183,7 +212,16 @@ export const ETCD_ERROR_RULES: readonly EtcdErrorRule[] = [
     code: 'ETCD_TIMEOUT',
     retryable: true,
     message: 'context deadline exceeded',
-    meaning: 'our deadline (propagated to the server as grpc-timeout) passed',
+    meaning:
+      'our deadline (propagated to the server as grpc-timeout) passed; 3.5+ sends it as "etcdserver: context deadline exceeded"',
+  },
+  {
+    code: 'ETCD_ABORTED',
+    retryable: true,
+    // 3.5+ on the wire: "etcdserver: request canceled"; 3.4's server-side ErrCanceled: "…cancelled".
+    message: 'etcdserver: request cancel',
+    meaning:
+      "the server's context for the request was cancelled (client went away, or the member is stopping)",
   },
   {
     code: 'ETCD_UNAVAILABLE',
