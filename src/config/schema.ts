@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.ts';
+import { extraArgsIssues } from '../core/etcd-flags.ts';
 
 /** How a leaf value is written; decides how env/flag strings are coerced. */
 export type LeafKind = 'string' | 'number' | 'boolean' | 'duration' | 'enum' | 'string-list' | 'object-list';
@@ -247,7 +248,15 @@ export const configSchema = strictSection({
       stopCommand: stringList(['systemctl', 'stop', 'etcd'], 'list the command and its arguments'),
     }),
     clusterToken: leaf('string', text().optional()),
-    extraArgs: stringList([]),
+    extraArgs: leaf(
+      'string-list',
+      z
+        .array(z.string())
+        .superRefine((args, ctx) =>
+          extraArgsIssues(args).forEach((message) => ctx.addIssue({ code: 'custom', message, input: args })),
+        )
+        .default([]),
+    ),
     callTimeout: duration('2s', { min: 10, max: 120_000 }),
   }),
   agent: section({
@@ -267,6 +276,7 @@ export const configSchema = strictSection({
         })
         .default(5),
     ),
+    maxLearners: int(1, 1, 9),
     leaveOnRebalance: bool(false),
   }),
   log: section({

@@ -55,7 +55,7 @@ test('buildEtcdEnvironment gives the EnvironmentFile shape, extra args included'
   const env = buildEtcdEnvironment({
     ...opts,
     initialClusterState: 'existing',
-    extraArgs: ['--force-new-cluster'],
+    extraArgs: ['--enable-pprof'],
   });
   assert.deepEqual(env, {
     ETCD_NAME: 'm1',
@@ -69,7 +69,7 @@ test('buildEtcdEnvironment gives the EnvironmentFile shape, extra args included'
     ETCD_INITIAL_CLUSTER_TOKEN: 'sig-1234',
     ETCD_LOGGER: 'zap',
     ETCD_LOG_OUTPUTS: 'stderr',
-    ETCD_FORCE_NEW_CLUSTER: 'true',
+    ETCD_ENABLE_PPROF: 'true',
   });
   assert.match(formatEnvironmentFile(env), /^ETCD_NAME="m1"\nETCD_DATA_DIR="\/var\/lib\/etcd"\n/);
 });
@@ -93,10 +93,41 @@ test('launch options are validated: every problem reported at once', () => {
       assert.match(text, /peerUrl: needs an explicit port/);
       assert.match(text, /initialClusterToken/);
       assert.match(text, /initialCluster: must contain this member/);
-      assert.match(text, /extraArgs: never listen on a wildcard/);
+      assert.match(
+        text,
+        /extraArgs: "--listen-metrics-urls=http:\/\/0\.0\.0\.0:2381": never listen on a wildcard/,
+      );
       return true;
     },
   );
+});
+
+test('buildEtcdArgs refuses extraArgs that override a managed flag or listen on any wildcard spelling (campaign H4)', () => {
+  const bad = [
+    ['--listen-client-urls=http://0:2379'],
+    ['--listen-client-urls=http://[::0]:2379'],
+    ['--listen-peer-urls=http://:2380'],
+    ['--data-dir=/'],
+    ['-data-dir', '/elsewhere'],
+    ['--wal-dir=/wal'],
+    ['--listen-metrics-urls=http://0:2381'],
+    ['--listen-metrics-urls', 'http://[0:0:0:0:0:0:0:0]:2381'],
+  ];
+  for (const extraArgs of bad) {
+    assert.throws(
+      () => buildEtcdArgs({ ...opts, extraArgs }),
+      (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.startsWith('extraArgs: "')),
+      JSON.stringify(extraArgs),
+    );
+    // The systemd drop-in is built from the same arguments.
+    assert.throws(() => buildEtcdEnvironment({ ...opts, extraArgs }), ConfigError);
+  }
+  for (const url of ['http://0:2379', 'http://[::0]:2379', 'http://[0:0:0:0:0:0:0:0]:2379']) {
+    assert.throws(
+      () => buildEtcdArgs({ ...opts, clientUrl: url }),
+      /clientUrl: etcd-spot listens only on a concrete address/,
+    );
+  }
 });
 
 test('hasEtcdData is true only when member/wal has files; wipeDataDir empties an etcd data dir', async () => {

@@ -16,6 +16,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, EtcdError, TimeoutError, describeError } from '../../core/errors.ts';
+import { extraArgsIssues, isWildcardHost, urlHost } from '../../core/etcd-flags.ts';
 
 export interface EtcdLaunchOptions {
   name: string;
@@ -110,9 +111,10 @@ function validate(opts: EtcdLaunchOptions): void {
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
       issues.push(`${field}: scheme must be http or https: ${url}`);
     if (u.port === '') issues.push(`${field}: needs an explicit port: ${url}`);
-    if (u.hostname === '0.0.0.0' || u.hostname === '[::]' || u.hostname === '') {
+    const host = urlHost(url) ?? u.hostname;
+    if (isWildcardHost(host)) {
       issues.push(
-        `${field}: etcd-spot listens only on a concrete address, never ${u.hostname || 'an empty host'}: ${url}`,
+        `${field}: etcd-spot listens only on a concrete address, never ${host || 'an empty host'}: ${url}`,
       );
     }
     if (u.pathname !== '/' || u.search !== '') issues.push(`${field}: no path or query allowed: ${url}`);
@@ -137,10 +139,8 @@ function validate(opts: EtcdLaunchOptions): void {
       issues.push(`initialCluster: bad member name ${JSON.stringify(m.name)}`);
     checkUrl(`initialCluster[${m.name}].peerUrl`, m.peerUrl);
   }
-  for (const a of opts.extraArgs ?? []) {
-    if (a.includes('0.0.0.0') || a.includes('[::]'))
-      issues.push(`extraArgs: never listen on a wildcard address: ${a}`);
-  }
+  // The config schema refuses these already; checked again for every other caller.
+  for (const issue of extraArgsIssues(opts.extraArgs ?? [])) issues.push(`extraArgs: ${issue}`);
   if (issues.length > 0) throw new ConfigError(issues);
 }
 
