@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { spawnSync } from 'node:child_process';
-import { createLogger } from './logger.ts';
+import { createLogger, REDACTED } from './logger.ts';
 
 function capture() {
   const stream = new PassThrough();
@@ -91,4 +91,47 @@ createLogger({ level: 'info' }).info({ x: 1 }, 'to stderr');`;
   const line = JSON.parse(r.stderr.trim().split('\n').pop() as string) as { msg: string; x: number };
   assert.equal(line.msg, 'to stderr');
   assert.equal(line.x, 1);
+});
+
+test('secrets are redacted wherever they sit in a log object; other fields are kept', async () => {
+  const { stream, lines } = capture();
+  const log = createLogger({ level: 'info', destination: stream });
+  const secrets = ['S-top-token', 'S-nested', 'S-deep', 'S-bearer', 'S-imds', 'S-env', 'S-peer', 'S-pass'];
+  log.child({ component: 'spot' }).info(
+    {
+      token: secrets[0],
+      group: { groupId: 'sig-1', token: secrets[1] },
+      config: { group: { credentials: { secret: secrets[2] } } },
+      request: { headers: { authorization: `Bearer ${secrets[3]}`, accept: 'application/json' } },
+      headers: { 'x-aws-ec2-metadata-token': secrets[4] },
+      env: { SPOTINST_TOKEN: secrets[5], HOME: '/root' },
+      peerSecret: secrets[6],
+      password: secrets[7],
+      tokenTtl: 21600,
+    },
+    'calling Spot.io',
+  );
+  await tick();
+  assert.equal(lines.length, 1);
+  const text = JSON.stringify(lines[0]);
+  for (const s of secrets) assert.ok(!text.includes(s), `${s} leaked: ${text}`);
+  type Line = {
+    [k: string]: string | number | Line;
+  };
+  const l = lines[0] as Line;
+  const at = (...path: string[]): unknown => path.reduce<unknown>((o, k) => (o as Line)[k], l);
+  assert.equal(at('token'), REDACTED);
+  assert.equal(at('group', 'token'), REDACTED);
+  assert.equal(at('group', 'groupId'), 'sig-1');
+  assert.equal(at('config', 'group', 'credentials'), REDACTED);
+  assert.equal(at('request', 'headers', 'authorization'), REDACTED);
+  assert.equal(at('request', 'headers', 'accept'), 'application/json');
+  assert.equal(at('headers', 'x-aws-ec2-metadata-token'), REDACTED);
+  assert.equal(at('env', 'SPOTINST_TOKEN'), REDACTED);
+  assert.equal(at('env', 'HOME'), '/root');
+  assert.equal(at('peerSecret'), REDACTED);
+  assert.equal(at('password'), REDACTED);
+  assert.equal(at('tokenTtl'), 21600);
+  assert.equal(at('msg'), 'calling Spot.io');
+  assert.equal(REDACTED, '[redacted]');
 });

@@ -17,6 +17,44 @@ export interface CreateLoggerOptions {
   base?: Record<string, unknown>;
 }
 
+/** What replaces a secret in a log line. */
+export const REDACTED = '[redacted]';
+
+const SECRET_KEYS = [
+  'token',
+  'secret',
+  'peerSecret',
+  'password',
+  'apiKey',
+  'accessKey',
+  'secretAccessKey',
+  'sessionToken',
+  'credentials',
+  'SPOTINST_TOKEN',
+  'ETCD_SPOT_GROUP_TOKEN',
+  'ETCD_SPOT_AGENT_PEER_SECRET',
+];
+const SECRET_HEADERS = [
+  'authorization',
+  'Authorization',
+  'x-aws-ec2-metadata-token',
+  'x-etcd-spot-signature',
+  'cookie',
+];
+
+/**
+ * Paths pino blanks out before a line is written: secret keys at the top of a log object and up to
+ * three levels down (`config.group.token`, `env.SPOTINST_TOKEN`), and authorization headers wherever a
+ * `headers` object is logged. A secret must never reach a log file, whoever logs it.
+ */
+export const REDACT_PATHS: readonly string[] = [
+  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]),
+  ...SECRET_HEADERS.flatMap((h) => {
+    const key = `headers[${JSON.stringify(h)}]`;
+    return [key, `*.${key}`, `*.*.${key}`];
+  }),
+];
+
 /** A pino logger that also satisfies the Logger port. Call `flush()` before exiting when writing to a file. */
 export type ProcessLogger = Logger & { flush(): void; level: string };
 
@@ -39,6 +77,7 @@ export function createLogger(opts: CreateLoggerOptions): ProcessLogger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err },
+      redact: { paths: [...REDACT_PATHS], censor: REDACTED },
     },
     dest,
   );
