@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The CLI entry point: the only place that calls process.exit. Each command lives in its own module
-// under ./commands and throws ExitError (or any error) instead of exiting.
+// under ./commands and throws ExitError (or any error) instead of exiting; ./output.ts prints it once.
 import { Command, CommanderError } from 'commander';
-import { describeError, ExitError } from '../core/errors.ts';
+import { ExitError } from '../core/errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerCommands } from './commands/index.ts';
+import { cliRun, reportError } from './output.ts';
 
 export function buildProgram(): Command {
   const program = new Command('etcd-spot')
@@ -12,26 +13,43 @@ export function buildProgram(): Command {
       'Keeps an etcd cluster equal to the healthy running instances of a spot / auto-scaling group.',
     )
     .version('0.1.0')
+    .option('--verbose', 'print the cause of every error, not just what failed (as log.level=debug does)')
     .exitOverride()
     .showHelpAfterError();
+  program.hook('preAction', () => {
+    if (program.opts<{ verbose?: boolean }>().verbose) cliRun.verbose = true;
+  });
   registerCommands(program);
   return program;
 }
 
+/** The commands whose --json promises a JSON document on stdout, failures included. */
+const JSON_COMMANDS = new Set(['status', 'plan']);
+
+const io = {
+  stdout: (s: string) => process.stdout.write(s),
+  stderr: (s: string) => process.stderr.write(s),
+};
+
 async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? EXIT.ok : EXIT.badArgs;
+      if (err.exitCode === 0) return EXIT.ok;
+      // Commander printed the message and the usage already; a --json caller still gets its document.
+      const args = argv.slice(2);
+      if (args.includes('--json') && args.some((a) => JSON_COMMANDS.has(a))) {
+        cliRun.json = true;
+        const usage = new ExitError(err.message.replace(/^error: /, ''), EXIT.badArgs, { code: 'USAGE' });
+        reportError(usage, { stdout: io.stdout, stderr: () => {} });
+      }
+      return EXIT.badArgs;
     }
-    if (err instanceof ExitError) {
-      if (err.message) process.stderr.write(`Error: ${describeError(err)}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`Error: ${describeError(err)}\n`);
-    return EXIT.failure;
+    if (argv.includes('--verbose')) cliRun.verbose = true;
+    return reportError(err, io);
   }
 }
 

@@ -23,15 +23,60 @@ export function errorCode(err: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-/** One line for logs and CLI output: the message followed by each cause's message. */
-export function describeError(err: unknown): string {
+/** The messages of `err` and its causes, outermost first (at most 8), skipping a cause whose text is already said. */
+export function errorChain(err: unknown): string[] {
   const parts: string[] = [];
   let e: unknown = err;
-  for (let i = 0; e !== undefined && e !== null && i < 6; i++) {
-    parts.push(e instanceof Error ? e.message : String(e));
+  for (let i = 0; e !== undefined && e !== null && i < 8; i++) {
+    const text = (e instanceof Error ? e.message : String(e)).trim();
+    // A wrap that repeats its cause's text (ExitError(configError.message, …, configError)), or a cause
+    // already quoted in full by its wrapper, adds nothing.
+    if (text !== '' && !parts.some((p) => p.includes(text))) parts.push(text);
     e = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
   }
-  return parts.join(': caused by: ');
+  return parts;
+}
+
+/** One line for logs: the message followed by each cause's message that adds something. */
+export function describeError(err: unknown): string {
+  return errorChain(err).join(': caused by: ');
+}
+
+/** The error's own message without its causes: what a user reads. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const NETWORK_REASONS: [RegExp, string][] = [
+  [/ECONNREFUSED|connection refused/i, 'connection refused'],
+  [/EHOSTUNREACH|ENETUNREACH|no route to host|network is unreachable/i, 'host unreachable'],
+  [/ENOTFOUND|EAI_AGAIN|getaddrinfo|name resolution/i, 'host name not found'],
+  [/ECONNRESET|socket hang up/i, 'connection reset'],
+  [/EADDRNOTAVAIL/i, 'address not available'],
+  [/ETIMEDOUT|deadline|timed? ?out|TimeoutError|aborted due to timeout/i, 'timed out'],
+  [/EPROTO|wrong version number|\bSSL\b|\bTLS\b/, 'TLS handshake failed'],
+];
+
+/**
+ * A few words on why a network call failed ("connection refused", "timed out"), read from the whole
+ * cause chain; undefined when nothing recognisable is in it.
+ */
+export function networkReason(err: unknown): string | undefined {
+  const text = errorChain(err).join('\n');
+  const code = errorCodes(err).join(' ');
+  for (const [re, reason] of NETWORK_REASONS) if (re.test(code) || re.test(text)) return reason;
+  return undefined;
+}
+
+function errorCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; typeof e === 'object' && e !== null && i < 8; i++) {
+    const c = errorCode(e);
+    if (c !== undefined) codes.push(c);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return codes;
 }
 
 /** Invalid configuration. `issues` lists every problem at once, each naming the field and the fix. */
@@ -99,11 +144,15 @@ export class TimeoutError extends EtcdSpotError {
  */
 export class EtcdError extends EtcdSpotError {}
 
-/** A command-line failure with the exit code to use. Only src/cli/main.ts turns it into process.exit. */
+/**
+ * A command-line failure with the exit code to use. Only src/cli/main.ts turns it into process.exit.
+ * The message is what the user reads (one line naming what failed and the fix); the cause is printed
+ * only with --verbose. `code` names the failure in JSON error documents (e.g. ETCD_UNREACHABLE).
+ */
 export class ExitError extends EtcdSpotError {
   readonly exitCode: number;
-  constructor(message: string, exitCode: number, cause?: unknown) {
-    super(message, { code: 'EXIT', retryable: false, cause });
+  constructor(message: string, exitCode: number, opts: { cause?: unknown; code?: string } = {}) {
+    super(message, { code: opts.code ?? 'EXIT', retryable: false, cause: opts.cause });
     this.exitCode = exitCode;
   }
 }

@@ -9,6 +9,8 @@ import { ConfigError, ExitError, describeError } from '../../core/errors.ts';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { EXIT } from '../exit-codes.ts';
+import { noteLogLevel } from '../output.ts';
+import { findExecutable } from './executable.ts';
 
 export interface ConfigFlags {
   config?: string;
@@ -58,7 +60,42 @@ export function loadConfigFromFlags(
 
 /** Turns a ConfigError thrown while wiring (e.g. no Spot.io token) into exit code 2. */
 export function configErrorToExit(err: unknown): unknown {
-  return err instanceof ConfigError ? new ExitError(err.message, EXIT.badArgs, err) : err;
+  return err instanceof ConfigError
+    ? new ExitError(err.message, EXIT.badArgs, { cause: err, code: 'CONFIG_INVALID' })
+    : err;
+}
+
+/**
+ * In supervise mode the agent starts etcd itself: a binary that is not there is a configuration error
+ * found at start, before anything is touched, rather than a failed start every cycle.
+ */
+export function checkEtcdBinary(config: Config, env: Record<string, string | undefined>): void {
+  if (config.etcd.mode !== 'supervise') return;
+  const binary = config.etcd.binary;
+  if (findExecutable(binary, env.PATH) === undefined) {
+    const where = binary.includes('/') ? binary : `${binary} (looked up in PATH)`;
+    throw new ExitError(
+      `etcd.binary: ${where} not found or not executable; install etcd or set etcd.binary`,
+      EXIT.badArgs,
+      { code: 'CONFIG_INVALID' },
+    );
+  }
+}
+
+/** A failed start: a taken status port is named with its config key and the likely culprit. */
+export function startErrorToExit(err: unknown, config: Config): unknown {
+  const e = err as { code?: unknown; address?: unknown; port?: unknown };
+  if (typeof err === 'object' && err !== null && e.code === 'EADDRINUSE') {
+    const address = typeof e.address === 'string' ? e.address : '(private IP)';
+    const port = typeof e.port === 'number' ? e.port : config.agent.statusPort;
+    const host = address.includes(':') ? `[${address}]` : address;
+    return new ExitError(
+      `another etcd-spot agent (or another program) already listens on ${host}:${port} (agent.statusPort); stop it or choose another port`,
+      EXIT.badArgs,
+      { cause: err, code: 'PORT_IN_USE' },
+    );
+  }
+  return configErrorToExit(err);
 }
 
 export function registerAgentCommand(program: Command): void {
@@ -70,6 +107,8 @@ export function registerAgentCommand(program: Command): void {
       ),
   ).action(async (flags: ConfigFlags) => {
     const config = loadConfigFromFlags(flags);
+    noteLogLevel(config.log.level);
+    checkEtcdBinary(config, process.env);
     const { createAgentRuntime } = await import('../../agent/wiring.ts');
     let runtime: ReturnType<typeof createAgentRuntime>;
     try {
@@ -88,17 +127,20 @@ export function registerAgentCommand(program: Command): void {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    let started = false;
     try {
       try {
         await runtime.start(stop.signal);
+        started = true;
       } catch (err) {
         if (stop.signal.aborted) return;
-        throw configErrorToExit(err);
+        throw startErrorToExit(err, config);
       }
       await runtime.run(stop.signal);
     } finally {
+      // An agent that did not start leaves etcd alone: it may belong to the agent that holds the port.
       await runtime
-        .shutdown()
+        .shutdown(started ? {} : { stopEtcd: false })
         .catch((err: unknown) => runtime.logger.error({ err: describeError(err) }, 'shutdown failed'));
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -108,7 +108,7 @@ export function registerEmulatorCommand(program: Command): void {
           ...(raw.seed !== undefined ? { seed: raw.seed } : {}),
         });
       } catch (err) {
-        throw new ExitError(err instanceof Error ? err.message : String(err), EXIT.badArgs, err);
+        throw new ExitError(err instanceof Error ? err.message : String(err), EXIT.badArgs, { cause: err });
       }
       const running = emu;
       const groups = running.state.listGroups().map((g) => ({

@@ -3,7 +3,7 @@
  * does not match. Reads only; works from any machine that reaches the cloud API and the members.
  */
 import type { Command } from 'commander';
-import { CloudApiError, ConfigError, ExitError, describeError } from '../../core/errors.ts';
+import { CloudApiError, ConfigError, ExitError, errorMessage, networkReason } from '../../core/errors.ts';
 import { clientUrlFor } from '../../core/ids.ts';
 import { buildStatusReport, type StatusInput, type StatusReport } from '../../core/status-report.ts';
 import { createEtcdCluster } from '../../adapters/etcd/etcd3-cluster.ts';
@@ -15,13 +15,12 @@ import { resolveSpotCredentials } from '../../config/credentials.ts';
 import type { Config } from '../../config/schema.ts';
 import type { InstanceGroup } from '../../ports/instance-group.ts';
 import { EXIT } from '../exit-codes.ts';
+import { cliRun, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
 import { configErrorToExit, loadConfigFromFlags, withConfigOptions, type ConfigFlags } from './agent.ts';
+import { parseEndpoints, targetSets, withTargetOptions, type TargetFlags } from './target-flags.ts';
 
-interface StatusFlags extends ConfigFlags {
+interface StatusFlags extends ConfigFlags, TargetFlags {
   json?: boolean;
-  endpoints?: string;
-  groupId?: string;
-  apiUrl?: string;
 }
 
 function buildGroup(config: Config, env: Record<string, string | undefined>): InstanceGroup {
@@ -44,6 +43,27 @@ function buildGroup(config: Config, env: Record<string, string | undefined>): In
   });
 }
 
+/**
+ * `no etcd member answered at http://a:2379, http://b:2379 (connection refused); is etcd running? …`:
+ * one short reason per endpoint, grouped when they agree, never the gRPC chains (those go to --verbose).
+ */
+export function etcdUnreachableMessage(failures: readonly { url: string; err: unknown }[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const f of failures) {
+    const reason = networkReason(f.err) ?? shortClause(errorMessage(f.err), f.url);
+    byReason.set(reason, [...(byReason.get(reason) ?? []), f.url]);
+  }
+  const parts = [...byReason.entries()].map(([reason, urls]) => `${urls.join(', ')} (${reason})`);
+  return `no etcd member answered at ${parts.join('; ')}; is etcd running? check --endpoints`;
+}
+
+/** An adapter message without the call and endpoint it repeats, first line, at most 100 characters. */
+function shortClause(message: string, url: string): string {
+  const clause = message.replace(/(^|: )(member list|status)( via \S+)?: /g, '$1').replace(`${url}: `, '');
+  const line = clause.split('\n')[0] ?? clause;
+  return line.length > 100 ? `${line.slice(0, 100)}…` : line;
+}
+
 /** Gathers the report's inputs; throws ExitError with the exit code that names what could not be reached. */
 export async function gatherStatus(
   config: Config,
@@ -59,11 +79,14 @@ export async function gatherStatus(
   try {
     instances = await group.listInstances();
   } catch (err) {
-    const hint = err instanceof CloudApiError && err.status === 401 ? ' (check the token)' : '';
+    const hint =
+      err instanceof CloudApiError && err.status === 401 && !/check the token/.test(errorMessage(err))
+        ? '; check the token'
+        : '';
     throw new ExitError(
-      `cannot list the instances of ${group.description}${hint}: ${describeError(err)}`,
+      `cannot list the instances of ${group.description}: ${errorMessage(err)}${hint}`,
       EXIT.cloudUnavailable,
-      err,
+      { cause: err, code: 'CLOUD_UNAVAILABLE' },
     );
   }
   const etcd = createEtcdCluster({ callTimeoutMs: config.etcd.callTimeoutMs });
@@ -74,17 +97,27 @@ export async function gatherStatus(
       throw new ExitError(
         `${group.description} has no running instances and no --endpoints were given: no etcd member to ask`,
         EXIT.etcdUnavailable,
+        { code: 'ETCD_UNREACHABLE' },
       );
     }
+    // Every endpoint at once: the first member list wins, and when none answers each says why.
+    const failures: { url: string; err: unknown }[] = [];
     let members;
     try {
-      members = await etcd.listMembers(endpoints);
-    } catch (err) {
-      throw new ExitError(
-        `no etcd member answered at ${endpoints.join(', ')}: ${describeError(err)}`,
-        EXIT.etcdUnavailable,
-        err,
+      members = await Promise.any(
+        endpoints.map((url) =>
+          etcd.listMembers([url]).catch((err: unknown) => {
+            failures.push({ url, err });
+            throw err;
+          }),
+        ),
       );
+    } catch (err) {
+      const ordered = endpoints.flatMap((url) => failures.filter((f) => f.url === url));
+      throw new ExitError(etcdUnreachableMessage(ordered), EXIT.etcdUnavailable, {
+        cause: ordered[0]?.err ?? err,
+        code: 'ETCD_UNREACHABLE',
+      });
     }
     const statuses: StatusInput['statuses'] = {};
     await Promise.all(
@@ -103,7 +136,7 @@ export async function gatherStatus(
             errors: s.errors,
           };
         } catch (err) {
-          statuses[m.id] = { error: describeError(err) };
+          statuses[m.id] = { error: `${url}: ${networkReason(err) ?? shortClause(errorMessage(err), url)}` };
         }
       }),
     );
@@ -161,30 +194,27 @@ export function formatStatusTable(r: StatusReport): string {
 }
 
 export function registerStatusCommand(program: Command): void {
-  withConfigOptions(
-    program
-      .command('status')
-      .description("Show the group's instances side by side with the etcd members, and what does not match.")
-      .option('--json', 'print one JSON document instead of a table')
-      .option(
-        '--endpoints <urls>',
-        "comma-separated etcd client URLs to ask (default: every instance's private IP at etcd.clientPort)",
-      )
-      .option('--group-id <sig-…>', 'Elastigroup id (same as --set group.groupId=…)')
-      .option('--api-url <url>', 'Spot.io API base URL, e.g. the emulator (same as --set group.apiUrl=…)'),
+  withTargetOptions(
+    withConfigOptions(
+      program
+        .command('status')
+        .description(
+          "Show the group's instances side by side with the etcd members, and what does not match.",
+        )
+        .option('--json', 'print one JSON document instead of a table (an error is a JSON document too)'),
+    ),
+    { endpoints: true },
   ).action(async (flags: StatusFlags) => {
-    const set = [...flags.set];
-    if (flags.groupId) set.push(`group.groupId=${flags.groupId}`);
-    if (flags.apiUrl) set.push(`group.apiUrl=${flags.apiUrl}`);
-    const config = loadConfigFromFlags({ ...flags, set });
-    const endpoints = flags.endpoints
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    if (flags.json) cliRun.json = true;
+    const config = loadConfigFromFlags({ ...flags, set: targetSets(flags) });
+    noteLogLevel(config.log.level);
+    const endpoints = parseEndpoints(flags.endpoints);
     const input = await gatherStatus(config, { env: process.env, ...(endpoints ? { endpoints } : {}) });
     const report = buildStatusReport(input);
     process.stdout.write(
-      flags.json ? JSON.stringify(report, null, 2) + '\n' : formatStatusTable(report) + '\n',
+      flags.json
+        ? JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...report }, null, 2) + '\n'
+        : formatStatusTable(report) + '\n',
     );
     if (report.problems > 0) throw new ExitError('', EXIT.clusterNotHealthy);
   });
