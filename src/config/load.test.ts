@@ -80,6 +80,7 @@ describe('loadConfig', () => {
       memberDeadAfterMs: 60_000,
       unstartedMemberTtlMs: 120_000,
       maxVoters: 5,
+      maxLearners: 1,
       leaveOnRebalance: false,
     });
     assert.equal(c.log.level, 'info');

@@ -63,6 +63,8 @@ export interface MemberView {
   /** The leader it follows; undefined when it has none or is unreachable. */
   leaderId?: MemberId;
   errors?: string[];
+  /** Its etcd server version (Maintenance.Status `version`, e.g. "3.4.23") when reachable. */
+  version?: string;
 }
 
 /**
@@ -105,6 +107,8 @@ export interface LocalView {
   nextStartAt?: number;
   /** We already told the cloud we're ready to shut down. */
   signalledReady: boolean;
+  /** The local etcd binary's version (`etcd --version`), when it could be read. */
+  etcdVersion?: string;
 }
 
 /** One peer agent's answer to GET /v1/bootstrap (its status server), used only while no cluster answers. */

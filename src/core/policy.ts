@@ -2,6 +2,11 @@
 export interface Policy {
   /** Odd, 1..9. Instances beyond this stay learners (standbys). */
   maxVoters: number;
+  /**
+   * Learners at once: etcd's `--max-learners` (3.6+; 3.4/3.5 allow 1 whatever this says). Instances
+   * beyond maxVoters + this are cold standbys (no member) until a slot frees.
+   */
+  maxLearners: number;
   /** A member must be unreachable this long, AND its instance gone per the cloud, before it is reaped. */
   memberDeadAfterMs: number;
   /** An added-but-never-started member is removed after this. */
@@ -16,6 +21,7 @@ export interface Policy {
 
 export const DEFAULT_POLICY: Policy = {
   maxVoters: 5,
+  maxLearners: 1,
   memberDeadAfterMs: 60_000,
   unstartedMemberTtlMs: 120_000,
   leaveOnRebalance: false,

@@ -4,6 +4,7 @@ import {
   canAddLearner,
   canPromote,
   canRemoveSafely,
+  coldStandbyReason,
   faultTolerance,
   healthyVoters,
   hostOfUrl,
@@ -212,5 +213,48 @@ describe('peer hosts', () => {
   test('peerHostOf uses the first parseable peer URL', () => {
     assert.equal(peerHostOf({ peerUrls: ['garbage', 'http://127.0.0.12:2380'] }), '127.0.0.12');
     assert.equal(peerHostOf({ peerUrls: [] }), undefined);
+  });
+});
+
+describe('canAddLearner with a learner limit above 1 (etcd 3.6 --max-learners)', () => {
+  const voters = [m('00000000000000a1'), m('00000000000000a2'), m('00000000000000a3')];
+  const oneLearner = [...voters, m('00000000000000a4', { isLearner: true })];
+
+  test('a second learner is allowed under a limit of 2, and refused at the limit', () => {
+    const v = canAddLearner(oneLearner, 2);
+    assert.equal(v.ok, true);
+    assert.match(v.ok ? v.summary : '', /1 of 2 learners/);
+    const full = canAddLearner([...oneLearner, m('00000000000000a5', { isLearner: true })], 2);
+    assert.equal(full.ok, false);
+    assert.match(!full.ok ? full.reason : '', /2 learners .* reach the limit of 2/);
+  });
+
+  test('an unstarted member still blocks the next add under a higher limit (one add at a time)', () => {
+    const v = canAddLearner([...voters, m('00000000000000a4', { ...down, name: '', isLearner: true })], 3);
+    assert.equal(v.ok, false);
+    assert.match(!v.ok ? v.reason : '', /never started; one add at a time/);
+  });
+});
+
+describe('coldStandbyReason', () => {
+  const five = ['a1', 'a2', 'a3', 'a4', 'a5'].map((x) => m(`00000000000000${x}`));
+  const spare = m('00000000000000a6', { isLearner: true });
+
+  test('voters at maxVoters and learners at the limit: the exact reason', () => {
+    assert.equal(
+      coldStandbyReason([...five, spare], 5, 1),
+      'cold standby: 5 voters (maxVoters 5) and 1 learner (limit 1) leave no slot; joins when a slot frees',
+    );
+  });
+
+  test('no cold standby while a learner slot or a voter slot is free', () => {
+    assert.equal(coldStandbyReason(five, 5, 1), undefined, 'learner slot free');
+    assert.equal(coldStandbyReason([...five.slice(0, 3), spare], 5, 1), undefined, 'voter slot free');
+    assert.equal(coldStandbyReason([...five, spare], 5, 2), undefined, 'second learner slot free');
+  });
+
+  test('an unstarted learner takes a slot too', () => {
+    const pending = m('00000000000000a6', { ...down, name: '', isLearner: true });
+    assert.match(coldStandbyReason([...five, pending], 5, 1) ?? '', /^cold standby/);
   });
 });

@@ -78,21 +78,30 @@ export function canRemoveSafely(members: readonly MemberView[], memberId: Member
 }
 
 /**
- * Whether etcd would accept adding a new learner now (safety rule 2; etcd 3.4's strict reconfig).
- * - no learner exists (etcd allows one learner at a time);
- * - no unstarted member exists (a pending add is still in flight);
+ * Whether etcd would accept adding a new learner now (safety rule 2; etcd's strict reconfig).
+ * - fewer learners than the learner limit (`maxLearners`: 1 on etcd 3.4/3.5, `--max-learners` on 3.6+,
+ *   see {@link learnerLimit} in etcd-version.ts);
+ * - no unstarted member exists (a pending add is still in flight: one membership change at a time);
  * - every voter is reachable (etcd refuses adds while a voter is down: "unhealthy cluster");
  * - at least one healthy voter exists to take the request.
  */
-export function canAddLearner(members: readonly MemberView[]): Verdict {
-  const learner = members.find((m) => m.isLearner);
-  if (learner !== undefined)
-    return { ok: false, reason: `learner ${describeMember(learner)} exists; one learner at a time` };
+export function canAddLearner(members: readonly MemberView[], maxLearners = 1): Verdict {
+  const limit = Math.max(1, Math.floor(maxLearners));
+  const learners = learnersOf(members);
+  const first = learners[0];
+  if (first !== undefined && learners.length >= limit)
+    return {
+      ok: false,
+      reason:
+        limit === 1
+          ? `learner ${describeMember(first)} exists; one learner at a time`
+          : `${learners.length} learners (${learners.map(describeMember).join(', ')}) reach the limit of ${limit}`,
+    };
   const unstarted = members.find(isUnstarted);
   if (unstarted !== undefined)
     return {
       ok: false,
-      reason: `member ${describeMember(unstarted)} was added but never started; one learner at a time`,
+      reason: `member ${describeMember(unstarted)} was added but never started; one add at a time`,
     };
   const down = votersOf(members).find((m) => !m.reachable);
   if (down !== undefined) {
@@ -103,7 +112,29 @@ export function canAddLearner(members: readonly MemberView[]): Verdict {
   }
   const healthy = healthyVoters(members).length;
   if (healthy === 0) return { ok: false, reason: 'no healthy voter to take the add' };
-  return { ok: true, summary: `${healthyText(healthy)}, no learner, no unstarted member` };
+  return {
+    ok: true,
+    summary: `${healthyText(healthy)}, ${learners.length} of ${limit} learner${limit === 1 ? '' : 's'}, no unstarted member`,
+  };
+}
+
+/**
+ * Whether an instance without a member has no slot to join into: a **cold standby** (design row D3).
+ * - voters ≥ maxVoters (no voter slot: the leader's agent promotes no further learner);
+ * - learners (started or not) ≥ the learner limit (no learner slot: etcd refuses the add).
+ * It joins as soon as one frees (a member leaves or is reaped, or a learner is promoted).
+ * Returns the reason, or undefined when a slot is free (or will be: a learner gets promoted).
+ */
+export function coldStandbyReason(
+  members: readonly MemberView[],
+  maxVoters: number,
+  maxLearners: number,
+): string | undefined {
+  const voters = votersOf(members).length;
+  const learners = learnersOf(members).length;
+  const limit = Math.max(1, Math.floor(maxLearners));
+  if (voters < maxVoters || learners < limit) return undefined;
+  return `cold standby: ${voters} voter${voters === 1 ? '' : 's'} (maxVoters ${maxVoters}) and ${learners} learner${learners === 1 ? '' : 's'} (limit ${limit}) leave no slot; joins when a slot frees`;
 }
 
 /**
