@@ -5,6 +5,7 @@ import { plausibleGroup, seederOf } from './plan-helpers.ts';
 import { DEFAULT_POLICY } from './policy.ts';
 import type { Policy } from './policy.ts';
 import type { Action } from './actions.ts';
+import type { Observation } from './observation.ts';
 import {
   anObservation,
   ipOf,
@@ -823,7 +824,141 @@ describe('D. the cluster answers, self is not running as a member', () => {
   test('adds itself as a learner to a healthy cluster', () => {
     const a = first(joining().withMembers([voter('i-1'), voter('i-2'), voter('i-3')]));
     expectKind(a, 'add-self-as-learner');
-    assert.match(a.reason, /3 healthy voters, no learner/);
+    assert.match(a.reason, /3 healthy voters, 0 of 1 learner, no unstarted member/);
+  });
+
+  // D3'. etcd's version and learner-limit rules (core/etcd-version.ts), before an add etcd would refuse.
+  const sevenOfFive = (): ObservationBuilder =>
+    anObservation()
+      .withSelf('i-7')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5', 'i-6', 'i-7'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-4'), voter('i-5'), learner('i-6')]);
+
+  test('a cold standby: 5 voters at maxVoters 5 and the one learner slot taken; waits, saying so', () => {
+    const actions = plan(sevenOfFive());
+    assert.deepEqual(kinds(actions), ['wait']);
+    assert.match(
+      actions[0]!.reason,
+      /^cold standby: 5 voters \(maxVoters 5\) and 1 learner \(limit 1\) leave no slot; joins when a slot frees/,
+    );
+  });
+
+  test('a cold standby joins as soon as a slot frees (the hot spare left)', () => {
+    const b = sevenOfFive().withMembers([
+      voter('i-1'),
+      voter('i-2'),
+      voter('i-3'),
+      voter('i-4'),
+      voter('i-5'),
+    ]);
+    expectKind(first(b), 'add-self-as-learner');
+  });
+
+  test('not a cold standby while a voter slot is free: the learner is promoted first', () => {
+    const b = anObservation()
+      .withSelf('i-5')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')]);
+    const a = expectKind(first(b), 'wait');
+    assert.doesNotMatch(a.reason, /cold standby/);
+    assert.match(a.reason, /one learner at a time/);
+  });
+
+  /** The observation with each member's reported etcd version (Maintenance.Status `version`). */
+  function withVersions(b: ObservationBuilder, versions: Record<string, string>): Observation {
+    const obs = b.build();
+    if (obs.cluster.reachable)
+      for (const m of obs.cluster.members) {
+        const v = versions[m.name];
+        if (v !== undefined) m.version = v;
+      }
+    return obs;
+  }
+  const planObs = (obs: Observation, p: Policy = policy): Action => planMembership(obs, p, NOW)[0]!;
+  const at = (v: string) => ({ 'i-1': v, 'i-2': v, 'i-3': v });
+
+  const versionTable: {
+    self: string | undefined;
+    cluster: Record<string, string>;
+    add: boolean;
+    why?: RegExp;
+  }[] = [
+    { self: '3.4.23', cluster: at('3.4.23'), add: true, why: /etcd 3\.4\.23 can join a cluster at 3\.4/ },
+    { self: '3.5.33', cluster: at('3.4.23'), add: true }, // the rolling upgrade's next minor
+    { self: '3.6.14', cluster: at('3.5.33'), add: true },
+    { self: '3.6.14', cluster: { ...at('3.6.14'), 'i-3': '3.5.33' }, add: true }, // mid-upgrade: lowest 3.5
+    {
+      self: '3.4.23',
+      cluster: at('3.5.33'),
+      add: false,
+      why: /older than the cluster .* below the cluster version 3\.5/,
+    },
+    { self: '3.5.33', cluster: { ...at('3.6.14') }, add: false, why: /older than the cluster/ },
+    {
+      self: '3.6.14',
+      cluster: at('3.4.23'),
+      add: false,
+      why: /more than one minor above .* one minor at a time/,
+    },
+    { self: '3.7.1', cluster: { ...at('3.6.14'), 'i-2': '3.5.33' }, add: false, why: /one minor at a time/ },
+    { self: '4.0.0', cluster: at('3.6.14'), add: false, why: /across major versions/ },
+    { self: undefined, cluster: at('3.5.33'), add: true, why: /version is unknown, so it was not checked/ },
+    { self: '3.6.14', cluster: {}, add: true, why: /no member reported its version/ },
+  ];
+  for (const row of versionTable) {
+    test(`etcd ${row.self ?? '(unknown)'} joining members at ${JSON.stringify(row.cluster)}: ${row.add ? 'adds' : 'does NOT add'}`, () => {
+      const b = joining()
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+        .withLocal(row.self === undefined ? {} : { etcdVersion: row.self });
+      const a = planObs(withVersions(b, row.cluster));
+      assert.equal(a.kind, row.add ? 'add-self-as-learner' : 'wait', a.reason);
+      if (!row.add) assert.match(a.reason, /^not joining cluster /);
+      if (row.why !== undefined) assert.match(a.reason, row.why);
+    });
+  }
+
+  test('agent.maxLearners 2 is used when every member runs etcd 3.6+: a second learner is added', () => {
+    const b = anObservation()
+      .withSelf('i-5')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .withLocal({ etcdVersion: '3.6.14' });
+    const all36 = { ...at('3.6.14'), 'i-4': '3.6.14' };
+    const p = { ...policy, maxLearners: 2 };
+    const a = planObs(withVersions(b, all36), p);
+    assert.equal(a.kind, 'add-self-as-learner', a.reason);
+    assert.match(a.reason, /1 of 2 learners/);
+    // One member on 3.5 (hard-coded one learner): no second learner, whatever the config says.
+    const mixed = planObs(withVersions(b, { ...all36, 'i-2': '3.5.33' }), p);
+    assert.equal(mixed.kind, 'wait');
+    assert.match(mixed.reason, /one learner at a time/);
+    // The default (1) on 3.6 too.
+    assert.equal(planObs(withVersions(b, all36)).kind, 'wait');
+    // Self on 3.5: same (withLocal changes the builder, so this comes last).
+    assert.equal(planObs(withVersions(b.withLocal({ etcdVersion: '3.5.33' }), all36), p).kind, 'wait');
+  });
+
+  test('with maxLearners 2 on etcd 3.6, 5 voters and 2 learners make the next instance a cold standby', () => {
+    const b = anObservation()
+      .withSelf('i-8')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5', 'i-6', 'i-7', 'i-8'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-4'),
+        voter('i-5'),
+        learner('i-6'),
+        learner('i-7'),
+      ])
+      .withLocal({ etcdVersion: '3.6.14' });
+    const v = Object.fromEntries(['i-1', 'i-2', 'i-3', 'i-4', 'i-5', 'i-6', 'i-7'].map((i) => [i, '3.6.14']));
+    const a = planObs(withVersions(b, v), { ...policy, maxLearners: 2 });
+    assert.equal(a.kind, 'wait');
+    assert.match(
+      a.reason,
+      /^cold standby: 5 voters \(maxVoters 5\) and 2 learners \(limit 2\) leave no slot/,
+    );
   });
 
   test('waits to add itself while a voter is down', () => {
@@ -1065,7 +1200,33 @@ describe('E. cluster-wide duties of the leader’s agent', () => {
       .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
       .asRunningMember();
     const a = expectKind(first(b), 'promote-member');
-    assert.match(a.reason, /i-5 is waiting to join/);
+    assert.match(a.reason, /i-5 is waiting to join and no learner slot is free \(limit 1\)/);
+  });
+
+  test('does not promote for a waiting instance when a learner slot is free (maxLearners 2, all on etcd 3.6)', () => {
+    const obs = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+      .asRunningMember()
+      .build();
+    if (obs.cluster.reachable) for (const m of obs.cluster.members) m.version = '3.6.14';
+    const a = planMembership(obs, { ...policy, maxLearners: 2 }, NOW)[0]!;
+    assert.equal(a.kind, 'wait', a.reason);
+    assert.match(a.reason, /stays a hot spare: 3 voters = target 3/);
+  });
+
+  test("the leader's plan names the cold standby when voters and learners are full", () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5', 'i-6', 'i-7'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), voter('i-4'), voter('i-5'), learner('i-6')])
+      .asRunningMember();
+    const a = expectKind(first(b), 'wait');
+    assert.match(
+      a.reason,
+      /stays a hot spare: 5 voters reached maxVoters 5; i-7: cold standby: 5 voters \(maxVoters 5\) and 1 learner \(limit 1\) leave no slot; joins when a slot frees/,
+    );
   });
 
   test('does not promote a learner that is not caught up', () => {

@@ -35,6 +35,7 @@ import {
   canAddLearner,
   canPromote,
   canRemoveSafely,
+  coldStandbyReason,
   describeMember,
   healthyVoters,
   isCaughtUp,
@@ -45,6 +46,8 @@ import {
   quorumSize,
   votersOf,
 } from './quorum.ts';
+
+import { canJoinWithVersion, learnerLimit } from './etcd-version.ts';
 
 export { initialClusterFor } from './plan-helpers.ts';
 
@@ -79,7 +82,41 @@ export function planMembership(obs: Observation, policy: Policy, now: number): A
     notices: effectiveNotices(obs.termination.notices, policy),
   };
   const actions = rowA(ctx) ?? rowB(ctx) ?? rowC(ctx) ?? rowDEF(ctx);
-  return actions.length > 0 ? actions : [wait('nothing to do')];
+  const planned = actions.length > 0 ? actions : [wait('nothing to do')];
+  return obs.local.recordError === undefined ? planned : withUnreadableRecord(planned, obs.local.recordError);
+}
+
+/**
+ * Whether an action relies on the durable local record (state.json): its member id, cluster id, the
+ * `left` mark or the bootstrap vote. With the record unreadable these are unknown, not absent.
+ */
+export function needsLocalRecord(a: Action): boolean {
+  switch (a.kind) {
+    case 'wipe-data':
+    case 'bootstrap':
+    case 'mark-left':
+    case 'clear-left':
+    case 'collect-votes':
+      return true;
+    case 'remove-member':
+      return a.why !== 'self-leave';
+    default:
+      return false;
+  }
+}
+
+/**
+ * Safety rule: with state.json unreadable, nothing that relies on it runs (the plan keeps the actions
+ * that don't, e.g. starting etcd on its data or a leave on a notice), and every wait says why the agent
+ * is not healthy: "converged" must never hide a corrupt state file.
+ */
+function withUnreadableRecord(actions: Action[], recordError: string): Action[] {
+  const note = `the state file is unreadable (${recordError}); fix or delete it`;
+  return actions.map((a) => {
+    if (needsLocalRecord(a)) return wait(`refusing ${a.kind} (${a.reason}): ${note}`);
+    if (a.kind === 'wait') return wait(`${a.reason}; but ${note}`);
+    return a;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -307,7 +344,22 @@ function rowC(ctx: Ctx): Action[] | undefined {
     ];
 
   const ids = group.instances.map((i) => i.id);
-  const capacity = Math.max(group.desiredCapacity ?? 0, ids.length);
+  const desired = group.desiredCapacity;
+  // C3'. The majority is counted over the group's desired capacity, the one number every agent reads
+  // the same; never over this agent's own list, which may be partial (two partial lists that don't
+  // overlap would each hold "a majority" of themselves: two clusters).
+  if (desired === undefined || !Number.isInteger(desired) || desired < 1) {
+    const why =
+      desired === undefined
+        ? (group.desiredCapacityError ?? 'it was not read')
+        : `the cloud says ${desired}, which cannot be true while we run`;
+    return [
+      wait(
+        `${none}; the group's desired capacity is unknown (${why}); a majority of an unknown size proves nothing, so not bootstrapping`,
+      ),
+    ];
+  }
+  const capacity = Math.max(desired, ids.length);
   const need = quorumSize(capacity);
   const bootstrapReason = (granted: number): string =>
     `${none}; self ${self.instanceId} is the seeder and ${granted} of ${capacity} instances granted their vote (≥ ${need} needed)`;
@@ -337,6 +389,7 @@ function rowC(ctx: Ctx): Action[] | undefined {
       {
         kind: 'collect-votes',
         from: ids,
+        desiredCapacity: desired,
         reason: `${none}; asking again for bootstrap votes (last round: ${status})`,
       },
       { kind: 'bootstrap', token, reason: bootstrapReason(need) },
@@ -346,6 +399,7 @@ function rowC(ctx: Ctx): Action[] | undefined {
     {
       kind: 'collect-votes',
       from: ids,
+      desiredCapacity: desired,
       reason: `${none}; self ${self.instanceId} is the lowest instance id of ${ids.length}: asking for bootstrap votes (${need} of ${capacity} needed)`,
     },
     { kind: 'bootstrap', token, reason: bootstrapReason(need) },
@@ -482,12 +536,18 @@ function rowD(cc: ClusterCtx): Action[] {
     return wipeThenRejoin(cc, proof);
   }
   if (c.leaderId === undefined) return [wait(`cluster ${c.clusterId} has no leader; waiting to join`)];
-  const v = canAddLearner(members);
+  // D3'. etcd's own rules before an add it would refuse, or a member it would refuse to run.
+  const version = canJoinWithVersion(local.etcdVersion, members);
+  if (!version.ok) return [wait(`not joining cluster ${c.clusterId}: ${version.reason}`)];
+  const limit = learnerLimit(members, cc.policy.maxLearners, local.etcdVersion);
+  const standby = coldStandbyReason(members, cc.policy.maxVoters, limit.limit);
+  if (standby !== undefined) return [wait(`${standby} (cluster ${c.clusterId}, learner ${limit.why})`)];
+  const v = canAddLearner(members, limit.limit);
   if (!v.ok) return [wait(`waiting to join cluster ${c.clusterId}: ${v.reason}`)];
   return [
     {
       kind: 'add-self-as-learner',
-      reason: `join cluster ${c.clusterId} (${leaderText}) as a learner: ${v.summary}`,
+      reason: `join cluster ${c.clusterId} (${leaderText}) as a learner: ${v.summary}; ${version.summary}`,
     },
   ];
 }
@@ -541,15 +601,27 @@ function planPromotion(cc: ClusterCtx): { action?: Action; note?: string } {
   const healthy = healthyVoters(members).length;
   const waiting =
     cc.group === undefined ? [] : instancesWaitingToJoin(members, cc.group, cc.obs.self.instanceId);
-  if (voters >= policy.maxVoters)
+  if (voters >= policy.maxVoters) {
+    const standby = coldStandbyReason(
+      members,
+      policy.maxVoters,
+      learnerLimit(members, policy.maxLearners).limit,
+    );
+    const cold =
+      standby === undefined || waiting.length === 0
+        ? ''
+        : `; ${listWords(waiting.map((i) => i.id))}: ${standby}`;
     return {
-      note: `learner ${describeMember(spare)} stays a hot spare: ${voters} voters reached maxVoters ${policy.maxVoters}`,
+      note: `learner ${describeMember(spare)} stays a hot spare: ${voters} voters reached maxVoters ${policy.maxVoters}${cold}`,
     };
+  }
+  const limit = learnerLimit(members, policy.maxLearners);
+  const slotsFull = learnersOf(members).length >= limit.limit;
   let why: string | undefined;
   if (voters % 2 === 0) why = `${voters} voters is even`;
   else if (healthy < target) why = `${healthy} healthy voters < target ${target}`;
-  else if (waiting.length > 0)
-    why = `${listWords(waiting.map((i) => i.id))} ${waiting.length === 1 ? 'is' : 'are'} waiting to join and etcd allows one learner`;
+  else if (waiting.length > 0 && slotsFull)
+    why = `${listWords(waiting.map((i) => i.id))} ${waiting.length === 1 ? 'is' : 'are'} waiting to join and no learner slot is free (${limit.why})`;
   if (why === undefined)
     return {
       note: `learner ${describeMember(spare)} stays a hot spare: ${voters} voters = target ${target}`,
