@@ -44,6 +44,8 @@ export interface ObserverDeps {
   peers: PeerAgents;
   memory: AgentMemory;
   hasData: (dataDir: string) => Promise<boolean>;
+  /** The local etcd binary's version (`etcd --version`); absent in tests that don't care. */
+  etcdVersion?: () => Promise<{ ok: true; version: string } | { ok: false; error: string }>;
   clock: Clock;
   logger: Logger;
 }
@@ -65,6 +67,7 @@ export class Observer {
   private readonly unstartedSince = new Map<MemberId, number>();
   private latestGroup: GroupView | undefined;
   private groupId: string | undefined;
+  private lastVersionError: string | undefined;
 
   constructor(deps: ObserverDeps) {
     this.d = deps;
@@ -166,7 +169,11 @@ export class Observer {
         this.d.logger.warn({ err: describeError(err) }, 'cannot check whether etcd runs');
       });
     }
-    const [hasData, read] = await Promise.all([this.d.hasData(this.d.settings.dataDir), store.read()]);
+    const [hasData, read, binary] = await Promise.all([
+      this.d.hasData(this.d.settings.dataDir),
+      store.read(),
+      this.d.etcdVersion?.(),
+    ]);
     let record: LocalRecord = {};
     if (read.ok) {
       if (memory.stateError !== undefined)
@@ -189,6 +196,10 @@ export class Observer {
       startFailures: memory.startFailures,
       signalledReady: memory.signalledReady,
     };
+    if (binary?.ok === true) local.etcdVersion = binary.version;
+    else if (binary !== undefined && binary.error !== this.lastVersionError)
+      this.d.logger.warn({ err: binary.error }, 'cannot read the local etcd version');
+    this.lastVersionError = binary?.ok === false ? binary.error : undefined;
     const exit = runner.lastExit();
     if (exit) local.lastExit = { ...exit };
     if (memory.nextStartAt !== undefined) local.nextStartAt = memory.nextStartAt;
@@ -327,6 +338,7 @@ export class Observer {
         view.reachable = true;
         view.raftIndex = a.status.raftIndex;
         view.raftAppliedIndex = a.status.raftAppliedIndex;
+        if (a.status.version !== '') view.version = a.status.version;
         if (a.status.leaderId !== undefined) view.leaderId = a.status.leaderId;
         errors.push(...a.status.errors);
         break;

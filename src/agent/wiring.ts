@@ -24,6 +24,7 @@ import { createSpotTerminationSource } from '../adapters/spot/spot-termination-s
 import { createStaticGroup } from '../adapters/static/static-group.ts';
 import { resolveSpotCredentials } from '../config/credentials.ts';
 import type { Config } from '../config/schema.ts';
+import { etcdBinaryVersionReader } from '../adapters/etcd/etcd-binary-version.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster } from '../ports/etcd-cluster.ts';
 import type { EtcdRunner } from '../ports/etcd-runner.ts';
@@ -75,6 +76,7 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
     policy: {
       ...DEFAULT_POLICY,
       maxVoters: a.maxVoters,
+      maxLearners: a.maxLearners,
       memberDeadAfterMs: a.memberDeadAfterMs,
       unstartedMemberTtlMs: a.unstartedMemberTtlMs,
       leaveOnRebalance: a.leaveOnRebalance,
@@ -242,6 +244,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     peers,
     memory,
     hasData,
+    etcdVersion: etcdBinaryVersionReader(config.etcd.binary),
     clock,
     logger: logger.child({ component: 'observe' }),
   });
