@@ -11,6 +11,7 @@ import { waitFor } from '../../../test/support/wait.ts';
 import {
   buildEtcdArgs,
   buildEtcdEnvironment,
+  etcdEnvironment,
   formatEnvironmentFile,
   hasEtcdData,
   runningEtcdPids,
@@ -276,6 +277,81 @@ test('children still running when the parent process exits are SIGKILLed by the 
     assert.ok(Number.isInteger(pid) && pid > 0, `child printed ${stdout}`);
     await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `orphaned fake etcd ${pid} to be killed` });
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('etcd gets only an allow-list of the parent environment plus what the caller sets (S7)', () => {
+  const env = etcdEnvironment(
+    {
+      PATH: '/usr/bin',
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C',
+      TZ: 'UTC',
+      GOMAXPROCS: '2',
+      SPOTINST_TOKEN: 'secret',
+      SPOTINST_CREDENTIALS_FILE: '/x',
+      ETCD_SPOT_GROUP_TOKEN: 'secret',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      ETCD_DATA_DIR: '/elsewhere',
+      NODE_OPTIONS: '--inspect',
+      UNDEFINED: undefined,
+    },
+    { ETCD_UNSUPPORTED_ARCH: 'arm64' },
+  );
+  assert.deepEqual(env, {
+    PATH: '/usr/bin',
+    HOME: '/root',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C',
+    TZ: 'UTC',
+    GOMAXPROCS: '2',
+    ETCD_UNSUPPORTED_ARCH: 'arm64',
+  });
+});
+
+test('a real etcd child does not inherit SPOTINST_*, ETCD_SPOT_* or AWS_* from the agent (S7)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-unit-'));
+  const secrets = {
+    SPOTINST_TOKEN: 'SUPERSECRET-spot',
+    ETCD_SPOT_GROUP_TOKEN: 'SUPERSECRET-etcdspot',
+    AWS_SECRET_ACCESS_KEY: 'SUPERSECRET-aws',
+  };
+  const saved = Object.fromEntries(Object.keys(secrets).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, secrets);
+  try {
+    const ip = '127.0.29.21';
+    const proc = startEtcd({
+      name: 'env1',
+      dataDir: join(dir, 'd'),
+      clientUrl: `http://${ip}:2379`,
+      peerUrl: `http://${ip}:2380`,
+      initialCluster: [{ name: 'env1', peerUrl: `http://${ip}:2380` }],
+      initialClusterState: 'new',
+      initialClusterToken: `env-test-${process.pid}`,
+      logFile: join(dir, 'etcd.log'),
+      env: { ETCD_SNAPSHOT_COUNT: '5000' },
+    });
+    try {
+      await proc.waitUntilServing(20_000);
+      const environ = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      const names = environ.map((e) => e.slice(0, e.indexOf('=')));
+      assert.ok(!environ.some((e) => e.includes('SUPERSECRET')), environ.join('\n'));
+      assert.deepEqual(
+        names.filter((k) => /^(SPOTINST_|ETCD_SPOT_|AWS_)/.test(k)),
+        [],
+      );
+      assert.ok(names.includes('PATH'));
+      assert.ok(environ.includes('ETCD_SNAPSHOT_COUNT=5000'), 'what the caller sets reaches etcd');
+    } finally {
+      await proc.kill();
+    }
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -38,7 +38,10 @@ export interface EtcdLaunchOptions {
 export interface StartEtcdOptions extends EtcdLaunchOptions {
   /** stdout and stderr are appended to this file. Without it the last 16 KiB are kept in memory for errors. */
   logFile?: string;
-  /** Extra environment. Inherited ETCD_* variables are dropped so that only the flags configure etcd. */
+  /**
+   * Extra environment (e.g. ETCD_* variables). Nothing else of the parent's environment reaches etcd
+   * except {@link ETCD_ENV_ALLOW}: not the Spot token, not ETCD_SPOT_* or AWS_* (campaign S7).
+   */
   env?: Record<string, string>;
 }
 
@@ -73,6 +76,25 @@ export interface RunningEtcd {
 }
 
 const LOG_TAIL_BYTES = 16 * 1024;
+
+/**
+ * The parent's variables etcd may inherit: the search path, locale, time zone, home, temp dir and Go
+ * runtime tuning. Everything else (SPOTINST_TOKEN, ETCD_SPOT_*, AWS_*, stray ETCD_* flags) stays out.
+ */
+export const ETCD_ENV_ALLOW: RegExp =
+  /^(PATH|HOME|TMPDIR|TZ|LANG|LANGUAGE|LC_[A-Z_]+|GOMAXPROCS|GOGC|GOMEMLIMIT)$/;
+
+/** etcd's environment: the allow-listed part of `parent`, then `extra` (pure). */
+export function etcdEnvironment(
+  parent: Record<string, string | undefined>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parent)) {
+    if (v !== undefined && ETCD_ENV_ALLOW.test(k)) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
 const KILL_WAIT_MS = 10_000;
 
 /** PID → true while the child runs. See the module comment. */
@@ -232,11 +254,7 @@ function lastLines(text: string, n: number): string {
 export function startEtcd(opts: StartEtcdOptions): RunningEtcd {
   const args = buildEtcdArgs(opts);
   const binary = opts.etcdBinary ?? 'etcd';
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith('ETCD_')) env[k] = v;
-  }
-  Object.assign(env, opts.env ?? {});
+  const env = etcdEnvironment(process.env, opts.env);
 
   let logFd: number | undefined;
   if (opts.logFile !== undefined) logFd = openSync(opts.logFile, 'a');
