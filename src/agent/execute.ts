@@ -10,7 +10,7 @@ import type { InstanceId, MemberId } from '../core/ids.ts';
 import type { GroupInstanceView, MemberView, Observation, VoteTally } from '../core/observation.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
-import type { EtcdLaunch, EtcdRunner } from '../ports/etcd-runner.ts';
+import type { EtcdExit, EtcdLaunch, EtcdRunner } from '../ports/etcd-runner.ts';
 import type { InstanceGroup } from '../ports/instance-group.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { LocalStateStore } from './local-state.ts';
@@ -94,6 +94,17 @@ async function sleep(ctx: ExecuteContext, ms: number): Promise<void> {
   await ctx.clock.sleep(ms, ctx.signal);
 }
 
+/** `etcd exited before serving (code 2): "flag provided but not defined: -x" (see /var/lib/etcd-spot/etcd.log)` */
+export function earlyExitMessage(exit: EtcdExit | undefined): string {
+  if (exit === undefined) return 'etcd exited before serving';
+  const how = exit.signal !== undefined ? `signal ${exit.signal}` : `code ${exit.code}`;
+  return (
+    `etcd exited before serving (${how}${exit.removed ? ', removed from the cluster' : ''})` +
+    (exit.reason !== undefined ? `: ${JSON.stringify(exit.reason)}` : '') +
+    (exit.logFile !== undefined ? ` (see ${exit.logFile})` : '')
+  );
+}
+
 /**
  * Waits until the local etcd answers Maintenance.Status (and, with `needLeader`, reports a leader),
  * or it exits, or `ms` pass. A learner that just joined may answer status long before /health is true.
@@ -105,13 +116,8 @@ async function waitForLocalStatus(
 ): Promise<MemberStatus | undefined> {
   const until = ctx.clock.now() + ms;
   for (;;) {
-    if (!ctx.runner.isRunning()) {
-      const exit = ctx.runner.lastExit();
-      throw new ActionFailed(
-        `etcd exited before serving${exit ? ` (code ${exit.code}${exit.removed ? ', removed from the cluster' : ''})` : ''}`,
-        'ETCD_PROCESS_EXITED',
-      );
-    }
+    if (!ctx.runner.isRunning())
+      throw new ActionFailed(earlyExitMessage(ctx.runner.lastExit()), 'ETCD_PROCESS_EXITED');
     const left = until - ctx.clock.now();
     if (left <= 0) return undefined;
     try {
@@ -146,6 +152,14 @@ function startFailed(ctx: ExecuteContext): void {
   const m = ctx.memory;
   m.startFailures += 1;
   m.nextStartAt = ctx.clock.now() + startBackoffMs(m.startFailures);
+}
+
+/** Why a start must wait, while the back-off after failed starts lasts; undefined when it may go. */
+function startBackoffLeft(ctx: ExecuteContext): string | undefined {
+  const { nextStartAt, startFailures } = ctx.memory;
+  const left = nextStartAt === undefined ? 0 : nextStartAt - ctx.clock.now();
+  if (left <= 0) return undefined;
+  return `not starting etcd: ${startFailures} start${startFailures === 1 ? '' : 's'} failed in a row; next try in ${Math.ceil(left / 1000)}s`;
 }
 
 function startSucceeded(ctx: ExecuteContext): void {
@@ -198,6 +212,10 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       return { progressed: false };
 
     case 'bootstrap': {
+      // The planner re-plans a bootstrap every cycle while its votes are fresh: a broken etcd must wait
+      // out the start back-off like start-etcd does, not be respawned every cycle (campaign H1, H3).
+      const backoff = startBackoffLeft(ctx);
+      if (backoff !== undefined) return { progressed: false, detail: backoff };
       if (await ctx.hasData(settings.dataDir))
         throw new ActionFailed('refusing to bootstrap: the data dir holds data', 'PRECONDITION_FAILED');
       // A configured token only prefixes the planner's unique one: a fixed token would give every
@@ -378,7 +396,8 @@ export async function executeAction(action: Action, ctx: ExecuteContext): Promis
     return await run(action, ctx);
   } catch (err) {
     const code = errorCode(err) ?? 'UNKNOWN';
-    ctx.logger.warn({ action: action.kind, code, err: describeError(err) }, 'action failed');
+    // The caller's child logger already carries `action` (a second one would repeat the JSON key, H1).
+    ctx.logger.warn({ code, err: describeError(err) }, 'action failed');
     return { progressed: false, code, detail: describeError(err) };
   }
 }

@@ -20,6 +20,12 @@ export interface EtcdExit {
   at: number;
   code: number | null;
   removed: boolean;
+  /** The signal that ended it (code is null then). */
+  signal?: string;
+  /** etcd's own words for why it stopped, from its output, e.g. `flag provided but not defined: -bogus-flag`. */
+  reason?: string;
+  /** Where etcd's whole output is, e.g. `/var/lib/etcd-spot/etcd.log`. */
+  logFile?: string;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   buildEtcdArgs,
   buildEtcdEnvironment,
   etcdEnvironment,
+  etcdExitReason,
   formatEnvironmentFile,
   hasEtcdData,
   runningEtcdPids,
@@ -352,6 +353,58 @@ test('a real etcd child does not inherit SPOTINST_*, ETCD_SPOT_* or AWS_* from t
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("etcdExitReason finds etcd's own words: flag errors, fatal zap lines, else errors", () => {
+  const flagError = [
+    'flag provided but not defined: -bogus-flag',
+    'Usage:',
+    '',
+    '  etcd [flags]',
+    '    Start an etcd server.',
+    '',
+  ].join('\n');
+  assert.equal(etcdExitReason(flagError), 'flag provided but not defined: -bogus-flag');
+  const fatal = [
+    '{"level":"info","msg":"starting"}',
+    '{"level":"warn","msg":"failed to start etcd","error":"listen tcp 10.9.9.9:2381: bind: cannot assign requested address"}',
+    '{"level":"fatal","msg":"discovery failed","error":"listen tcp 10.9.9.9:2381: bind: cannot assign requested address","stacktrace":"go.etcd.io/etcd/etcdmain.startEtcdOrProxyV2\\n\\tgo.etcd.io/x.go:271"}',
+    'goroutine 1 [running]:',
+  ].join('\n');
+  assert.equal(
+    etcdExitReason(fatal),
+    'discovery failed: listen tcp 10.9.9.9:2381: bind: cannot assign requested address',
+  );
+  assert.equal(
+    etcdExitReason(
+      '{"level":"warn","msg":"failed to verify flags","error":"unknown auto-compaction-mode \\"foo\\""}\n',
+    ),
+    'failed to verify flags: unknown auto-compaction-mode "foo"',
+  );
+  assert.equal(etcdExitReason('{"level":"info","msg":"serving"}\n'), undefined);
+  assert.equal(etcdExitReason(''), undefined);
+  assert.ok((etcdExitReason(`boom ${'x'.repeat(1000)}`) ?? '').length <= 300);
+});
+
+test('a real etcd that rejects a flag: waitUntilServing quotes etcd and names the log file (H3)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-unit-'));
+  try {
+    const logFile = join(dir, 'etcd.log');
+    await writeFile(logFile, 'flag provided but not defined: -from-an-earlier-run\n');
+    const proc = startEtcd({ ...local, dataDir: join(dir, 'd'), extraArgs: ['--bogus-flag=1'], logFile });
+    await assert.rejects(proc.waitUntilServing(20_000), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, 'ETCD_PROCESS_EXITED');
+      assert.match(
+        (e as Error).message,
+        new RegExp(
+          `exited with code 2 before serving http://127\\.0\\.29\\.11:2379: "flag provided but not defined: -bogus-flag" \\(see ${logFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`,
+        ),
+      );
+      return true;
+    });
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -95,6 +95,45 @@ export function etcdEnvironment(
   }
   return { ...env, ...extra };
 }
+
+const REASON_MAX = 300;
+
+/**
+ * Why etcd gave up, in its own words, from its output (pure): the last fatal/panic zap line
+ * (`msg: error`), else the last plain-text line such as Go's `flag provided but not defined: -x`
+ * (usage text skipped), else the last error/warn zap line that carries an error. Undefined when
+ * the output says nothing useful.
+ */
+export function etcdExitReason(output: string): string | undefined {
+  let fatal: string | undefined;
+  let plain: string | undefined;
+  let soft: string | undefined;
+  for (const raw of output.split('\n')) {
+    const line = raw.trimEnd();
+    if (line.trim() === '') continue;
+    if (line.startsWith('{')) {
+      let entry: { level?: unknown; msg?: unknown; error?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue;
+      }
+      const msg = typeof entry.msg === 'string' ? entry.msg : '';
+      const err = typeof entry.error === 'string' ? entry.error : '';
+      const text = [msg, err].filter((t) => t !== '').join(': ');
+      if (text === '') continue;
+      if (entry.level === 'fatal' || entry.level === 'panic') fatal = text;
+      else if (entry.level === 'error' || (entry.level === 'warn' && err !== '')) soft = text;
+      continue;
+    }
+    // Go's flag package prints the error, then "Usage:" and indented help.
+    if (/^\s/.test(line) || /^Usage:?$/.test(line) || /^(goroutine \d+|\S+\.go:\d+)/.test(line)) continue;
+    plain = line;
+  }
+  const reason = fatal ?? plain ?? soft;
+  if (reason === undefined) return undefined;
+  return reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 3)}...` : reason;
+}
 const KILL_WAIT_MS = 10_000;
 
 /** PID → true while the child runs. See the module comment. */
@@ -226,12 +265,13 @@ export function formatEnvironmentFile(env: Record<string, string>): string {
     .join('');
 }
 
-function readFileTail(path: string, maxBytes: number): string {
+/** The last `maxBytes` of `path`, not before byte `from`. */
+function readFileTail(path: string, maxBytes: number, from = 0): string {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const size = fstatSync(fd).size;
-    const len = Math.min(size, maxBytes);
+    const len = Math.max(0, Math.min(size - from, maxBytes));
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
     return buf.toString('utf8');
@@ -257,7 +297,11 @@ export function startEtcd(opts: StartEtcdOptions): RunningEtcd {
   const env = etcdEnvironment(process.env, opts.env);
 
   let logFd: number | undefined;
-  if (opts.logFile !== undefined) logFd = openSync(opts.logFile, 'a');
+  let logStart = 0;
+  if (opts.logFile !== undefined) {
+    logFd = openSync(opts.logFile, 'a');
+    logStart = fstatSync(logFd).size;
+  }
   let memTail = '';
   let child;
   try {
@@ -349,8 +393,17 @@ export function startEtcd(opts: StartEtcdOptions): RunningEtcd {
     if (graceOver) await kill();
   };
 
-  const describeExit = (e: EtcdExit) =>
-    `etcd ${opts.name} (pid ${pid}) exited with ${e.signal !== null ? `signal ${e.signal}` : `code ${e.code}`} before serving ${opts.clientUrl}`;
+  const describeExit = (e: EtcdExit) => {
+    // Only this run's output: the log file is appended to across starts.
+    const output =
+      opts.logFile !== undefined ? readFileTail(opts.logFile, LOG_TAIL_BYTES, logStart) : logTail();
+    const reason = etcdExitReason(output);
+    return (
+      `etcd ${opts.name} (pid ${pid}) exited with ${e.signal !== null ? `signal ${e.signal}` : `code ${e.code}`} before serving ${opts.clientUrl}` +
+      (reason !== undefined ? `: ${JSON.stringify(reason)}` : '') +
+      (opts.logFile !== undefined ? ` (see ${opts.logFile})` : '')
+    );
+  };
 
   const waitUntilServing = async (timeoutMs: number): Promise<void> => {
     const deadline = Date.now() + timeoutMs;

@@ -98,6 +98,37 @@ describe('SupervisedEtcdRunner (fake etcd binaries)', () => {
     assert.match(log, /address already in use/, 'both runs appended to <stateDir>/etcd.log');
   });
 
+  it("an exit is seen together with why: isRunning() turns false only once lastExit() has etcd's reason and etcd.log (H3)", async () => {
+    const stateDir = join(dir, 's5');
+    const runner = new SupervisedEtcdRunner({
+      binary: removedEtcd,
+      dataDir: join(stateDir, 'data'),
+      stateDir,
+      clock: systemClock,
+      logger: recordingLogger(),
+    });
+    await runner.start(launch);
+    await until('exit', () => !runner.isRunning());
+    assert.deepEqual(runner.lastExit() && { ...runner.lastExit(), at: 0 }, {
+      at: 0,
+      code: 0,
+      removed: true,
+      reason: 'server error: the member has been permanently removed from the cluster',
+      logFile: join(stateDir, 'etcd.log'),
+    });
+    // A later run's reason is its own, not the earlier run's line in the same log.
+    const again = new SupervisedEtcdRunner({
+      binary: failingEtcd,
+      dataDir: join(stateDir, 'data'),
+      stateDir,
+      clock: systemClock,
+      logger: recordingLogger(),
+    });
+    await again.start(launch);
+    await until('second exit', () => !again.isRunning());
+    assert.equal(again.lastExit()?.reason, 'bind: address already in use');
+  });
+
   it('stops gracefully with SIGTERM; refuses a second start while running', async () => {
     const stateDir = join(dir, 's3');
     const runner = new SupervisedEtcdRunner({

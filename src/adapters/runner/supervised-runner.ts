@@ -12,7 +12,7 @@ import { EtcdError, describeError } from '../../core/errors.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { EtcdExit, EtcdLaunch, EtcdRunner } from '../../ports/etcd-runner.ts';
 import type { Logger } from '../../ports/logger.ts';
-import { startEtcd } from '../etcd/etcd-process.ts';
+import { etcdExitReason, startEtcd } from '../etcd/etcd-process.ts';
 import type { RunningEtcd } from '../etcd/etcd-process.ts';
 
 /** What etcd logs when it learns that it was removed from the cluster. */
@@ -87,6 +87,8 @@ export class SupervisedEtcdRunner implements EtcdRunner {
   private adopted: Adopted | undefined;
   private checkedPidFile = false;
   private exit: EtcdExit | undefined;
+  /** The child's exit is recorded in {@link exit}: until then it still counts as running. */
+  private childExitRecorded = false;
 
   constructor(opts: SupervisedRunnerOptions) {
     this.opts = opts;
@@ -101,7 +103,9 @@ export class SupervisedEtcdRunner implements EtcdRunner {
   }
 
   isRunning(): boolean {
-    return this.child?.running === true || this.adopted !== undefined;
+    // A child that has exited counts as running until its exit is recorded (a few ms, for its output
+    // to drain), so that whoever sees it stop also sees why in lastExit().
+    return (this.child !== undefined && !this.childExitRecorded) || this.adopted !== undefined;
   }
 
   /** Adopts an etcd left by a killed agent (first call), and notices when an adopted one has gone. */
@@ -164,6 +168,7 @@ export class SupervisedEtcdRunner implements EtcdRunner {
       logFile: this.logFile,
     });
     this.child = child;
+    this.childExitRecorded = false;
     this.checkedPidFile = true;
     await this.writePidFile(child.pid);
     this.opts.logger.info(
@@ -173,8 +178,20 @@ export class SupervisedEtcdRunner implements EtcdRunner {
     void child.exited.then((e) => {
       const output = readSince(this.logFile, offset, SCAN_BYTES);
       const removed = output.includes(REMOVED_MESSAGE);
-      this.exit = { at: this.opts.clock.now(), code: e.code, removed };
-      const fields = { etcdPid: child.pid, code: e.code, signal: e.signal, removed };
+      const reason = etcdExitReason(output);
+      const exit: EtcdExit = { at: this.opts.clock.now(), code: e.code, removed, logFile: this.logFile };
+      if (e.signal !== null) exit.signal = e.signal;
+      if (reason !== undefined) exit.reason = reason;
+      this.exit = exit;
+      if (this.child === child) this.childExitRecorded = true;
+      const fields = {
+        etcdPid: child.pid,
+        code: e.code,
+        signal: e.signal,
+        removed,
+        reason,
+        logFile: this.logFile,
+      };
       if (e.code === 0 || e.signal === 'SIGTERM') this.opts.logger.info(fields, 'etcd exited');
       else this.opts.logger.warn(fields, 'etcd exited');
     });
