@@ -57,6 +57,7 @@ test('status --json shows every instance matched to a healthy member with one le
   const r = await cli(['status', '--json', '--api-url', emu.url, '--group-id', groupId]);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
+  assert.equal(report.schemaVersion, 1);
   assert.equal(report.problems, 0);
   assert.equal(report.voters, 3);
   assert.equal(report.rows.length, 3);
@@ -80,19 +81,38 @@ test('the table names its columns and says that instances and members match', as
   assert.match(r.stdout, /3 voter\(s\), 0 learner\(s\), leader [0-9a-f]{16}; instances and members match/);
 });
 
-test('wrong token: a clear message naming the token and exit 3', async () => {
-  const r = await cli(['status', '--api-url', emu.url, '--group-id', groupId], { SPOTINST_TOKEN: 'wrong' });
+/** The stderr lines that are not JSON log lines. */
+function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+}
+
+function assertNoSecret(r: { stdout: string; stderr: string }, secret: string): void {
+  assert.ok(!r.stdout.includes(secret), 'secret printed on stdout');
+  assert.ok(!r.stderr.includes(secret), 'secret printed on stderr');
+}
+
+test('wrong token: one line naming the token, exit 3, the token not printed', async () => {
+  const wrong = 'wrong-status-token-5521';
+  const r = await cli(['status', '--api-url', emu.url, '--group-id', groupId], { SPOTINST_TOKEN: wrong });
   assert.equal(r.code, 3);
-  assert.match(r.stderr, /check the token/);
+  const lines = errorLines(r.stderr);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0]!,
+    /^Error: cannot list the instances of elastigroup sig-\w+: .*HTTP 401.*check the token/,
+  );
+  assert.doesNotMatch(r.stderr, /caused by/);
+  assertNoSecret(r, wrong);
 });
 
 test('a group that does not exist: exit 3 naming the group', async () => {
   const r = await cli(['status', '--api-url', emu.url, '--group-id', 'sig-doesnotexist']);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /sig-doesnotexist/);
+  assert.equal(errorLines(r.stderr).length, 1, r.stderr);
 });
 
-test('cloud API unreachable: exit 3, no hang', async () => {
+test('cloud API unreachable: exit 3, one line, no hang', async () => {
   const r = await cli([
     'status',
     '--api-url',
@@ -103,12 +123,36 @@ test('cloud API unreachable: exit 3, no hang', async () => {
     'group.requestTimeout=1s',
   ]);
   assert.equal(r.code, 3);
-  assert.match(r.stderr, /cannot list the instances/);
+  const lines = errorLines(r.stderr);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0]!,
+    /^Error: cannot list the instances of elastigroup sig-\w+: cannot reach Spot\.io at http:\/\/127\.0\.33\.250:9/,
+  );
 });
 
-test('etcd unreachable: exit 4 naming the endpoints', async () => {
+test('etcd unreachable (L6): exit 4, one short line per failure reason naming every endpoint', async () => {
   const r = await cli([
     'status',
+    '--api-url',
+    emu.url,
+    '--group-id',
+    groupId,
+    '--endpoints',
+    'http://127.0.33.251:2379,http://127.0.33.252:2379',
+  ]);
+  assert.equal(r.code, 4);
+  assert.equal(
+    r.stderr,
+    'Error: no etcd member answered at http://127.0.33.251:2379, http://127.0.33.252:2379 (connection refused); is etcd running? check --endpoints\n',
+  );
+  assert.equal(r.stdout, '');
+});
+
+test('etcd unreachable with --verbose: the cause follows, each on a "caused by" line', async () => {
+  const r = await cli([
+    'status',
+    '--verbose',
     '--api-url',
     emu.url,
     '--group-id',
@@ -117,7 +161,84 @@ test('etcd unreachable: exit 4 naming the endpoints', async () => {
     'http://127.0.33.251:2379',
   ]);
   assert.equal(r.code, 4);
-  assert.match(r.stderr, /no etcd member answered at http:\/\/127\.0\.33\.251:2379/);
+  const lines = errorLines(r.stderr);
+  assert.match(
+    lines[0]!,
+    /^Error: no etcd member answered at http:\/\/127\.0\.33\.251:2379 \(connection refused\)/,
+  );
+  assert.ok(lines.length >= 2, r.stderr);
+  assert.match(lines[1]!, /^ {2}caused by: .*ECONNREFUSED/);
+});
+
+test('etcd unreachable with --json (L7): a JSON error document on stdout, exit 4', async () => {
+  const r = await cli([
+    'status',
+    '--json',
+    '--api-url',
+    emu.url,
+    '--group-id',
+    groupId,
+    '--endpoints',
+    'http://127.0.33.251:2379',
+  ]);
+  assert.equal(r.code, 4);
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual(doc, {
+    schemaVersion: 1,
+    error: {
+      code: 'ETCD_UNREACHABLE',
+      message:
+        'no etcd member answered at http://127.0.33.251:2379 (connection refused); is etcd running? check --endpoints',
+      exitCode: 4,
+    },
+  });
+  assertNoSecret(r, TOKEN);
+});
+
+test('a malformed --endpoints is a usage error naming the flag (L17), exit 2, also as JSON', async () => {
+  const r = await cli([
+    'status',
+    '--api-url',
+    emu.url,
+    '--group-id',
+    groupId,
+    '--endpoints',
+    'not a url,ftp://x:1',
+  ]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    'Error: --endpoints: "not a url", "ftp://x:1" are not etcd client URLs; expected http://host:port, e.g. http://10.0.0.5:2379\n',
+  );
+  const j = await cli([
+    'status',
+    '--json',
+    '--api-url',
+    emu.url,
+    '--group-id',
+    groupId,
+    '--endpoints',
+    'ftp://x:1',
+  ]);
+  assert.equal(j.code, 2);
+  const doc = JSON.parse(j.stdout);
+  assert.equal(doc.error.code, 'USAGE');
+  assert.equal(doc.error.exitCode, 2);
+  assert.match(doc.error.message, /^--endpoints: "ftp:\/\/x:1" is not an etcd client URL/);
+});
+
+test('no token anywhere: the configuration error once, exit 2, as JSON with --json', async () => {
+  const r = await cli(['status', '--api-url', emu.url, '--group-id', groupId], { SPOTINST_TOKEN: '' });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.match(/no Spot\.io token found/g)?.length, 1, r.stderr);
+  const j = await cli(['status', '--json', '--api-url', emu.url, '--group-id', groupId], {
+    SPOTINST_TOKEN: '',
+  });
+  assert.equal(j.code, 2);
+  const doc = JSON.parse(j.stdout);
+  assert.equal(doc.error.code, 'CONFIG_INVALID');
+  assert.equal(doc.error.issues.length, 1);
+  assert.match(doc.error.issues[0], /^no Spot\.io token found/);
 });
 
 test('an invalid flag value names the field, exit 2', async () => {
