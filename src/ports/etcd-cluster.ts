@@ -21,6 +21,7 @@ export interface MemberStatus {
   raftTerm: number;
   dbSize: number;
   isLearner: boolean;
+  /** The member's etcd server version, e.g. "3.4.23" (core/etcd-version.ts applies etcd's rules to it). */
   version: string;
   /** etcd's own alarms/errors, e.g. "etcdserver: no leader". Empty when healthy. */
   errors: string[];
@@ -30,7 +31,11 @@ export interface MemberStatus {
  * The etcd cluster, reached through client URLs. Every call has a deadline (the adapter's default, or
  * the signal). Errors are EtcdError with a code from the adapter's error table (ETCD_MEMBER_NOT_FOUND,
  * ETCD_PEER_URL_EXISTS, ETCD_UNHEALTHY_CLUSTER, ETCD_TOO_MANY_LEARNERS, ETCD_LEARNER_NOT_READY,
- * ETCD_NOT_LEADER, ETCD_NO_LEADER, ETCD_UNAVAILABLE, ETCD_TIMEOUT, ETCD_UNKNOWN, …).
+ * ETCD_NOT_LEADER, ETCD_NO_LEADER, ETCD_UNAVAILABLE, ETCD_TIMEOUT, ETCD_UNKNOWN, …), the same for etcd
+ * 3.4, 3.5 and 3.6.
+ *
+ * There is deliberately no MemberUpdate: on a learner it silently promotes it before etcd 3.6.12 /
+ * 3.5.31, and etcd-spot never needs it (a new IP is a new member). Do not add one.
  */
 export interface EtcdCluster {
   /** Member list as seen by any reachable voting member among `endpoints`. */

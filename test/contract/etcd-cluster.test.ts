@@ -11,7 +11,9 @@ import {
   type EtcdExit,
   type RunningEtcd,
 } from '../../src/adapters/etcd/etcd-process.ts';
+import { readEtcdBinaryVersion } from '../../src/adapters/etcd/etcd-binary-version.ts';
 import { EtcdError } from '../../src/core/errors.ts';
+import { canJoinWithVersion, learnerLimit, parseEtcdVersion } from '../../src/core/etcd-version.ts';
 import type { EtcdCluster, Member } from '../../src/ports/etcd-cluster.ts';
 import { startTestCluster, type TestCluster } from '../support/etcd-cluster-fixture.ts';
 import { etcdctl, parseMemberListSimple } from '../support/etcd-ctl.ts';
@@ -93,8 +95,18 @@ describe('EtcdCluster (etcd3 adapter) against a real 3-member etcd', { timeout: 
       assert.ok(s.dbSize > 0, `dbSize ${s.dbSize}`);
       assert.equal(s.isLearner, false);
       assert.deepEqual(s.errors, []);
-      assert.equal(s.version, '3.4.23');
     }
+    // Whatever etcd runs here (Debian's 3.4.23 today): every member reports the same version, the one
+    // the local binary prints, in a line etcd-spot supports, and the join rule accepts it.
+    const local = await readEtcdBinaryVersion('etcd'); // the fixture starts 'etcd' from PATH
+    assert.ok(local.ok, local.ok ? '' : local.error);
+    const v = parseEtcdVersion(statuses[0]?.version);
+    assert.ok(v !== undefined, `Maintenance.Status version ${statuses[0]?.version} does not parse`);
+    assert.ok(v.major === 3 && v.minor >= 4 && v.minor <= 6, `etcd ${v.text} is not 3.4, 3.5 or 3.6`);
+    for (const s of statuses) assert.equal(s.version, local.version);
+    const views = members.map((m, i) => ({ ...m, reachable: true, version: statuses[i]?.version ?? '' }));
+    assert.equal(canJoinWithVersion(local.version, views).ok, true);
+    assert.equal(learnerLimit(views, 3, local.version).limit, v.minor >= 6 ? 3 : 1);
   });
 
   test('isHealthy and /health are true on every voter', async () => {

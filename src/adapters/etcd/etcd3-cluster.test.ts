@@ -96,3 +96,30 @@ test('an already-aborted signal rejects before any connection is made', async ()
     await etcd.close();
   }
 });
+
+// Never MemberUpdate a learner: before 3.6.12 / 3.5.31 it silently promotes it (CHANGELOG-3.6 v3.6.12 and
+// CHANGELOG-3.5 v3.5.31, "MemberUpdate implicitly and unexpectedly promotes a learner", PRs #21736 and
+// #21737). etcd-spot has no use for MemberUpdate (a peer URL never changes: a new IP is a new member),
+// so the port offers no update at all and nothing in the sources calls etcd3's memberUpdate.
+test('the EtcdCluster adapter offers no member update, and no source calls MemberUpdate', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const etcd = createEtcdCluster();
+  try {
+    assert.deepEqual(
+      Object.keys(etcd).filter((k) => /update/i.test(k)),
+      [],
+      'an update call on the port would be one step from updating a learner',
+    );
+  } finally {
+    await etcd.close();
+  }
+  const root = new URL('../../', import.meta.url).pathname;
+  const offenders: string[] = [];
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !/\.ts$/.test(entry.name) || entry.name.endsWith('.test.ts')) continue;
+    const path = join(entry.parentPath, entry.name);
+    if (/\.memberUpdate\s*\(/i.test(await readFile(path, 'utf8'))) offenders.push(path);
+  }
+  assert.deepEqual(offenders, [], 'MemberUpdate promotes a learner on etcd < 3.6.12 / 3.5.31');
+});
