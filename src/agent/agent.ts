@@ -7,7 +7,7 @@ import type { Action } from '../core/actions.ts';
 import { describeError, errorCode } from '../core/errors.ts';
 import type { Observation, PeerBootstrapView } from '../core/observation.ts';
 import type { Policy } from '../core/policy.ts';
-import { planMembership } from '../core/plan.ts';
+import { needsLocalRecord, planMembership } from '../core/plan.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster } from '../ports/etcd-cluster.ts';
 import type { EtcdRunner } from '../ports/etcd-runner.ts';
@@ -53,22 +53,6 @@ export interface CycleResult {
   code?: string;
   durationMs: number;
   observation: Observation;
-}
-
-/** Actions refused while state.json is corrupt: they need the local record or rewrite it. */
-function needsLocalRecord(a: Action): boolean {
-  switch (a.kind) {
-    case 'wipe-data':
-    case 'bootstrap':
-    case 'mark-left':
-    case 'clear-left':
-    case 'collect-votes':
-      return true;
-    case 'remove-member':
-      return a.why !== 'self-leave';
-    default:
-      return false;
-  }
 }
 
 /** After this many cycles in a row that made progress, the loop sleeps once anyway (a guard against a hot loop). */
@@ -144,7 +128,7 @@ export class Agent {
       group: this.d.group,
       store: this.d.store,
       peers: this.d.peers,
-      castOwnVote: (c) => this.d.votes.cast(c),
+      castOwnVote: (c, capacity) => this.d.votes.cast(c, capacity),
       memory: this.d.memory,
       hasData: this.d.hasData,
       wipeData: this.d.wipeData,
@@ -290,8 +274,8 @@ export class Agent {
     }
   }
 
-  castVote(candidate: string): Promise<VoteAnswer> {
-    return this.d.votes.cast(candidate);
+  castVote(candidate: string, desiredCapacity: number | undefined): Promise<VoteAnswer> {
+    return this.d.votes.cast(candidate, desiredCapacity);
   }
 }
 

@@ -82,12 +82,13 @@ describe('executeAction (fake ports)', () => {
     const memory = newAgentMemory();
     const logger = recordingLogger();
     const wiped: string[] = [];
-    const votes: { peer: string; candidate: string }[] = [];
+    const votes: { peer: string; candidate: string; desiredCapacity: number }[] = [];
+    const ownVotes: number[] = [];
     let hasData = false;
     const peers: PeerAgents = {
       bootstrapView: async (p) => ({ instanceId: p.id, reachable: true }),
-      requestVote: async (p, candidate): Promise<VoteAnswer> => {
-        votes.push({ peer: p.id, candidate });
+      requestVote: async (p, candidate, desiredCapacity): Promise<VoteAnswer> => {
+        votes.push({ peer: p.id, candidate, desiredCapacity });
         if (p.id === 'i-3') throw new Error('connect ECONNREFUSED');
         return { granted: true, reason: 'ok' };
       },
@@ -111,7 +112,10 @@ describe('executeAction (fake ports)', () => {
       group,
       store,
       peers,
-      castOwnVote: async () => ({ granted: true, reason: 'self' }),
+      castOwnVote: async (_candidate, desiredCapacity) => {
+        ownVotes.push(desiredCapacity);
+        return { granted: true, reason: 'self' };
+      },
       memory,
       hasData: async () => hasData,
       wipeData: async (d) => {
@@ -130,6 +134,7 @@ describe('executeAction (fake ports)', () => {
       memory,
       logger,
       wiped,
+      ownVotes,
       votes,
       setHasData: (v: boolean) => (hasData = v),
     };
@@ -344,12 +349,17 @@ describe('executeAction (fake ports)', () => {
   it('collect-votes asks self directly and the peers over HTTP, and keeps the tally', async () => {
     const s = setup(observation({ cluster: { reachable: false, error: 'none', probed: [] } }));
     const r = await executeAction(
-      { kind: 'collect-votes', from: ['i-1', 'i-2', 'i-3', 'i-9'], reason: 'r' },
+      { kind: 'collect-votes', from: ['i-1', 'i-2', 'i-3', 'i-9'], desiredCapacity: 4, reason: 'r' },
       s.ctx,
     );
     assert.equal(r.progressed, true);
     assert.deepEqual(s.votes.map((v) => v.peer).sort(), ['i-1', 'i-3']);
     assert.ok(s.votes.every((v) => v.candidate === 'i-2'));
+    assert.ok(
+      s.votes.every((v) => v.desiredCapacity === 4),
+      'every request says which capacity the majority counts',
+    );
+    assert.deepEqual(s.ownVotes, [4]);
     assert.deepEqual(s.memory.votes?.granted, ['i-1', 'i-2']);
     assert.deepEqual(
       s.memory.votes?.refused.map((x) => x.instanceId),

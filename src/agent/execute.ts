@@ -26,7 +26,7 @@ export interface ExecuteContext {
   store: LocalStateStore;
   peers: PeerAgents;
   /** This agent's own vote (VoteKeeper.cast). */
-  castOwnVote: (candidate: InstanceId) => Promise<VoteAnswer>;
+  castOwnVote: (candidate: InstanceId, desiredCapacity: number) => Promise<VoteAnswer>;
   memory: AgentMemory;
   hasData: (dataDir: string) => Promise<boolean>;
   /** Moves the data dir aside and deletes it. */
@@ -366,13 +366,18 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       await Promise.all(
         action.from.map(async (id) => {
           let answer: VoteAnswer;
-          if (id === self.instanceId) answer = await ctx.castOwnVote(self.instanceId);
+          if (id === self.instanceId) answer = await ctx.castOwnVote(self.instanceId, action.desiredCapacity);
           else {
             const peer = groupInstance(ctx, id);
             if (!peer) answer = { granted: false, reason: 'not in the group list' };
             else {
               try {
-                answer = await ctx.peers.requestVote(peer, self.instanceId, ctx.signal);
+                answer = await ctx.peers.requestVote(
+                  peer,
+                  self.instanceId,
+                  action.desiredCapacity,
+                  ctx.signal,
+                );
               } catch (err) {
                 answer = { granted: false, reason: describeError(err) };
               }

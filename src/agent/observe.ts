@@ -66,6 +66,7 @@ export class Observer {
   private readonly unreachableSince = new Map<MemberId, number>();
   private readonly unstartedSince = new Map<MemberId, number>();
   private latestGroup: GroupView | undefined;
+  private lastDesiredError: string | undefined;
   private groupId: string | undefined;
   private lastVersionError: string | undefined;
 
@@ -79,6 +80,11 @@ export class Observer {
   }
 
   /** The group view of the latest observation. */
+  /** Why state.json could not be read at the last observation, if it could not. */
+  stateError(): string | undefined {
+    return this.d.memory.stateError;
+  }
+
   groupView(): GroupView | undefined {
     return this.latestGroup;
   }
@@ -130,9 +136,17 @@ export class Observer {
       // The desired capacity only matters for bootstrap (majority of the desired size), so it is not
       // asked for while a cluster answers: that halves the Spot API calls of a running group.
       const wantDesired = g.desiredCapacity !== undefined && !this.clusterSeen;
+      // A failed capacity read is not a failed list: the list stays usable, and the planner, which
+      // needs the capacity only to bootstrap, sees why it is missing and waits.
+      let desiredError: string | undefined;
       const [instances, desired] = await Promise.all([
         g.listInstances(sig),
-        wantDesired ? g.desiredCapacity!(sig).catch(() => undefined) : Promise.resolve(undefined),
+        wantDesired
+          ? g.desiredCapacity!(sig).catch((err: unknown) => {
+              desiredError = describeError(err);
+              return undefined;
+            })
+          : Promise.resolve(undefined),
       ]);
       const fetchedAt = this.d.clock.now();
       const view: Extract<GroupView, { ok: true }> = {
@@ -145,6 +159,12 @@ export class Observer {
         fetchedAt,
       };
       if (desired !== undefined) view.desiredCapacity = desired;
+      else if (wantDesired) {
+        view.desiredCapacityError = desiredError ?? `${this.d.group.description} did not say`;
+        if (desiredError !== undefined && desiredError !== this.lastDesiredError)
+          this.d.logger.warn({ err: desiredError }, 'cannot read the desired capacity');
+      }
+      this.lastDesiredError = desiredError;
       const groupId = this.d.settings.groupId ?? this.groupId;
       if (groupId !== undefined) view.groupId = groupId;
       this.groupCache = { view, at: fetchedAt };
@@ -196,6 +216,7 @@ export class Observer {
       startFailures: memory.startFailures,
       signalledReady: memory.signalledReady,
     };
+    if (memory.stateError !== undefined) local.recordError = memory.stateError;
     if (binary?.ok === true) local.etcdVersion = binary.version;
     else if (binary !== undefined && binary.error !== this.lastVersionError)
       this.d.logger.warn({ err: binary.error }, 'cannot read the local etcd version');

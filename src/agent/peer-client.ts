@@ -1,13 +1,22 @@
-/** HTTP client for the other agents' status servers (`http://<privateIp>:<statusPort>`). */
+/**
+ * HTTP client for the other agents' status servers (`http://<privateIp>:<statusPort>`). Every request
+ * is signed with the group's peer key (./peer-auth.ts); a peer that refuses it (401) is reported with
+ * its reason, never mistaken for a refusal of the vote itself.
+ */
 import { EtcdSpotError, describeError } from '../core/errors.ts';
 import type { GroupInstanceView, PeerBootstrapView } from '../core/observation.ts';
 import type { PeerAgents, VoteAnswer } from './types.ts';
 import { withDeadline } from './deadline.ts';
+import { signRequest } from './peer-auth.ts';
+import type { PeerKey } from './peer-auth.ts';
 
 export interface HttpPeerAgentsOptions {
   statusPort: number;
   /** Deadline of each request (default 1 s: peers are on the same network). */
   timeoutMs?: number;
+  /** Signs every request. */
+  key: PeerKey;
+  now: () => number;
 }
 
 function hostPart(ip: string): string {
@@ -26,7 +35,11 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
   return {
     async bootstrapView(peer, signal) {
       try {
-        const res = await fetch(`${base(peer)}/v1/bootstrap`, { signal: deadline(signal) });
+        const url = `${base(peer)}/v1/bootstrap`;
+        const res = await fetch(url, {
+          headers: signRequest(opts.key, { method: 'GET', url, now: opts.now() }),
+          signal: deadline(signal),
+        });
         const body: unknown = await res.json();
         if (!res.ok || !isObject(body)) return { instanceId: peer.id, reachable: false };
         const view: PeerBootstrapView = { instanceId: peer.id, reachable: true };
@@ -46,14 +59,19 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
       }
     },
 
-    async requestVote(peer, candidate, signal): Promise<VoteAnswer> {
+    async requestVote(peer, candidate, desiredCapacity, signal): Promise<VoteAnswer> {
       let res: Response;
       let body: unknown;
       try {
-        res = await fetch(`${base(peer)}/v1/bootstrap/vote`, {
+        const url = `${base(peer)}/v1/bootstrap/vote`;
+        const payload = JSON.stringify({ candidate, desiredCapacity });
+        res = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ candidate }),
+          headers: {
+            'content-type': 'application/json',
+            ...signRequest(opts.key, { method: 'POST', url, body: payload, now: opts.now() }),
+          },
+          body: payload,
           signal: deadline(signal),
         });
         body = await res.json();
@@ -66,6 +84,13 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
             cause: err,
           },
         );
+      }
+      if (res.status === 401) {
+        const why = isObject(body) && typeof body.error === 'string' ? body.error : 'HTTP 401';
+        throw new EtcdSpotError(`${peer.id} refused our signed vote request: ${why}`, {
+          code: 'PEER_UNAUTHORIZED',
+          retryable: true,
+        });
       }
       if (!isObject(body) || typeof body.granted !== 'boolean') {
         throw new EtcdSpotError(`vote request to ${peer.id}: unexpected answer (HTTP ${res.status})`, {

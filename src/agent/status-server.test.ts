@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { GroupView } from '../core/observation.ts';
 import { ManualClock } from '../../test/support/manual-clock.ts';
 import { LocalStateStore } from './local-state.ts';
+import { PeerAuthVerifier, peerKeyFromSecret, signRequest } from './peer-auth.ts';
 import { createStatusApp, startStatusServer } from './status-server.ts';
 import { recordingLogger } from './testing/fakes.ts';
 import { VoteKeeper } from './votes.ts';
@@ -20,84 +21,129 @@ describe('status server', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function setup(opts: { hasData?: boolean; group?: GroupView } = {}) {
+  const AUTHORITY = '127.0.0.12:2378';
+  const key = peerKeyFromSecret('a shared secret of the group, 32+ chars');
+
+  function setup(opts: { hasData?: boolean; group?: GroupView; stateError?: string } = {}) {
     const store = new LocalStateStore(join(dir, `s${++n}`));
     const clock = new ManualClock(1_000_000);
-    const group: GroupView = opts.group ?? {
-      ok: true,
-      fetchedAt: 0,
-      instances: [
-        { id: 'i-1', privateIp: '127.0.0.11' },
-        { id: 'i-2', privateIp: '127.0.0.12' },
-      ],
+    const current: { group: GroupView } = {
+      group: opts.group ?? {
+        ok: true,
+        fetchedAt: 0,
+        desiredCapacity: 3,
+        instances: [
+          { id: 'i-1', privateIp: '127.0.0.11' },
+          { id: 'i-2', privateIp: '127.0.0.12' },
+          { id: 'i-3', privateIp: '127.0.0.13' },
+        ],
+      },
     };
     const votes = new VoteKeeper({
       store,
       clock,
       logger: recordingLogger(),
       voteTtlMs: 30_000,
-      groupView: () => group,
+      groupView: () => current.group,
       localFacts: async () => ({ hasData: opts.hasData ?? false }),
     });
     const app = createStatusApp({
+      auth: new PeerAuthVerifier({ key, authority: () => AUTHORITY, now: () => clock.now() }),
+      problem: () => opts.stateError,
       status: () => ({ cycle: 3 }),
       bootstrapView: async () => ({ instanceId: 'i-2', reachable: true, hasData: false }),
-      castVote: (c) => votes.cast(c),
+      castVote: (c, capacity) => votes.cast(c, capacity),
     });
+    /** A request as a peer agent sends it: signed for this agent's address. */
+    const signed = (
+      path: string,
+      init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+    ) => {
+      const method = init.method ?? 'GET';
+      const auth = signRequest(key, {
+        method,
+        url: `http://${AUTHORITY}${path}`,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        now: clock.now(),
+      });
+      return {
+        headers: { ...auth, ...init.headers },
+        send: () =>
+          app.request(path, {
+            method,
+            ...(init.body !== undefined ? { body: init.body } : {}),
+            headers: { 'content-type': 'application/json', ...auth, ...init.headers },
+          }),
+      };
+    };
     const vote = (body: unknown) =>
-      app.request('/v1/bootstrap/vote', {
+      signed('/v1/bootstrap/vote', {
         method: 'POST',
         body: typeof body === 'string' ? body : JSON.stringify(body),
-        headers: { 'content-type': 'application/json' },
-      });
-    return { store, clock, app, vote };
+      }).send();
+    return { store, clock, app, vote, signed, current };
   }
+
+  type Answer = { granted: boolean; reason: string };
 
   it('grants a vote and stores it before answering; refuses another candidate until the vote expires', async () => {
     const s = setup();
-    const res = await s.vote({ candidate: 'i-1' });
+    const res = await s.vote({ candidate: 'i-1', desiredCapacity: 3 });
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { granted: boolean; reason: string };
+    const body = (await res.json()) as Answer;
     assert.equal(body.granted, true, body.reason);
     // Synchronously after the answer: the file already holds the vote.
     assert.deepEqual(JSON.parse(await readFile(s.store.path, 'utf8')), {
       vote: { candidate: 'i-1', at: 1_000_000 },
     });
 
-    const other = (await (await s.vote({ candidate: 'i-0' })).json()) as { granted: boolean; reason: string };
+    // i-1 disappears from the list: i-2 is now the lowest, but the vote for i-1 still binds.
+    s.current.group = {
+      ok: true,
+      fetchedAt: 0,
+      desiredCapacity: 3,
+      instances: [
+        { id: 'i-2', privateIp: '127.0.0.12' },
+        { id: 'i-3', privateIp: '127.0.0.13' },
+      ],
+    };
+    const other = (await (await s.vote({ candidate: 'i-2', desiredCapacity: 3 })).json()) as Answer;
     assert.equal(other.granted, false);
     assert.match(other.reason, /voted for i-1/);
 
     await s.clock.advance(30_001);
-    const later = (await (await s.vote({ candidate: 'i-0' })).json()) as { granted: boolean };
+    const later = (await (await s.vote({ candidate: 'i-2', desiredCapacity: 3 })).json()) as Answer;
     assert.equal(later.granted, true, 'an expired vote binds no more');
   });
 
-  it('refuses with local data, with an unknown group list, and for a candidate that is not the lowest', async () => {
-    const withData = (await (await setup({ hasData: true }).vote({ candidate: 'i-1' })).json()) as {
-      granted: boolean;
-      reason: string;
-    };
+  it('refuses with local data, with an unknown group list, for a candidate that is not the lowest, and for a capacity it does not share', async () => {
+    const withData = (await (
+      await setup({ hasData: true }).vote({ candidate: 'i-1', desiredCapacity: 3 })
+    ).json()) as Answer;
     assert.deepEqual(withData.granted, false);
     const unknown = (await (
-      await setup({ group: { ok: false, error: 'HTTP 503' } }).vote({ candidate: 'i-1' })
-    ).json()) as { granted: boolean };
+      await setup({ group: { ok: false, error: 'HTTP 503' } }).vote({ candidate: 'i-1', desiredCapacity: 3 })
+    ).json()) as Answer;
     assert.equal(unknown.granted, false);
     const s = setup();
-    const notLowest = (await (await s.vote({ candidate: 'i-2' })).json()) as {
-      granted: boolean;
-      reason: string;
-    };
+    const notLowest = (await (await s.vote({ candidate: 'i-2', desiredCapacity: 3 })).json()) as Answer;
     assert.equal(notLowest.granted, false);
     assert.match(notLowest.reason, /i-1/);
-    assert.equal((await s.store.read()).ok && (await s.store.read()).ok, true);
+    const otherCapacity = (await (await s.vote({ candidate: 'i-1', desiredCapacity: 2 })).json()) as Answer;
+    assert.equal(otherCapacity.granted, false);
+    assert.match(otherCapacity.reason, /majority of 2 instances, but the group's desired capacity is 3 here/);
+    const stranger = (await (await s.vote({ candidate: '-attacker', desiredCapacity: 3 })).json()) as Answer;
+    assert.equal(stranger.granted, false);
+    assert.match(stranger.reason, /-attacker is not in my group list/);
+    const rec = await s.store.read();
+    assert.deepEqual(rec.ok && rec.record, {}, 'no vote was stored');
   });
 
   it('a corrupt state file refuses the vote and stays untouched', async () => {
     const s = setup();
     await s.store.write({});
     await writeFile(s.store.path, 'garbage');
-    const body = (await (await s.vote({ candidate: 'i-1' })).json()) as { granted: boolean; reason: string };
+    const body = (await (await s.vote({ candidate: 'i-1', desiredCapacity: 3 })).json()) as Answer;
     assert.equal(body.granted, false);
     assert.match(body.reason, /cannot vote/);
     assert.equal(await readFile(s.store.path, 'utf8'), 'garbage');
@@ -108,16 +154,125 @@ describe('status server', () => {
     assert.equal((await s.vote('not json')).status, 400);
     assert.equal((await s.vote({ candidate: 7 })).status, 400);
     assert.equal((await s.vote({ candidate: 'a b' })).status, 400);
+    assert.equal((await s.vote({ candidate: 'i-1', desiredCapacity: -1 })).status, 400);
+    assert.equal((await s.vote({ candidate: 'i-1', desiredCapacity: '3' })).status, 400);
   });
 
-  it('serves /healthz, /v1/status and /v1/bootstrap', async () => {
+  it('serves /healthz to anyone, /v1/status and /v1/bootstrap to signed requests only', async () => {
     const s = setup();
     assert.deepEqual(await (await s.app.request('/healthz')).json(), { ok: true });
-    assert.deepEqual(await (await s.app.request('/v1/status')).json(), { cycle: 3 });
-    assert.deepEqual(await (await s.app.request('/v1/bootstrap')).json(), {
+    assert.deepEqual(await (await s.signed('/v1/status').send()).json(), { cycle: 3 });
+    assert.deepEqual(await (await s.signed('/v1/bootstrap').send()).json(), {
       instanceId: 'i-2',
       reachable: true,
       hasData: false,
+    });
+    for (const path of ['/v1/status', '/v1/bootstrap']) {
+      const res = await s.app.request(path);
+      assert.equal(res.status, 401, path);
+      const text = await res.text();
+      assert.match(text, /unauthenticated/);
+      assert.doesNotMatch(text, /i-2|cycle/, 'nothing is disclosed');
+    }
+  });
+
+  it('/healthz answers 503 while the state file is unreadable, without the details', async () => {
+    const s = setup({ stateError: '/var/lib/etcd-spot/state.json is not valid JSON' });
+    const res = await s.app.request('/healthz');
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { ok: false, reason: 'state file unreadable (see the agent log)' });
+  });
+
+  describe('forged, replayed and misdirected votes change nothing', () => {
+    async function assertNoVote(s: ReturnType<typeof setup>): Promise<void> {
+      const rec = await s.store.read();
+      assert.deepEqual(rec.ok && rec.record, {}, 'no vote was stored');
+    }
+
+    it('an unsigned vote (the "-attacker" of the review) gets 401', async () => {
+      const s = setup();
+      const res = await s.app.request('/v1/bootstrap/vote', {
+        method: 'POST',
+        body: JSON.stringify({ candidate: '-attacker', desiredCapacity: 3 }),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(res.status, 401);
+      await assertNoVote(s);
+    });
+
+    it('a vote signed with another key gets 401 and names the likely cause', async () => {
+      const s = setup();
+      const body = JSON.stringify({ candidate: 'i-1', desiredCapacity: 3 });
+      const forged = signRequest(peerKeyFromSecret('not the group secret, guessed'), {
+        method: 'POST',
+        url: `http://${AUTHORITY}/v1/bootstrap/vote`,
+        body,
+        now: s.clock.now(),
+      });
+      const res = await s.app.request('/v1/bootstrap/vote', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...forged },
+      });
+      assert.equal(res.status, 401);
+      assert.match(await res.text(), /bad signature \(is agent.peerSecret the same on every agent\?\)/);
+      await assertNoVote(s);
+    });
+
+    it('a signed body swapped for another candidate gets 401', async () => {
+      const s = setup();
+      const req = s.signed('/v1/bootstrap/vote', {
+        method: 'POST',
+        body: JSON.stringify({ candidate: 'i-1', desiredCapacity: 3 }),
+      });
+      const res = await s.app.request('/v1/bootstrap/vote', {
+        method: 'POST',
+        body: JSON.stringify({ candidate: 'i-2', desiredCapacity: 3 }),
+        headers: { 'content-type': 'application/json', ...req.headers },
+      });
+      assert.equal(res.status, 401);
+      await assertNoVote(s);
+    });
+
+    it('a replayed vote gets 401, and so does one replayed after the skew window', async () => {
+      const s = setup();
+      const req = s.signed('/v1/bootstrap/vote', {
+        method: 'POST',
+        body: JSON.stringify({ candidate: 'i-1', desiredCapacity: 3 }),
+      });
+      assert.equal((await req.send()).status, 200);
+      const again = await req.send();
+      assert.equal(again.status, 401);
+      assert.match(await again.text(), /replayed request/);
+      await s.clock.advance(121_000);
+      const late = await req.send();
+      assert.equal(late.status, 401);
+      assert.match(await late.text(), /timestamp is -121s off/);
+    });
+
+    it('a vote signed for another agent (another address) gets 401', async () => {
+      const s = setup();
+      const body = JSON.stringify({ candidate: 'i-1', desiredCapacity: 3 });
+      const forOther = signRequest(key, {
+        method: 'POST',
+        url: 'http://127.0.0.13:2378/v1/bootstrap/vote',
+        body,
+        now: s.clock.now(),
+      });
+      const res = await s.app.request('/v1/bootstrap/vote', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...forOther },
+      });
+      assert.equal(res.status, 401);
+      await assertNoVote(s);
+    });
+
+    it('a body over 4 KiB gets 413 before anything is decided', async () => {
+      const s = setup();
+      const res = await s.vote({ candidate: 'i-1', desiredCapacity: 3, pad: 'x'.repeat(10_000) });
+      assert.equal(res.status, 413);
+      await assertNoVote(s);
     });
   });
 

@@ -1,15 +1,20 @@
 /**
  * The agent's status server on `http://<privateIp>:<statusPort>`:
- * - `GET /healthz` — the agent's loop is alive;
+ * - `GET /healthz` — the loop is alive and the state file readable (no details without authentication);
  * - `GET /v1/status` — self, the last plan with its reasons, the last observation summary, cycle count;
  * - `GET /v1/bootstrap` — this agent's PeerBootstrapView (used by peers while no cluster answers);
- * - `POST /v1/bootstrap/vote {candidate}` — a bootstrap vote; a granted vote is stored before answering.
+ * - `POST /v1/bootstrap/vote {candidate, desiredCapacity}` — a bootstrap vote; a granted vote is stored
+ *   before answering.
+ * Everything under /v1 answers only requests signed by a peer agent (./peer-auth.ts): anything else
+ * gets 401 and changes nothing.
  */
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { describeError } from '../core/errors.ts';
 import type { PeerBootstrapView } from '../core/observation.ts';
+import type { PeerAuthVerifier } from './peer-auth.ts';
 import type { VoteAnswer } from './types.ts';
 
 export interface StatusAppDeps {
@@ -17,17 +22,48 @@ export interface StatusAppDeps {
   status: () => unknown;
   /** False once the loop has stopped or is stuck (GET /healthz answers 503 then). */
   healthy?: () => boolean;
+  /** Why the agent is not healthy although its loop runs (e.g. an unreadable state file). */
+  problem?: () => string | undefined;
   bootstrapView: () => Promise<PeerBootstrapView>;
-  castVote: (candidate: string) => Promise<VoteAnswer>;
+  castVote: (candidate: string, desiredCapacity: number | undefined) => Promise<VoteAnswer>;
+  /** Checks that a request comes from a peer agent. */
+  auth: Pick<PeerAuthVerifier, 'verify'>;
 }
 
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+/** A vote request is a few dozen bytes; nothing under /v1 takes more than this. */
+const MAX_BODY_BYTES = 4096;
 
 export function createStatusApp(deps: StatusAppDeps): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => {
-    const ok = deps.healthy ? deps.healthy() : true;
-    return c.json({ ok }, ok ? 200 : 503);
+    const alive = deps.healthy ? deps.healthy() : true;
+    const problem = deps.problem?.();
+    const ok = alive && problem === undefined;
+    // Unauthenticated: says whether, and why not in a word, never what the agent knows.
+    return c.json(
+      ok ? { ok } : { ok, reason: alive ? 'state file unreadable (see the agent log)' : 'loop stopped' },
+      ok ? 200 : 503,
+    );
+  });
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413),
+    }),
+  );
+  app.use('/v1/*', async (c, next) => {
+    const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? '' : await c.req.text();
+    const url = new URL(c.req.url);
+    const verdict = deps.auth.verify({
+      method: c.req.method,
+      path: url.pathname + url.search,
+      body,
+      header: (name) => c.req.header(name),
+    });
+    if (!verdict.ok) return c.json({ error: verdict.reason }, 401);
+    await next();
   });
   app.get('/v1/status', (c) => c.json(deps.status() as object));
   app.get('/v1/bootstrap', async (c) => c.json(await deps.bootstrapView()));
@@ -36,14 +72,26 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     try {
       body = await c.req.json();
     } catch {
-      return c.json({ granted: false, reason: 'expected a JSON body {"candidate": "<instance id>"}' }, 400);
+      return c.json(
+        {
+          granted: false,
+          reason: 'expected a JSON body {"candidate": "<instance id>", "desiredCapacity": <n>}',
+        },
+        400,
+      );
     }
-    const candidate =
-      typeof body === 'object' && body !== null ? (body as { candidate?: unknown }).candidate : undefined;
+    const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const { candidate, desiredCapacity } = fields;
     if (typeof candidate !== 'string' || !INSTANCE_ID.test(candidate)) {
       return c.json({ granted: false, reason: 'candidate: expected an instance id' }, 400);
     }
-    return c.json(await deps.castVote(candidate));
+    if (
+      desiredCapacity !== undefined &&
+      (typeof desiredCapacity !== 'number' || !Number.isInteger(desiredCapacity) || desiredCapacity < 1)
+    ) {
+      return c.json({ granted: false, reason: 'desiredCapacity: expected a positive integer' }, 400);
+    }
+    return c.json(await deps.castVote(candidate, desiredCapacity));
   });
   app.onError((err, c) => c.json({ error: describeError(err) }, 500));
   return app;

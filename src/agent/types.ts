@@ -49,5 +49,10 @@ export interface PeerAgents {
   /** GET /v1/bootstrap. Never throws: an unreachable peer is `{ reachable: false }`. */
   bootstrapView(peer: GroupInstanceView, signal?: AbortSignal): Promise<PeerBootstrapView>;
   /** POST /v1/bootstrap/vote. Throws when the peer cannot be reached or answers nonsense. */
-  requestVote(peer: GroupInstanceView, candidate: InstanceId, signal?: AbortSignal): Promise<VoteAnswer>;
+  requestVote(
+    peer: GroupInstanceView,
+    candidate: InstanceId,
+    desiredCapacity: number,
+    signal?: AbortSignal,
+  ): Promise<VoteAnswer>;
 }

@@ -37,9 +37,10 @@ export class VoteKeeper {
   }
 
   /** Decides on a vote for `candidate`; never throws (a failure is a refusal with the reason). */
-  async cast(candidate: InstanceId): Promise<VoteAnswer> {
+  async cast(candidate: InstanceId, desiredCapacity: number | undefined): Promise<VoteAnswer> {
     const group = await Promise.resolve(this.opts.groupView()).catch(() => undefined);
     const localView = group?.ok ? group.instances.map((i) => i.id) : undefined;
+    const localDesiredCapacity = group?.ok ? group.desiredCapacity : undefined;
     let answer: VoteAnswer = { granted: false, reason: 'not decided' };
     try {
       const facts = await this.opts.localFacts();
@@ -48,7 +49,9 @@ export class VoteKeeper {
         const clusterId = facts.clusterId ?? (facts.hasData ? record.clusterId : undefined);
         const decision = decideVote({
           candidate,
+          desiredCapacity,
           localView,
+          localDesiredCapacity,
           local: {
             hasData: facts.hasData,
             ...(clusterId !== undefined ? { clusterId } : {}),
@@ -64,7 +67,10 @@ export class VoteKeeper {
     } catch (err) {
       answer = { granted: false, reason: `cannot vote: ${describeError(err)}` };
     }
-    this.opts.logger.info({ candidate, granted: answer.granted, reason: answer.reason }, 'bootstrap vote');
+    this.opts.logger.info(
+      { candidate, desiredCapacity, granted: answer.granted, reason: answer.reason },
+      'bootstrap vote',
+    );
     return answer;
   }
 }

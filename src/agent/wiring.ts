@@ -2,6 +2,7 @@
  * The composition root: validated Config → adapters → Agent. The only place (besides config loading)
  * that reads the environment, and the only place in src/agent that picks adapter implementations.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Action } from '../core/actions.ts';
@@ -22,7 +23,7 @@ import { SystemdEtcdRunner } from '../adapters/runner/systemd-runner.ts';
 import { createElastigroup } from '../adapters/spot/elastigroup.ts';
 import { createSpotTerminationSource } from '../adapters/spot/spot-termination-source.ts';
 import { createStaticGroup } from '../adapters/static/static-group.ts';
-import { resolveSpotCredentials } from '../config/credentials.ts';
+import { resolvePeerSecret, resolveSpotCredentials } from '../config/credentials.ts';
 import type { Config } from '../config/schema.ts';
 import { etcdBinaryVersionReader } from '../adapters/etcd/etcd-binary-version.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -38,6 +39,8 @@ import { wipeLocalData } from './data-dir.ts';
 import { LocalStateStore } from './local-state.ts';
 import { Observer } from './observe.ts';
 import { createHttpPeerAgents } from './peer-client.ts';
+import { PeerAuthVerifier, peerKeyFromSecret, peerKeyFromSpotToken } from './peer-auth.ts';
+import type { PeerKey } from './peer-auth.ts';
 import { createStatusApp, startStatusServer } from './status-server.ts';
 import type { StatusServer } from './status-server.ts';
 import { TerminationWatcher } from './termination-watcher.ts';
@@ -190,6 +193,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           });
         }));
 
+  const peerKey = resolvePeerKey(config, credentials?.token);
   const etcd: EtcdCluster = createEtcdCluster({ callTimeoutMs: settings.callTimeoutMs });
   const runner: EtcdRunner =
     opts.runner ??
@@ -220,6 +224,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
   const peers = createHttpPeerAgents({
     statusPort: settings.statusPort,
     timeoutMs: Math.min(1000, settings.callTimeoutMs),
+    key: peerKey,
+    now: () => clock.now(),
   });
   const hasData = (dir: string) => hasEtcdData(dir);
 
@@ -257,16 +263,19 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     groupView: async (): Promise<GroupView | undefined> => {
       const seen = observer.groupView();
       if (seen !== undefined) return seen;
-      const list = await group
-        .listInstances(AbortSignal.timeout(settings.cloudTimeoutMs))
-        .catch(() => undefined);
-      return (
-        list && {
-          ok: true,
-          fetchedAt: clock.now(),
-          instances: list.map((i) => ({ id: i.id, privateIp: i.privateIp })),
-        }
-      );
+      const sig = AbortSignal.timeout(settings.cloudTimeoutMs);
+      const [list, desired] = await Promise.all([
+        group.listInstances(sig).catch(() => undefined),
+        group.desiredCapacity ? group.desiredCapacity(sig).catch(() => undefined) : undefined,
+      ]);
+      if (list === undefined) return undefined;
+      const view: GroupView = {
+        ok: true,
+        fetchedAt: clock.now(),
+        instances: list.map((i) => ({ id: i.id, privateIp: i.privateIp })),
+      };
+      if (desired !== undefined) view.desiredCapacity = desired;
+      return view;
     },
     localFacts: async (): Promise<LocalBootstrapFacts> => {
       const clusterId: string | undefined = await agent.runningClusterId();
@@ -319,7 +328,10 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     const id = await readIdentity(signal);
     const self: InstanceId = id.instanceId;
     watcher.start();
+    const authority = `${id.privateIp.includes(':') ? `[${id.privateIp}]` : id.privateIp}:${settings.statusPort}`;
     const app = createStatusApp({
+      auth: new PeerAuthVerifier({ key: peerKey, authority: () => authority, now: () => clock.now() }),
+      problem: () => observer.stateError(),
       status: () => ({
         ...agent.status(),
         termination: watcher.view(),
@@ -328,7 +340,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       }),
       healthy: () => agent.healthy(),
       bootstrapView: () => agent.bootstrapView(),
-      castVote: (c) => agent.castVote(c),
+      castVote: (c, capacity) => agent.castVote(c, capacity),
     });
     server = await startStatusServer({ app, hostname: id.privateIp, port: settings.statusPort });
     logger.info(
@@ -374,4 +386,22 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       logger.info({ cycles: agent.cycleCount }, 'agent stopped');
     },
   };
+}
+
+/**
+ * The key that authenticates the agents to each other: `agent.peerSecret`/`peerSecretFile` when set,
+ * else derived from the Spot.io token every agent of an Elastigroup holds. A static group of several
+ * instances has no shared token, so it must configure a secret; a lone instance has no peers to talk
+ * to, and gets a random key nobody else knows.
+ */
+function resolvePeerKey(config: Config, spotToken: string | undefined): PeerKey {
+  const secret = resolvePeerSecret(config);
+  if (secret !== undefined) return peerKeyFromSecret(secret);
+  if (spotToken !== undefined) return peerKeyFromSpotToken(spotToken);
+  if (config.group.provider === 'static' && config.group.instances.length <= 1)
+    return peerKeyFromSecret(randomBytes(32).toString('hex'));
+  throw new ConfigError([
+    "agent.peerSecret: required for this group (it authenticates the agents' bootstrap votes and status to each other); " +
+      'set agent.peerSecretFile or ETCD_SPOT_AGENT_PEER_SECRET to the same secret of 16+ characters on every instance',
+  ]);
 }

@@ -14,8 +14,11 @@ export type RemoveWhy =
 
 export type Action =
   | { kind: 'wait'; reason: string }
-  /** Collect bootstrap votes from the peers in `from` (self included). */
-  | { kind: 'collect-votes'; from: InstanceId[]; reason: string }
+  /**
+   * Collect bootstrap votes from the peers in `from` (self included). `desiredCapacity` is the group
+   * size the majority is counted over: every voter checks it against its own reading.
+   */
+  | { kind: 'collect-votes'; from: InstanceId[]; desiredCapacity: number; reason: string }
   /** Start a brand-new single-member cluster with self as its only member. */
   | { kind: 'bootstrap'; token: string; reason: string }
   /** Start the local etcd on its existing data (or as a freshly added member: `initialCluster` from the member list). */

@@ -25,6 +25,8 @@ export type GroupView =
       instances: GroupInstanceView[];
       fetchedAt: number;
       desiredCapacity?: number;
+      /** Why the desired capacity is unknown when it was asked for and could not be read. */
+      desiredCapacityError?: string;
       /** The group's id (Elastigroup `sig-…`), when known: it prefixes the bootstrap cluster token. */
       groupId?: string;
     }
@@ -109,6 +111,8 @@ export interface LocalView {
   signalledReady: boolean;
   /** The local etcd binary's version (`etcd --version`), when it could be read. */
   etcdVersion?: string;
+  /** Why state.json could not be read (corrupt, unreadable): the record above is then empty, not known. */
+  recordError?: string;
 }
 
 /** One peer agent's answer to GET /v1/bootstrap (its status server), used only while no cluster answers. */

@@ -12,6 +12,8 @@ export type PlausibleGroup = {
   ok: true;
   instances: GroupInstanceView[];
   desiredCapacity: number | undefined;
+  /** Why the desired capacity is unknown, when it could not be read. */
+  desiredCapacityError?: string;
   groupId: string | undefined;
 };
 
@@ -38,6 +40,7 @@ export function plausibleGroup(
     ok: true,
     instances: group.instances,
     desiredCapacity: group.desiredCapacity,
+    ...(group.desiredCapacityError !== undefined ? { desiredCapacityError: group.desiredCapacityError } : {}),
     groupId: group.groupId,
   };
 }

@@ -429,7 +429,10 @@ describe('B. termination notice: leave', () => {
 
 describe('C. no cluster answers', () => {
   const lonely = (): ObservationBuilder =>
-    anObservation().withSelf('i-1').withGroup(['i-1', 'i-2', 'i-3']).clusterUnreachable();
+    anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'], { desiredCapacity: 3 })
+      .clusterUnreachable();
 
   test('starts etcd on its local data', () => {
     const a = expectKind(first(lonely().withData()), 'start-etcd');
@@ -529,9 +532,49 @@ describe('C. no cluster answers', () => {
     expectKind(first(lonely()), 'collect-votes');
   });
 
-  test('the seeder collects votes from every instance in the list', () => {
+  test('the seeder collects votes from every instance in the list, over the desired capacity', () => {
     const a = expectKind(first(lonely()), 'collect-votes');
     assert.deepEqual(a.from, ['i-1', 'i-2', 'i-3']);
+    assert.equal(a.desiredCapacity, 3);
+  });
+
+  test('never bootstraps while the desired capacity is unknown, even with every vote of its own list', () => {
+    // The split-brain case: group of 4, capacity unreadable, self sees only {i-1, i-3}.
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-3'])
+      .withDesiredCapacityError('elastigroup sig-1: HTTP 503 (Service Unavailable)')
+      .clusterUnreachable()
+      .withVotes({ granted: ['i-1', 'i-3'] });
+    const actions = plan(b);
+    assert.deepEqual(kinds(actions), ['wait']);
+    assert.match(
+      actions[0]!.reason,
+      /the group's desired capacity is unknown \(elastigroup sig-1: HTTP 503 \(Service Unavailable\)\); a majority of an unknown size proves nothing, so not bootstrapping/,
+    );
+    // Not even a vote round: votes asked for over an unknown size would bind voters for nothing.
+    const fresh = anObservation().withSelf('i-1').withGroup(['i-1', 'i-2', 'i-3']).clusterUnreachable();
+    assert.deepEqual(kinds(plan(fresh)), ['wait']);
+  });
+
+  test('never bootstraps on an implausible desired capacity of 0', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2'], { desiredCapacity: 0 })
+      .clusterUnreachable()
+      .withVotes({ granted: ['i-1', 'i-2'] });
+    const a = expectKind(first(b), 'wait');
+    assert.match(a.reason, /the cloud says 0, which cannot be true while we run/);
+  });
+
+  test('counts the majority over the list when the list is longer than the desired capacity', () => {
+    const b = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'], { desiredCapacity: 3 })
+      .clusterUnreachable();
+    const a = first(b.withVotes({ granted: ['i-1', 'i-2'] }));
+    assert.notEqual(a.kind, 'bootstrap');
+    assert.match(a.reason, /2 of 5 granted, 3 needed/);
   });
 
   test('bootstraps with a fresh majority of votes', () => {
@@ -542,7 +585,7 @@ describe('C. no cluster answers', () => {
   test('the bootstrap token starts with the group id when known', () => {
     const b = anObservation()
       .withSelf('i-1')
-      .withGroup(['i-1', 'i-2', 'i-3'], { groupId: 'sig-1234' })
+      .withGroup(['i-1', 'i-2', 'i-3'], { groupId: 'sig-1234', desiredCapacity: 3 })
       .clusterUnreachable()
       .withVotes({ granted: ['i-1', 'i-2'] });
     assert.equal(expectKind(first(b), 'bootstrap').token, `sig-1234-i-1-${NOW}`);

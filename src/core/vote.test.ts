@@ -8,10 +8,12 @@ const TTL = 30_000;
 const T = 1_000_000;
 const fresh = { hasData: false };
 const view = ['i-1', 'i-2', 'i-3'];
+/** The candidate and the voter both read a desired capacity of 3. */
+const D3 = { desiredCapacity: 3, localDesiredCapacity: 3 };
 
 describe('decideVote', () => {
   test('grants a fresh voter’s vote to the lowest instance id and returns the record to store', () => {
-    const d = decideVote({ candidate: 'i-1', localView: view, local: fresh, now: T, voteTtlMs: TTL });
+    const d = decideVote({ candidate: 'i-1', localView: view, ...D3, local: fresh, now: T, voteTtlMs: TTL });
     assert.deepEqual(d, {
       granted: true,
       reason: 'granted my vote to i-1',
@@ -23,6 +25,7 @@ describe('decideVote', () => {
     const d = decideVote({
       candidate: 'i-1',
       localView: view,
+      ...D3,
       local: { hasData: true },
       now: T,
       voteTtlMs: TTL,
@@ -36,6 +39,7 @@ describe('decideVote', () => {
     const d = decideVote({
       candidate: 'i-1',
       localView: view,
+      ...D3,
       local: { hasData: false, clusterId: 'abc' },
       now: T,
       voteTtlMs: TTL,
@@ -45,38 +49,91 @@ describe('decideVote', () => {
   });
 
   test('refuses when the voter’s group list is unknown', () => {
-    const d = decideVote({ candidate: 'i-1', localView: undefined, local: fresh, now: T, voteTtlMs: TTL });
+    const d = decideVote({
+      candidate: 'i-1',
+      localView: undefined,
+      ...D3,
+      local: fresh,
+      now: T,
+      voteTtlMs: TTL,
+    });
     assert.equal(d.granted, false);
     assert.match(d.reason, /unknown/);
   });
 
   test('refuses a candidate that is not the lowest id of the voter’s view', () => {
-    const d = decideVote({ candidate: 'i-2', localView: view, local: fresh, now: T, voteTtlMs: TTL });
+    const d = decideVote({ candidate: 'i-2', localView: view, ...D3, local: fresh, now: T, voteTtlMs: TTL });
     assert.equal(d.granted, false);
     assert.match(d.reason, /i-1 is lower than i-2/);
   });
 
-  test('grants a candidate missing from the voter’s view when it is lower than everything there', () => {
-    const d = decideVote({ candidate: 'i-0', localView: view, local: fresh, now: T, voteTtlMs: TTL });
-    assert.equal(d.granted, true);
+  test('refuses a candidate that is not in the voter’s group list, even one that sorts below it (a forged "-attacker")', () => {
+    for (const candidate of ['i-0', '-attacker']) {
+      const d = decideVote({ candidate, localView: view, ...D3, local: fresh, now: T, voteTtlMs: TTL });
+      assert.equal(d.granted, false);
+      assert.equal(d.record, undefined);
+      assert.match(d.reason, new RegExp(`${candidate} is not in my group list \\(3 instances\\)`));
+    }
+  });
+
+  test('refuses when the voter cannot read the group’s desired capacity', () => {
+    const d = decideVote({
+      candidate: 'i-1',
+      localView: view,
+      desiredCapacity: 3,
+      localDesiredCapacity: undefined,
+      local: fresh,
+      now: T,
+      voteTtlMs: TTL,
+    });
+    assert.equal(d.granted, false);
+    assert.match(d.reason, /cannot read the group's desired capacity/);
+  });
+
+  test('refuses when the candidate counts its majority over another desired capacity, or none', () => {
+    const other = decideVote({
+      candidate: 'i-1',
+      localView: view,
+      desiredCapacity: 2,
+      localDesiredCapacity: 3,
+      local: fresh,
+      now: T,
+      voteTtlMs: TTL,
+    });
+    assert.equal(other.granted, false);
+    assert.match(
+      other.reason,
+      /counts a majority of 2 instances, but the group's desired capacity is 3 here/,
+    );
+    const none = decideVote({
+      candidate: 'i-1',
+      localView: view,
+      desiredCapacity: undefined,
+      localDesiredCapacity: 3,
+      local: fresh,
+      now: T,
+      voteTtlMs: TTL,
+    });
+    assert.equal(none.granted, false);
+    assert.match(none.reason, /does not say which desired capacity/);
   });
 
   test('refuses another candidate while an earlier vote is unexpired', () => {
     const local = { hasData: false, vote: { candidate: 'i-0', at: T - 10_000 } };
-    const d = decideVote({ candidate: 'i-1', localView: view, local, now: T, voteTtlMs: TTL });
+    const d = decideVote({ candidate: 'i-1', localView: view, ...D3, local, now: T, voteTtlMs: TTL });
     assert.equal(d.granted, false);
     assert.match(d.reason, /voted for i-0 10s ago; that vote binds for 20s more/);
   });
 
   test('grants another candidate once the earlier vote expired', () => {
     const local = { hasData: false, vote: { candidate: 'i-0', at: T - TTL } };
-    const d = decideVote({ candidate: 'i-1', localView: view, local, now: T, voteTtlMs: TTL });
+    const d = decideVote({ candidate: 'i-1', localView: view, ...D3, local, now: T, voteTtlMs: TTL });
     assert.deepEqual(d.record, { candidate: 'i-1', at: T });
   });
 
   test('renews a vote for the same candidate, never moving it back in time', () => {
     const local = { hasData: false, vote: { candidate: 'i-1', at: T + 5000 } };
-    const d = decideVote({ candidate: 'i-1', localView: view, local, now: T, voteTtlMs: TTL });
+    const d = decideVote({ candidate: 'i-1', localView: view, ...D3, local, now: T, voteTtlMs: TTL });
     assert.equal(d.granted, true);
     assert.deepEqual(d.record, { candidate: 'i-1', at: T + 5000 });
   });
@@ -117,6 +174,7 @@ describe('decideVote: at most one seeder', () => {
           const d = decideVote({
             candidate: r.candidate,
             localView: views[ids.indexOf(voter)],
+            ...D3,
             local: { hasData: false, vote: records.get(voter) },
             now: r.at,
             voteTtlMs: ttl,

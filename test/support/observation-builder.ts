@@ -97,7 +97,13 @@ export class ObservationBuilder {
   private selfId: InstanceId = 'i-1';
   private selfIp: string | undefined;
   private group:
-    | { kind: 'ok'; instances: GroupInstanceView[]; desiredCapacity?: number; groupId?: string }
+    | {
+        kind: 'ok';
+        instances: GroupInstanceView[];
+        desiredCapacity?: number;
+        desiredCapacityError?: string;
+        groupId?: string;
+      }
     | { kind: 'error'; error: string } = {
     kind: 'ok',
     instances: [],
@@ -147,6 +153,15 @@ export class ObservationBuilder {
 
   withDesiredCapacity(n: number): this {
     if (this.group.kind === 'ok') this.group.desiredCapacity = n;
+    return this;
+  }
+
+  /** The list was read but the desired capacity could not be. */
+  withDesiredCapacityError(error: string): this {
+    if (this.group.kind === 'ok') {
+      delete this.group.desiredCapacity;
+      this.group.desiredCapacityError = error;
+    }
     return this;
   }
 
@@ -270,6 +285,9 @@ export class ObservationBuilder {
               instances: group.instances,
               fetchedAt: this.now,
               ...(group.desiredCapacity === undefined ? {} : { desiredCapacity: group.desiredCapacity }),
+              ...(group.desiredCapacityError === undefined
+                ? {}
+                : { desiredCapacityError: group.desiredCapacityError }),
               ...(group.groupId === undefined ? {} : { groupId: group.groupId }),
             }
           : { ok: false, error: group.error },
