@@ -89,3 +89,67 @@ test(
     );
   },
 );
+
+/**
+ * The split-brain window of issue 7: 4 instances boot at once while the group's desired capacity
+ * can't be read and every group-status answer drops 2 random instances, for 40 s. Before the fix the
+ * seeders counted a majority of their own partial list ("2 of 2 needed" in a group of 4); two seeders
+ * with disjoint lists were one race away from two clusters. Checked on the agents' own decision logs:
+ * no bootstrap while the capacity is unknown, every bootstrap on ≥ 3 of 4 votes, one cluster id ever.
+ */
+for (const [i, seed] of [SEED + 200, SEED + 201].entries()) {
+  test(
+    `4 instances booting with an unreadable capacity and lists missing 2 instances never seed on a minority (seed ${i + 1})`,
+    { timeout: 300_000 },
+    async (t) => {
+      const faultMs = 40_000;
+      const until = Date.now() + faultMs;
+      await withFleet(
+        t,
+        {
+          instances: 4,
+          maxVoters: 5,
+          ipPrefix: IP_PREFIX,
+          seed,
+          label: `boot-split-${i + 1}`,
+          faults: [
+            { route: 'group-get', fault: { kind: 'status', status: 503, untilMs: until } },
+            { route: 'group-status', fault: { kind: 'partial', dropRandom: 2, untilMs: until } },
+          ],
+        },
+        async (h) => {
+          const { final, clusterIds } = await convergeWatchingClusterIds(h, 3);
+          const routes = h.fleet.state.stats().routes;
+          assert.ok(routes['group-status'].faulted > 0, 'the partial fault never applied');
+          assert.ok(routes['group-get'].faulted > 0, 'the capacity fault never applied');
+
+          const decisions = h.fleet.decisions();
+          const waitedOnCapacity = decisions.filter((d) => /desired capacity is unknown/.test(d.reason));
+          assert.ok(waitedOnCapacity.length > 0, 'no agent ever waited on the unknown capacity');
+          const bootstraps = decisions.filter((d) => d.action === 'bootstrap');
+          assert.ok(bootstraps.length >= 1, 'no bootstrap decision was logged');
+          for (const b of bootstraps) {
+            t.diagnostic(`${b.instanceId} at +${b.at - (until - faultMs)} ms: ${b.reason}`);
+            const m = /(\d+) of (\d+) instances granted their vote \(≥ (\d+) needed\)/.exec(b.reason);
+            assert.ok(m, `bootstrap reason without a vote count: ${b.reason}`);
+            const [granted, of, need] = [Number(m[1]), Number(m[2]), Number(m[3])];
+            assert.ok(of >= 4, `${b.instanceId} counted its majority over ${of} instances: ${b.reason}`);
+            assert.ok(
+              need >= 3 && granted >= need,
+              `${b.instanceId} seeded on ${granted} votes: ${b.reason}`,
+            );
+            assert.ok(b.at >= until - 1000, `${b.instanceId} bootstrapped while the capacity was unreadable`);
+          }
+          assert.equal(new Set(bootstraps.map((b) => b.instanceId)).size, 1, 'two instances bootstrapped');
+          // 4 instances, maxVoters 5: 3 voters and a hot spare (the largest odd number ≤ 4).
+          assert.equal(
+            clusterIds.size,
+            1,
+            `more than one cluster id was seen: ${[...clusterIds].join(', ')}`,
+          );
+          assert.deepEqual(final.members.map((m) => m.name).sort(), h.fleet.runningIds().sort());
+        },
+      );
+    },
+  );
+}
