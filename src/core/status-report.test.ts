@@ -80,3 +80,40 @@ test('members that follow no leader are unhealthy and the role is unknown', () =
   assert.equal(r.rows[0]?.problem, 'no-leader');
   assert.match(r.rows[0]?.detail ?? '', /no leader/);
 });
+
+test('an instance beyond maxVoters + the learner limit is a cold standby, not a problem', () => {
+  const ids = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((x) => `00000000000000${x}`);
+  const input: StatusInput = {
+    instances: [1, 2, 3, 4, 5, 6, 7].map((n) => ({ id: `i-${n}`, privateIp: `127.0.0.${10 + n}` })),
+    members: ids.map((id, k) => member(id, `127.0.0.${11 + k}`, `i-${k + 1}`, k === 5)),
+    statuses: Object.fromEntries(ids.map((id) => [id, { ...ok(ids[0]!), version: '3.4.23' }])),
+    slots: { maxVoters: 5, maxLearners: 1 },
+  };
+  const r = buildStatusReport(input);
+  const row = r.rows.find((x) => x.instanceId === 'i-7');
+  assert.equal(row?.state, 'cold-standby');
+  assert.equal(row?.problem, undefined);
+  assert.equal(
+    row?.detail,
+    'cold standby: 5 voters (maxVoters 5) and 1 learner (limit 1) leave no slot; joins when a slot frees',
+  );
+  assert.equal(r.problems, 0);
+  assert.equal(r.coldStandbys, 1);
+
+  // A free slot (maxVoters 7, or a second learner slot on 3.6): the same instance is a plain mismatch.
+  const free = buildStatusReport({ ...input, slots: { maxVoters: 7, maxLearners: 1 } });
+  assert.equal(free.rows.find((x) => x.instanceId === 'i-7')?.problem, 'instance-without-member');
+  assert.equal(free.coldStandbys, 0);
+  const on36 = buildStatusReport({
+    ...input,
+    statuses: Object.fromEntries(ids.map((id) => [id, { ...ok(ids[0]!), version: '3.6.14' }])),
+    slots: { maxVoters: 5, maxLearners: 2 },
+  });
+  assert.equal(on36.rows.find((x) => x.instanceId === 'i-7')?.problem, 'instance-without-member');
+  // On 3.4 the configured 2 does not count: etcd allows one learner.
+  const on34 = buildStatusReport({ ...input, slots: { maxVoters: 5, maxLearners: 2 } });
+  assert.equal(on34.rows.find((x) => x.instanceId === 'i-7')?.state, 'cold-standby');
+  // Without the slots (an old caller), nothing is guessed.
+  const { slots: _slots, ...noSlots } = input;
+  assert.equal(buildStatusReport(noSlots).problems, 1);
+});

@@ -2,7 +2,10 @@
  * `etcd-spot status`: instances of the group side by side with the members of the etcd cluster, and
  * what does not match. Pure: the CLI gathers the inputs, this decides what they mean.
  */
+import { learnerLimit } from './etcd-version.ts';
 import type { InstanceId, MemberId } from './ids.ts';
+import type { MemberView } from './observation.ts';
+import { coldStandbyReason } from './quorum.ts';
 
 export interface StatusInput {
   instances: { id: InstanceId; privateIp: string }[];
@@ -10,8 +13,14 @@ export interface StatusInput {
   /** Per member id: its own status, or the error text when it did not answer. */
   statuses: Record<
     MemberId,
-    { leaderId?: MemberId; raftIndex: number; dbSize: number; errors: string[] } | { error: string }
+    | { leaderId?: MemberId; raftIndex: number; dbSize: number; errors: string[]; version?: string }
+    | { error: string }
   >;
+  /**
+   * agent.maxVoters and agent.maxLearners. With them, an instance without a member while every voter
+   * and learner slot is taken is a cold standby (a documented state, not a problem).
+   */
+  slots?: { maxVoters: number; maxLearners: number };
 }
 
 export type Role = 'leader' | 'follower' | 'learner' | 'unknown';
@@ -32,6 +41,11 @@ export interface StatusRow {
     | 'never-started-member'
     | 'unreachable'
     | 'no-leader';
+  /**
+   * A documented state that is not a problem: `cold-standby` = an instance without a member because
+   * voters are at maxVoters and learners at the learner limit; it joins as soon as a slot frees.
+   */
+  state?: 'cold-standby';
   detail?: string;
 }
 
@@ -41,6 +55,8 @@ export interface StatusReport {
   voters: number;
   learners: number;
   problems: number;
+  /** Instances waiting as cold standbys (not counted in `problems`). */
+  coldStandbys: number;
 }
 
 function hostOf(url: string): string | undefined {
@@ -99,14 +115,19 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     }
     rows.push(row);
   }
+  const standby = coldStandby(input);
   for (const i of input.instances) {
     if (!matched.has(i.id)) {
-      rows.push({
-        instanceId: i.id,
-        privateIp: i.privateIp,
-        problem: 'instance-without-member',
-        detail: 'running instance is not an etcd member',
-      });
+      rows.push(
+        standby === undefined
+          ? {
+              instanceId: i.id,
+              privateIp: i.privateIp,
+              problem: 'instance-without-member',
+              detail: 'running instance is not an etcd member',
+            }
+          : { instanceId: i.id, privateIp: i.privateIp, state: 'cold-standby', detail: standby },
+      );
     }
   }
   // Instances in id order, then members without an instance.
@@ -118,5 +139,22 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     voters: input.members.filter((m) => !m.isLearner).length,
     learners: input.members.filter((m) => m.isLearner).length,
     problems: rows.filter((r) => r.problem !== undefined).length,
+    coldStandbys: rows.filter((r) => r.state === 'cold-standby').length,
   };
+}
+
+/** The cold-standby reason when every voter and learner slot is taken (see {@link coldStandbyReason}). */
+function coldStandby(input: StatusInput): string | undefined {
+  if (input.slots === undefined) return undefined;
+  const views: MemberView[] = input.members.map((m) => {
+    const st = input.statuses[m.id];
+    const answered = st !== undefined && 'raftIndex' in st;
+    return {
+      ...m,
+      reachable: answered,
+      ...(answered && st.version !== undefined ? { version: st.version } : {}),
+    };
+  });
+  const limit = learnerLimit(views, input.slots.maxLearners);
+  return coldStandbyReason(views, input.slots.maxVoters, limit.limit);
 }

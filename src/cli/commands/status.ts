@@ -134,13 +134,19 @@ export async function gatherStatus(
             raftIndex: s.raftIndex,
             dbSize: s.dbSize,
             errors: s.errors,
+            version: s.version,
           };
         } catch (err) {
           statuses[m.id] = { error: `${url}: ${networkReason(err) ?? shortClause(errorMessage(err), url)}` };
         }
       }),
     );
-    return { instances: instances.map((i) => ({ id: i.id, privateIp: i.privateIp })), members, statuses };
+    return {
+      instances: instances.map((i) => ({ id: i.id, privateIp: i.privateIp })),
+      members,
+      statuses,
+      slots: { maxVoters: config.agent.maxVoters, maxLearners: config.agent.maxLearners },
+    };
   } finally {
     await etcd.close();
   }
@@ -175,7 +181,7 @@ export function formatStatusTable(r: StatusReport): string {
     x.healthy === undefined ? '-' : x.healthy ? 'yes' : 'no',
     x.raftIndex?.toString() ?? '-',
     humanBytes(x.dbSize) || '-',
-    x.problem ?? '',
+    x.problem ?? x.state ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
@@ -190,6 +196,8 @@ export function formatStatusTable(r: StatusReport): string {
   );
   for (const x of r.rows)
     if (x.problem) out.push(`  - ${x.problem}: ${x.instanceId ?? x.memberId}: ${x.detail ?? ''}`);
+  for (const x of r.rows)
+    if (x.state) out.push(`  - ${x.state} (expected): ${x.instanceId}: ${x.detail ?? ''}`);
   return out.join('\n');
 }
 
