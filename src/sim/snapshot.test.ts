@@ -116,3 +116,33 @@ test('a learner counts as a member but not as a voter', () => {
   assert.equal(c.voters, 3);
   assert.equal(leaderInstance(snap([], [member(1), member(2)])), 'i-1');
 });
+
+test('a 3 → 7 scale with maxVoters 5: the 7th instance is a cold standby and the fleet converges', () => {
+  const instances = [1, 2, 3, 4, 5, 6].map((n) => inst(n));
+  const cold = inst(7, { etcd: undefined });
+  const members = [1, 2, 3, 4, 5].map((n) => member(n));
+  const spare = member(6, { isLearner: true, role: 'learner' });
+  const c = checkConvergence(snap([...instances, cold], [...members, spare]), targetVoters(7, 5));
+  assert.deepEqual(c.problems, []);
+  assert.equal(c.converged, true);
+  assert.deepEqual(c.coldStandbys, ['i-7']);
+
+  // Only while the learner slot is taken: without the hot spare, i-7 should have joined.
+  const noSpare = checkConvergence(snap([...instances.slice(0, 5), cold], members), targetVoters(6, 5));
+  assert.equal(noSpare.converged, false);
+  assert.deepEqual(noSpare.coldStandbys, []);
+  assert.ok(noSpare.problems.some((p) => /not members yet: i-7/.test(p)));
+
+  // Only as many as the slots leave out: two silent instances on 7 is one too many.
+  const two = checkConvergence(
+    snap([...instances.slice(0, 5), inst(6, { etcd: undefined }), cold], members),
+    targetVoters(7, 5),
+  );
+  assert.equal(two.converged, false);
+
+  // With a learner limit of 2 (etcd 3.6 --max-learners 2), 7 instances fit: no standby accepted.
+  assert.equal(
+    checkConvergence(snap([...instances, cold], [...members, spare]), targetVoters(7, 5), 2).converged,
+    false,
+  );
+});

@@ -64,6 +64,8 @@ export interface Convergence {
   clusterIds: string[];
   leaderId: string | undefined;
   voters: number;
+  /** Running instances accepted as cold standbys (no member, no etcd: every slot is taken). */
+  coldStandbys: string[];
 }
 
 /**
@@ -72,19 +74,33 @@ export interface Convergence {
  * - the member names are exactly the running instance ids (no unstarted, dead or foreign member);
  * - the voter count is `expectedVoters`;
  * - every running member follows the same leader, and that leader is one of the voters.
+ *
+ * A group larger than the voter cap plus the learner limit (`maxLearners`, 1 on etcd 3.4/3.5) cannot
+ * hold every instance as a member: up to `running − expectedVoters − maxLearners` instances that run no
+ * etcd and have no member are **cold standbys** (design.md row D3), accepted as converged as long as
+ * the learner slots are all taken (otherwise one of them should have joined).
  */
-export function checkConvergence(s: FleetSnapshot, expectedVoters: number): Convergence {
+export function checkConvergence(s: FleetSnapshot, expectedVoters: number, maxLearners = 1): Convergence {
   const problems: string[] = [];
   const running = s.instances.filter((i) => i.state === 'running');
-  const clusterIds = [...new Set(running.flatMap((i) => (i.etcd ? [i.etcd.clusterId] : [])))].sort();
-  const silent = running.filter((i) => !i.etcd).map((i) => i.id);
+  const names = s.members.map((m) => m.name).sort();
+  const learners = s.members.filter((m) => m.isLearner).length;
+  const room = Math.max(0, running.length - expectedVoters - maxLearners);
+  const outside = running.filter((i) => !i.etcd && !names.includes(i.id)).map((i) => i.id);
+  const coldStandbys = room > 0 && learners >= maxLearners && outside.length <= room ? outside : [];
+  const members = running.filter((i) => !coldStandbys.includes(i.id));
+
+  const clusterIds = [...new Set(members.flatMap((i) => (i.etcd ? [i.etcd.clusterId] : [])))].sort();
+  const silent = members.filter((i) => !i.etcd).map((i) => i.id);
   if (silent.length > 0) problems.push(`no etcd answers on ${silent.join(', ')}`);
   if (clusterIds.length > 1) problems.push(`${clusterIds.length} cluster ids: ${clusterIds.join(', ')}`);
   if (s.memberListError !== undefined) problems.push(`member list: ${s.memberListError}`);
 
-  const names = s.members.map((m) => m.name).sort();
   const ids = running.map((i) => i.id).sort();
-  const missing = ids.filter((id) => !names.includes(id));
+  const missing = members
+    .map((i) => i.id)
+    .filter((id) => !names.includes(id))
+    .sort();
   const extra = s.members
     .filter((m) => !ids.includes(m.name))
     .map((m) => (m.name === '' ? `unstarted ${m.id}` : `${m.name} (${m.id})`));
@@ -94,13 +110,13 @@ export function checkConvergence(s: FleetSnapshot, expectedVoters: number): Conv
   const voters = s.members.filter((m) => !m.isLearner).length;
   if (voters !== expectedVoters) problems.push(`${voters} voters, expected ${expectedVoters}`);
 
-  const leaders = [...new Set(running.map((i) => i.etcd?.leaderId ?? 'none'))];
+  const leaders = [...new Set(members.map((i) => i.etcd?.leaderId ?? 'none'))];
   const leaderId = leaders.length === 1 && leaders[0] !== 'none' ? leaders[0] : undefined;
   if (leaderId === undefined) problems.push(`no agreed leader (seen: ${leaders.join(', ') || 'nothing'})`);
   else if (!s.members.some((m) => m.id === leaderId && !m.isLearner))
     problems.push(`leader ${leaderId} is not a voter in the member list`);
 
-  return { converged: problems.length === 0, problems, clusterIds, leaderId, voters };
+  return { converged: problems.length === 0, problems, clusterIds, leaderId, voters, coldStandbys };
 }
 
 /** The instance whose member is the leader, when there is one. */
