@@ -4,9 +4,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configEnvVars, envVarFor, loadConfig } from './load.ts';
+import { execFileSync } from 'node:child_process';
+import {
+  MAX_ISSUES,
+  MAX_ISSUE_LENGTH,
+  MAX_YAML_MESSAGE_LENGTH,
+  configEnvVars,
+  envVarFor,
+  loadConfig,
+} from './load.ts';
 import type { LoadConfigResult } from './load.ts';
 import { formatDuration, parseDuration } from './duration.ts';
+import { configLeaves } from './schema.ts';
 import type { Config } from './schema.ts';
 
 let dir: string;
@@ -343,3 +352,275 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('hardening (issue 7)', () => {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  test('C26/C4: every duration has an upper bound within Node timers, named in the message', () => {
+    const durations = configLeaves().filter((l) => l.kind === 'duration');
+    assert.ok(durations.length >= 9, durations.map((l) => l.path.join('.')).join(', '));
+    for (const l of durations) {
+      const path = l.path.join('.');
+      // 600h is above 2^31-1 ms: Node would clamp such a timer to 1 ms.
+      const got = issues(loadConfig({ overrides: { [path]: '600h' } }));
+      assert.equal(got.length, 1, `${path}: ${got.join('\n')}`);
+      assert.match(got[0] as string, new RegExp(`^${esc(path)}: must be between \\S+ and \\S+`), got[0]);
+      assert.ok((got[0] as string).endsWith(`(got '600h') [flag ${path}]`), got[0]);
+    }
+  });
+
+  test('C4/C27: the agent intervals take the maxima a user expects', () => {
+    const f = file(
+      [
+        'agent:',
+        '  cycleInterval: 596h',
+        '  groupPollInterval: 99999999999999999999h',
+        '  memberDeadAfter: 10000h',
+        '  unstartedMemberTtl: 25h',
+      ].join('\n'),
+    );
+    assert.deepEqual(issues(loadConfig({ file: f })), [
+      `agent.cycleInterval: must be between 100ms and 5m (got '596h') [${f} line 2]`,
+      `agent.groupPollInterval: must be between 100ms and 10m (got '99999999999999999999h') [${f} line 3]`,
+      `agent.memberDeadAfter: must be between 1s and 24h (got '10000h') [${f} line 4]`,
+      `agent.unstartedMemberTtl: must be between 1s and 24h (got '25h') [${f} line 5]`,
+    ]);
+    const c = ok(
+      loadConfig({
+        overrides: {
+          'agent.cycleInterval': '5m',
+          'agent.groupPollInterval': '10m',
+          'agent.memberDeadAfter': '24h',
+          'agent.unstartedMemberTtl': '24h',
+          'agent.terminationPollInterval': '60s',
+        },
+      }),
+    );
+    assert.equal(c.agent.memberDeadAfterMs, 86_400_000);
+  });
+
+  test('C27: terminationPollInterval above 60s is refused with the 2-minute notice as the reason', () => {
+    assert.deepEqual(issues(loadConfig({ env: { ETCD_SPOT_AGENT_TERMINATION_POLL_INTERVAL: '1h' } })), [
+      "agent.terminationPollInterval: must be between 100ms and 60s: a spot instance gets a 2-minute notice and the leave (hand over leadership, remove the member) needs most of it (got '1h') [ETCD_SPOT_AGENT_TERMINATION_POLL_INTERVAL]",
+    ]);
+  });
+
+  test('warnings: legal but risky values are accepted with a warning each; defaults have none', () => {
+    assert.deepEqual(ok2(loadConfig({})).warnings, []);
+    const f = file('agent:\n  terminationPollInterval: 45s\n  memberDeadAfter: 15s\n');
+    assert.deepEqual(ok2(loadConfig({ file: f })).warnings, [
+      `agent.terminationPollInterval: 45s leaves little of a 2-minute spot notice for the leave; 30s or less is safer (default 5s) [${f} line 2]`,
+      `agent.memberDeadAfter: 15s is shorter than 2 × agent.groupPollInterval (10s): one stale read of the group can get a member removed; make it at least 20s [${f} line 3]`,
+    ]);
+    assert.deepEqual(
+      ok2(
+        loadConfig({ overrides: { 'agent.terminationPollInterval': '30s', 'agent.memberDeadAfter': '20s' } }),
+      ).warnings,
+      [],
+    );
+  });
+
+  test('S1: a secret of the wrong type or too short is described without its value', () => {
+    const f = file('group:\n  token: [SUPERSECRET-in-list]\nagent:\n  peerSecret: 1234567890123\n');
+    const got = issues(loadConfig({ file: f }));
+    assert.deepEqual(got, [
+      `group.token: expected a string (got (hidden list)) [${f} line 2]`,
+      `agent.peerSecret: expected a string (got (hidden number)) [${f} line 4]`,
+    ]);
+    const short = issues(loadConfig({ env: { ETCD_SPOT_AGENT_PEER_SECRET: 'SUPERSECRET' } }));
+    assert.deepEqual(short, [
+      "agent.peerSecret: must be at least 16 characters (got (hidden, 11 characters)); generate one with 'openssl rand -hex 32' [ETCD_SPOT_AGENT_PEER_SECRET]",
+    ]);
+    for (const text of [...got, ...short]) {
+      assert.ok(!text.includes('SUPERSECRET') && !text.includes('1234567890123'), text);
+    }
+  });
+
+  test('S1/C22: a YAML error that quotes a secret line is blanked, and quoted text is cut', () => {
+    const f = file('group:\n  token: [a]] SUPERSECRET-xyz\n');
+    const got = issues(loadConfig({ file: f }));
+    assert.ok(
+      got.includes(`${f} line 2: Unexpected scalar token in YAML stream: "(hidden)"`),
+      got.join('\n'),
+    );
+    assert.ok(!got.join('\n').includes('SUPERSECRET'), got.join('\n'));
+    const long = issues(loadConfig({ file: file(`key: [a]] ${'x'.repeat(100_000)}\n`) }));
+    assert.ok(long.length >= 1);
+    for (const line of long) {
+      const text = line.replace(/^.* line \d+: /, '');
+      assert.ok(text.length <= MAX_YAML_MESSAGE_LENGTH, `${text.length} characters`);
+    }
+    assert.ok(
+      long.some((l) => l.endsWith('…')),
+      long.join('\n'),
+    );
+  });
+
+  test('C22: binary files give a bounded list of bounded lines', () => {
+    const got = issues(loadConfig({ file: process.execPath }));
+    assert.ok(got.length <= MAX_ISSUES + 1, `${got.length} issues`);
+    for (const line of got) assert.ok(line.length <= MAX_ISSUE_LENGTH, `${line.length} characters`);
+  });
+
+  test('new keys: token and tokenFile, peerSecret and peerSecretFile are each one or the other', () => {
+    const f = file('group:\n  token: SUPERSECRET-token\n  tokenFile: /etc/etcd-spot/token\n');
+    const got = issues(
+      loadConfig({
+        file: f,
+        env: {
+          ETCD_SPOT_AGENT_PEER_SECRET: 'SUPERSECRET-peer-0123456789',
+          ETCD_SPOT_AGENT_PEER_SECRET_FILE: '/etc/etcd-spot/peer',
+        },
+      }),
+    );
+    assert.deepEqual(got, [
+      `group.tokenFile: set either group.token or group.tokenFile, not both; remove one [${f} line 3]`,
+      'agent.peerSecretFile: set either agent.peerSecret or agent.peerSecretFile, not both; remove one [ETCD_SPOT_AGENT_PEER_SECRET_FILE]',
+    ]);
+    assert.ok(!got.join('\n').includes('SUPERSECRET'));
+    assert.deepEqual(issues(loadConfig({ overrides: { 'agent.peerSecretFile': 'secret.txt' } })), [
+      "agent.peerSecretFile: must be an absolute path (got 'secret.txt') [flag agent.peerSecretFile]",
+    ]);
+    const c = ok(
+      loadConfig({
+        env: {
+          ETCD_SPOT_GROUP_TOKEN_FILE: '/etc/etcd-spot/token',
+          ETCD_SPOT_AGENT_PEER_SECRET: '0123456789abcdef',
+        },
+      }),
+    );
+    assert.equal(c.group.provider === 'elastigroup' && c.group.tokenFile, '/etc/etcd-spot/token');
+    assert.equal(c.agent.peerSecret, '0123456789abcdef');
+    const leaves = configLeaves();
+    assert.deepEqual(
+      leaves.filter((l) => l.secret).map((l) => l.path.join('.')),
+      ['group.token', 'agent.peerSecret'],
+    );
+  });
+
+  test('C15: loading is linear in the number of keys and the issue list is bounded', () => {
+    let text = '';
+    let keys = 0;
+    while (text.length < 1_000_000) text += `unknown_key_${keys++}: ${keys}\n`;
+    const f = file(text);
+    const started = Date.now();
+    const got = issues(loadConfig({ file: f }));
+    const ms = Date.now() - started;
+    // Quadratic loading took ~10 s for 20 000 keys; linear takes ~1 s for 40 000 on a shared core.
+    assert.ok(ms < 15_000, `${ms} ms for ${keys} keys`);
+    assert.equal(got.length, MAX_ISSUES + 1);
+    assert.equal(
+      got[0],
+      `unknown_key_0: unknown key; expected one of: group, metadata, etcd, agent, log [${f} line 1]`,
+    );
+    assert.equal(got[MAX_ISSUES], `… and ${keys - MAX_ISSUES} more`);
+  });
+
+  test('C15/C16: a file over 1 MiB is refused before it is parsed', () => {
+    const f = file(`${'unknown_key: 1\n'.repeat(420_000)}`);
+    const started = Date.now();
+    assert.deepEqual(issues(loadConfig({ file: f })), [
+      `${f}: the config file is larger than 1 MiB (6 MiB); a config file is a few kB, check the path`,
+    ]);
+    assert.ok(Date.now() - started < 2000);
+  });
+
+  test('C16: a FIFO or a device is refused without reading (no hang)', () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.deepEqual(issues(loadConfig({ file: fifo })), [
+      `${fifo}: not a regular file (a FIFO); point -c at a YAML file`,
+    ]);
+    assert.deepEqual(issues(loadConfig({ file: '/dev/null' })), [
+      '/dev/null: not a regular file (a character device); point -c at a YAML file',
+    ]);
+    assert.deepEqual(issues(loadConfig({ file: dir })), [
+      `${dir}: not a regular file (a directory); point -c at a YAML file`,
+    ]);
+  });
+
+  test('C17: a YAML alias bomb is a config issue naming the file', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [name, prev] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+      ['f', 'e'],
+    ])
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    const f = file(`${lines.join('\n')}\n`);
+    assert.deepEqual(issues(loadConfig({ file: f })), [
+      `${f}: the config file uses too many YAML aliases (*name); write the values out`,
+    ]);
+  });
+
+  test('C25: a second YAML document is named as such', () => {
+    const f = file('group:\n  groupId: sig-1\n---\n- a\n');
+    assert.deepEqual(issues(loadConfig({ file: f })), [
+      `${f}: the config file must hold one YAML document; found a second one at line 3; remove the '---' and what follows, or merge the documents`,
+    ]);
+  });
+
+  test('duplicate keys are found without the quadratic check and named with both lines', () => {
+    const f = file('agent:\n  maxVoters: 3\n  maxVoters: 5\n');
+    assert.deepEqual(issues(loadConfig({ file: f })), [
+      `${f} line 3: agent.maxVoters is set twice (first at line 2); keep one`,
+    ]);
+  });
+
+  test('C8: etcd.dataDir may not be agent.stateDir nor contain it', () => {
+    assert.deepEqual(
+      issues(
+        loadConfig({ overrides: { 'etcd.dataDir': '/srv/d1/state', 'agent.stateDir': '/srv/d1/state/' } }),
+      ),
+      [
+        "etcd.dataDir: must differ from agent.stateDir (both are /srv/d1/state): wiping the member's data would delete the agent's own record; use e.g. /srv/d1/state/etcd [flag etcd.dataDir]",
+      ],
+    );
+    assert.deepEqual(
+      issues(
+        loadConfig({
+          env: { ETCD_SPOT_ETCD_DATA_DIR: '/srv/d1', ETCD_SPOT_AGENT_STATE_DIR: '/srv/d1/state' },
+        }),
+      ),
+      [
+        "etcd.dataDir: must not contain agent.stateDir (/srv/d1/state is inside /srv/d1): wiping the member's data would delete the agent's own record; put the state outside, e.g. agent.stateDir: /srv/etcd-spot-state [ETCD_SPOT_ETCD_DATA_DIR]",
+      ],
+    );
+    // The default layout (data inside the state dir) is safe: wiping the data dir leaves the state.
+    ok(loadConfig({}));
+    ok(loadConfig({ overrides: { 'etcd.dataDir': '/srv/d1-data', 'agent.stateDir': '/srv/d1' } }));
+  });
+
+  test('C8b: system directories are refused for both', () => {
+    assert.deepEqual(issues(loadConfig({ overrides: { 'etcd.dataDir': '/', 'agent.stateDir': '/' } })), [
+      'etcd.dataDir: / is a system directory and the agent deletes etcd.dataDir when it wipes its member; use a directory of its own, e.g. /var/lib/etcd-spot/etcd [flag etcd.dataDir]',
+      'agent.stateDir: / is a system directory; use a directory of its own, e.g. /var/lib/etcd-spot [flag agent.stateDir]',
+      "etcd.dataDir: must differ from agent.stateDir (both are /): wiping the member's data would delete the agent's own record; use e.g. /etcd [flag etcd.dataDir]",
+    ]);
+    for (const d of ['/var', '/etc/', '/home', '/tmp', '/usr', '/var/lib', '/usr/../boot']) {
+      const got = issues(loadConfig({ overrides: { 'etcd.dataDir': d } }));
+      assert.match(
+        got[0] as string,
+        /^etcd\.dataDir: \/\S* is a system directory/,
+        `${d}: ${got.join('\n')}`,
+      );
+      const got2 = issues(loadConfig({ overrides: { 'agent.stateDir': d } }));
+      assert.ok(
+        got2.some((i) => /^agent\.stateDir: \/\S* is a system directory/.test(i)),
+        `${d}: ${got2.join('\n')}`,
+      );
+    }
+    ok(
+      loadConfig({
+        overrides: { 'etcd.dataDir': '/tmp/etcd-x/data', 'agent.stateDir': '/tmp/etcd-x/state' },
+      }),
+    );
+  });
+});
+
+function ok2(r: LoadConfigResult): Extract<LoadConfigResult, { ok: true }> {
+  if (!r.ok) assert.fail(`expected a valid config, got:\n${r.issues.join('\n')}`);
+  return r;
+}

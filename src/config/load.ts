@@ -3,11 +3,21 @@
  * Precedence: overrides (CLI flags) > environment (`ETCD_SPOT_*`) > file > defaults. Every problem
  * is reported at once, each naming the field, what was expected and where the bad value came from.
  */
-import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
-import { DURATION_HINT, configLeaves, configSchema, leafAt, shapeAt, showValue } from './schema.ts';
+import { formatDuration } from './duration.ts';
+import { MAX_CONFIG_FILE_BYTES, readFailure, readRegularFile } from './read-file.ts';
+import {
+  DURATION_HINT,
+  configLeaves,
+  configSchema,
+  hiddenValue,
+  leafAt,
+  shapeAt,
+  showValue,
+} from './schema.ts';
 import type { Config, ConfigLeaf } from './schema.ts';
 
 /** Prefix of the environment variables that set configuration values. */
@@ -27,7 +37,19 @@ export interface LoadConfigOptions {
   reservedEnv?: readonly string[];
 }
 
-export type LoadConfigResult = { ok: true; config: Config } | { ok: false; issues: string[] };
+/**
+ * A valid config comes with `warnings` (legal but risky values, e.g. a termination poll that leaves little
+ * of a spot notice); an invalid one with every issue, at most {@link MAX_ISSUES} of them plus a count.
+ */
+export type LoadConfigResult =
+  { ok: true; config: Config; warnings: string[] } | { ok: false; issues: string[] };
+
+/** Issues listed before the rest are summed up as `… and N more`. */
+export const MAX_ISSUES = 20;
+/** Longest issue line; longer ones (a huge key, a quoted binary) are cut. */
+export const MAX_ISSUE_LENGTH = 400;
+/** Longest text quoted from a YAML parser message. */
+export const MAX_YAML_MESSAGE_LENGTH = 200;
 
 type Path = (string | number)[];
 type Tree = Record<string, unknown>;
@@ -158,70 +180,125 @@ function coerce(raw: string, leaf: ConfigLeaf): Coerced {
   }
 }
 
+/** Where each value came from; the deepest labelled prefix of a path names an issue's source. */
 interface Sources {
-  /** Dotted path → where its value came from; the longest matching prefix names an issue's source. */
-  labels: Map<string, string>;
+  /** Labels `path`; a later source replaces the labels of everything below it too. */
   set(path: readonly (string | number)[], label: string): void;
   find(path: readonly PropertyKey[]): string | undefined;
 }
 
+interface SourceNode {
+  label?: string;
+  children?: Map<string, SourceNode>;
+}
+
+/** A trie over path segments: both operations cost the path's depth, not the number of labels (C15). */
 function newSources(): Sources {
-  const labels = new Map<string, string>();
+  const root: SourceNode = {};
   return {
-    labels,
     set(path, label) {
-      const id = formatPath(path);
-      for (const k of [...labels.keys()])
-        if (k.startsWith(`${id}.`) || k.startsWith(`${id}[`)) labels.delete(k);
-      labels.set(id, label);
+      let node = root;
+      for (const seg of path) {
+        node.children ??= new Map();
+        let next = node.children.get(String(seg));
+        if (!next) {
+          next = {};
+          node.children.set(String(seg), next);
+        }
+        node = next;
+      }
+      node.label = label;
+      delete node.children;
     },
     find(path) {
-      for (let n = path.length; n > 0; n--) {
-        const l = labels.get(formatPath(path.slice(0, n)));
-        if (l) return l;
+      let node: SourceNode | undefined = root;
+      let found: string | undefined;
+      for (const seg of path) {
+        node = node.children?.get(String(seg));
+        if (!node) break;
+        if (node.label) found = node.label;
       }
-      return undefined;
+      return found;
     },
   };
 }
 
-function readYaml(file: string, sources: Sources): { data: Tree; issues: string[] } {
+/** Cuts a line to `max` characters, marking the cut. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Reads and parses the config file; `raw.text` receives its text (to blank secrets out of messages). */
+function readYaml(file: string, sources: Sources, raw: { text?: string }): { data: Tree; issues: string[] } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, MAX_CONFIG_FILE_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    return { data: {}, issues: [`${file}: cannot read the config file (${code}); check the path`] };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTREG')
+      return { data: {}, issues: [`${file}: ${readFailure(err)}; point -c at a YAML file`] };
+    if (code === 'EFBIG')
+      return {
+        data: {},
+        issues: [`${file}: the config file ${readFailure(err)}; a config file is a few kB, check the path`],
+      };
+    return {
+      data: {},
+      issues: [`${file}: cannot read the config file (${readFailure(err)}); check the path`],
+    };
   }
+  raw.text = text;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const line = (offset: number) => lineCounter.linePos(offset).line;
+  // uniqueKeys costs a scan of the mapping per key (quadratic, C15): duplicates are found below instead.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: false });
   if (doc.errors.length > 0) {
     return {
       data: {},
       issues: doc.errors.map((e) => {
-        const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
-        const first = e.message.split('\n')[0] ?? e.message;
-        return `${file} line ${line}: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
+        const at = e.linePos?.[0]?.line ?? line(e.pos[0]);
+        if (e.code === 'MULTIPLE_DOCS')
+          return `${file}: the config file must hold one YAML document; found a second one at line ${at}; remove the '---' and what follows, or merge the documents`;
+        const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+        return `${file} line ${at}: ${clip(first, MAX_YAML_MESSAGE_LENGTH)}`;
       }),
     };
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses alias bombs ("billion laughs") here, with a message meant for its caller.
+    const why = /excessive alias count/i.test((err as Error).message)
+      ? 'uses too many YAML aliases (*name); write the values out'
+      : `cannot be read as YAML data (${clip((err as Error).message, MAX_YAML_MESSAGE_LENGTH)})`;
+    return { data: {}, issues: [`${file}: the config file ${why}`] };
+  }
   if (data === null || data === undefined) return { data: {}, issues: [] };
   if (!isTree(data)) {
     return { data: {}, issues: [`${file} line 1: expected a mapping of settings (got ${showValue(data)})`] };
   }
+  const duplicates: string[] = [];
   const label = (node: YamlNode | null | undefined, path: Path) => {
     if (!node) return;
     const start = node.range?.[0];
-    if (start !== undefined && path.length > 0)
-      sources.set(path, `${file} line ${lineCounter.linePos(start).line}`);
+    if (start !== undefined && path.length > 0) sources.set(path, `${file} line ${line(start)}`);
     if (isMap(node)) {
+      const seen = new Map<string, number>();
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
         if (key === undefined) continue;
         const keyStart = isScalar(pair.key) ? pair.key.range?.[0] : undefined;
-        if (keyStart !== undefined)
-          sources.set([...path, key], `${file} line ${lineCounter.linePos(keyStart).line}`);
+        const keyLine = keyStart !== undefined ? line(keyStart) : undefined;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          duplicates.push(
+            `${file} line ${keyLine ?? '?'}: ${clip(formatPath([...path, key]), 100)} is set twice (first at line ${first}); keep one`,
+          );
+          continue;
+        }
+        seen.set(key, keyLine ?? 0);
+        if (keyLine !== undefined) sources.set([...path, key], `${file} line ${keyLine}`);
         label(pair.value as YamlNode | null, [...path, key]);
       }
     } else if (isSeq(node)) {
@@ -229,6 +306,7 @@ function readYaml(file: string, sources: Sources): { data: Tree; issues: string[
     }
   };
   label(doc.contents as YamlNode | null, []);
+  if (duplicates.length > 0) return { data: {}, issues: duplicates };
   return { data: dropNulls(data) as Tree, issues: [] };
 }
 
@@ -236,6 +314,9 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { text: string;
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   const where = formatPath(path);
   const got = 'input' in issue ? issue.input : undefined;
+  // A secret key's value is never shown, not even when it has the wrong type (S1).
+  const secret = path.length > 0 && leafAt(path.map(String))?.secret === true;
+  const show = secret ? hiddenValue : showValue;
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = shapeAt(path, input) ?? [];
@@ -251,7 +332,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { text: string;
             ? ` for provider '${provider}' (it belongs to provider '${other}')`
             : `; expected one of: ${allowed.join(', ')}`;
         } else hint = `; expected one of: ${allowed.join(', ')}`;
-        return { text: `${formatPath([...path, key])}: unknown key${hint}`, path: [...path, key] };
+        return { text: `${clip(formatPath([...path, key]), 100)}: unknown key${hint}`, path: [...path, key] };
       });
     }
     case 'invalid_type': {
@@ -259,7 +340,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { text: string;
       const leaf = leafAt(path.map(String));
       if (leaf?.kind === 'duration') {
         const unit = typeof got === 'number' ? `; write '${got}s' or '${got}ms'` : '';
-        return [{ text: `${where}: ${DURATION_HINT} (got ${showValue(got)}${unit})`, path }];
+        return [{ text: `${where}: ${DURATION_HINT} (got ${show(got)}${unit})`, path }];
       }
       const noun: Record<string, string> = {
         object: 'a mapping of keys',
@@ -270,7 +351,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { text: string;
       };
       return [
         {
-          text: `${where}: expected ${noun[issue.expected] ?? issue.expected} (got ${showValue(got)})`,
+          text: `${where}: expected ${noun[issue.expected] ?? issue.expected} (got ${show(got)})`,
           path,
         },
       ];
@@ -278,7 +359,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { text: string;
     case 'invalid_value': {
       const vals = issue.values.map((v) => showValue(v));
       const list = vals.length <= 2 ? vals.join(' or ') : `one of ${vals.join(', ')}`;
-      return [{ text: `${where}: expected ${list} (got ${showValue(got)})`, path }];
+      return [{ text: `${where}: expected ${list} (got ${show(got)})`, path }];
     }
     case 'invalid_union': {
       const disc = (issue as { discriminator?: string }).discriminator;
@@ -307,7 +388,7 @@ function crossFieldIssues(merged: Tree): { text: string; path: string[] }[] {
     ['etcd.peerPort', pick('etcd', 'peerPort', 2380)],
     ['agent.statusPort', pick('agent', 'statusPort', 2378)],
   ];
-  const issues: { text: string; path: string[] }[] = [];
+  const issues: { text: string; path: string[] }[] = [...eitherOrIssues(merged), ...directoryIssues(merged)];
   for (let i = 0; i < ports.length; i++) {
     for (let j = 0; j < i; j++) {
       const [a, pa] = ports[j] as [string, number | undefined];
@@ -320,9 +401,181 @@ function crossFieldIssues(merged: Tree): { text: string; path: string[] }[] {
   return issues;
 }
 
+/** A secret may come from its key or from a file key, not both. */
+function eitherOrIssues(merged: Tree): { text: string; path: string[] }[] {
+  const pairs: [string, string, string][] = [
+    ['group', 'token', 'tokenFile'],
+    ['agent', 'peerSecret', 'peerSecretFile'],
+  ];
+  const issues: { text: string; path: string[] }[] = [];
+  for (const [section, key, fileKey] of pairs) {
+    const s = merged[section];
+    if (isTree(s) && s[key] !== undefined && s[fileKey] !== undefined) {
+      issues.push({
+        text: `${section}.${fileKey}: set either ${section}.${key} or ${section}.${fileKey}, not both; remove one`,
+        path: [section, fileKey],
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Directories no agent may own: the agent deletes etcd.dataDir when its member was removed from the
+ * cluster, and keeps its own record in agent.stateDir.
+ */
+const SYSTEM_DIRS = new Set([
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/lost+found',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/snap',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/local',
+  '/usr/local/bin',
+  '/usr/sbin',
+  '/usr/share',
+  '/var',
+  '/var/cache',
+  '/var/lib',
+  '/var/log',
+  '/var/run',
+  '/var/spool',
+  '/var/tmp',
+]);
+
+function isInside(child: string, parent: string): boolean {
+  return child.startsWith(parent === '/' ? '/' : `${parent}/`) && child !== parent;
+}
+
+function directoryIssues(merged: Tree): { text: string; path: string[] }[] {
+  const pick = (section: string, key: string, def: string): string | undefined => {
+    const s = merged[section];
+    const v = isTree(s) ? s[key] : undefined;
+    if (v === undefined) return def;
+    return typeof v === 'string' && v.startsWith('/') ? posix.resolve(v) : undefined;
+  };
+  const dataDir = pick('etcd', 'dataDir', '/var/lib/etcd-spot/etcd');
+  const stateDir = pick('agent', 'stateDir', '/var/lib/etcd-spot');
+  const issues: { text: string; path: string[] }[] = [];
+  if (dataDir !== undefined && SYSTEM_DIRS.has(dataDir)) {
+    issues.push({
+      text: `etcd.dataDir: ${dataDir} is a system directory and the agent deletes etcd.dataDir when it wipes its member; use a directory of its own, e.g. /var/lib/etcd-spot/etcd`,
+      path: ['etcd', 'dataDir'],
+    });
+  }
+  if (stateDir !== undefined && SYSTEM_DIRS.has(stateDir)) {
+    issues.push({
+      text: `agent.stateDir: ${stateDir} is a system directory; use a directory of its own, e.g. /var/lib/etcd-spot`,
+      path: ['agent', 'stateDir'],
+    });
+  }
+  if (dataDir === undefined || stateDir === undefined) return issues;
+  if (dataDir === stateDir) {
+    issues.push({
+      text: `etcd.dataDir: must differ from agent.stateDir (both are ${dataDir}): wiping the member's data would delete the agent's own record; use e.g. ${posix.join(stateDir, 'etcd')}`,
+      path: ['etcd', 'dataDir'],
+    });
+  } else if (isInside(stateDir, dataDir)) {
+    issues.push({
+      text: `etcd.dataDir: must not contain agent.stateDir (${stateDir} is inside ${dataDir}): wiping the member's data would delete the agent's own record; put the state outside, e.g. agent.stateDir: ${posix.dirname(dataDir)}/etcd-spot-state`,
+      path: ['etcd', 'dataDir'],
+    });
+  }
+  return issues;
+}
+
+/** Legal but risky values of a valid config, each naming the key and why. */
+function configWarnings(config: Config): { text: string; path: string[] }[] {
+  const a = config.agent;
+  const out: { text: string; path: string[] }[] = [];
+  if (a.terminationPollIntervalMs > 30_000) {
+    out.push({
+      text: `agent.terminationPollInterval: ${formatDuration(a.terminationPollIntervalMs)} leaves little of a 2-minute spot notice for the leave; 30s or less is safer (default 5s)`,
+      path: ['agent', 'terminationPollInterval'],
+    });
+  }
+  if (a.memberDeadAfterMs < 2 * a.groupPollIntervalMs) {
+    out.push({
+      text: `agent.memberDeadAfter: ${formatDuration(a.memberDeadAfterMs)} is shorter than 2 × agent.groupPollInterval (${formatDuration(a.groupPollIntervalMs)}): one stale read of the group can get a member removed; make it at least ${formatDuration(2 * a.groupPollIntervalMs)}`,
+      path: ['agent', 'memberDeadAfter'],
+    });
+  }
+  return out;
+}
+
+/** Every string inside a value (a secret key may be mistyped as a list or a mapping). */
+function stringsIn(v: unknown, out: string[]): void {
+  if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
+  else if (Array.isArray(v)) for (const x of v) stringsIn(x, out);
+  else if (isTree(v)) for (const x of Object.values(v)) stringsIn(x, out);
+}
+
+/** Shortest secret value that is searched for and blanked in messages (shorter ones would mangle text). */
+const MIN_REDACTED_LENGTH = 6;
+
+/**
+ * The values of secret keys from every source, to blank them out of any message as a last line of
+ * defence: the structured messages never show them, but a YAML parser message may quote a line.
+ */
+function secretValues(sources: Tree[], fileText: string | undefined): string[] {
+  const secretLeaves = configLeaves().filter((l) => l.secret);
+  const out: string[] = [];
+  for (const tree of sources) {
+    for (const l of secretLeaves) {
+      let v: unknown = tree;
+      for (const seg of l.path) v = isTree(v) ? v[seg] : undefined;
+      stringsIn(v, out);
+    }
+  }
+  if (fileText !== undefined) {
+    const names = new Set(secretLeaves.map((l) => l.path[l.path.length - 1] as string));
+    const re = /^[\s-]*["']?([A-Za-z]+)["']?\s*:(.*)$/gm;
+    for (const m of fileText.matchAll(re)) {
+      if (!names.has(m[1] as string)) continue;
+      for (const piece of (m[2] as string).split(/[\s,[\]{}"'#*&!|>]+/)) out.push(piece);
+    }
+  }
+  return [...new Set(out.map((x) => x.trim()))]
+    .filter((x) => x.length >= MIN_REDACTED_LENGTH)
+    .sort((x, y) => y.length - x.length);
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const sec of secrets) if (out.includes(sec)) out = out.split(sec).join('(hidden)');
+  return out;
+}
+
+/** Bounds the issue list (first {@link MAX_ISSUES} + a count) and every line; blanks secret values. */
+function finishIssues(issues: string[], secrets: readonly string[]): string[] {
+  const shown = issues.slice(0, MAX_ISSUES).map((i) => clip(redact(i, secrets), MAX_ISSUE_LENGTH));
+  if (issues.length > MAX_ISSUES) shown.push(`… and ${issues.length - MAX_ISSUES} more`);
+  return shown;
+}
+
 /**
  * Loads, merges and validates the configuration. Never throws for bad input: every problem is an
- * entry of `issues`, e.g. `agent.maxVoters: must be an odd number between 1 and 9 (got 4) [ETCD_SPOT_AGENT_MAX_VOTERS]`.
+ * entry of `issues` (secret values blanked, at most {@link MAX_ISSUES} and a count), e.g. `agent.maxVoters: must be an odd number between 1 and 9 (got 4) [ETCD_SPOT_AGENT_MAX_VOTERS]`.
  */
 export function loadConfig(opts: LoadConfigOptions = {}): LoadConfigResult {
   const issues: string[] = [];
@@ -330,8 +583,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadConfigResult {
   let syntaxBroken = false;
 
   let fileData: Tree = {};
+  const raw: { text?: string } = {};
   if (opts.file !== undefined) {
-    const r = readYaml(opts.file, sources);
+    const r = readYaml(opts.file, sources, raw);
     fileData = r.data;
     if (r.issues.length > 0) {
       syntaxBroken = true;
@@ -385,7 +639,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadConfigResult {
     sources.set(path, `flag ${dotted}`);
   }
 
-  if (syntaxBroken) return { ok: false, issues };
+  const secrets = () => secretValues([fileData, envData, flagData], raw.text);
+  if (syntaxBroken) return { ok: false, issues: finishIssues(issues, secrets()) };
 
   const merged = merge(merge(fileData, envData), flagData) as Tree;
   const parsed = configSchema.safeParse(merged, { reportInput: true });
@@ -397,6 +652,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadConfigResult {
     const src = sources.find(path);
     issues.push(src ? `${text} [${src}]` : text);
   }
-  if (issues.length > 0 || !parsed.success) return { ok: false, issues };
-  return { ok: true, config: parsed.data };
+  if (issues.length > 0 || !parsed.success) return { ok: false, issues: finishIssues(issues, secrets()) };
+  const warnings = configWarnings(parsed.data).map(({ text, path }) => {
+    const src = sources.find(path);
+    return src ? `${text} [${src}]` : text;
+  });
+  return { ok: true, config: parsed.data, warnings };
 }

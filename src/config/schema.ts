@@ -15,7 +15,7 @@ export type LeafKind = 'string' | 'number' | 'boolean' | 'duration' | 'enum' | '
 
 type Shape = Record<string, z.ZodType>;
 type SchemaNode =
-  | { type: 'leaf'; kind: LeafKind; element?: Shape }
+  | { type: 'leaf'; kind: LeafKind; element?: Shape; secret?: boolean }
   | { type: 'section'; shape: Shape }
   | { type: 'union'; discriminator: string; variants: Map<string, Shape> };
 
@@ -32,16 +32,30 @@ type WithMsKeys<T> = {
     : T[K];
 };
 
-/** Renders a value the way a user wrote it: strings quoted, everything else as JSON. */
+/** Longest rendering of a value in a message; longer values are cut with `...`. */
+const SHOW_MAX = 60;
+
+/** Renders a value the way a user wrote it: strings quoted, everything else as JSON; at most ~60 characters. */
 export function showValue(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'string') return `'${v.length > SHOW_MAX ? `${v.slice(0, SHOW_MAX - 3)}...` : v}'`;
   if (v === undefined) return 'nothing';
   try {
     const s = JSON.stringify(v);
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+    return s.length > SHOW_MAX ? `${s.slice(0, SHOW_MAX - 3)}...` : s;
   } catch {
     return String(v);
   }
+}
+
+/**
+ * Stands in for the value of a secret key in messages: its length (strings) or its type, never the value.
+ * @example hiddenValue('abc') // '(hidden, 3 characters)'
+ */
+export function hiddenValue(v: unknown): string {
+  if (typeof v === 'string') return `(hidden, ${v.length} character${v.length === 1 ? '' : 's'})`;
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  return `(hidden ${Array.isArray(v) ? 'list' : typeof v === 'object' ? 'mapping' : typeof v})`;
 }
 
 function leaf<T extends z.ZodType>(kind: LeafKind, schema: T, element?: Shape): T {
@@ -49,11 +63,26 @@ function leaf<T extends z.ZodType>(kind: LeafKind, schema: T, element?: Shape): 
   return schema;
 }
 
+/** A string leaf whose value must never appear in a message, a log or argv (see {@link hiddenValue}). */
+function secretLeaf<T extends z.ZodType>(schema: T): T {
+  nodes.set(schema, { type: 'leaf', kind: 'string', secret: true });
+  return schema;
+}
+
 /** The fix for a value that is not a duration. */
 export const DURATION_HINT = "expected a duration such as '500ms', '5s', '2m' or '1h30m'";
 
-function duration(def: string, limits: { min?: number; max?: number } = {}) {
+/** Node's timers fire after at most 2^31-1 ms; a longer delay is clamped to 1 ms (a busy loop). */
+export const NODE_TIMER_MAX_MS = 2 ** 31 - 1;
+
+/**
+ * A duration leaf between `min` and `max` (both required to be sane: every duration ends up in a timer).
+ * `maxText` replaces the formatted maximum and `why` explains the range in the message.
+ */
+function duration(def: string, limits: { min?: number; max: number; maxText?: string; why?: string }) {
   const min = limits.min ?? 1;
+  if (limits.max > NODE_TIMER_MAX_MS)
+    throw new Error(`duration maximum ${limits.max} exceeds Node's timer limit`);
   const schema = z
     .string({ error: (iss) => `${DURATION_HINT} (got ${showValue(iss.input)})` })
     .transform((text, ctx): DurationMs => {
@@ -66,12 +95,14 @@ function duration(def: string, limits: { min?: number; max?: number } = {}) {
         });
         return z.NEVER;
       }
-      if (ms < min || (limits.max !== undefined && ms > limits.max)) {
-        const range =
-          limits.max === undefined
-            ? `at least ${formatDuration(min)}`
-            : `between ${formatDuration(min)} and ${formatDuration(limits.max)}`;
-        ctx.issues.push({ code: 'custom', message: `must be ${range} (got '${text}')`, input: text });
+      if (ms < min || ms > limits.max) {
+        const range = `between ${formatDuration(min)} and ${limits.maxText ?? formatDuration(limits.max)}`;
+        const why = limits.why ? `: ${limits.why}` : '';
+        ctx.issues.push({
+          code: 'custom',
+          message: `must be ${range}${why} (got ${showValue(text)})`,
+          input: text,
+        });
         return z.NEVER;
       }
       return ms as DurationMs;
@@ -116,17 +147,17 @@ function httpUrl(def: string) {
   );
 }
 
+const absolutePathString = () =>
+  z.string().refine((s) => s.startsWith('/'), {
+    error: (iss) => `must be an absolute path (got ${showValue(iss.input)})`,
+  });
+
 function absolutePath(def: string) {
-  return leaf(
-    'string',
-    z
-      .string()
-      .refine((s) => s.startsWith('/'), {
-        error: (iss) => `must be an absolute path (got ${showValue(iss.input)})`,
-      })
-      .default(def),
-  );
+  return leaf('string', absolutePathString().default(def));
 }
+
+/** Shortest peer secret accepted, from the key or from agent.peerSecretFile. */
+export const PEER_SECRET_MIN_LENGTH = 16;
 
 function bool(def: boolean) {
   return leaf('boolean', z.boolean().default(def));
@@ -199,7 +230,12 @@ const elastigroupGroup = strictSection({
   provider: leaf('enum', z.literal('elastigroup')),
   groupId: leaf('string', pattern(/^sig-[0-9a-z]+$/i, 'sig-12345678').optional()),
   apiUrl: httpUrl('https://api.spotinst.io'),
-  token: leaf('string', text('must not be empty; leave it out to use SPOTINST_TOKEN').optional()),
+  token: secretLeaf(
+    text(
+      'must not be empty; leave it out to use group.tokenFile, SPOTINST_TOKEN or the credentials file',
+    ).optional(),
+  ),
+  tokenFile: leaf('string', absolutePathString().optional()),
   account: leaf('string', pattern(/^act-[0-9a-z]+$/i, 'act-12345678').optional()),
   requestTimeout: duration('5s', { min: 100, max: 120_000 }),
 });
@@ -262,11 +298,16 @@ export const configSchema = strictSection({
   agent: section({
     stateDir: absolutePath('/var/lib/etcd-spot'),
     statusPort: port(2378),
-    cycleInterval: duration('5s', { min: 100 }),
-    terminationPollInterval: duration('5s', { min: 100 }),
-    groupPollInterval: duration('10s', { min: 100 }),
-    memberDeadAfter: duration('60s', { min: 1000 }),
-    unstartedMemberTtl: duration('2m', { min: 1000 }),
+    cycleInterval: duration('5s', { min: 100, max: 5 * 60_000 }),
+    terminationPollInterval: duration('5s', {
+      min: 100,
+      max: 60_000,
+      maxText: '60s',
+      why: 'a spot instance gets a 2-minute notice and the leave (hand over leadership, remove the member) needs most of it',
+    }),
+    groupPollInterval: duration('10s', { min: 100, max: 10 * 60_000 }),
+    memberDeadAfter: duration('60s', { min: 1000, max: 24 * 3_600_000 }),
+    unstartedMemberTtl: duration('2m', { min: 1000, max: 24 * 3_600_000 }),
     maxVoters: leaf(
       'number',
       z
@@ -278,6 +319,16 @@ export const configSchema = strictSection({
     ),
     maxLearners: int(1, 1, 9),
     leaveOnRebalance: bool(false),
+    peerSecret: secretLeaf(
+      z
+        .string()
+        .refine((s) => s.trim().length >= PEER_SECRET_MIN_LENGTH, {
+          error: (iss) =>
+            `must be at least ${PEER_SECRET_MIN_LENGTH} characters (got ${hiddenValue(iss.input)}); generate one with 'openssl rand -hex 32'`,
+        })
+        .optional(),
+    ),
+    peerSecretFile: leaf('string', absolutePathString().optional()),
   }),
   log: section({
     level: leaf('enum', z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info')),
@@ -302,6 +353,8 @@ export interface ConfigLeaf {
   kind: LeafKind;
   /** Allowed values for an enum leaf. */
   values?: string[];
+  /** The value is a secret: never shown in messages, refused on the command line. */
+  secret?: boolean;
 }
 
 function rootShape(): Shape {
@@ -338,7 +391,12 @@ export function configLeaves(): ConfigLeaf[] {
         if (seen.has(id)) continue;
         seen.add(id);
         const values = node.kind === 'enum' ? enumValues(schema) : undefined;
-        out.push({ path, kind: node.kind, ...(values ? { values } : {}) });
+        out.push({
+          path,
+          kind: node.kind,
+          ...(values ? { values } : {}),
+          ...(node.secret ? { secret: true } : {}),
+        });
       } else if (node.type === 'section') visit(node.shape, path);
       else for (const variant of node.variants.values()) visit(variant, path);
     }
