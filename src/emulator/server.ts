@@ -11,6 +11,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { systemClock } from '../adapters/local/system-clock.ts';
+import { EmulatorError } from './errors.ts';
 import { CloudState } from './state.ts';
 import type { GroupSpec } from './types.ts';
 import { createEmulatorApp } from './http/app.ts';
@@ -90,9 +91,50 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** An instance whose metadata service could not be opened. */
+export interface ImdsListenerFailure {
+  instanceId: string;
+  ip: string;
+  port: number;
+  /** Seq of the instance's `launched` event. */
+  launchSeq: number;
+  /** e.g. `address in use`. */
+  why: string;
+  error: unknown;
+}
+
+function bindProblem(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'EADDRINUSE') return 'address in use';
+  if (code === 'EADDRNOTAVAIL') return 'address not available';
+  if (code === 'EACCES') return 'permission denied';
+  return describeError(err);
+}
+
+/**
+ * What a user reads when instance metadata cannot be served: never a silent fallback, because an agent
+ * asking that address would get another emulator's instance (campaign E9).
+ */
+export function imdsFailureMessage(failures: readonly ImdsListenerFailure[], ipPrefix: string): string {
+  const f = failures[0];
+  if (f === undefined) return 'instance metadata listeners failed';
+  const more =
+    failures.length > 1
+      ? ` (and ${failures.length - 1} more instance${failures.length === 2 ? '' : 's'})`
+      : '';
+  const hint =
+    f.why === 'address in use'
+      ? `: another emulator may use --ip-prefix ${ipPrefix} / --imds-port ${f.port}; pick others`
+      : '';
+  return `cannot serve instance metadata on ${f.ip}:${f.port} (${f.why})${more}${hint}`;
+}
+
 /** Opens and closes the per-instance IMDS listeners, serialised per address (a reused IP waits for the old listener to close). */
 class ImdsListeners {
   private readonly servers = new Map<string, { ip: string; server: Server }>();
+  private readonly failures: ImdsListenerFailure[] = [];
+  /** Set once the emulator has started: failures before that are thrown by startEmulator, not logged. */
+  started = false;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
@@ -120,13 +162,29 @@ class ImdsListeners {
     });
   }
 
-  open(instanceId: string, ip: string): void {
+  open(instanceId: string, ip: string, launchSeq: number): void {
     this.enqueue(ip, async () => {
       const inst = this.state.getInstance(instanceId);
       if (this.closed || !inst || inst.state === 'terminated' || this.servers.has(instanceId)) return;
       const app = createImdsApp(this.state, instanceId);
       const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
-      await listen(server, this.port, ip);
+      try {
+        await listen(server, this.port, ip);
+      } catch (error) {
+        const failure = { instanceId, ip, port: this.port, launchSeq, why: bindProblem(error), error };
+        this.failures.push(failure);
+        const message = imdsFailureMessage([failure], this.state.ipPrefix);
+        this.state.appendEvent('imds-listener', {
+          instanceId,
+          detail: { ip, port: this.port, error: describeError(error), message },
+        });
+        if (this.started)
+          this.logger?.error(
+            { instanceId, ip, port: this.port, err: describeError(error) },
+            `emulator: ${message}`,
+          );
+        return;
+      }
       if (this.closed || this.state.getInstance(instanceId)?.state === 'terminated') {
         await closeServer(server);
         return;
@@ -146,6 +204,11 @@ class ImdsListeners {
 
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Listeners that could not be opened for instances launched after event `seq`. */
+  failuresAfter(seq: number): ImdsListenerFailure[] {
+    return this.failures.filter((f) => f.launchSeq > seq);
   }
 
   async closeAll(): Promise<void> {
@@ -183,11 +246,18 @@ export async function startEmulator(opts: StartEmulatorOptions): Promise<Running
     if (!listeners || e.instanceId === undefined) return;
     const ip = e.detail.privateIp;
     if (typeof ip !== 'string') return;
-    if (e.type === 'launched') listeners.open(e.instanceId, ip);
+    if (e.type === 'launched') listeners.open(e.instanceId, ip, e.seq);
     else if (e.type === 'terminated') listeners.close(e.instanceId, ip);
   });
 
-  const app = createEmulatorApp(state, { afterMutation: async () => listeners?.settled() });
+  const app = createEmulatorApp(state, {
+    afterMutation: async (sinceSeq) => {
+      if (!listeners) return undefined;
+      await listeners.settled();
+      const failed = listeners.failuresAfter(sinceSeq);
+      return failed.length > 0 ? imdsFailureMessage(failed, ipPrefix) : undefined;
+    },
+  });
   const main = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
   try {
     await listen(main, port, host);
@@ -220,6 +290,11 @@ export async function startEmulator(opts: StartEmulatorOptions): Promise<Running
   try {
     for (const g of opts.groups ?? []) state.createGroup(g);
     await listeners?.settled();
+    // An instance whose metadata address is served by someone else must not start (E9).
+    const failed = listeners?.failuresAfter(0) ?? [];
+    if (failed.length > 0)
+      throw new EmulatorError(imdsFailureMessage(failed, ipPrefix), 409, failed[0]?.error);
+    if (listeners) listeners.started = true;
   } catch (err) {
     await close();
     throw err;

@@ -94,6 +94,7 @@ export function registerEmulatorCommand(program: Command): void {
       const token = raw.token ?? process.env.SPOTINST_TOKEN;
       if (!token) throw new ExitError('--token (or SPOTINST_TOKEN) is required', EXIT.badArgs);
       const { startEmulator } = await import('../../emulator/server.ts');
+      const { createLogger } = await import('../../adapters/local/logger.ts');
       let emu: Awaited<ReturnType<typeof startEmulator>>;
       try {
         emu = await startEmulator({
@@ -103,6 +104,8 @@ export function registerEmulatorCommand(program: Command): void {
           instanceImds: raw.instanceImds,
           ipPrefix: raw.ipPrefix,
           tickMs: raw.tickMs,
+          // Trouble after the start (an IMDS address taken for an instance launched later) on stderr.
+          logger: createLogger({ level: 'warn' }),
           groups: raw.group.map((g) => ({ id: g.id, name: g.id, targetCapacity: g.targetCapacity })),
           ...(raw.account !== undefined ? { account: raw.account } : {}),
           ...(raw.seed !== undefined ? { seed: raw.seed } : {}),

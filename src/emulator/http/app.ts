@@ -13,11 +13,18 @@ export interface EmulatorAppOptions {
   /**
    * Awaited after every non-GET request before the reply goes out (the server uses it so that an
    * instance launched or terminated by a request has its IMDS listener opened or closed by then).
+   * `sinceSeq` is the event seq before the request. A returned message is a failure caused by the
+   * request (an IMDS listener that could not be opened): a control API caller gets 409 with it instead
+   * of the success reply; a Spot API caller's reply stands (its call did succeed).
    */
-  afterMutation?: () => Promise<void>;
+  afterMutation?: (sinceSeq: number) => Promise<string | undefined>;
 }
 
 const IMDS_PREFIX = /^\/emulator\/instances\/([^/]+)\/imds(?=\/|$)/;
+
+function isControlPath(pathname: string): boolean {
+  return pathname === '/emulator' || pathname.startsWith('/emulator/');
+}
 
 export function createEmulatorApp(state: CloudState, opts: EmulatorAppOptions = {}): Hono {
   const spot = createSpotApp(state);
@@ -27,8 +34,13 @@ export function createEmulatorApp(state: CloudState, opts: EmulatorAppOptions = 
   if (opts.afterMutation) {
     const after = opts.afterMutation;
     app.use('*', async (c, next) => {
+      if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+      const sinceSeq = state.lastSeq();
       await next();
-      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') await after();
+      const problem = await after(sinceSeq);
+      if (problem !== undefined && isControlPath(new URL(c.req.url).pathname)) {
+        c.res = Response.json({ error: problem, code: 'EMULATOR_IMDS_UNAVAILABLE' }, { status: 409 });
+      }
     });
   }
 
@@ -44,7 +56,7 @@ export function createEmulatorApp(state: CloudState, opts: EmulatorAppOptions = 
         env: c.env,
       });
     }
-    if (pathname === '/emulator' || pathname.startsWith('/emulator/')) return control.fetch(c.req.raw, c.env);
+    if (isControlPath(pathname)) return control.fetch(c.req.raw, c.env);
     return spot.fetch(c.req.raw, c.env);
   });
 
