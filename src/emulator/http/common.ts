@@ -3,6 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { IncomingMessage } from 'node:http';
 import { MAX_HOLD_MS } from '../schemas.ts';
 
+/**
+ * The largest request body the Spot and control APIs accept (their real bodies are a few hundred
+ * bytes). A larger one is refused with 413 from its Content-Length, or once that many bytes of a
+ * chunked body have arrived, never read whole (campaign A8, B10).
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 /** `2026-01-01T00:02:00.000Z` */
 export function isoMs(ms: number): string {
   return new Date(ms).toISOString();

@@ -174,3 +174,36 @@ test('bad input → 400 with a message naming the field; unknown things → 404'
     409,
   );
 });
+
+test('a control body over 1 MiB gets 413 with the control error shape, never read whole (B10)', async () => {
+  const { app, state } = setup();
+  const big = JSON.stringify({
+    route: 'group-status',
+    kind: 'status',
+    status: 500,
+    pad: 'x'.repeat(2 << 20),
+  });
+  const res = await app.request('/emulator/faults', { method: 'POST', body: big });
+  assert.equal(res.status, 413);
+  assert.deepEqual(await res.json(), {
+    error: 'request body is larger than 1048576 bytes',
+    code: 'EMULATOR_PAYLOAD_TOO_LARGE',
+  });
+  let pulled = 0;
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const streamed = await app.request('/emulator/groups', {
+    method: 'POST',
+    body: endless,
+    duplex: 'half',
+  } as RequestInit);
+  assert.equal(streamed.status, 413);
+  assert.ok(pulled < 2 * 1024 * 1024, `pulled ${pulled} bytes`);
+  assert.deepEqual(state.faults(), [], 'nothing was added');
+  assert.deepEqual(state.listGroups(), []);
+});

@@ -21,6 +21,8 @@ import {
 } from '../schemas.ts';
 import type { CloudState } from '../state.ts';
 import type { FaultSpec } from '../types.ts';
+import { bodyLimit } from 'hono/body-limit';
+import { MAX_BODY_BYTES } from './common.ts';
 
 class BadInput extends Error {
   readonly issues: string[];
@@ -52,6 +54,21 @@ const faultBodySchema = z.looseObject({ route: faultRouteSchema });
 /** Routes: see docs/emulator.md. Calls `state.advance()` before every request. */
 export function createControlApp(state: CloudState): Hono {
   const app = new Hono().basePath('/emulator');
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json(
+          {
+            error: `request body is larger than ${MAX_BODY_BYTES} bytes`,
+            code: 'EMULATOR_PAYLOAD_TOO_LARGE',
+          },
+          413,
+        ),
+    }),
+  );
 
   app.use('*', async (_c, next) => {
     state.advance();

@@ -331,3 +331,53 @@ test('latency fault: the reply is delayed by at least the given real time', asyn
   assert.ok(performance.now() - t >= 35);
   assert.equal(state.stats().routes['group-get'].faulted, 1);
 });
+
+/** A body that never ends: counts how much of it the server pulled. */
+function endlessBody(chunkBytes = 64 * 1024): { body: ReadableStream<Uint8Array>; pulled: () => number } {
+  let pulled = 0;
+  const chunk = new Uint8Array(chunkBytes).fill(0x20);
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  return { body, pulled: () => pulled };
+}
+
+test('a body over 1 MiB gets 413 in the Spot envelope, from Content-Length or after 1 MiB of a stream (A8)', async () => {
+  const { app, state } = setup();
+  const big = `{"instanceId":"${'x'.repeat(2 * 1024 * 1024)}","signal":"INSTANCE_READY"}`;
+  const res = await app.request('/aws/ec2/instance/signal', {
+    method: 'POST',
+    headers: { ...AUTH, 'Content-Type': 'application/json', 'Content-Length': String(big.length) },
+    body: big,
+  });
+  assert.equal(res.status, 413);
+  const body = (await res.json()) as Envelope;
+  assert.equal(body.request.url, '/aws/ec2/instance/signal');
+  assert.deepEqual(body.response.status, { code: 413, message: 'Payload Too Large' });
+  assert.deepEqual(body.response.errors, [
+    { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than 1048576 bytes', field: 'body' },
+  ]);
+
+  // No Content-Length (chunked): reading stops soon after the limit instead of buffering it all.
+  const endless = endlessBody();
+  const streamed = await app.request('/aws/ec2/instance/signal', {
+    method: 'POST',
+    headers: { ...AUTH, 'Content-Type': 'application/json' },
+    body: endless.body,
+    duplex: 'half',
+  } as RequestInit);
+  assert.equal(streamed.status, 413);
+  assert.ok(endless.pulled() < 2 * 1024 * 1024, `pulled ${endless.pulled()} bytes`);
+
+  // A normal body still works.
+  const id = state.listInstances()[0]?.id as string;
+  const ok = await app.request('/aws/ec2/instance/signal', {
+    method: 'POST',
+    headers: { ...AUTH, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ instanceId: id, signal: 'INSTANCE_READY' }),
+  });
+  assert.equal(ok.status, 200);
+});

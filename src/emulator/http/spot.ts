@@ -10,7 +10,8 @@ import { EmulatorError } from '../errors.ts';
 import type { ActiveFault, CloudState } from '../state.ts';
 import type { RateLimitDecision } from '../rate-limit.ts';
 import type { GroupView, InstanceView, SpotRoute } from '../types.ts';
-import { dropConnection, hold, isoMs } from './common.ts';
+import { bodyLimit } from 'hono/body-limit';
+import { MAX_BODY_BYTES, dropConnection, hold, isoMs } from './common.ts';
 
 export interface SpotRequestInfo {
   id: string;
@@ -232,6 +233,25 @@ function validation(req: SpotRequestInfo, field: string, message: string): Produ
 /** The Spot API app. Routes: GET /aws/ec2/group, /aws/ec2/group/{id}, /aws/ec2/group/{id}/status, /aws/ec2/instance/{id}; POST /aws/ec2/instance/signal. */
 export function createSpotApp(state: CloudState): Hono {
   const app = new Hono();
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        json(
+          errorEnvelope(requestInfo(state, c), 413, [
+            {
+              code: 'PAYLOAD_TOO_LARGE',
+              message: `Request body is larger than ${MAX_BODY_BYTES} bytes`,
+              field: 'body',
+            },
+          ]),
+          413,
+          {},
+        ),
+    }),
+  );
 
   app.get('/aws/ec2/group', (c) =>
     pipeline(state, c, 'group-list', undefined, (req, mods) => ({
