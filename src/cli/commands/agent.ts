@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, ExitError, describeError } from '../../core/errors.ts';
-import { loadConfig } from '../../config/load.ts';
+import { envVarFor, loadConfig } from '../../config/load.ts';
+import { leafAt } from '../../config/schema.ts';
 import type { Config } from '../../config/schema.ts';
 import { EXIT } from '../exit-codes.ts';
 import { noteLogLevel } from '../output.ts';
@@ -38,23 +39,43 @@ export function withConfigOptions(cmd: Command): Command {
 
 /**
  * Loads the configuration from the flags, the environment and the file. Every problem is reported at
- * once as an ExitError with exit code 2.
+ * once as an ExitError with exit code 2; each warning of a valid config is written once to stderr as
+ * `warning: <text>`. A secret given with `--set` is refused: argv is visible to every user in `ps`.
  */
 export function loadConfigFromFlags(
   flags: ConfigFlags,
   env: Record<string, string | undefined> = process.env,
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Config {
   const overrides: Record<string, string> = {};
   const issues: string[] = [];
   for (const s of flags.set) {
     const i = s.indexOf('=');
-    if (i <= 0) issues.push(`--set ${s}: expected path=value, e.g. agent.maxVoters=3`);
-    else overrides[s.slice(0, i).trim()] = s.slice(i + 1);
+    if (i <= 0) {
+      // Only the part before '=' is shown: what follows may be a secret.
+      issues.push(`--set ${i === 0 ? '=…' : s.slice(0, 60)}: expected path=value, e.g. agent.maxVoters=3`);
+      continue;
+    }
+    const path = s.slice(0, i).trim();
+    const leaf = leafAt(path.split('.'));
+    if (leaf?.secret) {
+      const fileKey = `${path}File`;
+      const file = leafAt(fileKey.split('.')) ? `${fileKey} (a file only the agent can read)` : undefined;
+      const alternatives = [file, `the environment variable ${envVarFor(leaf.path)}`]
+        .filter((x) => x !== undefined)
+        .join(' or ');
+      issues.push(
+        `--set ${path}: refused: a secret on the command line is visible to every user in ps and /proc; use ${alternatives} instead`,
+      );
+      continue;
+    }
+    overrides[path] = s.slice(i + 1);
   }
   const file = flags.config ?? (env.ETCD_SPOT_CONFIG || undefined);
   const r = loadConfig({ ...(file !== undefined ? { file } : {}), env, overrides });
   if (!r.ok) issues.push(...r.issues);
   if (issues.length > 0 || !r.ok) throw new ExitError(new ConfigError(issues).message, EXIT.badArgs);
+  for (const w of new Set(r.warnings)) warn(`warning: ${w}`);
   return r.config;
 }
 
