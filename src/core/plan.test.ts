@@ -1401,6 +1401,60 @@ describe('F. everyone else waits', () => {
 
 // ---------------------------------------------------------------------------------------------------
 
+describe('an unreadable state file (safety: nothing that relies on the local record)', () => {
+  const unreadable = '/var/lib/etcd-spot/state.json is not valid JSON; fix or delete it';
+
+  test('a converged member says it is not healthy instead of "converged"', () => {
+    const a = expectKind(first(threeVoters().withLocal({ recordError: unreadable })), 'wait');
+    assert.match(
+      a.reason,
+      /; but the state file is unreadable \(.*state.json is not valid JSON.*\); fix or delete it$/,
+    );
+  });
+
+  test('refuses record-dependent actions: bootstrap votes, wipes, reaping a dead member', () => {
+    const seeder = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'], { desiredCapacity: 3 })
+      .clusterUnreachable()
+      .withLocal({ recordError: unreadable });
+    const votes = plan(seeder);
+    assert.deepEqual(kinds(votes), ['wait', 'wait']);
+    assert.match(votes[0]!.reason, /^refusing collect-votes \(.*\): the state file is unreadable/);
+    const reap = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2'])
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { downFor: 2 * TTL })])
+      .withLeader('i-1')
+      .asRunningMember()
+      .withLocal({ recordError: unreadable });
+    assert.ok(!kinds(plan(reap)).includes('remove-member'), 'no reap without the record');
+    assert.match(first(reap).reason, /^refusing remove-member/);
+  });
+
+  test('still leaves on a notice and still starts etcd on its data (they need no record)', () => {
+    const leaving = threeVoters({ self: 'i-2', leader: 'i-1' })
+      .withSelf('i-2')
+      .withNotice()
+      .withLocal({ recordError: unreadable });
+    const actions = plan(leaving);
+    assert.equal(actions[0]!.kind, 'remove-member');
+    assert.ok(
+      kinds(actions).every((k) => k !== 'mark-left'),
+      'mark-left rewrites the record: refused',
+    );
+    const down = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .clusterUnreachable()
+      .withData()
+      .withLocal({ recordError: unreadable });
+    expectKind(first(down), 'start-etcd');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
 describe('scaling stories', () => {
   test('scale 3→5: learners join one at a time and are promoted', () => {
     const group = ['i-1', 'i-2', 'i-3', 'i-4', 'i-5'];
