@@ -89,6 +89,10 @@ test('an instance launched later whose metadata address is taken: 409 to the con
       error: `cannot serve instance metadata on ${PREFIX}.11:${IMDS_PORT} (address in use): another emulator may use --ip-prefix ${PREFIX} / --imds-port ${IMDS_PORT}; pick others`,
       code: 'EMULATOR_IMDS_UNAVAILABLE',
     });
+    assert.deepEqual(
+      emu.imdsFailures().map((f) => [f.ip, f.why]),
+      [[`${PREFIX}.11`, 'address in use']],
+    );
     const events = emu.state.events().filter((e) => e.type === 'imds-listener');
     assert.equal(events.length, 1);
     assert.equal(events[0]?.detail.ip, `${PREFIX}.11`);

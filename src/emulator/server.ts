@@ -47,6 +47,11 @@ export interface RunningEmulator {
   imdsUrl(instanceId: string): string;
   /** Resolves once every pending IMDS listener open/close has finished. */
   settled(): Promise<void>;
+  /**
+   * Instances launched after event `sinceSeq` (default: all) whose IMDS listener could not be opened;
+   * their `imdsUrl` would reach whoever holds the address. Call after {@link settled}.
+   */
+  imdsFailures(sinceSeq?: number): ImdsListenerFailure[];
   /** Stops the tick and closes every listener. Idempotent. */
   close(): Promise<void>;
 }
@@ -310,6 +315,7 @@ export async function startEmulator(opts: StartEmulatorOptions): Promise<Running
       return `${url}/emulator/instances/${instanceId}/imds`;
     },
     settled: async () => listeners?.settled(),
+    imdsFailures: (sinceSeq = 0) => listeners?.failuresAfter(sinceSeq) ?? [],
     close,
   };
 }
