@@ -48,7 +48,7 @@ export function listenOn(host: string, port: number): Promise<Server> {
   });
 }
 
-/** Asserts-friendly: the lines of stderr that are not pino JSON log lines. */
+/** The lines of stderr that are neither pino JSON log lines nor config `warning:` lines. */
 export function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+  return stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{') && !l.startsWith('warning: '));
 }

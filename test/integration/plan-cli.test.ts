@@ -173,7 +173,7 @@ test('no token anywhere (C6): the configuration error is printed once, exit 2', 
   assert.equal(r.code, 2, r.stderr);
   assert.equal(r.stderr.match(/no Spot\.io token found/g)?.length, 1, r.stderr);
   assert.doesNotMatch(r.stderr, /caused by/);
-  assert.match(r.stderr, /^Error: invalid configuration:\n {2}- no Spot\.io token found/);
+  assert.match(r.stderr, /(^|\n)Error: invalid configuration:\n {2}- no Spot\.io token found/);
 });
 
 test('a usage error with --json still yields a JSON document, exit 2', async () => {
