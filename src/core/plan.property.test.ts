@@ -27,6 +27,7 @@ const RUNS = 1000;
 const POOL = ['i-1', 'i-2', 'i-3', 'i-4', 'i-5', 'i-6', 'i-7'];
 const TTL = DEFAULT_POLICY.memberDeadAfterMs;
 const LEADER_INDEX = 50_000;
+const VERSIONS = ['3.4.23', '3.5.21', '3.6.5', '3.7.1', '4.0.0'];
 
 interface Scenario {
   obs: Observation;
@@ -50,6 +51,7 @@ const memberSpec = fc.record({
   lag: fc.integer({ min: 0, max: 3000 }),
   follows: weighted(0.85),
   generation: fc.nat({ max: 1 }),
+  version: fc.option(fc.constantFrom(...VERSIONS), { nil: undefined, freq: 3 }),
 });
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc
@@ -112,7 +114,13 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       }),
       { nil: undefined },
     ),
-    policy: fc.record({ maxVoters: fc.constantFrom(1, 3, 5, 7), leaveOnRebalance: fc.boolean() }),
+    policy: fc.record({
+      maxVoters: fc.constantFrom(1, 3, 5, 7),
+      maxLearners: fc.constantFrom(1, 1, 2, 3),
+      leaveOnRebalance: fc.boolean(),
+    }),
+    selfVersion: fc.option(fc.constantFrom(...VERSIONS), { nil: undefined, freq: 3 }),
+    recordUnreadable: weighted(0.08),
   })
   .map((raw): Scenario => {
     const g = raw.coldStart
@@ -185,6 +193,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
         isLearner: s.learner && i !== leaderIdx,
         reachable,
       };
+      if (reachable && s.version !== undefined) m.version = s.version;
       if (!reachable && s.downFor !== undefined) m.unreachableSince = NOW - s.downFor;
       if (unstarted && s.unstartedFor !== undefined) m.unstartedSince = NOW - s.unstartedFor;
       if (reachable) {
@@ -221,6 +230,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
     if (l.lastExitRemoved !== undefined)
       local.lastExit = { at: NOW - 5000, code: 0, removed: l.lastExitRemoved };
     if (l.nextStartIn !== undefined) local.nextStartAt = NOW + l.nextStartIn;
+    if (g.selfVersion !== undefined) local.etcdVersion = g.selfVersion;
+    if (g.recordUnreadable) local.recordError = 'state.json is not valid JSON';
     const notices: NoticeView[] = g.notices.map((n, i) => ({
       source: n.advisory ? 'imds-rebalance' : `imds-spot-${i}`,
       seenAt: NOW - 1000,
@@ -331,15 +342,20 @@ check('never a removal that leaves healthy voters below quorum', (s, a) => {
   );
 });
 
-check('never add-self-as-learner while a learner or an unstarted member exists', (s, a) => {
-  if (a.kind !== 'add-self-as-learner') return;
-  assert.ok(s.obs.cluster.reachable);
-  assert.ok(!s.obs.cluster.members.some((m) => m.isLearner || m.name === ''), 'second learner / pending add');
-  assert.ok(
-    s.obs.cluster.members.filter((m) => !m.isLearner).every((m) => m.reachable),
-    'add while a voter is down',
-  );
-});
+check(
+  'never add-self-as-learner while an unstarted member exists, or a learner with agent.maxLearners 1',
+  (s, a) => {
+    if (a.kind !== 'add-self-as-learner') return;
+    assert.ok(s.obs.cluster.reachable);
+    assert.ok(!s.obs.cluster.members.some((m) => m.name === ''), 'pending add');
+    if (s.policy.maxLearners === 1)
+      assert.ok(!s.obs.cluster.members.some((m) => m.isLearner), 'second learner');
+    assert.ok(
+      s.obs.cluster.members.filter((m) => !m.isLearner).every((m) => m.reachable),
+      'add while a voter is down',
+    );
+  },
+);
 
 check(
   'never remove a reachable member whose instance is running, unless it is self leaving on a notice',
@@ -384,7 +400,9 @@ check('never bootstrap over local data, a running etcd, a reachable cluster or a
   assert.ok(s.obs.group.ok);
   const ids = s.obs.group.instances.map((i) => i.id).sort();
   assert.equal(ids[0], s.obs.self.instanceId, 'only the lowest id bootstraps');
-  const n = Math.max(s.obs.group.desiredCapacity ?? 0, ids.length);
+  const desired = s.obs.group.desiredCapacity;
+  assert.ok(desired !== undefined && desired >= 1, `bootstrap with an unknown desired capacity (${desired})`);
+  const n = Math.max(desired, ids.length);
   const granted = new Set((s.obs.votes?.granted ?? []).filter((id) => ids.includes(id)));
   assert.ok(granted.size >= quorum(n), `bootstrap with ${granted.size} of ${n} votes`);
   assert.ok(
@@ -479,4 +497,59 @@ test('the generator reaches every interesting first action (the properties are n
     [],
     `never produced: ${missing.join(', ')}; seen ${JSON.stringify(Object.fromEntries(seen))}`,
   );
+});
+
+// --- etcd's version and learner rules (issue 7 §4), restated from etcd's source ------------------
+
+const parse = (v: string | undefined): { major: number; minor: number } | undefined => {
+  const m = /^(\d+)\.(\d+)\./.exec(v ?? '');
+  return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
+};
+
+check(
+  'never add self when etcd would refuse the member: a version below the cluster’s or 2+ minors above',
+  (s, a) => {
+    if (a.kind !== 'add-self-as-learner' || !s.obs.cluster.reachable) return;
+    const self = parse(s.obs.local.etcdVersion);
+    const versions = s.obs.cluster.members.map((m) => parse(m.version)).filter((v) => v !== undefined);
+    if (self === undefined || versions.length === 0) return;
+    const low = versions.reduce((x, y) =>
+      y.major < x.major || (y.major === x.major && y.minor < x.minor) ? y : x,
+    );
+    assert.equal(
+      self.major,
+      low.major,
+      `etcd ${s.obs.local.etcdVersion} joining a ${low.major}.${low.minor} cluster`,
+    );
+    assert.ok(
+      self.minor === low.minor || self.minor === low.minor + 1,
+      `etcd ${s.obs.local.etcdVersion} joining a ${low.major}.${low.minor} cluster`,
+    );
+  },
+);
+
+check(
+  'never add a learner beyond the limit: one while any member runs etcd < 3.6, else agent.maxLearners',
+  (s, a) => {
+    if (a.kind !== 'add-self-as-learner' || !s.obs.cluster.reachable) return;
+    const learners = s.obs.cluster.members.filter((m) => m.isLearner).length;
+    const old = s.obs.cluster.members.some((m) => {
+      const v = parse(m.version);
+      return v === undefined || v.major < 3 || (v.major === 3 && v.minor < 6);
+    });
+    const limit = old ? 1 : s.policy.maxLearners;
+    assert.ok(learners < limit, `${learners} learners, limit ${limit}`);
+  },
+);
+
+check('with state.json unreadable, nothing that relies on it runs', (s, a) => {
+  if (s.obs.local.recordError === undefined) return;
+  const needsRecord =
+    a.kind === 'wipe-data' ||
+    a.kind === 'bootstrap' ||
+    a.kind === 'mark-left' ||
+    a.kind === 'clear-left' ||
+    a.kind === 'collect-votes' ||
+    (a.kind === 'remove-member' && a.why !== 'self-leave');
+  assert.ok(!needsRecord, `${a.kind} planned with an unreadable state file`);
 });
