@@ -94,3 +94,17 @@ test('reportError: JSON on stdout only when asked and not already written; nothi
     Object.assign(cliRun, saved);
   }
 });
+
+test('verbose output of an AggregateError names every inner failure (one etcd endpoint each)', () => {
+  const a = new Error('member list via http://a:2379: 14 UNAVAILABLE: connect ECONNREFUSED');
+  const b = new Error('member list via http://b:2379: deadline passed');
+  const err = new ExitError('no etcd member answered at http://a:2379 (connection refused); …', 4, {
+    cause: new AggregateError([a, b], 'member list failed at every endpoint'),
+  });
+  assert.equal(formatErrorText(err, false).split('\n').length, 2);
+  assert.deepEqual(formatErrorText(err, true).trimEnd().split('\n').slice(1), [
+    '  caused by: member list failed at every endpoint',
+    `  caused by: ${a.message}`,
+    `  caused by: ${b.message}`,
+  ]);
+});

@@ -23,17 +23,27 @@ export function errorCode(err: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-/** The messages of `err` and its causes, outermost first (at most 8), skipping a cause whose text is already said. */
+/**
+ * The messages of `err` and its causes, outermost first (at most 12), skipping a cause whose text is
+ * already said. An AggregateError contributes each of its errors' chains (e.g. one per etcd endpoint).
+ */
 export function errorChain(err: unknown): string[] {
   const parts: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; e !== undefined && e !== null && i < 8; i++) {
-    const text = (e instanceof Error ? e.message : String(e)).trim();
+  const add = (text: string) => {
     // A wrap that repeats its cause's text (ExitError(configError.message, …, configError)), or a cause
     // already quoted in full by its wrapper, adds nothing.
-    if (text !== '' && !parts.some((p) => p.includes(text))) parts.push(text);
-    e = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
-  }
+    const t = text.trim();
+    if (t !== '' && parts.length < 12 && !parts.some((p) => p.includes(t))) parts.push(t);
+  };
+  const walk = (start: unknown, depth: number) => {
+    let e: unknown = start;
+    for (let i = 0; e !== undefined && e !== null && i < 8; i++) {
+      add(e instanceof Error ? e.message : String(e));
+      if (e instanceof AggregateError && depth < 2) for (const inner of e.errors) walk(inner, depth + 1);
+      e = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
+    }
+  };
+  walk(err, 0);
   return parts;
 }
 

@@ -148,6 +148,25 @@ test('etcd unreachable (L6): exit 4, one short line per failure reason naming ev
   assert.equal(r.stdout, '');
 });
 
+test("a group whose instances run no etcd (L6): exit 4, one line naming each instance's client URL", async () => {
+  const g = emu.state.createGroup({ name: 'status-no-etcd', targetCapacity: 2, autoReplace: false });
+  const urls = emu.state
+    .listInstances({ groupId: g.id })
+    .map((i) => `http://${i.privateIp}:2379`)
+    .sort();
+  const r = await cli(['status', '--api-url', emu.url, '--group-id', g.id]);
+  assert.equal(r.code, 4, r.stderr);
+  const lines = errorLines(r.stderr);
+  assert.equal(lines.length, 1, r.stderr);
+  const m =
+    /^Error: no etcd member answered at (.+) \(connection refused\); is etcd running\? check --endpoints$/.exec(
+      lines[0]!,
+    );
+  assert.ok(m, lines[0]);
+  assert.deepEqual(m[1]!.split(', ').sort(), urls);
+  assert.ok(r.stderr.length < 300, `${r.stderr.length} bytes on stderr`);
+});
+
 test('etcd unreachable with --verbose: the cause follows, each on a "caused by" line', async () => {
   const r = await cli([
     'status',
@@ -166,7 +185,13 @@ test('etcd unreachable with --verbose: the cause follows, each on a "caused by" 
     /^Error: no etcd member answered at http:\/\/127\.0\.33\.251:2379 \(connection refused\)/,
   );
   assert.ok(lines.length >= 2, r.stderr);
-  assert.match(lines[1]!, /^ {2}caused by: .*ECONNREFUSED/);
+  assert.ok(
+    lines
+      .slice(1)
+      .some((l) => /^ {2}caused by: member list via http:\/\/127\.0\.33\.251:2379: .*ECONNREFUSED/.test(l)),
+    r.stderr,
+  );
+  for (const l of lines.slice(1)) assert.match(l, /^ {2}caused by: /);
 });
 
 test('etcd unreachable with --json (L7): a JSON error document on stdout, exit 4', async () => {

@@ -112,10 +112,13 @@ export async function gatherStatus(
           }),
         ),
       );
-    } catch (err) {
+    } catch {
       const ordered = endpoints.flatMap((url) => failures.filter((f) => f.url === url));
       throw new ExitError(etcdUnreachableMessage(ordered), EXIT.etcdUnavailable, {
-        cause: ordered[0]?.err ?? err,
+        cause: new AggregateError(
+          ordered.map((f) => f.err),
+          'member list failed at every endpoint',
+        ),
         code: 'ETCD_UNREACHABLE',
       });
     }
