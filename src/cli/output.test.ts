@@ -63,6 +63,9 @@ test('the JSON error document: schemaVersion, code, message, exit code; issues o
   assert.equal(doc.error.code, 'CONFIG_INVALID');
   assert.equal(doc.error.exitCode, 2);
   assert.deepEqual(doc.error.issues, ['a: bad', 'b: worse']);
+  const loaded = errorDocument(new ExitError(config.message, 2), 2, false);
+  assert.equal(loaded.error.code, 'CONFIG_INVALID');
+  assert.deepEqual(loaded.error.issues, ['a: bad', 'b: worse']);
   const plain = errorDocument(new ExitError('boom', 3), 3, false);
   assert.equal(plain.error.code, 'CLOUD_UNAVAILABLE');
 });

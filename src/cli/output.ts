@@ -92,6 +92,9 @@ export function errorDocument(err: unknown, exitCode: number, verbose: boolean):
   };
   const config = findConfigError(err);
   if (config !== undefined) doc.error.issues = config.issues.map(clip);
+  else if (message.startsWith('invalid configuration:\n  - '))
+    // The loader's ExitError carries ConfigError's text without the error itself.
+    doc.error.issues = message.split('\n  - ').slice(1).map(clip);
   if (verbose && causes.length > 0) doc.error.causes = causes.map(clip);
   return doc;
 }
