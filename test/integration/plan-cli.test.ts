@@ -168,6 +168,15 @@ test('--verbose adds the cause chain, one "caused by" line per cause', async () 
   for (const l of lines.slice(1)) assert.match(l, /^ {2}caused by: /);
 });
 
+test('log.level=debug shows the cause chain as --verbose does', async () => {
+  const port = await closedPort();
+  const r = await plan(['--metadata-url', `http://127.0.0.1:${port}`, '--set', 'log.level=debug']);
+  assert.equal(r.code, 3);
+  const lines = errorLines(r.stderr);
+  assert.match(lines[0]!, /^Error: no instance metadata at /);
+  assert.match(lines[1] ?? '', /^ {2}caused by: /, r.stderr);
+});
+
 test('no token anywhere (C6): the configuration error is printed once, exit 2', async () => {
   const r = await plan([], { SPOTINST_TOKEN: '' });
   assert.equal(r.code, 2, r.stderr);
