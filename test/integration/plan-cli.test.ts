@@ -106,7 +106,12 @@ test('cloud API down (L15): exit 3 naming the API URL, within the request timeou
   assert.match(r.stdout, /^#\s+ACTION/);
   const lines = errorLines(r.stderr);
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, new RegExp(`cannot reach Spot\\.io at http://127\\.0\\.0\\.1:${port}`));
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `cannot reach Spot\\.io at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); check group\\.apiUrl \\(--api-url\\) and that the API is reachable from here$`,
+    ),
+  );
   assertNoSecret(r);
 });
 

@@ -127,7 +127,7 @@ test('cloud API unreachable: exit 3, one line, no hang', async () => {
   assert.equal(lines.length, 1, r.stderr);
   assert.match(
     lines[0]!,
-    /^Error: cannot list the instances of elastigroup sig-\w+: cannot reach Spot\.io at http:\/\/127\.0\.33\.250:9/,
+    /^Error: cannot list the instances of elastigroup sig-\w+: cannot reach Spot\.io at http:\/\/127\.0\.33\.250:9 .*; check group\.apiUrl \(--api-url\)/,
   );
 });
 

@@ -13,7 +13,7 @@ import { EXIT } from '../exit-codes.ts';
 import { cliRun, errorDocument, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
 import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
 import type { ConfigFlags } from './agent.ts';
-import { targetSets, withTargetOptions, type TargetFlags } from './target-flags.ts';
+import { cloudApiHint, targetSets, withTargetOptions, type TargetFlags } from './target-flags.ts';
 
 interface PlanFlags extends ConfigFlags, TargetFlags {
   json?: boolean;
@@ -142,7 +142,7 @@ export function registerPlanCommand(program: Command): void {
       const failure = observation.group.ok
         ? undefined
         : new ExitError(
-            `the plan is incomplete: cannot list the instances of ${groupFailure(observation.group.error)}`,
+            `the plan is incomplete: cannot list the instances of ${groupFailure(observation.group.error)}${cloudApiHint(observation.group.error)}`,
             EXIT.cloudUnavailable,
             { code: 'CLOUD_UNAVAILABLE' },
           );

@@ -17,7 +17,13 @@ import type { InstanceGroup } from '../../ports/instance-group.ts';
 import { EXIT } from '../exit-codes.ts';
 import { cliRun, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
 import { configErrorToExit, loadConfigFromFlags, withConfigOptions, type ConfigFlags } from './agent.ts';
-import { parseEndpoints, targetSets, withTargetOptions, type TargetFlags } from './target-flags.ts';
+import {
+  cloudApiHint,
+  parseEndpoints,
+  targetSets,
+  withTargetOptions,
+  type TargetFlags,
+} from './target-flags.ts';
 
 interface StatusFlags extends ConfigFlags, TargetFlags {
   json?: boolean;
@@ -82,7 +88,7 @@ export async function gatherStatus(
     const hint =
       err instanceof CloudApiError && err.status === 401 && !/check the token/.test(errorMessage(err))
         ? '; check the token'
-        : '';
+        : cloudApiHint(errorMessage(err));
     throw new ExitError(
       `cannot list the instances of ${group.description}: ${errorMessage(err)}${hint}`,
       EXIT.cloudUnavailable,

@@ -86,3 +86,13 @@ export function parseEndpoints(value: string | undefined): string[] | undefined 
   }
   return [...new Set(urls)];
 }
+
+/**
+ * The fix to add to a cloud API failure whose message has none: a transport failure or a timeout means
+ * the API URL is wrong or not reachable from here (the adapter's 401/403/404 messages name their fix).
+ */
+export function cloudApiHint(message: string): string {
+  return /cannot reach|did not answer within/.test(message) && !/; check /.test(message)
+    ? '; check group.apiUrl (--api-url) and that the API is reachable from here'
+    : '';
+}
