@@ -9,7 +9,7 @@ import type { Observation, PeerBootstrapView } from '../core/observation.ts';
 import type { Policy } from '../core/policy.ts';
 import { needsLocalRecord, planMembership } from '../core/plan.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { EtcdCluster } from '../ports/etcd-cluster.ts';
+import type { EtcdCluster, MemberStatus } from '../ports/etcd-cluster.ts';
 import type { EtcdRunner } from '../ports/etcd-runner.ts';
 import type { InstanceGroup } from '../ports/instance-group.ts';
 import type { Logger } from '../ports/logger.ts';
@@ -254,9 +254,30 @@ export class Agent {
     // An unreadable state file is unknown local state: never vouch for a bootstrap then.
     view.hasData = hasData || !read.ok;
     if (read.ok && read.record.vote) view.vote = read.record.vote;
-    const clusterId = await this.runningClusterId();
-    if (clusterId !== undefined) view.clusterId = clusterId;
+    const st = await this.runningStatus();
+    if (st !== undefined) {
+      view.clusterId = st.clusterId;
+      // Quorum-loss recovery: survivors compare what their etcd holds (src/core/recovery.ts).
+      view.memberId = st.memberId;
+      view.raftIndex = st.raftIndex;
+      view.raftTerm = st.raftTerm;
+      if (st.leaderId !== undefined) view.leaderId = st.leaderId;
+    }
     return view;
+  }
+
+  /** The local etcd's own status when it runs and answers (short deadline). */
+  async runningStatus(): Promise<MemberStatus | undefined> {
+    const self = this.d.observer.self();
+    if (!self || !this.d.runner.isRunning()) return undefined;
+    try {
+      return await this.d.etcd.status(
+        self.clientUrl,
+        AbortSignal.timeout(Math.min(500, this.d.settings.callTimeoutMs)),
+      );
+    } catch {
+      return undefined;
+    }
   }
 
   /** Cluster id of the local etcd when it runs and answers (short deadline). */

@@ -1,5 +1,5 @@
 /** Deleting the local etcd data dir (only ever on the planner's proof that it is stale). */
-import { rename, rm, stat } from 'node:fs/promises';
+import { cp, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { wipeDataDir } from '../adapters/etcd/etcd-process.ts';
@@ -33,4 +33,18 @@ export async function wipeLocalData(dataDir: string, now: number): Promise<void>
     throw err;
   }
   await rm(aside, { recursive: true, force: true });
+}
+
+/**
+ * Copies `dataDir` to `<dataDir>.before-force-new-cluster-<now>` (quorum-loss recovery keeps the
+ * survivor's data as it was before `--force-new-cluster` rewrites the membership), and returns the
+ * copy's path. Fails when the copy cannot be made: the force must not run without it.
+ */
+export async function copyDataAside(dataDir: string, now: number): Promise<string> {
+  if (!isAbsolute(dataDir))
+    throw new ConfigError([`etcd.dataDir: must be an absolute path to copy it aside: ${dataDir}`]);
+  const dir = resolve(dataDir);
+  const aside = `${dir}.before-force-new-cluster-${now}`;
+  await cp(dir, aside, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
+  return aside;
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { LocalStateStore } from './local-state.ts';
 import type { AgentMemory, AgentSettings, PeerAgents, VoteAnswer } from './types.ts';
 import { withDeadline } from './deadline.ts';
+import { copyDataAside } from './data-dir.ts';
 
 export interface ExecuteContext {
   obs: Observation;
@@ -31,6 +32,17 @@ export interface ExecuteContext {
   hasData: (dataDir: string) => Promise<boolean>;
   /** Moves the data dir aside and deletes it. */
   wipeData: (dataDir: string) => Promise<void>;
+  /** Copies the data dir aside before `--force-new-cluster`; returns the copy's path (default: data-dir.ts). */
+  copyDataAside?: (dataDir: string, now: number) => Promise<string>;
+  /**
+   * Restores snapshot `name` of the group's store into `dataDir` as a new single-member cluster of self
+   * (`etcdctl snapshot restore` / `etcdutl`); absent when no snapshot store is configured.
+   */
+  restoreSnapshot?: (
+    name: string,
+    opts: { dataDir: string; name: string; peerUrl: string; token: string },
+    signal?: AbortSignal,
+  ) => Promise<void>;
   clock: Clock;
   logger: Logger;
   signal?: AbortSignal;
@@ -360,6 +372,45 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       ctx.memory.signalledReady = true;
       return { progressed: true };
 
+    case 'force-new-cluster':
+      return forceNewCluster(action, ctx);
+
+    case 'restore-snapshot': {
+      const backoff = startBackoffLeft(ctx);
+      if (backoff !== undefined) return { progressed: false, detail: backoff };
+      if (ctx.restoreSnapshot === undefined)
+        throw new ActionFailed('no snapshot store is configured to restore from', 'PRECONDITION_FAILED');
+      if (await ctx.hasData(settings.dataDir))
+        throw new ActionFailed(
+          'refusing to restore a snapshot: the data dir holds data',
+          'PRECONDITION_FAILED',
+        );
+      const token =
+        settings.clusterToken !== undefined ? `${settings.clusterToken}-${action.token}` : action.token;
+      await ctx.restoreSnapshot(
+        action.snapshot,
+        { dataDir: settings.dataDir, name: self.instanceId, peerUrl: self.peerUrl, token },
+        ctx.signal,
+      );
+      const result = await startAndWait(
+        ctx,
+        {
+          name: self.instanceId,
+          clientUrl: self.clientUrl,
+          peerUrl: self.peerUrl,
+          state: 'existing',
+          initialCluster: [{ name: self.instanceId, peerUrl: self.peerUrl }],
+          token,
+        },
+        true,
+      );
+      ctx.memory.votes = undefined;
+      return {
+        ...result,
+        detail: `restored ${action.snapshot} (revision ${action.revision}); ${result.detail ?? ''}`.trim(),
+      };
+    }
+
     case 'collect-votes': {
       const requestedAt = ctx.clock.now();
       const tally: VoteTally = { requestedAt, granted: [], refused: [] };
@@ -393,6 +444,58 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       return { progressed: true, detail: `${tally.granted.length} of ${action.from.length} granted` };
     }
   }
+}
+
+/**
+ * Quorum-loss recovery on the best survivor. Re-checks, as a second line behind the planner, that the
+ * local etcd still runs as the planned member and follows no leader; then stops it, copies the data dir
+ * aside (no copy, no force) and starts it once with `--force-new-cluster`, waiting for it to lead.
+ */
+async function forceNewCluster(
+  action: Extract<Action, { kind: 'force-new-cluster' }>,
+  ctx: ExecuteContext,
+): Promise<ExecuteResult> {
+  const { settings, runner, etcd } = ctx;
+  const self = ctx.obs.self;
+  const refuse = (why: string, cause?: unknown): never => {
+    throw new ActionFailed(`refusing to force a new cluster: ${why}`, 'PRECONDITION_FAILED', cause);
+  };
+  if (!runner.isRunning()) refuse('the local etcd is not running (the proof rested on its status)');
+  if (!(await ctx.hasData(settings.dataDir))) refuse('the data dir holds no data');
+  let st: MemberStatus | undefined;
+  try {
+    st = await etcd.status(self.clientUrl, withDeadline(settings.callTimeoutMs, ctx.signal));
+  } catch (err) {
+    refuse(`the local etcd does not answer status (${describeError(err)})`, err);
+  }
+  if (st === undefined) return refuse('no status');
+  if (st.memberId !== action.memberId)
+    refuse(`the local etcd is member ${st.memberId}, not ${action.memberId}`);
+  if (st.leaderId !== undefined) refuse(`the local etcd follows leader ${st.leaderId} now`);
+  const t0 = ctx.clock.now();
+  await runner.stop(`force-new-cluster: ${action.reason}`);
+  const aside = await (ctx.copyDataAside ?? copyDataAside)(settings.dataDir, ctx.clock.now());
+  ctx.logger.info(
+    { aside, memberId: action.memberId, raftIndex: st.raftIndex, raftTerm: st.raftTerm },
+    'copied the data dir aside; restarting etcd with --force-new-cluster',
+  );
+  const result = await startAndWait(
+    ctx,
+    {
+      name: self.instanceId,
+      clientUrl: self.clientUrl,
+      peerUrl: self.peerUrl,
+      state: 'existing',
+      initialCluster: [{ name: self.instanceId, peerUrl: self.peerUrl }],
+      forceNewCluster: true,
+    },
+    true,
+  );
+  return {
+    ...result,
+    detail:
+      `forced a new cluster from member ${action.memberId} (raft index ${st.raftIndex}) in ${ctx.clock.now() - t0} ms; data dir copied to ${aside}; ${result.detail ?? ''}`.trim(),
+  };
 }
 
 /** Applies `action`; logs and swallows every error. */

@@ -8,7 +8,7 @@
  * (for groupPollIntervalMs), the client URLs of the last good member list, and per member id since
  * when it has been unreachable / unstarted.
  */
-import { describeError, errorCode } from '../core/errors.ts';
+import { describeError, errorCode, networkReason } from '../core/errors.ts';
 import { clientUrlFor, peerUrlFor } from '../core/ids.ts';
 import type { MemberId } from '../core/ids.ts';
 import type {
@@ -20,6 +20,8 @@ import type {
   MemberView,
   Observation,
   PeerBootstrapView,
+  RecoveryOrder,
+  RecoveryView,
   SelfView,
   TerminationView,
 } from '../core/observation.ts';
@@ -44,10 +46,14 @@ export interface ObserverDeps {
   peers: PeerAgents;
   memory: AgentMemory;
   hasData: (dataDir: string) => Promise<boolean>;
+  /** Client URLs to probe after the group's (e.g. `plan --endpoints`). */
+  extraClientUrls?: readonly string[];
   /** The local etcd binary's version (`etcd --version`); absent in tests that don't care. */
   etcdVersion?: () => Promise<{ ok: true; version: string } | { ok: false; error: string }>;
   clock: Clock;
   logger: Logger;
+  /** The operator's pending `etcd-spot recover` order, if any (read each observation). */
+  recoveryOrder?: () => RecoveryOrder | undefined;
 }
 
 type StatusResult = { ok: true; status: MemberStatus } | { ok: false; error: string };
@@ -69,6 +75,9 @@ export class Observer {
   private lastDesiredError: string | undefined;
   private groupId: string | undefined;
   private lastVersionError: string | undefined;
+  /** Quorum-loss recovery memory: the unbroken leaderless streak and the last two successful group fetches. */
+  private noLeaderSince: number | undefined;
+  private groupFetches: { fetchedAt: number; instances: GroupInstanceView[] }[] = [];
 
   constructor(deps: ObserverDeps) {
     this.d = deps;
@@ -115,9 +124,38 @@ export class Observer {
     const cluster = await this.observeCluster(self, group, signal);
     this.clusterSeen = cluster.reachable;
     const obs: Observation = { self, group, termination, local, cluster };
-    if (!cluster.reachable && group.ok) obs.peers = await this.observePeers(self, group.instances, signal);
+    // Peers are asked while no cluster answers (bootstrap) and while it has no leader (quorum-loss
+    // recovery compares the survivors' raft indexes).
+    const leaderless = cluster.reachable && cluster.leaderId === undefined;
+    if ((!cluster.reachable || leaderless) && group.ok)
+      obs.peers = await this.observePeers(self, group.instances, signal);
     if (this.d.memory.votes) obs.votes = this.d.memory.votes;
+    obs.recovery = this.recoveryView(cluster, group);
     return obs;
+  }
+
+  /**
+   * What quorum-loss recovery remembers: since when the cluster has answered without a leader (reset by
+   * a leader or by no answer at all), and the previous successful group fetch (forgotten on a failure,
+   * so two observations are always two reads of the cloud in a row).
+   */
+  private recoveryView(cluster: ClusterView, group: GroupView): RecoveryView {
+    const now = this.d.clock.now();
+    if (cluster.reachable && cluster.leaderId === undefined) this.noLeaderSince ??= now;
+    else this.noLeaderSince = undefined;
+    if (!group.ok) this.groupFetches = [];
+    else if (this.groupFetches.at(-1)?.fetchedAt !== group.fetchedAt)
+      this.groupFetches = [
+        ...this.groupFetches.slice(-1),
+        { fetchedAt: group.fetchedAt, instances: group.instances },
+      ];
+    const view: RecoveryView = {};
+    if (this.noLeaderSince !== undefined) view.noLeaderSince = this.noLeaderSince;
+    const prev = this.groupFetches.length >= 2 ? this.groupFetches[0] : undefined;
+    if (prev !== undefined) view.previousGroup = prev;
+    const order = this.d.recoveryOrder?.();
+    if (order !== undefined) view.order = order;
+    return view;
   }
 
   private async observeGroup(signal?: AbortSignal): Promise<GroupView> {
@@ -232,7 +270,7 @@ export class Observer {
     const urls = [self.clientUrl];
     if (group.ok)
       for (const i of group.instances) urls.push(clientUrlFor(i.privateIp, this.d.settings.clientPort));
-    urls.push(...this.lastGoodClientUrls);
+    urls.push(...(this.d.extraClientUrls ?? []), ...this.lastGoodClientUrls);
     return [...new Set(urls.map(trimSlash))];
   }
 
@@ -243,7 +281,9 @@ export class Observer {
         status: await this.d.etcd.status(url, withDeadline(this.d.settings.callTimeoutMs, signal)),
       };
     } catch (err) {
-      return { ok: false, error: describeError(err) };
+      // A few words ("connection refused") rather than gRPC's chain, which fills a plan's reason.
+      const reason = networkReason(err);
+      return { ok: false, error: reason === undefined ? describeError(err) : `${url}: ${reason}` };
     }
   }
 
@@ -359,6 +399,7 @@ export class Observer {
         view.reachable = true;
         view.raftIndex = a.status.raftIndex;
         view.raftAppliedIndex = a.status.raftAppliedIndex;
+        view.raftTerm = a.status.raftTerm;
         if (a.status.version !== '') view.version = a.status.version;
         if (a.status.leaderId !== undefined) view.leaderId = a.status.leaderId;
         errors.push(...a.status.errors);

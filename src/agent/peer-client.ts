@@ -49,6 +49,13 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
         }
         if (typeof body.hasData === 'boolean') view.hasData = body.hasData;
         if (typeof body.clusterId === 'string' && body.clusterId !== '') view.clusterId = body.clusterId;
+        if (typeof body.memberId === 'string' && /^[0-9a-f]{16}$/.test(body.memberId))
+          view.memberId = body.memberId;
+        if (typeof body.raftIndex === 'number' && Number.isSafeInteger(body.raftIndex) && body.raftIndex >= 0)
+          view.raftIndex = body.raftIndex;
+        if (typeof body.raftTerm === 'number' && Number.isSafeInteger(body.raftTerm) && body.raftTerm >= 0)
+          view.raftTerm = body.raftTerm;
+        if (typeof body.leaderId === 'string' && body.leaderId !== '') view.leaderId = body.leaderId;
         const vote = body.vote;
         if (isObject(vote) && typeof vote.candidate === 'string' && typeof vote.at === 'number') {
           view.vote = { candidate: vote.candidate, at: vote.at };

@@ -40,7 +40,18 @@ export type Action =
   | { kind: 'mark-left'; reason: string }
   /** Clear the durable `left` record after the data was wiped. */
   | { kind: 'clear-left'; reason: string }
-  | { kind: 'signal-ready-to-shutdown'; reason: string };
+  | { kind: 'signal-ready-to-shutdown'; reason: string }
+  /**
+   * Quorum-loss recovery, on the best survivor only (src/core/recovery.ts): stop etcd, copy the data dir
+   * aside, restart etcd once with `--force-new-cluster` (etcd keeps every committed entry and its member
+   * id, and removes every other member). `raftIndex` is the survivor's commit index the choice rests on.
+   */
+  | { kind: 'force-new-cluster'; memberId: MemberId; raftIndex: number; reason: string }
+  /**
+   * All-lost recovery, on the seeder after a granted bootstrap vote: restore the newest verified snapshot
+   * of this group as a new single-member cluster instead of bootstrapping an empty one.
+   */
+  | { kind: 'restore-snapshot'; snapshot: string; revision: number; token: string; reason: string };
 
 export type ActionKind = Action['kind'];
 
@@ -51,5 +62,5 @@ export function isMembershipChange(a: Action): boolean {
 
 /** Actions that destroy data or membership: they need proof, never an error or a timeout. */
 export function isDestructive(a: Action): boolean {
-  return a.kind === 'remove-member' || a.kind === 'wipe-data';
+  return a.kind === 'remove-member' || a.kind === 'wipe-data' || a.kind === 'force-new-cluster';
 }

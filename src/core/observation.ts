@@ -67,6 +67,8 @@ export interface MemberView {
   errors?: string[];
   /** Its etcd server version (Maintenance.Status `version`, e.g. "3.4.23") when reachable. */
   version?: string;
+  /** Its raft term (Maintenance.Status) when reachable. */
+  raftTerm?: number;
 }
 
 /**
@@ -123,7 +125,44 @@ export interface PeerBootstrapView {
   /** The peer runs etcd as a member of a cluster (it answered with a cluster id). */
   clusterId?: string;
   vote?: { candidate: InstanceId; at: number };
+  /**
+   * The peer's local etcd as its own Maintenance.Status says, when it runs and answers: member id, raft
+   * (commit) index and term. Quorum-loss recovery compares survivors by these (src/core/recovery.ts);
+   * absent means unknown, never "no data".
+   */
+  memberId?: MemberId;
+  raftIndex?: number;
+  raftTerm?: number;
+  /** The leader the peer's etcd follows (absent: none, or unknown). */
+  leaderId?: MemberId;
 }
+
+/** What quorum-loss recovery needs to remember across cycles (this agent's memory; see src/core/recovery.ts). */
+export interface RecoveryView {
+  /** Since when this agent has seen the cluster answer with no leader, in an unbroken streak. */
+  noLeaderSince?: number;
+  /**
+   * The group list of the previous successful fetch (an earlier `fetchedAt` than the current one), so a
+   * destructive decision rests on two observations of the cloud. Undefined after a failed fetch.
+   */
+  previousGroup?: { fetchedAt: number; instances: GroupInstanceView[] };
+  /** The operator's order (`etcd-spot recover`), when one is pending for this instance. */
+  order?: RecoveryOrder;
+}
+
+/** An operator's `etcd-spot recover` order, read from the agent's state dir. */
+export interface RecoveryOrder {
+  at: number;
+  /** Force a new cluster from this instance, or restore this snapshot; undefined = what the planner picks. */
+  from?: string;
+  /** Allow bootstrapping an empty cluster although the store holds a snapshot of this group. */
+  empty?: boolean;
+}
+
+/** The newest verified snapshot of this group in the snapshot store, or why it is unknown. */
+export type SnapshotView =
+  | { ok: true; newest?: { name: string; revision: number; takenAt: number } }
+  | { ok: false; error: string };
 
 /** Votes this agent collected for itself as bootstrap seeder (collect-votes action). */
 export interface VoteTally {
@@ -141,4 +180,8 @@ export interface Observation {
   /** Present only when no cluster answered: what the peer agents said. */
   peers?: PeerBootstrapView[];
   votes?: VoteTally;
+  /** Quorum-loss recovery inputs (absent in observations that predate it: no recovery then). */
+  recovery?: RecoveryView;
+  /** The snapshot store's newest snapshot of this group; absent when no store is configured. */
+  snapshot?: SnapshotView;
 }

@@ -48,6 +48,7 @@ import {
 } from './quorum.ts';
 
 import { canJoinWithVersion, learnerLimit } from './etcd-version.ts';
+import { planQuorumLoss, withSnapshotRestore } from './recovery.ts';
 
 export { initialClusterFor } from './plan-helpers.ts';
 
@@ -81,7 +82,7 @@ export function planMembership(obs: Observation, policy: Policy, now: number): A
     groupProblem: pg.ok ? '' : pg.reason,
     notices: effectiveNotices(obs.termination.notices, policy),
   };
-  const actions = rowA(ctx) ?? rowB(ctx) ?? rowC(ctx) ?? rowDEF(ctx);
+  const actions = rowA(ctx) ?? rowB(ctx) ?? rowCWithRestore(ctx) ?? rowDEF(ctx);
   const planned = actions.length > 0 ? actions : [wait('nothing to do')];
   return obs.local.recordError === undefined ? planned : withUnreadableRecord(planned, obs.local.recordError);
 }
@@ -97,6 +98,8 @@ export function needsLocalRecord(a: Action): boolean {
     case 'mark-left':
     case 'clear-left':
     case 'collect-votes':
+    case 'force-new-cluster':
+    case 'restore-snapshot':
       return true;
     case 'remove-member':
       return a.why !== 'self-leave';
@@ -299,6 +302,12 @@ function selfRemoveProjection(selfMember: MemberView, why: string): Action {
 // ---------------------------------------------------------------------------------------------------
 // C. No cluster answers: start on our data, or bootstrap by vote.
 
+/** Row C, with C5: an all-lost group's seeder restores the newest snapshot instead of an empty bootstrap. */
+function rowCWithRestore(ctx: Ctx): Action[] | undefined {
+  const c = rowC(ctx);
+  return c === undefined ? undefined : withSnapshotRestore(ctx.obs, c);
+}
+
 function rowC(ctx: Ctx): Action[] | undefined {
   const c = ctx.obs.cluster;
   if (c.reachable) return undefined;
@@ -415,6 +424,9 @@ function rowDEF(ctx: Ctx): Action[] {
   const cc = clusterCtx(ctx, c);
   const { selfMember } = cc;
   const self = ctx.obs.self;
+  // Q. Quorum-loss recovery (src/core/recovery.ts), before the rows that wait for an election.
+  const recovery = planQuorumLoss(ctx.obs, ctx.policy, ctx.now, selfMember);
+  if (recovery !== undefined) return recovery;
   if (ctx.obs.local.etcdRunning && selfMember !== undefined && selfMember.name === self.instanceId) {
     return cc.leader !== undefined && c.leaderId === selfMember.id && selfMember.reachable
       ? rowE(cc, selfMember)

@@ -17,6 +17,13 @@ export interface Policy {
   voteTtlMs: number;
   /** A learner whose raft index is within this many entries of the leader's counts as caught up. */
   catchUpEntries: number;
+  /**
+   * Quorum-loss recovery (src/core/recovery.ts): `auto` forces a new cluster from the best survivor once
+   * the loss is proven; `manual` waits and names the command that would recover, and what it would lose.
+   */
+  recoveryMode: 'auto' | 'manual';
+  /** No leader seen for longer than this is one of the proofs of a quorum loss. */
+  noLeaderForMs: number;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -27,4 +34,6 @@ export const DEFAULT_POLICY: Policy = {
   leaveOnRebalance: false,
   voteTtlMs: 30_000,
   catchUpEntries: 1000,
+  recoveryMode: 'auto',
+  noLeaderForMs: 10_000,
 };

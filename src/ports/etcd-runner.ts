@@ -13,6 +13,11 @@ export interface EtcdLaunch {
   initialCluster: { name: string; peerUrl: string }[];
   /** `--initial-cluster-token`; required for `new`. */
   token?: string;
+  /**
+   * `--force-new-cluster`, for this one start only (quorum-loss recovery: etcd keeps its data and member
+   * id and removes every other member). Never persisted: a later start without it must not force again.
+   */
+  forceNewCluster?: boolean;
 }
 
 /** How the local etcd last exited. `removed`: its output said "permanently removed from the cluster". */

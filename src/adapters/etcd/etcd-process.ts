@@ -33,6 +33,8 @@ export interface EtcdLaunchOptions {
   etcdBinary?: string;
   /** Appended as they are, e.g. ['--heartbeat-interval=50', '--snapshot-count=1000']. */
   extraArgs?: string[];
+  /** `--force-new-cluster` for this start (quorum-loss recovery; never allowed through extraArgs). */
+  forceNewCluster?: boolean;
 }
 
 export interface StartEtcdOptions extends EtcdLaunchOptions {
@@ -233,6 +235,7 @@ export function buildEtcdArgs(opts: EtcdLaunchOptions): string[] {
     `--initial-cluster-token=${opts.initialClusterToken}`,
     '--logger=zap',
     '--log-outputs=stderr',
+    ...(opts.forceNewCluster === true ? ['--force-new-cluster'] : []),
     ...(opts.extraArgs ?? []),
   ];
 }

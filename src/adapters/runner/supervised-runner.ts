@@ -166,13 +166,20 @@ export class SupervisedEtcdRunner implements EtcdRunner {
       ...(this.opts.binary !== undefined ? { etcdBinary: this.opts.binary } : {}),
       extraArgs: this.opts.extraArgs ?? [],
       logFile: this.logFile,
+      ...(launch.forceNewCluster === true ? { forceNewCluster: true } : {}),
     });
     this.child = child;
     this.childExitRecorded = false;
     this.checkedPidFile = true;
     await this.writePidFile(child.pid);
     this.opts.logger.info(
-      { etcdPid: child.pid, state: launch.state, name: launch.name, logFile: this.logFile },
+      {
+        etcdPid: child.pid,
+        state: launch.state,
+        name: launch.name,
+        logFile: this.logFile,
+        ...(launch.forceNewCluster === true ? { forceNewCluster: true } : {}),
+      },
       'etcd started',
     );
     void child.exited.then((e) => {

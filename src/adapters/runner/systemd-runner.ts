@@ -117,6 +117,13 @@ export class SystemdEtcdRunner implements EtcdRunner {
   }
 
   async start(launch: EtcdLaunch): Promise<void> {
+    if (launch.forceNewCluster === true) {
+      // The drop-in persists: every later restart of the unit would force a new cluster again.
+      throw new EtcdError(
+        'systemd mode cannot restart etcd with --force-new-cluster once; run it by hand (see `etcd-spot recover --dry-run`)',
+        { code: 'ETCD_UNSUPPORTED', retryable: false },
+      );
+    }
     const env = buildEtcdEnvironment({
       name: launch.name,
       dataDir: this.opts.dataDir,
