@@ -62,6 +62,8 @@ export interface RuntimeOptions {
   metadata?: InstanceMetadata;
   group?: InstanceGroup;
   runner?: EtcdRunner;
+  /** More etcd client URLs to probe after the group's (`plan --endpoints`). */
+  clientUrls?: string[];
 }
 
 /** The agent's tunables from config. */
@@ -83,6 +85,8 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
       memberDeadAfterMs: a.memberDeadAfterMs,
       unstartedMemberTtlMs: a.unstartedMemberTtlMs,
       leaveOnRebalance: a.leaveOnRebalance,
+      recoveryMode: config.recovery.mode,
+      noLeaderForMs: config.recovery.noLeaderForMs,
       ...policy,
     },
   };
@@ -250,6 +254,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     peers,
     memory,
     hasData,
+    ...(opts.clientUrls !== undefined ? { extraClientUrls: opts.clientUrls } : {}),
     etcdVersion: etcdBinaryVersionReader(config.etcd.binary),
     clock,
     logger: logger.child({ component: 'observe' }),

@@ -330,6 +330,11 @@ export const configSchema = strictSection({
     ),
     peerSecretFile: leaf('string', absolutePathString().optional()),
   }),
+  // Quorum-loss recovery (src/core/recovery.ts, docs/design.md row Q).
+  recovery: section({
+    mode: leaf('enum', z.enum(['auto', 'manual']).default('auto')),
+    noLeaderFor: duration('10s', { min: 1000, max: 24 * 3_600_000 }),
+  }),
   log: section({
     level: leaf('enum', z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info')),
   }),
