@@ -656,6 +656,24 @@ describe('C. no cluster answers', () => {
     assert.match(a.reason, /no answer from i-2 and i-3/);
   });
 
+  test('respects the start back-off before bootstrapping too (a broken etcd is not respawned every cycle)', () => {
+    const a = first(
+      lonely()
+        .withVotes({ granted: ['i-1', 'i-2'] })
+        .withLocal({ startFailures: 2, nextStartAt: NOW + 4000 }),
+    );
+    expectKind(a, 'wait');
+    assert.match(a.reason, /is the seeder .*; but 2 starts failed in a row: next try in 4s/);
+    expectKind(
+      first(
+        lonely()
+          .withVotes({ granted: ['i-1', 'i-2'] })
+          .withLocal({ startFailures: 2, nextStartAt: NOW - 1 }),
+      ),
+      'bootstrap',
+    );
+  });
+
   test('a stale tally is collected again, never used to bootstrap', () => {
     const a = first(lonely().withVotes({ granted: ['i-1', 'i-2', 'i-3'], ago: policy.voteTtlMs / 2 }));
     expectKind(a, 'collect-votes');

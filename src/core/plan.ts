@@ -380,7 +380,7 @@ function rowC(ctx: Ctx): Action[] | undefined {
     const inGroup = new Set(ids);
     const granted = [...new Set(tally.granted)].filter((id) => inGroup.has(id));
     if (granted.includes(self.instanceId) && granted.length >= need) {
-      return [{ kind: 'bootstrap', token, reason: bootstrapReason(granted.length) }];
+      return [backedOff(ctx, { kind: 'bootstrap', token, reason: bootstrapReason(granted.length) })];
     }
     const answered = new Set([...tally.granted, ...tally.refused.map((r) => r.instanceId)]);
     const silent = ids.filter((id) => !answered.has(id));
@@ -735,13 +735,18 @@ function summary(cc: ClusterCtx): string {
 }
 
 function startEtcd(ctx: Ctx, initialCluster: { name: string; peerUrl: string }[], reason: string): Action {
+  return backedOff(ctx, { kind: 'start-etcd', state: 'existing', initialCluster, reason });
+}
+
+/** An action that starts etcd, or a wait while the start back-off (failed starts in a row) runs. */
+function backedOff(ctx: Ctx, start: Extract<Action, { kind: 'start-etcd' | 'bootstrap' }>): Action {
   const { nextStartAt, startFailures } = ctx.obs.local;
   if (nextStartAt !== undefined && ctx.now < nextStartAt) {
     return wait(
-      `${reason}; but ${startFailures} start${startFailures === 1 ? '' : 's'} failed in a row: next try in ${formatDuration(nextStartAt - ctx.now)}`,
+      `${start.reason}; but ${startFailures} start${startFailures === 1 ? '' : 's'} failed in a row: next try in ${formatDuration(nextStartAt - ctx.now)}`,
     );
   }
-  return { kind: 'start-etcd', state: 'existing', initialCluster, reason };
+  return start;
 }
 
 function noticeText(ctx: Ctx): string {
