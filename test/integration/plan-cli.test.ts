@@ -198,3 +198,31 @@ test('a usage error with --json still yields a JSON document, exit 2', async () 
   assert.equal(doc.error.exitCode, 2);
   assert.match(doc.error.message, /--no-such-flag/);
 });
+
+test('--endpoints: plan probes etcd there too (a cluster not at the group IPs), and a bad URL is exit 2', async () => {
+  const { startTestCluster } = await import('../support/etcd-cluster-fixture.ts');
+  const cluster = await startTestCluster({ size: 1, ipPrefix: '127.0.63' });
+  try {
+    const endpoint = cluster.endpoints[0]!;
+    const r = await plan(['--json', '--endpoints', endpoint]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.observation.cluster.reachable, true, r.stdout);
+    assert.equal(doc.observation.cluster.via, endpoint);
+    const bad = await plan(['--endpoints', 'not a url']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(errorLines(bad.stderr)[0]!, /^Error: --endpoints: "not a url" is not an etcd client URL/);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('a plan that waits for etcd says why in a few words, not gRPC’s chain', async () => {
+  const r = await plan(['--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.observation.cluster.reachable, false);
+  // Refused at once, or (on a loaded machine) past etcd.callTimeout: either way a few words.
+  assert.match(doc.observation.cluster.error, /: (connection refused|timed out)\)$/);
+  assert.doesNotMatch(r.stdout, /UNAVAILABLE|Resolution note/);
+});

@@ -13,7 +13,13 @@ import { EXIT } from '../exit-codes.ts';
 import { cliRun, errorDocument, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
 import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
 import type { ConfigFlags } from './agent.ts';
-import { cloudApiHint, targetSets, withTargetOptions, type TargetFlags } from './target-flags.ts';
+import {
+  cloudApiHint,
+  parseEndpoints,
+  targetSets,
+  withTargetOptions,
+  type TargetFlags,
+} from './target-flags.ts';
 
 interface PlanFlags extends ConfigFlags, TargetFlags {
   json?: boolean;
@@ -68,9 +74,10 @@ export function registerPlanCommand(program: Command): void {
           'Observe once and print what the agent would do next, with the reasons; executes nothing.',
         ),
     ).option('--json', 'print the actions and an observation summary as JSON (an error is JSON too)'),
-    { metadataUrl: true },
+    { metadataUrl: true, endpoints: true },
   ).action(async (flags: PlanFlags) => {
     if (flags.json) cliRun.json = true;
+    const endpoints = parseEndpoints(flags.endpoints);
     const config = loadConfigFromFlags({ ...flags, set: targetSets(flags) });
     noteLogLevel(config.log.level);
     const [
@@ -117,6 +124,7 @@ export function registerPlanCommand(program: Command): void {
       runtime = createAgentRuntime(config, {
         logger,
         metadata,
+        ...(endpoints !== undefined ? { clientUrls: endpoints } : {}),
         ...(config.etcd.mode === 'supervise' ? { runner: probe } : {}),
       });
     } catch (err) {
