@@ -14,7 +14,7 @@ import type { EtcdRunner } from '../ports/etcd-runner.ts';
 import type { InstanceGroup } from '../ports/instance-group.ts';
 import type { Logger } from '../ports/logger.ts';
 import { executeAction } from './execute.ts';
-import type { ExecuteResult } from './execute.ts';
+import type { ExecuteContext, ExecuteResult } from './execute.ts';
 import type { LocalStateStore } from './local-state.ts';
 import type { Observer } from './observe.ts';
 import { actionTarget, summarizeObservation } from './summary.ts';
@@ -40,6 +40,8 @@ export interface AgentDeps {
   logger: Logger;
   /** The planner (default planMembership); injectable for tests. */
   plan?: PlanFn;
+  /** Restores a snapshot of the group's store (all-lost recovery); absent without a snapshot store. */
+  restoreSnapshot?: ExecuteContext['restoreSnapshot'];
 }
 
 export interface CycleResult {
@@ -132,6 +134,7 @@ export class Agent {
       memory: this.d.memory,
       hasData: this.d.hasData,
       wipeData: this.d.wipeData,
+      ...(this.d.restoreSnapshot !== undefined ? { restoreSnapshot: this.d.restoreSnapshot } : {}),
       clock,
       logger: logger.child({ cycle, action: action.kind }),
       ...(signal ? { signal } : {}),

@@ -23,6 +23,7 @@ import type {
   RecoveryOrder,
   RecoveryView,
   SelfView,
+  SnapshotView,
   TerminationView,
 } from '../core/observation.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -54,6 +55,11 @@ export interface ObserverDeps {
   logger: Logger;
   /** The operator's pending `etcd-spot recover` order, if any (read each observation). */
   recoveryOrder?: () => RecoveryOrder | undefined;
+  /**
+   * The snapshot store's newest verified snapshot of the group; asked only while no cluster answers and
+   * there is no local data (an all-lost group's seeder restores it instead of an empty bootstrap).
+   */
+  snapshots?: (signal?: AbortSignal) => Promise<SnapshotView>;
 }
 
 type StatusResult = { ok: true; status: MemberStatus } | { ok: false; error: string };
@@ -131,6 +137,11 @@ export class Observer {
       obs.peers = await this.observePeers(self, group.instances, signal);
     if (this.d.memory.votes) obs.votes = this.d.memory.votes;
     obs.recovery = this.recoveryView(cluster, group);
+    if (!cluster.reachable && !local.hasData && this.d.snapshots !== undefined) {
+      obs.snapshot = await this.d
+        .snapshots(withDeadline(this.d.settings.cloudTimeoutMs * 4, signal))
+        .catch((err: unknown): SnapshotView => ({ ok: false, error: describeError(err) }));
+    }
     return obs;
   }
 

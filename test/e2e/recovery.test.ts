@@ -1,0 +1,171 @@
+/**
+ * Quorum-loss recovery with real etcd and agents (issue 8 §3), one fleet of 3, writers holding every
+ * endpoint throughout. Subnet 127.0.47.
+ * - a partition that only looks like a majority loss: the etcd of two followers is SIGSTOPped (alive,
+ *   instances running, unreachable) for well past recovery.noLeaderFor and two group polls: nothing is
+ *   forced, and after SIGCONT the same members carry on;
+ * - a majority lost for good: two followers kill -9'd and their instances terminated: the survivor (the
+ *   old leader, which holds every acknowledged write) forces a new cluster, the replacements join it, and
+ *   no acknowledged write is lost. Recovery time (instances terminated → first acknowledged write) is
+ *   reported as a diagnostic; it is a measurement, bounded only loosely here (BENCHMARKS.md holds numbers).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CONVERGE_MS, reportWrites, seedFor, withFleet } from './helpers.ts';
+
+const IP_PREFIX = '127.0.47';
+const SEED = seedFor(4700);
+const NO_LEADER_FOR = '4s';
+
+async function etcdPid(instanceDir: string): Promise<number> {
+  const pid = Number((await readFile(join(instanceDir, 'state', 'etcd.pid'), 'utf8')).trim());
+  assert.ok(Number.isInteger(pid) && pid > 0, `no etcd pid in ${instanceDir}`);
+  // Guard against PID reuse: it must be an etcd on that instance's data dir.
+  const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(
+    cmdline.includes(`--data-dir=${join(instanceDir, 'data')}`),
+    `pid ${pid} is not ${instanceDir}'s etcd`,
+  );
+  return pid;
+}
+
+test(
+  'quorum loss: a partition forces nothing; a majority lost for good is recovered from the survivor without losing a write',
+  { timeout: 600_000 },
+  async (t) => {
+    await withFleet(
+      t,
+      {
+        instances: 3,
+        maxVoters: 3,
+        ipPrefix: IP_PREFIX,
+        seed: SEED,
+        label: 'recovery',
+        agentEnv: { ETCD_SPOT_RECOVERY_NO_LEADER_FOR: NO_LEADER_FOR },
+      },
+      async (h) => {
+        const { fleet } = h;
+        await fleet.waitConverged({ voters: 3, timeoutMs: CONVERGE_MS });
+        h.startWriting();
+        await delay(2000);
+
+        await t.test(
+          'stopped (not killed) etcd on two followers: nothing forced, same members after',
+          async (st) => {
+            const before = await h.sampler.sample();
+            const followers = await fleet.pickMany('follower', 2);
+            const pids = await Promise.all(followers.map((id) => etcdPid(fleet.instanceDir(id))));
+            const t0 = Date.now();
+            for (const pid of pids) process.kill(pid, 'SIGSTOP');
+            fleet.note(`test SIGSTOPped the etcd of ${followers.join(', ')} (pids ${pids.join(', ')})`);
+            try {
+              // Well past noLeaderFor (4 s) and two group polls (2 s each).
+              await delay(14_000);
+            } finally {
+              for (const pid of pids) process.kill(pid, 'SIGCONT');
+              fleet.note(`test SIGCONTed ${pids.join(', ')}`);
+            }
+            const decisions = fleet.decisions().filter((d) => d.at >= t0);
+            const forced = decisions.filter(
+              (d) => d.action === 'force-new-cluster' || d.action === 'wipe-data',
+            );
+            assert.deepEqual(
+              forced.map((d) => `${d.instanceId}: ${d.action}: ${d.reason}`),
+              [],
+              'a partition must never force a new cluster or wipe',
+            );
+            const refusal = decisions.find((d) =>
+              /not forcing a new cluster: not a quorum loss/.test(d.reason),
+            );
+            assert.ok(refusal, 'no agent logged why it did not force a new cluster');
+            st.diagnostic(`${refusal.instanceId}: ${refusal.reason}`);
+            const after = await fleet.waitConverged({ voters: 3, timeoutMs: CONVERGE_MS });
+            assert.deepEqual(
+              after.members.map((m) => m.id).sort(),
+              before.members.map((m) => m.id).sort(),
+              'the member list changed after a partition',
+            );
+          },
+        );
+
+        await t.test(
+          'two of three killed for good: the survivor forces a new cluster, the replacements join',
+          async (st) => {
+            const before = await h.sampler.sample();
+            const survivor = await fleet.pick('leader');
+            const victims = before.instances
+              .filter((i) => i.state === 'running' && i.id !== survivor)
+              .map((i) => i.id);
+            assert.equal(victims.length, 2);
+            const survivorMember = h.memberOf(before, survivor);
+            assert.ok(survivorMember);
+            await Promise.all(victims.map((id) => fleet.kill9(id, { instanceGone: true })));
+            const terminatedAt = Math.max(
+              ...(await Promise.all(
+                victims.map(
+                  async (id) =>
+                    (
+                      await h.waitForEvent(
+                        (e) => e.type === 'terminated' && e.instanceId === id,
+                        10_000,
+                        `${id} terminated`,
+                      )
+                    ).at,
+                ),
+              )),
+            );
+            // Writable again: the first acknowledged write after the termination.
+            const deadline = Date.now() + 90_000;
+            let writableAt: number | undefined;
+            while (writableAt === undefined && Date.now() < deadline) {
+              const s = h.workload.stats();
+              if (s.lastOkAt !== undefined && s.lastOkAt > terminatedAt + 1000) writableAt = s.lastOkAt;
+              else await delay(100);
+            }
+            assert.ok(writableAt !== undefined, 'never writable again after the majority loss');
+            const forced = fleet
+              .decisions()
+              .filter((d) => d.action === 'force-new-cluster' && d.at >= terminatedAt - 1000);
+            assert.deepEqual(
+              forced.map((d) => d.instanceId),
+              [survivor],
+              'exactly the survivor forces a new cluster, once',
+            );
+            const f = forced[0]!;
+            assert.equal(f.outcome?.progressed, true, f.outcome?.detail);
+            st.diagnostic(`decision: ${f.reason}`);
+            st.diagnostic(`outcome: ${f.outcome?.detail ?? ''}`);
+            st.diagnostic(
+              `recovery: instances terminated → writable again ${writableAt - terminatedAt} ms (force decided after ${f.at - terminatedAt} ms)`,
+            );
+            // The target is 15 s; on a shared 2-core machine this is a loose bound, the number is reported above.
+            assert.ok(writableAt - terminatedAt < 60_000, 'recovery took longer than 60 s');
+
+            const after = await fleet.waitConverged({ voters: 3, timeoutMs: CONVERGE_MS });
+            assert.equal(
+              h.memberOf(after, survivor)?.id,
+              survivorMember.id,
+              'the survivor keeps its member id through --force-new-cluster',
+            );
+            for (const id of victims)
+              assert.ok(!after.instances.some((i) => i.id === id && i.state === 'running'));
+            const aside = await readFile(join(fleet.instanceDir(survivor), 'agent.log'), 'utf8');
+            assert.match(aside, /copied the data dir aside/);
+          },
+        );
+
+        const writes = await h.checkWrites();
+        reportWrites(t, writes);
+        assert.equal(writes.readBackError, undefined);
+        assert.ok(writes.check.acknowledged > 0);
+        // The survivor was the leader: every acknowledged write was committed in its log.
+        assert.deepEqual(writes.check.lost, []);
+        assert.deepEqual(writes.check.mismatched, []);
+        assert.deepEqual(writes.check.nonMonotonic, []);
+      },
+    );
+  },
+);
