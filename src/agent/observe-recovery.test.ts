@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { PeerBootstrapView, SnapshotView } from '../core/observation.ts';
+import type { PeerBootstrapView, RecoveryOrder, SnapshotView } from '../core/observation.ts';
 import { DEFAULT_POLICY } from '../core/policy.ts';
 import type { InstanceMetadata } from '../ports/instance-metadata.ts';
 import { ManualClock } from '../../test/support/manual-clock.ts';
@@ -31,7 +31,7 @@ describe('Observer: quorum-loss memory (fake ports)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function setup(snapshots?: () => Promise<SnapshotView>) {
+  function setup(snapshots?: () => Promise<SnapshotView>, order?: RecoveryOrder) {
     const clock = new ManualClock(1_000_000);
     const etcd = new FakeEtcd();
     const group = new FakeGroup();
@@ -77,6 +77,7 @@ describe('Observer: quorum-loss memory (fake ports)', () => {
       hasData: async () => false,
       clock,
       logger: recordingLogger(),
+      ...(order !== undefined ? { recoveryOrder: () => order } : {}),
       ...(snapshots !== undefined
         ? {
             snapshots: async () => {
@@ -161,5 +162,12 @@ describe('Observer: quorum-loss memory (fake ports)', () => {
     obs = await s.observer.observe();
     assert.equal(s.snapshotCalls.length, 1);
     assert.deepEqual(obs.snapshot, { ok: false, error: 'AccessDenied' });
+  });
+
+  it("passes the operator's order through to the planner", async () => {
+    const s = setup(undefined, { at: 999_000, from: 'i-1' });
+    s.etcd.statuses.set(url(1), memberStatus(M1, C, undefined));
+    const obs = await s.observer.observe();
+    assert.deepEqual(obs.recovery?.order, { at: 999_000, from: 'i-1' });
   });
 });

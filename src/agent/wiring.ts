@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Action } from '../core/actions.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { InstanceId } from '../core/ids.ts';
-import type { GroupView, Observation } from '../core/observation.ts';
+import type { GroupView, Observation, RecoveryOrder } from '../core/observation.ts';
 import { planMembership } from '../core/plan.ts';
 import { DEFAULT_POLICY } from '../core/policy.ts';
 import type { Policy } from '../core/policy.ts';
@@ -49,6 +49,7 @@ import { newAgentMemory } from './types.ts';
 import { VoteKeeper } from './votes.ts';
 import type { LocalBootstrapFacts } from './votes.ts';
 import { withDeadline } from './deadline.ts';
+import { readRecoveryOrder } from './recovery-order.ts';
 
 export interface RuntimeOptions {
   /** Default process.env (SPOTINST_TOKEN and friends for the Elastigroup credentials). */
@@ -64,6 +65,8 @@ export interface RuntimeOptions {
   runner?: EtcdRunner;
   /** More etcd client URLs to probe after the group's (`plan --endpoints`). */
   clientUrls?: string[];
+  /** The operator's recovery order (`recover --dry-run`); default: `<stateDir>/recover.json`. */
+  recoveryOrder?: () => RecoveryOrder | undefined;
 }
 
 /** The agent's tunables from config. */
@@ -243,6 +246,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     // Called only after start(), when `agent` exists.
     onNotice: () => agent.wake(),
   });
+  let lastOrderProblem: string | undefined;
   const observer = new Observer({
     settings,
     metadata,
@@ -256,6 +260,13 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     hasData,
     ...(opts.clientUrls !== undefined ? { extraClientUrls: opts.clientUrls } : {}),
     etcdVersion: etcdBinaryVersionReader(config.etcd.binary),
+    recoveryOrder:
+      opts.recoveryOrder ??
+      (() =>
+        readRecoveryOrder(stateDir, clock.now(), (problem) => {
+          if (problem !== lastOrderProblem) logger.warn({ problem }, 'recovery order ignored');
+          lastOrderProblem = problem;
+        })),
     clock,
     logger: logger.child({ component: 'observe' }),
   });

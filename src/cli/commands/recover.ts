@@ -1,0 +1,116 @@
+/**
+ * `etcd-spot recover [--from <instance|snapshot>] [--empty] [--dry-run]`: the operator's word in a
+ * quorum-loss recovery (docs/design.md row Q, C5). It writes an order to `<agent.stateDir>/recover.json`
+ * on this instance; the agent acts on it at its next cycle, and only when its planner has the proof of
+ * a quorum loss (the order never replaces the proof). `--dry-run` writes nothing: it observes once as
+ * the agent would, with the order in place, and prints the plan, i.e. exactly what would happen and
+ * what it would lose.
+ */
+import type { Command } from 'commander';
+import { ExitError, errorChain, networkReason } from '../../core/errors.ts';
+import type { RecoveryOrder } from '../../core/observation.ts';
+import { systemClock } from '../../adapters/local/system-clock.ts';
+import type { InstanceMetadata } from '../../ports/instance-metadata.ts';
+import { ORDER_TTL_MS, parseRecoveryOrder, writeRecoveryOrder } from '../../agent/recovery-order.ts';
+import { EXIT } from '../exit-codes.ts';
+import { cliRun, noteLogLevel } from '../output.ts';
+import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
+import type { ConfigFlags } from './agent.ts';
+import { formatPlanTable } from './plan.ts';
+
+interface RecoverFlags extends ConfigFlags {
+  from?: string;
+  empty?: boolean;
+  dryRun?: boolean;
+}
+
+/** The order the flags ask for (pure); throws a usage error for a contradiction. */
+export function orderFromFlags(flags: Pick<RecoverFlags, 'from' | 'empty'>, now: number): RecoveryOrder {
+  const order: RecoveryOrder = { at: now };
+  if (flags.from !== undefined) order.from = flags.from;
+  if (flags.empty === true) order.empty = true;
+  const checked = parseRecoveryOrder(JSON.stringify(order));
+  if (typeof checked === 'string')
+    throw new ExitError(`recover: ${checked.replace(/"(\w+)"/g, '--$1')}`, EXIT.badArgs, { code: 'USAGE' });
+  return checked;
+}
+
+export function registerRecoverCommand(program: Command): void {
+  withConfigOptions(
+    program
+      .command('recover')
+      .description(
+        'Order quorum-loss recovery on this instance: force a new cluster from a survivor, or restore a snapshot; acts only on proof of the loss.',
+      )
+      .option('--from <instance|snapshot>', 'recover from this survivor (instance id) or this snapshot')
+      .option('--empty', 'allow bootstrapping an empty cluster although the store holds a snapshot')
+      .option('--dry-run', 'write nothing: print what the agent would do with this order, and why'),
+  ).action(async (flags: RecoverFlags) => {
+    const order = orderFromFlags(flags, Date.now());
+    const config = loadConfigFromFlags(flags);
+    noteLogLevel(config.log.level);
+    if (flags.dryRun !== true) {
+      const path = await writeRecoveryOrder(config.agent.stateDir, order);
+      process.stdout.write(
+        `recovery order written to ${path} (valid ${ORDER_TTL_MS / 60_000} min): the agent on this instance acts on it ` +
+          'at its next cycle, and only if it has proof of a quorum loss; `etcd-spot plan` shows what it will do\n',
+      );
+      return;
+    }
+    const [{ createAgentRuntime }, { ProbeEtcdRunner }, { actionTarget }, { createLogger }, { createImds }] =
+      await Promise.all([
+        import('../../agent/wiring.ts'),
+        import('../../adapters/runner/probe-runner.ts'),
+        import('../../agent/summary.ts'),
+        import('../../adapters/local/logger.ts'),
+        import('../../adapters/imds/imds.ts'),
+      ]);
+    const logger = createLogger({
+      level: cliRun.verbose ? 'debug' : config.log.level === 'info' ? 'error' : config.log.level,
+    });
+    const imds = createImds({
+      url: config.metadata.url,
+      requireV2: config.metadata.requireV2,
+      timeoutMs: config.metadata.timeoutMs,
+      tokenTtlSec: Math.floor(config.metadata.tokenTtlMs / 1000),
+      clock: systemClock,
+      logger,
+    });
+    let identity;
+    try {
+      identity = await imds.identity(AbortSignal.timeout(Math.max(3000, 2 * config.metadata.timeoutMs)));
+    } catch (err) {
+      const reason = networkReason(err) ?? errorChain(err).at(-1) ?? 'no answer';
+      throw new ExitError(
+        `no instance metadata at ${config.metadata.url}: recover runs on the instance itself (${reason})`,
+        EXIT.cloudUnavailable,
+        { cause: err, code: 'METADATA_UNREACHABLE' },
+      );
+    }
+    const metadata: InstanceMetadata = {
+      identity: () => Promise.resolve(identity),
+      get: (path, signal) => imds.get(path, signal),
+    };
+    let runtime: ReturnType<typeof createAgentRuntime> | undefined;
+    try {
+      const probe = new ProbeEtcdRunner({ clientUrl: () => runtime?.observer.self()?.clientUrl });
+      runtime = createAgentRuntime(config, {
+        logger,
+        metadata,
+        recoveryOrder: () => order,
+        ...(config.etcd.mode === 'supervise' ? { runner: probe } : {}),
+      });
+    } catch (err) {
+      throw configErrorToExit(err);
+    }
+    try {
+      const { actions } = await runtime.planOnce(AbortSignal.timeout(60_000));
+      process.stdout.write(
+        `dry run, nothing written; with the order ${JSON.stringify(order)} the agent would:\n`,
+      );
+      process.stdout.write(formatPlanTable(actions, actionTarget));
+    } finally {
+      await runtime.shutdown({ stopEtcd: false });
+    }
+  });
+}
