@@ -7,7 +7,7 @@ import type { Action } from '../core/actions.ts';
 import { DEFAULT_POLICY } from '../core/policy.ts';
 import { ManualClock } from '../../test/support/manual-clock.ts';
 import { Agent } from './agent.ts';
-import type { PlanFn } from './agent.ts';
+import type { CycleResult, PlanFn } from './agent.ts';
 import { LocalStateStore } from './local-state.ts';
 import { Observer } from './observe.ts';
 import { FakeEtcd, FakeGroup, FakeRunner, recordingLogger } from './testing/fakes.ts';
@@ -25,7 +25,7 @@ describe('Agent', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function setup(plan: PlanFn) {
+  function setup(plan: PlanFn, onCycle?: (r: CycleResult) => void) {
     const clock = new ManualClock(1_000_000);
     const logger = recordingLogger();
     const settings: AgentSettings = {
@@ -90,6 +90,7 @@ describe('Agent', () => {
       clock,
       logger,
       plan,
+      ...(onCycle !== undefined ? { onCycle } : {}),
     });
     return { agent, clock, store, wiped, logger, memory };
   }
@@ -118,6 +119,25 @@ describe('Agent', () => {
     assert.equal(r.action.kind, 'wait');
     assert.match(r.action.reason, /refusing wipe-data while the state file is unreadable/);
     assert.deepEqual(s.wiped, []);
+  });
+
+  it('tells onCycle about every cycle; an onCycle that throws is logged and the cycle still counts', async () => {
+    const seen: [number, string, string | undefined][] = [];
+    const s = setup(
+      () => [{ kind: 'wipe-data', reason: 'stale' }],
+      (r) => {
+        seen.push([r.cycle, r.action.kind, r.plan[0]?.kind]);
+        if (r.cycle === 2) throw new Error('metrics broke');
+      },
+    );
+    await s.agent.runOnce();
+    const r2 = await s.agent.runOnce();
+    assert.equal(r2.progressed, true);
+    assert.deepEqual(seen, [
+      [1, 'wipe-data', 'wipe-data'],
+      [2, 'wipe-data', 'wipe-data'],
+    ]);
+    assert.ok(s.logger.entries.some((e) => e.msg === 'onCycle failed' && e.level === 'warn'));
   });
 
   it('re-observes at once after progress, sleeps after a wait, and a notice wakes it early', async () => {

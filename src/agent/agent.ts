@@ -42,6 +42,8 @@ export interface AgentDeps {
   plan?: PlanFn;
   /** Restores a snapshot of the group's store (all-lost recovery); absent without a snapshot store. */
   restoreSnapshot?: ExecuteContext['restoreSnapshot'];
+  /** Told about every completed cycle (metrics, /readyz); an error it throws is logged, never fatal. */
+  onCycle?: (result: CycleResult) => void;
 }
 
 export interface CycleResult {
@@ -172,6 +174,11 @@ export class Agent {
     };
     if (result.detail !== undefined) out.detail = result.detail;
     if (result.code !== undefined) out.code = result.code;
+    try {
+      this.d.onCycle?.(out);
+    } catch (err) {
+      logger.warn({ cycle, err: describeError(err) }, 'onCycle failed');
+    }
     return out;
   }
 
