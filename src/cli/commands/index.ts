@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerAgentCommand } from './agent.ts';
 import { registerEmulatorCommand } from './emulator.ts';
 import { registerPlanCommand } from './plan.ts';
+import { registerRenderCommand } from './render.ts';
 import { registerRecoverCommand } from './recover.ts';
 import { registerSimCommand } from './sim.ts';
 import { registerStatusCommand } from './status.ts';
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerAgentCommand(program);
   registerEmulatorCommand(program);
   registerPlanCommand(program);
+  registerRenderCommand(program);
   registerRecoverCommand(program);
   registerSimCommand(program);
   registerStatusCommand(program);
