@@ -477,3 +477,50 @@ describe('elastigroup errors', () => {
     });
   });
 });
+
+describe('elastigroup onCall (metrics)', () => {
+  test('reports every request with its route template and status, never a call refused during a back-off', async () => {
+    let mode: 'ok' | '503' | 'hang' = 'ok';
+    const s = await stub((req, res) => {
+      if (mode === 'hang') return;
+      if (mode === '503') res.writeHead(503).end('unavailable');
+      else if (req.url.endsWith('/status'))
+        sendJson(res, 200, envelope('spotinst:aws:ec2:group', STATUS_ITEMS));
+      else
+        sendJson(
+          res,
+          200,
+          envelope('spotinst:aws:ec2:instance', [{ instanceId: 'i-a', lifeCycleState: 'ACTIVE' }]),
+        );
+    });
+    const calls: [string, number | string][] = [];
+    const { g, clock } = group(s.url, {
+      requestTimeoutMs: 150,
+      onCall: (c) => {
+        calls.push([c.route, c.status]);
+        throw new Error('a broken metrics hook fails no call');
+      },
+    });
+    assert.equal((await g.listInstances()).length, 2);
+    assert.equal(await g.lifecycleState('i-a'), 'active');
+    mode = '503';
+    await rejects(g.listInstances(), CloudApiError);
+    await rejects(g.listInstances(), CloudApiError); // refused during the back-off: no request
+    await clock.advance(1000);
+    mode = 'hang';
+    await rejects(g.listInstances(), TimeoutError);
+    assert.deepEqual(calls, [
+      ['GET /aws/ec2/group/{id}/status', 200],
+      ['GET /aws/ec2/instance/{id}', 200],
+      ['GET /aws/ec2/group/{id}/status', 503],
+      ['GET /aws/ec2/group/{id}/status', 'timeout'],
+    ]);
+    assert.equal(s.requests.length, 4);
+
+    const port = await unusedPort();
+    const refused: (number | string)[] = [];
+    const r = group(`http://127.0.0.1:${port}`, { onCall: (c) => void refused.push(c.status) });
+    await rejects(r.g.listInstances(), CloudApiError);
+    assert.deepEqual(refused, ['unreachable']);
+  });
+});

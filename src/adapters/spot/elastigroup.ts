@@ -25,6 +25,11 @@ export interface ElastigroupOptions {
   fetchImpl?: typeof fetch;
   /** Source of jitter for back-offs, in [0, 1). */
   random?: () => number;
+  /**
+   * Told about every request made (not about calls refused during a back-off): its route template,
+   * the HTTP status, or `timeout` / `unreachable` when no answer came (metrics). Must not throw.
+   */
+  onCall?: (call: { route: string; status: number | 'timeout' | 'unreachable'; durationMs: number }) => void;
 }
 
 /** First back-off after a transient failure; doubles per consecutive failure up to {@link MAX_BACKOFF_MS}. */
@@ -110,6 +115,14 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & { r
   const backoffs = new Map<string, RouteBackoff>();
   const enc = encodeURIComponent;
 
+  function report(route: string, status: number | 'timeout' | 'unreachable', startedAt: number): void {
+    try {
+      opts.onCall?.({ route, status, durationMs: opts.clock.now() - startedAt });
+    } catch {
+      // Metrics never fail a call.
+    }
+  }
+
   function recordFailure(route: string, err: Error): void {
     const now = opts.clock.now();
     const prev = backoffs.get(route);
@@ -153,6 +166,7 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & { r
     const what = `Spot.io ${method} ${path}`;
     const timeout = AbortSignal.timeout(opts.requestTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const startedAt = opts.clock.now();
     let res: Response;
     try {
       res = await doFetch(url, {
@@ -167,9 +181,12 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & { r
         signal: combined,
       });
     } catch (err) {
+      // A caller's abort (shutdown) is no answer of the API's: not reported, as it is not backed off.
+      if (!signal?.aborted) report(route, timeout.aborted ? 'timeout' : 'unreachable', startedAt);
       throw transportFailure(route, what, err, signal, timeout);
     }
     const { status, headers } = res;
+    report(route, status, startedAt);
     let text: string;
     try {
       text = await res.text();
