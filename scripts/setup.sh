@@ -12,6 +12,11 @@ command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
 command -v jq >/dev/null 2>&1 || missing+=(jq)     # the seed baseline and the emulator's wire tests use jq, like the 2017 scripts
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# `etcd-spot render` tests validate their output with the real tools: cloud-init's schema, systemd-analyze verify,
+# and ignition-validate (Butane output, translated to Ignition in the test).
+command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v ignition-validate >/dev/null 2>&1 || missing+=(ignition)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
