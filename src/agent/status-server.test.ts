@@ -8,6 +8,8 @@ import { ManualClock } from '../../test/support/manual-clock.ts';
 import { LocalStateStore } from './local-state.ts';
 import { PeerAuthVerifier, peerKeyFromSecret, signRequest } from './peer-auth.ts';
 import { createStatusApp, startStatusServer } from './status-server.ts';
+import { createPrometheusMetrics } from '../adapters/metrics/prometheus.ts';
+import { parsePrometheusText } from '../../test/support/prom-text.ts';
 import { recordingLogger } from './testing/fakes.ts';
 import { VoteKeeper } from './votes.ts';
 
@@ -286,5 +288,54 @@ describe('status server', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('status server: /metrics and /readyz', () => {
+  const key = peerKeyFromSecret('a shared secret of the group, 32+ chars');
+  const auth = new PeerAuthVerifier({ key, authority: () => '127.0.0.12:2378', now: () => 1_000_000 });
+  const base = {
+    auth,
+    status: () => ({ cycle: 3 }),
+    bootstrapView: async () => ({ instanceId: 'i-2', reachable: true }),
+    castVote: async () => ({ granted: false, reason: 'no' }),
+  };
+
+  it('serves the Prometheus text to an unsigned scraper, with prom-client’s content type', async () => {
+    const metrics = createPrometheusMetrics({ now: () => 0 });
+    metrics.decision('add-self-as-learner', 'progressed');
+    metrics.etcdReachable(true);
+    const app = createStatusApp({ ...base, metrics });
+    const res = await app.request('/metrics');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), metrics.contentType);
+    assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
+    const scrape = parsePrometheusText(await res.text());
+    assert.equal(
+      scrape.value('etcd_spot_decisions_total', { action: 'add-self-as-learner', outcome: 'progressed' }),
+      1,
+    );
+    assert.equal(scrape.value('etcd_spot_etcd_reachable'), 1);
+    // Opening /metrics opens nothing else.
+    assert.equal((await app.request('/v1/status')).status, 401);
+  });
+
+  it('/readyz: 200 when ready, 503 when not, with one word and nothing else', async () => {
+    let verdict = { ready: true, reason: 'member' };
+    const app = createStatusApp({ ...base, ready: () => verdict });
+    const ok = await app.request('/readyz');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { ready: true, reason: 'member' });
+    verdict = { ready: false, reason: 'no-leader' };
+    const no = await app.request('/readyz');
+    assert.equal(no.status, 503);
+    assert.deepEqual(await no.json(), { ready: false, reason: 'no-leader' });
+  });
+
+  it('without metrics (agent.metrics: false) /metrics is not served; nor /readyz without a verdict', async () => {
+    const app = createStatusApp(base);
+    assert.equal((await app.request('/metrics')).status, 404);
+    assert.equal((await app.request('/readyz')).status, 404);
+    assert.equal((await app.request('/healthz')).status, 200);
   });
 });

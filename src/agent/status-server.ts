@@ -1,6 +1,9 @@
 /**
  * The agent's status server on `http://<privateIp>:<statusPort>`:
  * - `GET /healthz` — the loop is alive and the state file readable (no details without authentication);
+ * - `GET /readyz` — self is a healthy member or legitimately waiting (200), else 503, with one word why;
+ * - `GET /metrics` — Prometheus text (docs/metrics.md), open like /healthz: scrapers cannot sign, and
+ *   the server listens on the private IP only; `agent.metrics: false` turns it off (404);
  * - `GET /v1/status` — self, the last plan with its reasons, the last observation summary, cycle count;
  * - `GET /v1/bootstrap` — this agent's PeerBootstrapView (used by peers while no cluster answers);
  * - `POST /v1/bootstrap/vote {candidate, desiredCapacity}` — a bootstrap vote; a granted vote is stored
@@ -14,6 +17,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { describeError } from '../core/errors.ts';
 import type { PeerBootstrapView } from '../core/observation.ts';
+import type { MetricsExposition } from '../ports/metrics.ts';
 import type { PeerAuthVerifier } from './peer-auth.ts';
 import type { VoteAnswer } from './types.ts';
 
@@ -28,6 +32,10 @@ export interface StatusAppDeps {
   castVote: (candidate: string, desiredCapacity: number | undefined) => Promise<VoteAnswer>;
   /** Checks that a request comes from a peer agent. */
   auth: Pick<PeerAuthVerifier, 'verify'>;
+  /** The verdict of GET /readyz (`reason`: one word); without it, /readyz is not served. */
+  ready?: () => { ready: boolean; reason: string };
+  /** What GET /metrics serves; without it (agent.metrics: false), /metrics is not served. */
+  metrics?: MetricsExposition;
 }
 
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -46,6 +54,19 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
       ok ? 200 : 503,
     );
   });
+  const { ready, metrics } = deps;
+  if (ready !== undefined) {
+    app.get('/readyz', (c) => {
+      const r = ready();
+      return c.json({ ready: r.ready, reason: r.reason }, r.ready ? 200 : 503);
+    });
+  }
+  if (metrics !== undefined) {
+    app.get('/metrics', async (c) => {
+      const text = await metrics.text();
+      return c.body(text, 200, { 'content-type': metrics.contentType });
+    });
+  }
   app.use(
     '/v1/*',
     bodyLimit({
