@@ -83,6 +83,7 @@ describe('loadConfig', () => {
     assert.deepEqual(c.agent, {
       stateDir: '/var/lib/etcd-spot',
       statusPort: 2378,
+      metrics: true,
       cycleIntervalMs: 5000,
       terminationPollIntervalMs: 5000,
       groupPollIntervalMs: 10_000,

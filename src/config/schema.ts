@@ -298,6 +298,8 @@ export const configSchema = strictSection({
   agent: section({
     stateDir: absolutePath('/var/lib/etcd-spot'),
     statusPort: port(2378),
+    // GET /metrics on the status server (Prometheus text, no authentication; docs/metrics.md).
+    metrics: bool(true),
     cycleInterval: duration('5s', { min: 100, max: 5 * 60_000 }),
     terminationPollInterval: duration('5s', {
       min: 100,
