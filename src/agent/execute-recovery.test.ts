@@ -64,9 +64,15 @@ describe('executeAction: quorum-loss recovery (fake ports)', () => {
     runner.running = opts.running ?? true;
     const copies: string[] = [];
     const order: string[] = [];
+    // `revision` (the header revision) is what the survivor had applied; the adapter may not report it.
     etcd.statuses.set(
       SELF.clientUrl,
-      memberStatus(opts.memberId ?? M1, CLUSTER, opts.leader, { raftIndex: 500, raftTerm: 4 }),
+      Object.assign(
+        memberStatus(opts.memberId ?? M1, CLUSTER, opts.leader, { raftIndex: 500, raftTerm: 4 }),
+        {
+          revision: 77,
+        },
+      ),
     );
     runner.onStart = (l) => {
       order.push(`start${l.forceNewCluster === true ? ' --force-new-cluster' : ''}`);
@@ -126,7 +132,10 @@ describe('executeAction: quorum-loss recovery (fake ports)', () => {
     const l = runner.launches[0]!;
     assert.equal(l.state, 'existing');
     assert.deepEqual(l.initialCluster, [{ name: 'i-1', peerUrl: SELF.peerUrl }]);
-    assert.match(r.detail ?? '', /forced a new cluster from member 0000000000000001 \(raft index 500\)/);
+    assert.match(
+      r.detail ?? '',
+      /forced a new cluster from member 0000000000000001 \(raft index 500, revision 77\)/,
+    );
     assert.match(r.detail ?? '', /before-force-new-cluster/);
     // The ids are recorded from the forced member's status (the member id is kept by etcd).
     const rec = await ctx.store.read();

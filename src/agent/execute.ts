@@ -472,6 +472,10 @@ async function forceNewCluster(
   if (st.memberId !== action.memberId)
     refuse(`the local etcd is member ${st.memberId}, not ${action.memberId}`);
   if (st.leaderId !== undefined) refuse(`the local etcd follows leader ${st.leaderId} now`);
+  // What the survivor had applied (MemberStatus.revision, when the adapter reports it): the simulator
+  // classifies lost writes against it.
+  const revision = (st as { revision?: number }).revision;
+  const kept = `raft index ${st.raftIndex}${revision === undefined ? '' : `, revision ${revision}`}`;
   const t0 = ctx.clock.now();
   await runner.stop(`force-new-cluster: ${action.reason}`);
   const aside = await (ctx.copyDataAside ?? copyDataAside)(settings.dataDir, ctx.clock.now());
@@ -494,7 +498,7 @@ async function forceNewCluster(
   return {
     ...result,
     detail:
-      `forced a new cluster from member ${action.memberId} (raft index ${st.raftIndex}) in ${ctx.clock.now() - t0} ms; data dir copied to ${aside}; ${result.detail ?? ''}`.trim(),
+      `forced a new cluster from member ${action.memberId} (${kept}) in ${ctx.clock.now() - t0} ms; data dir copied to ${aside}; ${result.detail ?? ''}`.trim(),
   };
 }
 

@@ -682,6 +682,20 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     );
   }
 
+  // -- quorum-loss recoveries: a band from "no leader" to "writable again", a solid line at the decision
+  for (const r of report.recovery ?? []) {
+    const from = x(r.noLeaderAtMs ?? r.decidedAtMs);
+    const to = x(r.writableAgainAtMs ?? r.decidedAtMs);
+    const xd = x(r.decidedAtMs);
+    const tip = `${r.instanceId}: ${r.action} at ${secs(r.decidedAtMs)}; no leader → writable again ${r.recoveryMs === undefined ? '?' : secs(r.recoveryMs)}; ${r.lost} acknowledged write(s) lost, ${r.heldBySurvivor.length} of them held by a surviving copy`;
+    parts.push(
+      `<g class="recovery"><title>${esc(tip)}</title><rect x="${c(from)}" y="${c(badgesTop)}" width="${c(Math.max(2, to - from))}" height="${c(axisY - badgesTop)}" fill="#d97706" opacity="0.12"/><line x1="${c(xd)}" y1="${c(badgesTop)}" x2="${c(xd)}" y2="${axisY}" stroke="#d97706" stroke-width="2"/></g>`,
+    );
+    overlay.push(
+      `<text x="${c(xd + 4)}" y="${c(axisY - 4)}" class="bl" fill="#b45309"><title>${esc(tip)}</title>${esc(r.action)}</text>`,
+    );
+  }
+
   // -- smaller marks: member removed / terminated on the hit lane; launch / learner / voter on replacements
   const laneOf = (instanceId: string | undefined, memberId: string | undefined): number | undefined => {
     if (instanceId !== undefined && laneY.has(instanceId)) return laneY.get(instanceId);
@@ -942,6 +956,20 @@ function runDetails(report: SimReport): string {
     : `<section><h2>Run</h2><div class="cols">${blocks.join('')}</div></section>`;
 }
 
+/** The quorum-loss recoveries: timings and the lost writes split by whether a surviving copy held them. */
+export function recoverySection(report: Pick<SimReport, 'recovery'>): string {
+  const rs = report.recovery ?? [];
+  if (rs.length === 0) return '';
+  const opt = (ms: number | undefined) => (ms === undefined ? '–' : esc(secs(ms)));
+  const rows = rs
+    .map(
+      (r) =>
+        `<tr><td class="mono">${esc(r.instanceId)}</td><td>${esc(r.action)}</td><td class="num">${opt(r.noLeaderAtMs)}</td><td class="num">${esc(secs(r.decidedAtMs))}</td><td class="num">${opt(r.writableAgainAtMs)}</td><td class="num"><b>${opt(r.recoveryMs)}</b></td><td class="num">${r.keptRevision === undefined ? '–' : num(r.keptRevision)}</td><td class="num">${num(r.lost)}</td><td class="num">${num(r.couldNotSurvive)}</td><td class="num${r.heldBySurvivor.length > 0 ? ' bad' : ''}">${num(r.heldBySurvivor.length)}</td></tr><tr><td colspan="10" class="small dim">${esc(r.reason)}${r.detail === undefined ? '' : ` → ${esc(r.detail)}`}</td></tr>`,
+    )
+    .join('');
+  return `<section><h2>Quorum-loss recovery</h2><p class="dim small">No leader → writable again. Lost writes are acknowledged writes missing at the end: "on no surviving copy" were acknowledged at a revision above what the survivor (or the snapshot) kept, the physical minimum; any "held by a surviving copy" fails the run.</p><table class="t"><thead><tr><th>instance</th><th>action</th><th>no leader</th><th>decided</th><th>writable again</th><th>recovery</th><th>kept revision</th><th>writes lost</th><th>on no surviving copy</th><th>held by a surviving copy</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
 function writesDetail(report: SimReport): string {
   const w = report.writes;
   const out: string[] = [];
@@ -1114,6 +1142,7 @@ ${captions()}
 <p class="dim small">Times are measured from the moment the step started (for an interrupt: the notice). Failed writes and the longest gap without an acknowledged write are counted in the event's window (until the next event)${report.events.some((e) => e.writes === undefined) ? `; a value marked ≈ comes from the ${esc(fmtMs(bucketWidth(report.availability)))} availability buckets` : ''}. ${esc(timingSourceText(report.events))}</p>
 ${eventsTable(report)}
 </section>
+${recoverySection(report)}
 ${writesDetail(report)}
 ${runDetails(report)}
 <section>

@@ -15,6 +15,8 @@ import type { ApiRoute, EmulatorStats, FaultRoute, FaultSpec, RouteStats } from 
 import { Fleet } from './fleet.ts';
 import type { FleetEvent, FleetOptions } from './fleet.ts';
 import { measureEvents } from './measure.ts';
+import { lossesExplained, measureRecoveries, recoveryLines } from './recovery-report.ts';
+import type { RecoveryTimings } from './recovery-report.ts';
 import type { DisruptionRecord, EventTimings } from './measure.ts';
 import { Monitor } from './monitor.ts';
 import { ResourceSampler } from './resources.ts';
@@ -128,6 +130,8 @@ export interface SimReport {
   clusterIds: string[];
   api: ApiCallStats;
   resources: ResourceReport;
+  /** Quorum-loss recoveries (force-new-cluster / restore-snapshot) and the writes each lost. */
+  recovery?: RecoveryTimings[];
 }
 
 /** One monitor sample, `tMs` after the run started. */
@@ -424,6 +428,26 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const check = result.check;
   const aborted = fatal ?? stopReason.text;
   const problems = [...convergence.problems];
+  const recoveries = measureRecoveries({
+    decisions,
+    acked: workload.acked,
+    lostKeys: check.lost,
+    leaderLostAt: monitor.leaderChanges.filter((c) => c.to === undefined).map((c) => c.at),
+    startedAt,
+  });
+  // After a quorum-loss recovery, writes that no surviving copy held are the physical minimum; any
+  // acknowledged write lost that a surviving copy (a live member, the newest snapshot) held fails.
+  const writesOk =
+    check.ok ||
+    (check.mismatched.length === 0 &&
+      check.nonMonotonic.length === 0 &&
+      recoveries.length > 0 &&
+      lossesExplained(check.lost, recoveries));
+  for (const r of recoveries)
+    if (r.heldBySurvivor.length > 0)
+      problems.push(
+        `${r.heldBySurvivor.length} acknowledged write(s) lost that a surviving copy held (revision ≤ ${r.keptRevision ?? 'unknown'}): ${r.heldBySurvivor.slice(0, 5).join(', ')}`,
+      );
   if (clusterIds.size > 1)
     problems.push(
       `${clusterIds.size} cluster ids were seen during the run (a split): ${[...clusterIds].join(', ')}`,
@@ -433,7 +457,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
       aborted === undefined &&
       convergence.converged &&
       clusterIds.size <= 1 &&
-      check.ok &&
+      writesOk &&
       result.readBackError === undefined &&
       stepRecords.every((s) => s.ok),
     converged: convergence.converged,
@@ -486,6 +510,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     clusterIds: [...clusterIds],
     api,
     resources: resourceReport,
+    ...(recoveries.length > 0 ? { recovery: recoveries } : {}),
   };
   const verdictText = renderVerdict(verdict, {
     scenario: scenario.name,
@@ -494,6 +519,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     durationMs: endedAt - startedAt,
   });
   write(verdictText);
+  for (const line of recoveryLines(recoveries)) write(line);
   if (!verdict.pass) {
     write('--- trace (fleet events and the last agent decisions)');
     write(fleet.trace());
