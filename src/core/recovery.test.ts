@@ -112,6 +112,20 @@ describe('row Q: force a new cluster from the best survivor', () => {
     assert.match(a.reason, /copying the data dir aside/);
   });
 
+  test('a lost voter whose IP a replacement reuses counts as gone (its named instance is not listed)', () => {
+    const reuse = [
+      { id: 'i-1', privateIp: ipOf('i-1') },
+      { id: 'i-8', privateIp: ipOf('i-2') },
+      { id: 'i-9', privateIp: ipOf('i-3') },
+    ];
+    const obs = loss();
+    obs.group = { ok: true, instances: reuse, fetchedAt: NOW };
+    obs.recovery!.previousGroup = { fetchedAt: NOW - 2000, instances: reuse };
+    assert.equal(first(obs).kind, 'force-new-cluster');
+    // The same IPs still held by the instances the members are named after: running, not gone.
+    assertNotForced(loss({ group: ['i-1', 'i-2', 'i-3'] }), /not a quorum loss/);
+  });
+
   test('4 voters, 2 gone: 2 left < quorum 3, so quorum is lost for good', () => {
     const obs = loss({
       voters: ['i-1', 'i-2', 'i-3', 'i-4'],

@@ -32,6 +32,7 @@ import {
   isInstanceGone,
   listWords,
   plausibleGroup,
+  stalePeerUrlMember,
 } from './plan-helpers.ts';
 import type { PlausibleGroup } from './plan-helpers.ts';
 import { describeMember, quorumSize, votersOf } from './quorum.ts';
@@ -114,10 +115,19 @@ export function confirmedTwice(
  * Voters the cloud says are gone for good.
  * - the member is a voter;
  * - it does not answer (a reachable member is alive, whatever the list says);
- * - its instance is gone ({@link isInstanceGone}) from EVERY list given.
+ * - in EVERY list given, its instance is gone ({@link isInstanceGone}), or its peer IP was reused by
+ *   another instance while the instance it is named after is not listed ({@link stalePeerUrlMember}).
  */
-export function goneVoters(members: readonly MemberView[], lists: readonly PlausibleGroup[]): MemberView[] {
-  return votersOf(members).filter((m) => !m.reachable && lists.every((g) => isInstanceGone(m, g)));
+export function goneVoters(
+  members: readonly MemberView[],
+  lists: readonly PlausibleGroup[],
+  now: number,
+): MemberView[] {
+  return votersOf(members).filter(
+    (m) =>
+      !m.reachable &&
+      lists.every((g) => isInstanceGone(m, g) || stalePeerUrlMember(m, g, now, 0) !== undefined),
+  );
 }
 
 /**
@@ -186,7 +196,7 @@ export function quorumLossProof(obs: Observation, policy: Policy, now: number): 
   if (!twice.ok) return twice;
   const [, current] = twice.lists;
   const voters = votersOf(c.members);
-  const gone = goneVoters(c.members, twice.lists);
+  const gone = goneVoters(c.members, twice.lists, now);
   const left = voters.filter((m) => !gone.includes(m));
   const need = quorumSize(voters.length);
   if (left.length >= need) {
