@@ -32,10 +32,15 @@ import type { EtcdRunner } from '../ports/etcd-runner.ts';
 import type { InstanceGroup } from '../ports/instance-group.ts';
 import type { InstanceIdentity, InstanceMetadata } from '../ports/instance-metadata.ts';
 import type { Logger } from '../ports/logger.ts';
+import { statusClass } from '../ports/metrics.ts';
+import type { AgentMetrics, MetricsExposition } from '../ports/metrics.ts';
 import type { TerminationSource } from '../ports/termination-source.ts';
+import { noopMetrics } from '../adapters/metrics/noop.ts';
 import { Agent } from './agent.ts';
 import type { CycleResult } from './agent.ts';
 import { wipeLocalData } from './data-dir.ts';
+import { readiness, recordCycle } from './health.ts';
+import type { Readiness } from './health.ts';
 import { LocalStateStore } from './local-state.ts';
 import { Observer } from './observe.ts';
 import { createHttpPeerAgents } from './peer-client.ts';
@@ -67,6 +72,11 @@ export interface RuntimeOptions {
   clientUrls?: string[];
   /** The operator's recovery order (`recover --dry-run`); default: `<stateDir>/recover.json`. */
   recoveryOrder?: () => RecoveryOrder | undefined;
+  /**
+   * When the newest verified snapshot was taken (epoch ms; undefined while there is none), for
+   * `etcd_spot_snapshot_age_seconds`; without it that gauge is not exported.
+   */
+  snapshotTakenAt?: () => number | undefined;
 }
 
 /** The agent's tunables from config. */
@@ -115,6 +125,8 @@ export interface AgentRuntime {
   runOnce(signal?: AbortSignal): Promise<CycleResult>;
   /** Status server URL once started. */
   statusUrl(): string | undefined;
+  /** The /readyz verdict now: the last cycle's, or `stalled` when the loop stopped or is stuck. */
+  readiness(): Readiness;
   /**
    * Stops the watcher and the status server and, in supervise mode, stops etcd gracefully (SIGTERM:
    * it hands leadership over by itself). Never removes the member.
@@ -156,6 +168,10 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const settings = settingsFromConfig(config, opts.policy);
   const stateDir = config.agent.stateDir;
+  // No-op until start() loads prom-client (the agent command only: never `plan`).
+  let metrics: AgentMetrics = noopMetrics;
+  let exposition: MetricsExposition | undefined;
+  let lastCycle: CycleResult | undefined;
 
   const metadata =
     opts.metadata ??
@@ -197,6 +213,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
             requestTimeoutMs: gcfg.requestTimeoutMs,
             clock,
             logger,
+            onCall: (c) => metrics.cloudApiCall(c.route, statusClass(c.status)),
           });
         }));
 
@@ -310,11 +327,21 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     memory,
     hasData,
     wipeData: (dir) => wipeLocalData(dir, clock.now()),
+    onCycle: (r) => {
+      lastCycle = r;
+      const policy = settings.policy;
+      recordCycle(metrics, r, readiness(r.observation, r.action, policy), policy, clock.now());
+    },
     clock,
     logger: logger.child({ component: 'agent' }),
   });
 
   let server: StatusServer | undefined;
+
+  function readinessNow(): Readiness {
+    if (lastCycle !== undefined && !agent.healthy()) return { ready: false, reason: 'stalled' };
+    return readiness(lastCycle?.observation, lastCycle?.action, settings.policy);
+  }
   let sourcesReady = false;
 
   async function readIdentity(signal: AbortSignal): Promise<InstanceIdentity> {
@@ -345,6 +372,16 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     const self: InstanceId = id.instanceId;
     watcher.start();
     const authority = `${id.privateIp.includes(':') ? `[${id.privateIp}]` : id.privateIp}:${settings.statusPort}`;
+    if (config.agent.metrics && exposition === undefined) {
+      // Loaded here, not at the top: only a running agent pays for prom-client.
+      const { createPrometheusMetrics } = await import('../adapters/metrics/prometheus.ts');
+      const prom = createPrometheusMetrics({
+        now: () => clock.now(),
+        ...(opts.snapshotTakenAt !== undefined ? { snapshotTakenAt: opts.snapshotTakenAt } : {}),
+      });
+      metrics = prom;
+      exposition = prom;
+    }
     const app = createStatusApp({
       auth: new PeerAuthVerifier({ key: peerKey, authority: () => authority, now: () => clock.now() }),
       problem: () => observer.stateError(),
@@ -355,6 +392,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
         logFile: join(stateDir, 'etcd.log'),
       }),
       healthy: () => agent.healthy(),
+      ready: readinessNow,
+      ...(exposition !== undefined ? { metrics: exposition } : {}),
       bootstrapView: () => agent.bootstrapView(),
       castVote: (c, capacity) => agent.castVote(c, capacity),
     });
@@ -389,6 +428,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     },
     runOnce: (signal) => agent.runOnce(signal),
     statusUrl: () => server?.url,
+    readiness: readinessNow,
     async shutdown(o = {}) {
       await watcher.stop();
       await server?.close();
