@@ -320,6 +320,10 @@ function targetFields(a: Action): Record<string, unknown> {
       return { from: a.from, to: a.to };
     case 'collect-votes':
       return { from: a.from };
+    case 'force-new-cluster':
+      return { memberId: a.memberId, raftIndex: a.raftIndex };
+    case 'restore-snapshot':
+      return { snapshot: a.snapshot, revision: a.revision };
     case 'start-etcd':
       return {
         state: a.state,

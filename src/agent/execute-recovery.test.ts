@@ -15,6 +15,7 @@ import { DEFAULT_POLICY } from '../core/policy.ts';
 import { systemClock } from '../adapters/local/system-clock.ts';
 import { buildEtcdArgs } from '../adapters/etcd/etcd-process.ts';
 import { copyDataAside } from './data-dir.ts';
+import { actionTarget } from './summary.ts';
 import { executeAction } from './execute.ts';
 import type { ExecuteContext } from './execute.ts';
 import { LocalStateStore } from './local-state.ts';
@@ -234,6 +235,14 @@ describe('copyDataAside and the --force-new-cluster flag', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  it('plan and status name the recovery targets', () => {
+    assert.equal(actionTarget(FORCE), '0000000000000001 (raft index 500)');
+    assert.equal(
+      actionTarget({ kind: 'restore-snapshot', snapshot: 's-42', revision: 42, token: 't', reason: 'r' }),
+      's-42 (revision 42)',
+    );
   });
 
   it('buildEtcdArgs adds --force-new-cluster only when asked', () => {

@@ -123,6 +123,10 @@ export function actionTarget(a: Action): string {
       return a.from.join(',');
     case 'start-etcd':
       return a.state;
+    case 'force-new-cluster':
+      return `${a.memberId} (raft index ${a.raftIndex})`;
+    case 'restore-snapshot':
+      return `${a.snapshot} (revision ${a.revision})`;
     default:
       return '';
   }
