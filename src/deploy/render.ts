@@ -14,6 +14,9 @@ import { posix } from 'node:path';
 import { stringify } from 'yaml';
 import { formatDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
+import { leaveBudgetMs } from './timing.ts';
+
+export { leaveBudgetMs } from './timing.ts';
 
 export type DeployTarget = 'cloud-init' | 'butane' | 'systemd';
 export const DEPLOY_TARGETS: readonly DeployTarget[] = ['cloud-init', 'butane', 'systemd'];
@@ -78,8 +81,6 @@ export const SECRETS_UNIT = 'etcd-spot-secrets.service';
 const SECRETS_SCRIPT = '/usr/local/lib/etcd-spot/fetch-secrets';
 const TMPFILES = '/etc/tmpfiles.d/etcd-spot.conf';
 const PERSISTENT_DROP_IN = '/etc/systemd/system/etcd.service.d/30-etcd-spot.conf';
-/** etcd's SIGTERM grace in supervise mode before SIGKILL (supervised-runner's default). */
-const ETCD_STOP_GRACE_MS = 10_000;
 
 /** Parents a service must never be given write access to (the config's "a directory of its own"). */
 const SYSTEM_DIRS = new Set([
@@ -134,13 +135,6 @@ export function configFileText(config: Config): string {
     '# Written by `etcd-spot render`. Secrets are not in this file: see group.tokenFile and agent.peerSecretFile.\n' +
     stringify(configToInput(config), { lineWidth: 0 })
   );
-}
-
-/** The longest a leave can take once started, plus etcd's stop: what the agent's stop timeout must cover. */
-export function leaveBudgetMs(config: Config): number {
-  const requestTimeout = config.group.provider === 'elastigroup' ? config.group.requestTimeoutMs : 0;
-  // promote a spare, move leadership, remove self: one etcd call each; then the signal to Spot.io.
-  return 3 * config.etcd.callTimeoutMs + requestTimeout + ETCD_STOP_GRACE_MS + 5_000;
 }
 
 /**
