@@ -34,6 +34,7 @@ const groupSettings = {
   autoReplace: z.boolean().optional(),
   replaceOn: z.enum(['terminating', 'terminated']).optional(),
   signalTimeoutMs: ms.optional(),
+  shutdownSignal: z.boolean().optional(),
   launchDelayMs: ms.optional(),
   ipReuse: z.enum(['never', 'prefer']).optional(),
   imds: imdsSettingsSchema.optional(),

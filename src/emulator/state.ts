@@ -365,6 +365,7 @@ export class CloudState {
         autoReplace: s.autoReplace ?? true,
         replaceOn: s.replaceOn ?? 'terminating',
         signalTimeoutMs: s.signalTimeoutMs ?? 120_000,
+        shutdownSignal: s.shutdownSignal ?? true,
         launchDelayMs: s.launchDelayMs ?? 0,
         ipReuse: s.ipReuse ?? 'never',
         imds: { ...DEFAULT_IMDS, ...stripUndefined(s.imds ?? {}) },

@@ -30,6 +30,11 @@ export interface GroupSpec {
   replaceOn?: 'terminating' | 'terminated';
   /** A TERMINATING instance is terminated after this long unless it signals first (default 120 000). */
   signalTimeoutMs?: number;
+  /**
+   * The group's strategy lists the INSTANCE_READY_TO_SHUTDOWN signal (default true). Only what
+   * `GET /aws/ec2/group/{id}` reports, for the agent's start-up check; termination timing is unchanged.
+   */
+  shutdownSignal?: boolean;
   /** pending → running after this long (default 0). */
   launchDelayMs?: number;
   /** 'prefer' gives a new instance the most recently freed IP (default 'never'). */
@@ -54,6 +59,7 @@ export interface GroupView {
   autoReplace: boolean;
   replaceOn: 'terminating' | 'terminated';
   signalTimeoutMs: number;
+  shutdownSignal: boolean;
   launchDelayMs: number;
   ipReuse: 'never' | 'prefer';
   imds: ImdsSettings;

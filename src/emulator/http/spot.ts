@@ -58,7 +58,9 @@ export function spotGroup(g: GroupView): unknown {
       availabilityVsCost: 'balanced',
       fallbackToOd: true,
       drainingTimeout: Math.round(g.signalTimeoutMs / 1000),
-      signals: [{ name: 'INSTANCE_READY_TO_SHUTDOWN', timeout: Math.round(g.signalTimeoutMs / 1000) }],
+      signals: g.shutdownSignal
+        ? [{ name: 'INSTANCE_READY_TO_SHUTDOWN', timeout: Math.round(g.signalTimeoutMs / 1000) }]
+        : [],
     },
     compute: {
       product: 'Linux/UNIX',
