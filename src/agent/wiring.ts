@@ -409,6 +409,15 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       },
       'agent started',
     );
+    // Warn once if the Elastigroup will not wait for a leave (docs/deploy.md); never blocks the start.
+    const { runDeploymentChecks } = await import('./deploy-checks.ts');
+    void runDeploymentChecks({
+      group,
+      identity: id,
+      config,
+      logger: logger.child({ component: 'deploy-check' }),
+      signal,
+    });
     return id;
   }
 

@@ -78,6 +78,38 @@ const groupItem = z.object({
   capacity: z.object({ target: z.number().int().nonnegative().nullish() }).loose().nullish(),
 });
 
+/** The parts of a group's configuration that etcd-spot's guarantees rest on (docs/deploy.md). */
+const groupDeploymentItem = z.object({
+  strategy: z
+    .object({
+      drainingTimeout: z.number().nullish(),
+      signals: z.array(z.object({ name: z.string(), timeout: z.number().nullish() }).loose()).nullish(),
+    })
+    .loose()
+    .nullish(),
+  compute: z
+    .object({
+      launchSpecification: z
+        .object({
+          metadataOptions: z.object({ instanceMetadataTags: z.string().nullish() }).loose().nullish(),
+        })
+        .loose()
+        .nullish(),
+    })
+    .loose()
+    .nullish(),
+});
+
+/** What `GET /aws/ec2/group/{id}` says about termination and instance tags; undefined = not set. */
+export interface GroupDeploymentSettings {
+  /** `strategy.drainingTimeout`, seconds. */
+  drainingTimeoutSec?: number;
+  /** The INSTANCE_READY_TO_SHUTDOWN entry of `strategy.signals`, when configured (timeout in seconds). */
+  shutdownSignal?: { timeoutSec?: number };
+  /** `compute.launchSpecification.metadataOptions.instanceMetadataTags`, lower case (`enabled`/`disabled`). */
+  instanceMetadataTags?: string;
+}
+
 interface RouteBackoff {
   until: number;
   failures: number;
@@ -107,7 +139,10 @@ function parseResetMs(header: string | null, now: number): number | undefined {
  *   requestTimeoutMs: 5000, clock: systemClock, logger });
  * const instances = await group.listInstances();
  */
-export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & { readonly groupId: string } {
+export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & {
+  readonly groupId: string;
+  deploymentSettings(signal?: AbortSignal): Promise<GroupDeploymentSettings>;
+} {
   const doFetch = opts.fetchImpl ?? fetch;
   const random = opts.random ?? Math.random;
   const base = opts.apiUrl.replace(/\/+$/, '');
@@ -303,6 +338,23 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & { r
     return new CloudApiError(`${what}: HTTP ${status}${suffix}`, { ...extra, retryable });
   }
 
+  /** `GET /aws/ec2/group/{id}`: its one item, parsed with `schema`. */
+  async function getGroup<T>(schema: z.ZodType<T>, signal: AbortSignal | undefined): Promise<T> {
+    const path = `/aws/ec2/group/${enc(opts.groupId)}`;
+    const items = await call('GET /aws/ec2/group/{id}', 'GET', path, undefined, signal);
+    const what = `Spot.io GET ${path}`;
+    if (items.length !== 1)
+      throw malformed(what, `expected 1 item, got ${items.length}`, JSON.stringify(items));
+    const p = schema.safeParse(items[0]);
+    if (!p.success)
+      throw malformed(
+        what,
+        `items[0]: ${describeIssues(p.error)}`,
+        JSON.stringify(items[0]).slice(0, SNIPPET),
+      );
+    return p.data;
+  }
+
   return {
     description: `elastigroup ${opts.groupId}`,
     groupId: opts.groupId,
@@ -385,19 +437,20 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & { r
     },
 
     async desiredCapacity(signal?: AbortSignal): Promise<number | undefined> {
-      const path = `/aws/ec2/group/${enc(opts.groupId)}`;
-      const items = await call('GET /aws/ec2/group/{id}', 'GET', path, undefined, signal);
-      const what = `Spot.io GET ${path}`;
-      if (items.length !== 1)
-        throw malformed(what, `expected 1 item, got ${items.length}`, JSON.stringify(items));
-      const p = groupItem.safeParse(items[0]);
-      if (!p.success)
-        throw malformed(
-          what,
-          `items[0]: ${describeIssues(p.error)}`,
-          JSON.stringify(items[0]).slice(0, SNIPPET),
-        );
-      return p.data.capacity?.target ?? undefined;
+      return (await getGroup(groupItem, signal)).capacity?.target ?? undefined;
+    },
+
+    /** The group's termination and metadata settings, for the agent's start-up check. */
+    async deploymentSettings(signal?: AbortSignal): Promise<GroupDeploymentSettings> {
+      const g = await getGroup(groupDeploymentItem, signal);
+      const out: GroupDeploymentSettings = {};
+      const draining = g.strategy?.drainingTimeout;
+      if (typeof draining === 'number') out.drainingTimeoutSec = draining;
+      const sig = g.strategy?.signals?.find((s) => s.name === SIGNAL_READY_TO_SHUTDOWN);
+      if (sig) out.shutdownSignal = typeof sig.timeout === 'number' ? { timeoutSec: sig.timeout } : {};
+      const tags = g.compute?.launchSpecification?.metadataOptions?.instanceMetadataTags;
+      if (typeof tags === 'string') out.instanceMetadataTags = tags.toLowerCase();
+      return out;
     },
   };
 }
