@@ -16,7 +16,7 @@ const sdkAndNode = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.runs/**', 'dist/**'] },
+  { ignores: ['node_modules/**', '.runs/**', 'dist/**', 'dist.tmp-*/**', 'dist.old-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

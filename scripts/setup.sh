@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything etcd-spot's tests, demo and benchmarks need on a fresh Debian machine (root):
-# Debian's etcd-server/etcd-client (and jq, curl) when missing, and the npm dependencies.
+# Debian's etcd-server/etcd-client (and jq, curl) when missing, the npm dependencies, and dist/ (npm run build).
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +44,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# dist/ (the emitted JavaScript bin/etcd-spot.js runs) when missing or older than src/. A failed build
+# (a type error) does not stop the tests: bin/etcd-spot.js then runs the sources through tsx.
+node scripts/build.mjs --if-stale || echo "setup: build failed; bin/etcd-spot.js runs the TypeScript sources through tsx"
 
 echo "setup: $(etcd --version | head -1), $(node --version)"
