@@ -187,6 +187,27 @@ describe('row Q: force a new cluster from the best survivor', () => {
     assert.equal(bestSurvivor([]), undefined);
   });
 
+  test('after the force, a survivor with less data stops, wipes and rejoins the new cluster as a learner', () => {
+    // i-2 forced: its new cluster lists only itself and has a leader; i-1 still runs the old membership.
+    const obs = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-8'])
+      .withMembers([voter('i-2')])
+      .withLeader('i-2')
+      .asRunningMember()
+      .build();
+    obs.recovery = { previousGroup: { fetchedAt: NOW - 2000, instances: inst(['i-1', 'i-2', 'i-8']) } };
+    const kinds = planMembership(obs, policy, NOW).map((a) => a.kind);
+    assert.deepEqual(kinds, ['stop-etcd', 'wipe-data']);
+    const after = anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-8'])
+      .withMembers([voter('i-2')])
+      .withLeader('i-2')
+      .build();
+    assert.equal(first(after).kind, 'add-self-as-learner');
+  });
+
   test('a replacement instance waits for the survivor and never adds itself to a leaderless cluster', () => {
     const obs = loss({ self: 'i-8' });
     const actions = planMembership(obs, policy, NOW);
