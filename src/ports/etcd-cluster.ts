@@ -19,6 +19,8 @@ export interface MemberStatus {
   raftIndex: number;
   raftAppliedIndex: number;
   raftTerm: number;
+  /** The store revision in the response header (what a snapshot taken now contains, at least). */
+  revision?: number;
   dbSize: number;
   isLearner: boolean;
   /** The member's etcd server version, e.g. "3.4.23" (core/etcd-version.ts applies etcd's rules to it). */

@@ -69,6 +69,7 @@ export function toMemberStatus(r: IStatusResponse): MemberStatus {
     raftIndex: Number(r.raftIndex ?? 0),
     raftAppliedIndex: Number(r.raftAppliedIndex ?? 0),
     raftTerm: Number(r.raftTerm ?? 0),
+    ...(r.header.revision !== undefined ? { revision: Number(r.header.revision) } : {}),
     dbSize: Number(r.dbSize ?? 0),
     isLearner: r.isLearner === true,
     version: r.version ?? '',
