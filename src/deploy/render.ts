@@ -44,6 +44,11 @@ export interface RenderOptions {
   user: string;
   /** The user of the distribution's etcd.service (Debian: etcd), for its data dir in `systemd` mode. */
   etcdUser: string;
+  /**
+   * The packages that give Node.js ≥ 20 and npm: Debian's `nodejs npm` (Debian 12 ships Node 18: use a
+   * release with 20+, or an apt repository such as NodeSource's, whose `nodejs` includes npm).
+   */
+  nodePackages: string[];
 }
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
@@ -54,6 +59,7 @@ export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
   terminationWindowMs: 120_000,
   user: 'etcd-spot',
   etcdUser: 'etcd',
+  nodePackages: ['nodejs', 'npm'],
 };
 
 /** One file on the instance. `owner` is `user:group`; root's files leave it out. */
@@ -395,7 +401,7 @@ export function buildDeploy(input: Config, opts: RenderOptions): DeployBundle {
     const dir = posix.dirname(config.etcd.systemd.dropInPath);
     files.push({ path: `${dir}/20-etcd-spot-base.conf`, content: etcdBaseDropIn(config, opts), mode: 0o644 });
   }
-  const debianPackages = ['nodejs', 'npm', 'etcd-server', 'etcd-client'];
+  const debianPackages = [...opts.nodePackages, 'etcd-server', 'etcd-client'];
   if (opts.secrets.kind !== 'none') debianPackages.push('awscli', 'curl');
   return { files, enable, debianPackages, warnings, config };
 }

@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../config/duration.ts';
 import { ExitError } from '../../core/errors.ts';
 import type { DeployTarget, RenderOptions, SecretSource } from '../../deploy/render.ts';
@@ -22,6 +22,7 @@ interface RenderFlags extends ConfigFlags {
   terminationWindow: number;
   user: string;
   etcdUser: string;
+  nodePackages: string[];
   outDir?: string;
 }
 
@@ -59,6 +60,15 @@ function userArg(v: string): string {
   return v;
 }
 
+function packagesArg(v: string): string[] {
+  const names = v.split(',').map((s) => s.trim());
+  if (names.some((n) => !/^[a-z0-9][a-z0-9+.-]+$/.test(n)))
+    throw new InvalidArgumentError(
+      `expected Debian package names separated by commas, e.g. nodejs,npm; got ${JSON.stringify(v)}`,
+    );
+  return names;
+}
+
 export function registerRenderCommand(program: Command): void {
   withConfigOptions(
     program
@@ -72,11 +82,13 @@ export function registerRenderCommand(program: Command): void {
         return v as DeployTarget;
       }),
   )
-    .option(
-      '--secrets <source>',
-      'where the instance fetches group.tokenFile / agent.peerSecretFile at boot: none, ssm:<prefix> (SSM Parameter Store) or secretsmanager:<prefix>',
-      secretsArg,
-      { kind: 'none' } as SecretSource,
+    .addOption(
+      new Option(
+        '--secrets <source>',
+        'where the instance fetches group.tokenFile / agent.peerSecretFile at boot: none, ssm:<prefix> (SSM Parameter Store) or secretsmanager:<prefix>',
+      )
+        .argParser(secretsArg)
+        .default({ kind: 'none' } as SecretSource, 'none'),
     )
     .option(
       '--secrets-region <region>',
@@ -99,11 +111,13 @@ export function registerRenderCommand(program: Command): void {
       absolutePathArg('--config-path'),
       '/etc/etcd-spot/etcd-spot.yaml',
     )
-    .option(
-      '--termination-window <duration>',
-      "time from a termination notice to power-off (AWS spot: 2m); caps the agent's stop timeout",
-      windowArg,
-      120_000,
+    .addOption(
+      new Option(
+        '--termination-window <duration>',
+        "time from a termination notice to power-off (AWS spot: 2m); caps the agent's stop timeout",
+      )
+        .argParser(windowArg)
+        .default(120_000, '2m'),
     )
     .option('--user <name>', "the agent's system user (supervise mode)", userArg, 'etcd-spot')
     .option(
@@ -111,6 +125,14 @@ export function registerRenderCommand(program: Command): void {
       "the user of the distribution's etcd.service (systemd mode)",
       userArg,
       'etcd',
+    )
+    .addOption(
+      new Option(
+        '--node-packages <names>',
+        'comma-separated distribution packages that give Node.js >= 20 and npm (NodeSource: nodejs)',
+      )
+        .argParser(packagesArg)
+        .default(['nodejs', 'npm'], 'nodejs,npm'),
     )
     .option(
       '--out-dir <dir>',
@@ -144,6 +166,7 @@ export function registerRenderCommand(program: Command): void {
         terminationWindowMs: flags.terminationWindow,
         user: flags.user,
         etcdUser: flags.etcdUser,
+        nodePackages: flags.nodePackages,
       };
       const bundle = render.buildDeploy(config, opts);
       for (const w of bundle.warnings) process.stderr.write(`warning: ${w}\n`);
