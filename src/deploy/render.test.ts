@@ -333,6 +333,12 @@ describe('cloud-init', () => {
     ]);
   });
 
+  test('--node-packages replaces nodejs npm (NodeSource: nodejs alone)', () => {
+    const o = opts({ nodePackages: ['nodejs'] });
+    const doc = parse(renderCloudInit(buildDeploy(config(), o), o)) as { packages: string[] };
+    assert.deepEqual(doc.packages, ['nodejs', 'etcd-server', 'etcd-client']);
+  });
+
   test('systemd mode: no agent user, no mask (the package etcd.service is the one used)', () => {
     const text = renderCloudInit(
       buildDeploy(
