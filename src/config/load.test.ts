@@ -512,7 +512,7 @@ describe('hardening (issue 7)', () => {
     assert.equal(got.length, MAX_ISSUES + 1);
     assert.equal(
       got[0],
-      `unknown_key_0: unknown key; expected one of: group, metadata, etcd, agent, recovery, log [${f} line 1]`,
+      `unknown_key_0: unknown key; expected one of: group, metadata, etcd, agent, recovery, snapshot, log [${f} line 1]`,
     );
     assert.equal(got[MAX_ISSUES], `… and ${keys - MAX_ISSUES} more`);
   });

@@ -337,6 +337,31 @@ export const configSchema = strictSection({
     mode: leaf('enum', z.enum(['auto', 'manual']).default('auto')),
     noLeaderFor: duration('10s', { min: 1000, max: 24 * 3_600_000 }),
   }),
+  // Snapshots (issue 8 §1-2): taken by the leader's agent, used by quorum-loss recovery. Credentials
+  // for S3 come only from the AWS SDK's chain (environment, profile, instance role): no key here.
+  snapshot: section({
+    store: leaf('enum', z.enum(['none', 'fs', 's3']).default('none')),
+    dir: leaf('string', absolutePathString().optional()),
+    bucket: leaf('string', text().optional()),
+    prefix: leaf('string', z.string().default('etcd-spot')),
+    region: leaf('string', text().optional()),
+    endpoint: leaf(
+      'string',
+      z
+        .string()
+        .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), {
+          error: (iss) => `must be an http:// or https:// URL (got ${showValue(iss.input)})`,
+        })
+        .optional(),
+    ),
+    forcePathStyle: bool(false),
+    interval: duration('15m', { min: 60_000, max: 24 * 3_600_000 }),
+    timeout: duration('10m', { min: 1000, max: 6 * 3_600_000 }),
+    keepLast: int(8, 1, 1000),
+    hourlyDays: int(1, 0, 366),
+    dailyDays: int(7, 0, 3660),
+    tmpDir: leaf('string', absolutePathString().optional()),
+  }),
   log: section({
     level: leaf('enum', z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info')),
   }),
@@ -352,6 +377,7 @@ export type StaticGroupConfig = Extract<GroupConfig, { provider: 'static' }>;
 export type MetadataConfig = Config['metadata'];
 export type EtcdConfig = Config['etcd'];
 export type AgentConfig = Config['agent'];
+export type SnapshotConfig = Config['snapshot'];
 export type LogLevel = Config['log']['level'];
 
 /** One settable value of the schema, with the path as written in the file. */
