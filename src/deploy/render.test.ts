@@ -88,6 +88,13 @@ describe('the agent unit', () => {
       want: { ReadWritePaths: '/var/lib/etcd-spot /data/etcd' },
     },
     {
+      name: 'an fs snapshot store is writable (a staging dir inside the state dir already is)',
+      config: config(
+        (c) => (c.snapshot = { store: 'fs', dir: '/srv/etcd-snapshots', tmpDir: '/var/lib/etcd-spot/tmp' }),
+      ),
+      want: { ReadWritePaths: '/var/lib/etcd-spot /srv/etcd-snapshots' },
+    },
+    {
       name: 'slow etcd calls: the stop timeout covers a leave (3 calls + the signal + etcd stop + 5 s)',
       config: config((c) => (c.etcd = { callTimeout: '10s' })),
       want: { TimeoutStopSec: '50s' },

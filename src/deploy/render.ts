@@ -173,7 +173,17 @@ function writablePaths(config: Config, warnings: string[]): string[] {
     if (!inside(config.etcd.dataDir, config.agent.stateDir)) paths.push(config.etcd.dataDir);
   } else if (!inside(parent, config.agent.stateDir)) paths.push(parent);
   if (config.etcd.mode === 'systemd') paths.push(posix.dirname(config.etcd.systemd.dropInPath));
+  for (const d of snapshotDirs(config)) if (!paths.some((p) => inside(d, p))) paths.push(d);
   return paths;
+}
+
+/** Local snapshot directories the agent writes (an `fs` store, a staging dir). */
+function snapshotDirs(config: Config): string[] {
+  const s = config.snapshot;
+  return [
+    ...(s.store === 'fs' && s.dir !== undefined ? [s.dir] : []),
+    ...(s.tmpDir !== undefined ? [s.tmpDir] : []),
+  ];
 }
 
 function quoteArg(a: string): string {
@@ -276,6 +286,7 @@ export function tmpfilesText(config: Config, opts: RenderOptions): string {
       lines.push(`d ${parent} 0700 ${owner} ${owner} -`);
     lines.push(`d ${config.etcd.dataDir} 0700 ${owner} ${owner} -`);
   }
+  for (const d of snapshotDirs(config)) lines.push(`d ${d} 0700 ${owner} ${owner} -`);
   const secretDirs = new Set(secretFiles(config).map((s) => posix.dirname(s.file)));
   for (const d of secretDirs) if (d.startsWith('/run/')) lines.push(`d ${d} 0700 ${owner} ${owner} -`);
   return lines.join('\n') + '\n';
