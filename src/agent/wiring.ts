@@ -55,6 +55,9 @@ import { VoteKeeper } from './votes.ts';
 import type { LocalBootstrapFacts } from './votes.ts';
 import { withDeadline } from './deadline.ts';
 import { readRecoveryOrder } from './recovery-order.ts';
+import { createSnapshotRecovery } from './snapshot-recovery.ts';
+import type { SnapshotRecovery } from './snapshot-recovery.ts';
+import type { SnapshotStore } from '../ports/snapshot-store.ts';
 
 export interface RuntimeOptions {
   /** Default process.env (SPOTINST_TOKEN and friends for the Elastigroup credentials). */
@@ -72,6 +75,12 @@ export interface RuntimeOptions {
   clientUrls?: string[];
   /** The operator's recovery order (`recover --dry-run`); default: `<stateDir>/recover.json`. */
   recoveryOrder?: () => RecoveryOrder | undefined;
+  /**
+   * The group's snapshot store: with it, an all-lost group's seeder restores the newest verified
+   * snapshot instead of bootstrapping an empty cluster (design row C5), and never bootstraps while the
+   * store cannot be read.
+   */
+  snapshotStore?: SnapshotStore;
   /**
    * When the newest verified snapshot was taken (epoch ms; undefined while there is none), for
    * `etcd_spot_snapshot_age_seconds`; without it that gauge is not exported.
@@ -264,6 +273,19 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     onNotice: () => agent.wake(),
   });
   let lastOrderProblem: string | undefined;
+  const snapshotRecovery: SnapshotRecovery | undefined =
+    opts.snapshotStore === undefined
+      ? undefined
+      : createSnapshotRecovery({
+          store: opts.snapshotStore,
+          groupId: (): string | undefined => {
+            const g: GroupView | undefined = observer.groupView();
+            return settings.groupId ?? (g?.ok === true ? g.groupId : undefined);
+          },
+          tmpDir: join(stateDir, 'tmp'),
+          now: () => clock.now(),
+          logger: logger.child({ component: 'snapshot-recovery' }),
+        });
   const observer = new Observer({
     settings,
     metadata,
@@ -277,6 +299,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     hasData,
     ...(opts.clientUrls !== undefined ? { extraClientUrls: opts.clientUrls } : {}),
     etcdVersion: etcdBinaryVersionReader(config.etcd.binary),
+    ...(snapshotRecovery !== undefined ? { snapshots: (s?: AbortSignal) => snapshotRecovery.view(s) } : {}),
     recoveryOrder:
       opts.recoveryOrder ??
       (() =>
@@ -327,6 +350,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     memory,
     hasData,
     wipeData: (dir) => wipeLocalData(dir, clock.now()),
+    ...(snapshotRecovery !== undefined ? { restoreSnapshot: snapshotRecovery.restore } : {}),
     onCycle: (r) => {
       lastCycle = r;
       const policy = settings.policy;
