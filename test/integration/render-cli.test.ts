@@ -10,7 +10,17 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
@@ -281,5 +291,73 @@ describe('ignition-validate (Butane translated to Ignition 3.3.0)', () => {
     const v = run('ignition-validate', [writeTemp('bad.ign', JSON.stringify(ign))]);
     assert.equal(v.code, 1, v.out);
     assert.match(v.out, /path not absolute/);
+  });
+});
+
+describe('the boot-time secret fetcher', () => {
+  /** Renders the fetcher for files in a temp dir, with a fake `aws` on PATH; runs it as root's user. */
+  async function fetcher(
+    aws: string,
+  ): Promise<{ code: number | null; out: string; token: string; peer: string; modes: string }> {
+    const root = mkdtempSync(join(dir, 'fetch-'));
+    const token = join(root, 'run/etcd-spot/spot-token');
+    const peer = join(root, 'run/etcd-spot/peer-secret');
+    const cfg = writeTemp(
+      'fetch.yaml',
+      `group:\n  groupId: sig-1\n  tokenFile: ${token}\nagent:\n  peerSecretFile: ${peer}\n`,
+    );
+    const out = join(root, 'out');
+    const r = await runCli([
+      'render',
+      'systemd',
+      '-c',
+      cfg,
+      '--secrets',
+      'ssm:/etcd-spot/prod',
+      '--secrets-region',
+      'eu-west-1',
+      '--user',
+      'root',
+      '--out-dir',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const bin = join(root, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'aws'), `#!/bin/sh\n${aws}\n`, { mode: 0o755 });
+    const script = join(out, 'usr/local/lib/etcd-spot/fetch-secrets');
+    const run = spawnSync('sh', [script], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin` },
+    });
+    const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+    const mode = (p: string) => (existsSync(p) ? (statSync(p).mode & 0o777).toString(8) : '-');
+    return {
+      code: run.status,
+      out: `${run.stdout}${run.stderr}`,
+      token: read(token),
+      peer: read(peer),
+      modes: `${mode(token)} ${mode(peer)}`,
+    };
+  }
+
+  test('writes each secret 0600 from its parameter, with the region, and prints nothing', async () => {
+    // Echoes the value the parameter name stands for, and the region, as the real CLI's --output text.
+    const r = await fetcher(
+      'case "$*" in *"--name /etcd-spot/prod/spot-token "*) echo "tok-$AWS_DEFAULT_REGION";; *"--name /etcd-spot/prod/peer-secret "*) echo "peer-secret-value-0123456789";; *) exit 3;; esac',
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, '');
+    assert.equal(r.token, 'tok-eu-west-1\n');
+    assert.equal(r.peer, 'peer-secret-value-0123456789\n');
+    assert.equal(r.modes, '600 600');
+  });
+
+  test('a secret that cannot be read: exit 1 naming the parameter, no partial file, no value printed', async () => {
+    const r = await fetcher('echo "partial-canary"; exit 255');
+    assert.equal(r.code, 1);
+    assert.match(r.out, /etcd-spot: cannot read the secret \/etcd-spot\/prod\/spot-token/);
+    assert.ok(!r.out.includes('partial-canary'));
+    assert.equal(r.token, '');
   });
 });
