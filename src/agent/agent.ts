@@ -42,6 +42,8 @@ export interface AgentDeps {
   plan?: PlanFn;
   /** Restores a snapshot of the group's store (all-lost recovery); absent without a snapshot store. */
   restoreSnapshot?: ExecuteContext['restoreSnapshot'];
+  /** Takes a snapshot (leader's agent, take-snapshot); absent without a snapshot store. */
+  takeSnapshot?: ExecuteContext['takeSnapshot'];
   /** Told about every completed cycle (metrics, /readyz); an error it throws is logged, never fatal. */
   onCycle?: (result: CycleResult) => void;
 }
@@ -137,6 +139,7 @@ export class Agent {
       hasData: this.d.hasData,
       wipeData: this.d.wipeData,
       ...(this.d.restoreSnapshot !== undefined ? { restoreSnapshot: this.d.restoreSnapshot } : {}),
+      ...(this.d.takeSnapshot !== undefined ? { takeSnapshot: this.d.takeSnapshot } : {}),
       clock,
       logger: logger.child({ cycle, action: action.kind }),
       ...(signal ? { signal } : {}),

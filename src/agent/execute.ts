@@ -35,6 +35,11 @@ export interface ExecuteContext {
   /** Copies the data dir aside before `--force-new-cluster`; returns the copy's path (default: data-dir.ts). */
   copyDataAside?: (dataDir: string, now: number) => Promise<string>;
   /**
+   * Takes a verified snapshot through self into the snapshot store and applies retention; resolves to
+   * a one-line summary, rejects when the snapshot does not count. Absent without a snapshot store.
+   */
+  takeSnapshot?: (reason: string, signal?: AbortSignal) => Promise<string>;
+  /**
    * Restores snapshot `name` of the group's store into `dataDir` as a new single-member cluster of self
    * (`etcdctl snapshot restore` / `etcdutl`); absent when no snapshot store is configured.
    */
@@ -374,6 +379,13 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
 
     case 'force-new-cluster':
       return forceNewCluster(action, ctx);
+
+    case 'take-snapshot': {
+      if (ctx.takeSnapshot === undefined)
+        throw new ActionFailed('no snapshot store is configured', 'PRECONDITION_FAILED');
+      const detail = await ctx.takeSnapshot(action.reason, ctx.signal);
+      return { progressed: true, detail };
+    }
 
     case 'restore-snapshot': {
       const backoff = startBackoffLeft(ctx);

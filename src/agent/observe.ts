@@ -26,6 +26,7 @@ import type {
   SnapshotView,
   TerminationView,
 } from '../core/observation.ts';
+import type { SnapshotScheduleView } from '../core/snapshot-policy.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
 import type { EtcdRunner } from '../ports/etcd-runner.ts';
@@ -60,6 +61,8 @@ export interface ObserverDeps {
    * there is no local data (an all-lost group's seeder restores it instead of an empty bootstrap).
    */
   snapshots?: (signal?: AbortSignal) => Promise<SnapshotView>;
+  /** The snapshot duty's state (in memory, no I/O); absent without a snapshot store. */
+  snapshotSchedule?: () => SnapshotScheduleView;
 }
 
 type StatusResult = { ok: true; status: MemberStatus } | { ok: false; error: string };
@@ -142,6 +145,7 @@ export class Observer {
         .snapshots(withDeadline(this.d.settings.cloudTimeoutMs * 4, signal))
         .catch((err: unknown): SnapshotView => ({ ok: false, error: describeError(err) }));
     }
+    if (this.d.snapshotSchedule !== undefined) obs.snapshotSchedule = this.d.snapshotSchedule();
     return obs;
   }
 
@@ -412,6 +416,7 @@ export class Observer {
         view.raftAppliedIndex = a.status.raftAppliedIndex;
         view.raftTerm = a.status.raftTerm;
         if (a.status.version !== '') view.version = a.status.version;
+        if (a.status.revision !== undefined) view.revision = a.status.revision;
         if (a.status.leaderId !== undefined) view.leaderId = a.status.leaderId;
         errors.push(...a.status.errors);
         break;

@@ -41,6 +41,8 @@ export type Action =
   /** Clear the durable `left` record after the data was wiped. */
   | { kind: 'clear-left'; reason: string }
   | { kind: 'signal-ready-to-shutdown'; reason: string }
+  /** Snapshot the cluster through self (the leader) into the snapshot store, verified, then apply retention. */
+  | { kind: 'take-snapshot'; reason: string }
   /**
    * Quorum-loss recovery, on the best survivor only (src/core/recovery.ts): stop etcd, copy the data dir
    * aside, restart etcd once with `--force-new-cluster` (etcd keeps every committed entry and its member

@@ -4,6 +4,7 @@
  * a default that looks like an answer: the planner must be able to tell "none" from "unknown".
  */
 import type { InstanceId, MemberId } from './ids.ts';
+import type { SnapshotScheduleView } from './snapshot-policy.ts';
 
 export interface SelfView {
   instanceId: InstanceId;
@@ -67,6 +68,8 @@ export interface MemberView {
   errors?: string[];
   /** Its etcd server version (Maintenance.Status `version`, e.g. "3.4.23") when reachable. */
   version?: string;
+  /** The store revision it reported (Maintenance.Status header) when reachable. */
+  revision?: number;
   /** Its raft term (Maintenance.Status) when reachable. */
   raftTerm?: number;
 }
@@ -184,4 +187,6 @@ export interface Observation {
   recovery?: RecoveryView;
   /** The snapshot store's newest snapshot of this group; absent when no store is configured. */
   snapshot?: SnapshotView;
+  /** The leader's agent's snapshot duty (last taken, last failure, interval); absent without a store. */
+  snapshotSchedule?: SnapshotScheduleView;
 }

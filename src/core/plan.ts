@@ -48,6 +48,7 @@ import {
 } from './quorum.ts';
 
 import { canJoinWithVersion, learnerLimit } from './etcd-version.ts';
+import { planPeriodicSnapshot, snapshotBeforeRemoval } from './snapshot-policy.ts';
 import { planQuorumLoss, withSnapshotRestore } from './recovery.ts';
 
 export { initialClusterFor } from './plan-helpers.ts';
@@ -586,7 +587,15 @@ function rowE(cc: ClusterCtx, selfMember: MemberView): Action[] {
   } else {
     for (const cand of reapCandidates(members, selfMember.id, cc.group, now, policy)) {
       const r = removal(cc, cand.member, cand.why, cand.detail);
-      if (typeof r !== 'string') return [r];
+      if (typeof r !== 'string') {
+        const snap = snapshotBeforeRemoval(
+          cc.obs.snapshotSchedule,
+          !cand.member.isLearner,
+          describeMember(cand.member),
+          now,
+        );
+        return snap === undefined ? [r] : [snap, r];
+      }
       notes.push(`cannot remove ${describeMember(cand.member)} yet: ${r}`);
     }
     notes.push(...pendingReaps(cc, selfMember.id, cc.group));
@@ -595,6 +604,8 @@ function rowE(cc: ClusterCtx, selfMember: MemberView): Action[] {
   const promote = planPromotion(cc);
   if (promote.action !== undefined) return [promote.action];
   if (promote.note !== undefined) notes.push(promote.note);
+  const snap = planPeriodicSnapshot(cc.obs.snapshotSchedule, selfMember.revision, now);
+  if (snap !== undefined) return [snap];
   return [wait(`${summary(cc)}${notes.length > 0 ? `; ${notes.join('; ')}` : '; converged'}`)];
 }
 

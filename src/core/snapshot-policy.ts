@@ -131,3 +131,49 @@ export function needsSnapshotBeforeRemove(state: SnapshotState, now: number): bo
     return false;
   return true;
 }
+
+/**
+ * What the planner sees of the snapshot duty (observation `snapshotSchedule`); absent when no store is
+ * configured, and then no snapshot is ever planned.
+ */
+export interface SnapshotScheduleView extends SnapshotState {
+  intervalMs: number;
+}
+
+type TakeSnapshot = { kind: 'take-snapshot'; reason: string };
+
+/**
+ * Row E (leader's agent): a periodic snapshot when one is due; undefined otherwise. Never before a
+ * membership change the planner chose (the caller asks only when nothing else is to be done).
+ */
+export function planPeriodicSnapshot(
+  view: SnapshotScheduleView | undefined,
+  currentRevision: number | undefined,
+  now: number,
+): TakeSnapshot | undefined {
+  if (view === undefined) return undefined;
+  const due = isSnapshotDue(view, currentRevision, view.intervalMs, now);
+  if (!due.due) return undefined;
+  return {
+    kind: 'take-snapshot',
+    reason: `periodic snapshot (every ${Math.round(view.intervalMs / 60_000)} min): ${due.reason}`,
+  };
+}
+
+/**
+ * Row E: a snapshot before a removal of a voter, unless one is younger than a minute (or the last
+ * attempt failed within the minute: a broken store must not block the removal). Learners hold no
+ * vote, so removing one needs no snapshot.
+ */
+export function snapshotBeforeRemoval(
+  view: SnapshotScheduleView | undefined,
+  removingVoter: boolean,
+  what: string,
+  now: number,
+): TakeSnapshot | undefined {
+  if (view === undefined || !removingVoter || !needsSnapshotBeforeRemove(view, now)) return undefined;
+  return {
+    kind: 'take-snapshot',
+    reason: `snapshot before removing voter ${what} (none in the last minute)`,
+  };
+}
