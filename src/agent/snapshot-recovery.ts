@@ -95,3 +95,38 @@ export function createSnapshotRecovery(o: SnapshotRecoveryOptions): SnapshotReco
     },
   };
 }
+
+/**
+ * A store built on first use (the configured one is created asynchronously: the S3 SDK is imported only
+ * then). Creation errors surface from each call, so the observer reports the store as unreadable and
+ * the planner never bootstraps empty over a store it could not ask.
+ */
+export function lazySnapshotStore(
+  description: string,
+  make: () => Promise<SnapshotStore | undefined>,
+): SnapshotStore {
+  let made: Promise<SnapshotStore> | undefined;
+  const get = (): Promise<SnapshotStore> =>
+    (made ??= make().then(
+      (s) => {
+        if (s === undefined) throw new Error(`${description}: not configured`);
+        return s;
+      },
+      (err: unknown) => {
+        made = undefined;
+        throw err;
+      },
+    ));
+  return {
+    description,
+    putData: async (ref, data, size, signal) => (await get()).putData(ref, data, size, signal),
+    putManifest: async (m, signal) => (await get()).putManifest(m, signal),
+    list: async (groupId, signal) => (await get()).list(groupId, signal),
+    sizeOf: async (ref, signal) => (await get()).sizeOf(ref, signal),
+    open: async (ref, signal) => (await get()).open(ref, signal),
+    delete: async (ref, signal) => (await get()).delete(ref, signal),
+    close: async () => {
+      if (made !== undefined) await (await made.catch(() => undefined))?.close?.();
+    },
+  };
+}

@@ -55,7 +55,8 @@ import { VoteKeeper } from './votes.ts';
 import type { LocalBootstrapFacts } from './votes.ts';
 import { withDeadline } from './deadline.ts';
 import { readRecoveryOrder } from './recovery-order.ts';
-import { createSnapshotRecovery } from './snapshot-recovery.ts';
+import { createSnapshotRecovery, lazySnapshotStore } from './snapshot-recovery.ts';
+import { createSnapshotStore } from '../adapters/snapshots/create-store.ts';
 import type { SnapshotRecovery } from './snapshot-recovery.ts';
 import type { SnapshotStore } from '../ports/snapshot-store.ts';
 
@@ -273,16 +274,23 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     onNotice: () => agent.wake(),
   });
   let lastOrderProblem: string | undefined;
+  const snapshotStore =
+    opts.snapshotStore ??
+    (config.snapshot.store === 'none'
+      ? undefined
+      : lazySnapshotStore(`the ${config.snapshot.store} snapshot store`, () =>
+          createSnapshotStore(config.snapshot),
+        ));
   const snapshotRecovery: SnapshotRecovery | undefined =
-    opts.snapshotStore === undefined
+    snapshotStore === undefined
       ? undefined
       : createSnapshotRecovery({
-          store: opts.snapshotStore,
+          store: snapshotStore,
           groupId: (): string | undefined => {
             const g: GroupView | undefined = observer.groupView();
             return settings.groupId ?? (g?.ok === true ? g.groupId : undefined);
           },
-          tmpDir: join(stateDir, 'tmp'),
+          tmpDir: config.snapshot.tmpDir ?? join(stateDir, 'tmp'),
           now: () => clock.now(),
           logger: logger.child({ component: 'snapshot-recovery' }),
         });
