@@ -448,7 +448,9 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
       problems.push(
         `${r.heldBySurvivor.length} acknowledged write(s) lost that a surviving copy held (revision ≤ ${r.keptRevision ?? 'unknown'}): ${r.heldBySurvivor.slice(0, 5).join(', ')}`,
       );
-  if (clusterIds.size > 1)
+  // A snapshot restore starts a new cluster (a new id) on purpose; anything beyond that is a split.
+  const restores = recoveries.filter((r) => r.action === 'restore-snapshot').length;
+  if (clusterIds.size > 1 + restores)
     problems.push(
       `${clusterIds.size} cluster ids were seen during the run (a split): ${[...clusterIds].join(', ')}`,
     );
@@ -456,7 +458,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     pass:
       aborted === undefined &&
       convergence.converged &&
-      clusterIds.size <= 1 &&
+      clusterIds.size <= 1 + restores &&
       writesOk &&
       result.readBackError === undefined &&
       stepRecords.every((s) => s.ok),
