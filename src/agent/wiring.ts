@@ -56,7 +56,8 @@ import type { LocalBootstrapFacts } from './votes.ts';
 import { withDeadline } from './deadline.ts';
 import { readRecoveryOrder } from './recovery-order.ts';
 import { createSnapshotRecovery, lazySnapshotStore } from './snapshot-recovery.ts';
-import { createSnapshotStore } from '../adapters/snapshots/create-store.ts';
+import { createSnapshotStore, retentionFromConfig } from '../adapters/snapshots/create-store.ts';
+import { Snapshotter } from './snapshotter.ts';
 import type { SnapshotRecovery } from './snapshot-recovery.ts';
 import type { SnapshotStore } from '../ports/snapshot-store.ts';
 
@@ -271,7 +272,11 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     intervalMs: config.agent.terminationPollIntervalMs,
     timeoutMs: Math.max(settings.cloudTimeoutMs, config.metadata.timeoutMs),
     // Called only after start(), when `agent` exists.
-    onNotice: () => agent.wake(),
+    onNotice: () => {
+      // A leave must not wait for an upload.
+      snapshotter?.abort('termination notice');
+      agent.wake();
+    },
   });
   let lastOrderProblem: string | undefined;
   const snapshotStore =
@@ -294,6 +299,26 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           now: () => clock.now(),
           logger: logger.child({ component: 'snapshot-recovery' }),
         });
+  // The leader's agent's snapshot duty (row E take-snapshot), filed under the same group id as restores read.
+  const snapshotter: Snapshotter | undefined =
+    snapshotStore === undefined
+      ? undefined
+      : new Snapshotter({
+          store: snapshotStore,
+          etcd,
+          groupId: (): string | undefined => {
+            const g: GroupView | undefined = observer.groupView();
+            return settings.groupId ?? (g?.ok === true ? g.groupId : undefined);
+          },
+          clientUrl: (): string | undefined => observer.self()?.clientUrl,
+          takenBy: (): string => observer.self()?.instanceId ?? 'agent',
+          intervalMs: config.snapshot.intervalMs,
+          timeoutMs: config.snapshot.timeoutMs,
+          retention: retentionFromConfig(config.snapshot),
+          tmpDir: config.snapshot.tmpDir ?? join(stateDir, 'tmp'),
+          now: () => clock.now(),
+          logger: logger.child({ component: 'snapshot' }),
+        });
   const observer = new Observer({
     settings,
     metadata,
@@ -308,6 +333,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     ...(opts.clientUrls !== undefined ? { extraClientUrls: opts.clientUrls } : {}),
     etcdVersion: etcdBinaryVersionReader(config.etcd.binary),
     ...(snapshotRecovery !== undefined ? { snapshots: (s?: AbortSignal) => snapshotRecovery.view(s) } : {}),
+    ...(snapshotter !== undefined ? { snapshotSchedule: () => snapshotter.schedule() } : {}),
     recoveryOrder:
       opts.recoveryOrder ??
       (() =>
@@ -359,6 +385,9 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     hasData,
     wipeData: (dir) => wipeLocalData(dir, clock.now()),
     ...(snapshotRecovery !== undefined ? { restoreSnapshot: snapshotRecovery.restore } : {}),
+    ...(snapshotter !== undefined
+      ? { takeSnapshot: (reason: string, s?: AbortSignal) => snapshotter.take(reason, s) }
+      : {}),
     onCycle: (r) => {
       lastCycle = r;
       const policy = settings.policy;
@@ -409,7 +438,11 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       const { createPrometheusMetrics } = await import('../adapters/metrics/prometheus.ts');
       const prom = createPrometheusMetrics({
         now: () => clock.now(),
-        ...(opts.snapshotTakenAt !== undefined ? { snapshotTakenAt: opts.snapshotTakenAt } : {}),
+        ...(opts.snapshotTakenAt !== undefined
+          ? { snapshotTakenAt: opts.snapshotTakenAt }
+          : snapshotter !== undefined
+            ? { snapshotTakenAt: () => snapshotter.lastTakenAt() }
+            : {}),
       });
       metrics = prom;
       exposition = prom;

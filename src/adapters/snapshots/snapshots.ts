@@ -130,7 +130,17 @@ export async function takeSnapshot(o: TakeSnapshotOptions): Promise<TakeSnapshot
   const tmp = tempFile(dir, 'snapshot');
   try {
     const stream = await o.etcd.snapshot(o.clientUrl, o.signal);
-    const d = await streamToFile(stream, tmp);
+    // Whatever the source does with the signal, a cancelled snapshot stops reading at once.
+    const stop = () =>
+      stream.destroy(o.signal?.reason instanceof Error ? o.signal.reason : new Error('aborted'));
+    if (o.signal?.aborted === true) stop();
+    else o.signal?.addEventListener('abort', stop, { once: true });
+    let d: StreamDigest;
+    try {
+      d = await streamToFile(stream, tmp);
+    } finally {
+      o.signal?.removeEventListener('abort', stop);
+    }
     if (!d.trailerOk) throw trailerError(`the snapshot streamed from ${o.clientUrl}`, d);
     const takenAt = o.now();
     const revision = status.revision ?? 0;
