@@ -5,6 +5,7 @@ import { registerPlanCommand } from './plan.ts';
 import { registerRenderCommand } from './render.ts';
 import { registerRecoverCommand } from './recover.ts';
 import { registerSimCommand } from './sim.ts';
+import { registerSnapshotCommand } from './snapshot.ts';
 import { registerStatusCommand } from './status.ts';
 
 /** Every CLI command registers itself here, one module per noun. */
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerRenderCommand(program);
   registerRecoverCommand(program);
   registerSimCommand(program);
+  registerSnapshotCommand(program);
   registerStatusCommand(program);
 }
