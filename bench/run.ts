@@ -22,6 +22,7 @@ import { withSummaries } from './assemble.ts';
 import type { BenchReportInput, RunOutcome } from '../src/sim/bench-stats.ts';
 import { AGENTS, AGENT_DESCRIPTIONS, REPO, resolveScenario } from './agents.ts';
 import type { AgentName, ResolvedScenario, RunSpec } from './agents.ts';
+import { keepFootprintSection } from './footprint-section.ts';
 import { renderMarkdown } from './markdown.ts';
 import type { BenchResults, BenchRun, MachineInfo, ScenarioInfo } from './results.ts';
 import type { RunOneResult } from './run-one.ts';
@@ -45,6 +46,8 @@ const STOP_GRACE_MS = 90_000;
 const KILL_GRACE_MS = 15_000;
 
 class UsageError extends Error {}
+
+const readIfExists = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 
 interface Options {
   quick: boolean;
@@ -294,7 +297,7 @@ async function main(): Promise<number> {
   if (opts.fromJson !== undefined) {
     const saved = JSON.parse(readFileSync(opts.fromJson, 'utf8')) as BenchResults;
     const doc = { ...withSummaries(saved), renderedFrom: relative(REPO, opts.fromJson) };
-    writeFileSync(opts.out, renderMarkdown(doc));
+    writeFileSync(opts.out, keepFootprintSection(readIfExists(opts.out), renderMarkdown(doc)));
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify(doc, null, 2)}\n`);
     process.stdout.write(
       `bench: rendered ${relative(process.cwd(), opts.fromJson)} into ${relative(process.cwd(), opts.out)}\n`,
@@ -493,7 +496,8 @@ async function main(): Promise<number> {
     writeFileSync(join(benchDir, 'BENCHMARKS.md'), md);
     if (final) {
       if (opts.json) writeFileSync(opts.json, json);
-      writeFileSync(opts.out, md);
+      // The agent-footprint section comes from npm run footprint, not from these runs: keep it.
+      writeFileSync(opts.out, keepFootprintSection(readIfExists(opts.out), md));
     }
     return doc;
   }
