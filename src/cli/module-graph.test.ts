@@ -86,6 +86,12 @@ test("the agent's runtime (cli + agent/wiring.ts) loads neither the simulator, t
     [...g.files].filter((f) => DEV_TOOLS.test(f) || f.includes('report-html')),
     [],
   );
+  // The S3 client (~20 MB, ~150 ms to import) only with an S3 snapshot store, prom-client only with
+  // agent.metrics: both through import() where they are configured (BENCHMARKS.md, agent footprint).
+  assert.deepEqual(
+    [...g.packages].filter((p) => p.startsWith('@aws-sdk/') || p === 'prom-client'),
+    [],
+  );
   // Development-only packages are not installed with --omit=dev: the agent must not need them.
   const devOnly = Object.keys(
     (JSON.parse(readFileSync(join(SRC, '..', 'package.json'), 'utf8')) as { devDependencies: object })
