@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 // The CLI entry point: the only place that calls process.exit. Each command lives in its own module
 // under ./commands and throws ExitError (or any error) instead of exiting; ./output.ts prints it once.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitError } from '../core/errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerCommands } from './commands/index.ts';
 import { cliRun, reportError } from './output.ts';
 
+/** The package's version, from its package.json (src/cli and dist/cli are both two levels down). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('etcd-spot')
     .description(
       'Keeps an etcd cluster equal to the healthy running instances of a spot / auto-scaling group.',
     )
-    .version('0.1.0')
+    .version(packageVersion())
     .option('--verbose', 'print the cause of every error, not just what failed (as log.level=debug does)')
     .exitOverride()
     .showHelpAfterError();
