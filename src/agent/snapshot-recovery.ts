@@ -4,7 +4,8 @@
  * runs for `restore-snapshot` (download the newest snapshot that passes every check, restore it with
  * etcd's own tool into the empty data dir, remove the download).
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SnapshotView } from '../core/observation.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { SnapshotStore } from '../ports/snapshot-store.ts';
@@ -76,15 +77,31 @@ export function createSnapshotRecovery(o: SnapshotRecoveryOptions): SnapshotReco
             { planned: name, restoring: snap.manifest.name, skipped: snap.skipped },
             'the planned snapshot did not pass verification; restoring the newest one that does',
           );
+        // etcd's tool wants a data dir that does not exist (3.4: "data-dir exists" even when empty),
+        // and the configured one may exist empty or be a mount point: restore next to it, then move
+        // the result in.
+        const staging = `${target.dataDir}.restore-${o.now()}`;
         const r = await restoreSnapshot({
           file: snap.file,
-          dataDir: target.dataDir,
+          dataDir: staging,
           name: target.name,
           peerUrl: target.peerUrl,
           initialCluster: [{ name: target.name, peerUrl: target.peerUrl }],
           clusterToken: target.token,
           ...(signal !== undefined ? { signal } : {}),
         });
+        try {
+          await mkdir(target.dataDir, { recursive: true, mode: 0o700 });
+          const present = await readdir(target.dataDir);
+          if (present.length > 0)
+            throw new Error(
+              `refusing to restore into ${target.dataDir}: it is not empty (${present.join(', ')})`,
+            );
+          for (const entry of await readdir(staging))
+            await rename(join(staging, entry), join(target.dataDir, entry));
+        } finally {
+          await rm(staging, { recursive: true, force: true });
+        }
         o.logger.info(
           { snapshot: snap.manifest.name, revision: snap.manifest.revision, tool: r.tool },
           'restored snapshot',

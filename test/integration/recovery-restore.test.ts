@@ -8,7 +8,7 @@
  *   snapshot is back, the ones acknowledged after it are the only loss.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -38,6 +38,8 @@ async function startWithStore(
   const inst = emu.state.getInstance(instanceId);
   if (!inst) throw new Error(`no instance ${instanceId}`);
   const dir = await mkdtemp(join(tmpdir(), `etcd-spot-restore-${instanceId}-`));
+  // An instance image may ship the data dir empty (the simulator does): etcd 3.4's restore refuses it.
+  await mkdir(join(dir, 'data'), { recursive: true });
   const logFile = join(dir, 'agent.log');
   const config = agentConfig(emu, groupId, instanceId, dir);
   const logger = createLogger({ level: 'debug', destination: logFile, base: { instanceId } });
