@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentDecision } from './agent-log.ts';
 import type { AckedWrite } from './checker.ts';
-import { keptRevisionOf, lossesExplained, measureRecoveries } from './recovery-report.ts';
+import {
+  keptRevisionOf,
+  lossesExplained,
+  measureRecoveries,
+  orderViolationsExplained,
+} from './recovery-report.ts';
+import type { RecoveryTimings } from './recovery-report.ts';
 
 const T0 = 1_000_000;
 const ack = (key: string, revision: number, at: number): AckedWrite => ({
@@ -126,5 +132,29 @@ describe('the HTML report marks the recovery', () => {
     assert.match(html, /<b>6(\.0)?\s?s<\/b>/, 'no leader (1 s) → writable again (7 s) = 6 s');
     assert.match(html, /class="num bad">1</, 'the write at revision 10 ≤ 11 was held by the survivor');
     assert.match(html, /quorum lost: …/);
+  });
+});
+
+describe('orderViolationsExplained', () => {
+  const restore = (kept: number | undefined): RecoveryTimings => ({
+    instanceId: 'i-1',
+    action: 'restore-snapshot',
+    decidedAtMs: 0,
+    lost: 0,
+    couldNotSurvive: 0,
+    heldBySurvivor: [],
+    reason: 'r',
+    ...(kept === undefined ? {} : { keptRevision: kept }),
+  });
+
+  it('explains only a rewind past a restored snapshot', () => {
+    assert.equal(orderViolationsExplained([], []), true);
+    assert.equal(orderViolationsExplained([{ previousRevision: 50 }], [restore(40)]), true);
+    assert.equal(orderViolationsExplained([{ previousRevision: 40 }], [restore(40)]), false);
+    assert.equal(orderViolationsExplained([{ previousRevision: 50 }], [restore(undefined)]), false);
+    assert.equal(
+      orderViolationsExplained([{ previousRevision: 50 }], [{ ...restore(40), action: 'force-new-cluster' }]),
+      false,
+    );
   });
 });

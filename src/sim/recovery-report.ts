@@ -121,3 +121,18 @@ export function recoveryLines(recoveries: readonly RecoveryTimings[]): string[] 
       `${r.heldBySurvivor.length} held by a surviving copy`,
   );
 }
+
+/**
+ * A snapshot restore rewinds the store's revision: a writer's first put after it is acknowledged at a
+ * lower revision than its last (lost) one before. Such an order violation is explained when the earlier
+ * write is above the revision a restore kept; any other one is a bug.
+ */
+export function orderViolationsExplained(
+  violations: readonly { previousRevision: number }[],
+  recoveries: readonly RecoveryTimings[],
+): boolean {
+  const kept = recoveries
+    .filter((r) => r.action === 'restore-snapshot' && r.keptRevision !== undefined)
+    .map((r) => r.keptRevision as number);
+  return violations.every((v) => kept.some((k) => v.previousRevision > k));
+}

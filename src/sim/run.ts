@@ -15,7 +15,12 @@ import type { ApiRoute, EmulatorStats, FaultRoute, FaultSpec, RouteStats } from 
 import { Fleet } from './fleet.ts';
 import type { FleetEvent, FleetOptions } from './fleet.ts';
 import { measureEvents } from './measure.ts';
-import { lossesExplained, measureRecoveries, recoveryLines } from './recovery-report.ts';
+import {
+  lossesExplained,
+  measureRecoveries,
+  orderViolationsExplained,
+  recoveryLines,
+} from './recovery-report.ts';
 import type { RecoveryTimings } from './recovery-report.ts';
 import type { DisruptionRecord, EventTimings } from './measure.ts';
 import { Monitor } from './monitor.ts';
@@ -440,7 +445,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const writesOk =
     check.ok ||
     (check.mismatched.length === 0 &&
-      check.nonMonotonic.length === 0 &&
+      orderViolationsExplained(check.nonMonotonic, recoveries) &&
       recoveries.length > 0 &&
       lossesExplained(check.lost, recoveries));
   for (const r of recoveries)
