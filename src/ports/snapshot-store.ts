@@ -46,6 +46,19 @@ export interface SnapshotStore {
   readonly description: string;
   /** Stores the snapshot bytes (streamed, never buffered whole). Does not write the manifest. */
   putData(ref: SnapshotRef, data: Readable, sizeBytes: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: stores a local file's bytes without streaming them through JS buffers (a directory
+   * store copies in the kernel). Used instead of putData when present.
+   */
+  putFile?(ref: SnapshotRef, file: string, sizeBytes: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: size and SHA-256 of the stored bytes, and whether etcd's trailer matches, read through
+   * one reused buffer (no per-chunk garbage). Used instead of open() to verify when present.
+   */
+  digest?(
+    ref: SnapshotRef,
+    signal?: AbortSignal,
+  ): Promise<{ sizeBytes: number; sha256: string; trailerOk: boolean; trailerProblem?: string }>;
   /** Writes the manifest: the snapshot then counts (list() returns it). */
   putManifest(manifest: SnapshotManifest, signal?: AbortSignal): Promise<void>;
   /** Manifests of the group (every cluster id), oldest first. Unreadable manifests are returned as `problems`. */

@@ -46,6 +46,7 @@ async function corrupt(store: SnapshotStore, name: string): Promise<void> {
 function lossyUploads(store: SnapshotStore): SnapshotStore {
   return {
     ...store,
+    putFile: undefined, // every upload goes through the lossy stream
     putData(ref, data, size, signal) {
       let seen = 0;
       const flip = new Transform({

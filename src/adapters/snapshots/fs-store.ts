@@ -4,14 +4,14 @@
  * leaves a half file under a real name; the manifest is written last.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describeError } from '../../core/errors.ts';
 import type { SnapshotManifest, SnapshotRef, SnapshotStore } from '../../ports/snapshot-store.ts';
 import { checkSegment, manifestText, parseManifest, refPath } from './manifest.ts';
-import { SnapshotError } from './verify.ts';
+import { digestFile, SnapshotError } from './verify.ts';
 
 export interface FsSnapshotStoreOptions {
   /** Absolute directory; created when missing. */
@@ -83,6 +83,29 @@ export function createFsSnapshotStore(opts: FsSnapshotStoreOptions): SnapshotSto
       }
     },
 
+    async putFile(ref, src, _sizeBytes, signal) {
+      const path = file(ref, 'db');
+      const tmp = `${path}.partial`;
+      try {
+        await mkdir(join(root, ref.groupId, ref.clusterId), { recursive: true });
+        signal?.throwIfAborted();
+        await copyFile(src, tmp);
+        await fsyncFile(tmp);
+        await rename(tmp, path);
+      } catch (err) {
+        await rm(tmp, { force: true }).catch(() => undefined);
+        throw storeError(`cannot write ${path}`, err, signal);
+      }
+    },
+
+    async digest(ref, signal) {
+      try {
+        return await digestFile(file(ref, 'db'), signal);
+      } catch (err) {
+        throw storeError(`cannot read ${file(ref, 'db')}`, err, signal);
+      }
+    },
+
     async putManifest(m, signal) {
       const path = file(m, 'json');
       try {
@@ -149,7 +172,7 @@ export function createFsSnapshotStore(opts: FsSnapshotStoreOptions): SnapshotSto
       const fh = await open(path, 'r').catch((err: unknown) => {
         throw storeError(`cannot read ${path}`, err, signal);
       });
-      return createReadStream('', { fd: fh, signal, highWaterMark: 256 * 1024 }) as Readable;
+      return createReadStream('', { fd: fh, signal, highWaterMark: 64 * 1024 }) as Readable;
     },
 
     async delete(ref) {

@@ -81,11 +81,15 @@ export async function verifyStoredSnapshot(
       `${what}: ${size} bytes stored, the manifest says ${m.sizeBytes}: truncated or replaced`,
       'SNAPSHOT_SIZE_MISMATCH',
     );
-  const body = await store.open(refOf(m), signal);
-  const d =
-    copyTo === undefined
-      ? await digestStream(body as AsyncIterable<Buffer>)
-      : await streamToFile(body, copyTo);
+  let d: StreamDigest;
+  if (copyTo === undefined && store.digest !== undefined) d = await store.digest(refOf(m), signal);
+  else {
+    const body = await store.open(refOf(m), signal);
+    d =
+      copyTo === undefined
+        ? await digestStream(body as AsyncIterable<Buffer>)
+        : await streamToFile(body, copyTo);
+  }
   checkAgainstManifest(what, d, m);
   return d;
 }
@@ -160,7 +164,9 @@ export async function takeSnapshot(o: TakeSnapshotOptions): Promise<TakeSnapshot
       reason: o.reason,
     };
     const ref = refOf(manifest);
-    await o.store.putData(ref, createReadStream(tmp, { highWaterMark: 256 * 1024 }), d.sizeBytes, o.signal);
+    if (o.store.putFile !== undefined) await o.store.putFile(ref, tmp, d.sizeBytes, o.signal);
+    else
+      await o.store.putData(ref, createReadStream(tmp, { highWaterMark: 64 * 1024 }), d.sizeBytes, o.signal);
     try {
       await verifyStoredSnapshot(o.store, manifest, o.signal);
     } catch (err) {

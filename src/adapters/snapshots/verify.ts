@@ -6,7 +6,7 @@
  * snapshot counts (gardener/etcd-backup-restore#749: trailer-less snapshots failed a quorum-loss restore).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { EtcdSpotError } from '../../core/errors.ts';
 import type { SnapshotManifest } from '../../ports/snapshot-store.ts';
@@ -45,12 +45,17 @@ export async function digestStream(
     if (onChunk) await onChunk(chunk);
     whole.update(chunk);
     size += chunk.length;
-    // Everything except the (current) last 32 bytes goes into the body hash.
-    const joined = tail.length === 0 ? chunk : Buffer.concat([tail, chunk]);
-    if (joined.length > 32) {
-      body.update(joined.subarray(0, joined.length - 32));
-      tail = Buffer.from(joined.subarray(joined.length - 32));
-    } else tail = Buffer.from(joined);
+    // Everything except the (current) last 32 bytes goes into the body hash. No copy of the chunk:
+    // the caller may reuse its buffer, and only the 32-byte tail is kept.
+    if (chunk.length >= 32) {
+      if (tail.length > 0) body.update(tail);
+      body.update(chunk.subarray(0, chunk.length - 32));
+      tail = Buffer.from(chunk.subarray(chunk.length - 32));
+    } else {
+      const joined = Buffer.concat([tail, chunk]);
+      if (joined.length > 32) body.update(joined.subarray(0, joined.length - 32));
+      tail = Buffer.from(joined.subarray(Math.max(0, joined.length - 32)));
+    }
   }
   const sha256 = whole.digest('hex');
   let trailerProblem: string | undefined;
@@ -68,9 +73,31 @@ export async function digestStream(
   };
 }
 
+/**
+ * Digests a local file through ONE reused 64 KiB buffer: a stream would allocate a fresh buffer per
+ * chunk, which V8 frees only at its next GC (tens of MB of RSS for a 100 MB file, measured).
+ */
+export async function digestFile(file: string, signal?: AbortSignal): Promise<StreamDigest> {
+  const fh = await open(file, 'r');
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  }
+  try {
+    return await digestStream(chunks());
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Checks a local snapshot file; throws SNAPSHOT_TRUNCATED / SNAPSHOT_CORRUPT naming the file. */
 export async function verifySnapshotFile(file: string, signal?: AbortSignal): Promise<StreamDigest> {
-  const d = await digestStream(createReadStream(file, { signal, highWaterMark: 256 * 1024 }));
+  const d = await digestFile(file, signal);
   if (!d.trailerOk) throw trailerError(file, d);
   return d;
 }
