@@ -6,12 +6,6 @@ import type { Command } from 'commander';
 import { CloudApiError, ConfigError, ExitError, errorMessage, networkReason } from '../../core/errors.ts';
 import { clientUrlFor } from '../../core/ids.ts';
 import { buildStatusReport, type StatusInput, type StatusReport } from '../../core/status-report.ts';
-import { createEtcdCluster } from '../../adapters/etcd/etcd3-cluster.ts';
-import { createLogger } from '../../adapters/local/logger.ts';
-import { systemClock } from '../../adapters/local/system-clock.ts';
-import { createElastigroup } from '../../adapters/spot/elastigroup.ts';
-import { createStaticGroup } from '../../adapters/static/static-group.ts';
-import { resolveSpotCredentials } from '../../config/credentials.ts';
 import type { Config } from '../../config/schema.ts';
 import type { InstanceGroup } from '../../ports/instance-group.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -29,14 +23,26 @@ interface StatusFlags extends ConfigFlags, TargetFlags {
   json?: boolean;
 }
 
-function buildGroup(config: Config, env: Record<string, string | undefined>): InstanceGroup {
+// The adapters (the etcd client, the logger, the Spot.io client) are imported when `status` runs, not
+// when the CLI starts: every other command, --help and --version skip loading etcd3.
+async function buildGroup(config: Config, env: Record<string, string | undefined>): Promise<InstanceGroup> {
   const g = config.group;
-  if (g.provider === 'static') return createStaticGroup({ instances: g.instances });
+  if (g.provider === 'static') {
+    const { createStaticGroup } = await import('../../adapters/static/static-group.ts');
+    return createStaticGroup({ instances: g.instances });
+  }
   if (g.groupId === undefined) {
     throw new ConfigError([
       'group.groupId: required for `status` (there is no instance metadata to read it from); pass --group-id sig-… or set ETCD_SPOT_GROUP_GROUP_ID',
     ]);
   }
+  const [{ resolveSpotCredentials }, { createElastigroup }, { systemClock }, { createLogger }] =
+    await Promise.all([
+      import('../../config/credentials.ts'),
+      import('../../adapters/spot/elastigroup.ts'),
+      import('../../adapters/local/system-clock.ts'),
+      import('../../adapters/local/logger.ts'),
+    ]);
   const creds = resolveSpotCredentials(config, env);
   return createElastigroup({
     apiUrl: g.apiUrl,
@@ -77,7 +83,7 @@ export async function gatherStatus(
 ): Promise<StatusInput> {
   let group: InstanceGroup;
   try {
-    group = buildGroup(config, opts.env);
+    group = await buildGroup(config, opts.env);
   } catch (err) {
     throw configErrorToExit(err);
   }
@@ -95,6 +101,7 @@ export async function gatherStatus(
       { cause: err, code: 'CLOUD_UNAVAILABLE' },
     );
   }
+  const { createEtcdCluster } = await import('../../adapters/etcd/etcd3-cluster.ts');
   const etcd = createEtcdCluster({ callTimeoutMs: config.etcd.callTimeoutMs });
   try {
     const endpoints =
