@@ -76,6 +76,13 @@ test('the CLI entry point (every command registered) loads neither the simulator
     [],
     'statically imported by the CLI: use import() inside the command',
   );
+  // --help, --version and every command pay for what the CLI imports statically: the etcd client,
+  // the status server's framework, the S3 client and prom-client are imported by the commands that use them.
+  assert.ok(g.packages.has('commander'), 'the walk sees packages');
+  assert.deepEqual(
+    [...g.packages].filter((p) => ['etcd3', 'hono', 'prom-client'].includes(p) || p.startsWith('@aws-sdk/')),
+    [],
+  );
 });
 
 test("the agent's runtime (cli + agent/wiring.ts) loads neither the simulator, the emulator nor the HTML report", () => {
