@@ -7,14 +7,13 @@ import { join } from 'node:path';
 /** The stamp scripts/build.mjs writes last, after tsc emitted every file. */
 export const STAMP = '.build-stamp';
 
-/** Newest modification time (ms) of the build's inputs under dir: sources, not tests. */
+/** Newest modification time (ms) of the build's inputs under dir: every file but the tests. */
 function newestInput(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestInput(p));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
-      newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }

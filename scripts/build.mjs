@@ -5,7 +5,7 @@
 // tsc writes into a temporary directory that replaces dist/ only once complete, and the stamp is
 // written last, so an agent starting meanwhile never runs a half-written build (bin/dist-state.js).
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,13 @@ if (r.status !== 0) {
   rmSync(tmp, { recursive: true, force: true });
   console.error('build: tsc failed (see above); dist/ left as it was');
   process.exit(1);
+}
+// Files tsc does not emit (a template, a JSON read at run time) are copied as they are, so the build
+// runs like the sources.
+for (const f of readdirSync(join(root, 'src'), { recursive: true, withFileTypes: true })) {
+  if (!f.isFile() || f.name.endsWith('.ts')) continue;
+  const from = join(f.parentPath ?? f.path, f.name);
+  cpSync(from, join(tmp, from.slice(join(root, 'src').length + 1)));
 }
 // The stamp carries the time tsc started reading: a source saved during the build makes it stale.
 writeFileSync(join(tmp, STAMP), `${new Date(started).toISOString()}\n`);
