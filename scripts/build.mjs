@@ -39,7 +39,18 @@ for (const f of readdirSync(join(root, 'src'), { recursive: true, withFileTypes:
 // The stamp carries the time tsc started reading: a source saved during the build makes it stale.
 writeFileSync(join(tmp, STAMP), `${new Date(started).toISOString()}\n`);
 utimesSync(join(tmp, STAMP), new Date(started), new Date(started));
-if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old);
-renameSync(tmp, join(root, 'dist'));
-rmSync(old, { recursive: true, force: true });
+// Another build (another engineer's test run) may put its dist/ in place between these two renames:
+// move that one aside too and try again.
+for (let attempt = 1; ; attempt++) {
+  try {
+    if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), `${old}-${attempt}`);
+    renameSync(tmp, join(root, 'dist'));
+    break;
+  } catch (err) {
+    if (attempt >= 5) throw err;
+  }
+}
+for (const f of readdirSync(root)) {
+  if (f.startsWith(`dist.old-${process.pid}`)) rmSync(join(root, f), { recursive: true, force: true });
+}
 console.log(`build: dist/ written in ${((Date.now() - started) / 1000).toFixed(1)} s`);
