@@ -680,6 +680,16 @@ export class Fleet implements AsyncDisposable {
     await run;
   }
 
+  /** `{runDir}` / `{sharedDir}` in an agent environment value (the shared dir is created on first use). */
+  private expandRunPaths(value: string): string {
+    if (value.includes('{sharedDir}')) {
+      const shared = join(this.runDir, 'shared');
+      mkdirSync(shared, { recursive: true });
+      value = value.replaceAll('{sharedDir}', shared);
+    }
+    return value.replaceAll('{runDir}', this.runDir);
+  }
+
   private processSpec(inst: SimInstance): ConstructorParameters<typeof StoppedProcess>[0] {
     const cmd = this.opts.agentCommand ?? {
       command: process.execPath,
@@ -722,7 +732,11 @@ export class Fleet implements AsyncDisposable {
       // etcd reads every ETCD_* variable as a flag (and warns about unknown ones): a foreign agent gets
       // only the SIM_* contract when asked.
       ...(this.opts.simEnvOnly ? {} : etcdSpot),
-      ...this.opts.agentEnv,
+      // `{sharedDir}` in a value is a directory of this run every agent shares (created), e.g. a
+      // snapshot store; `{runDir}` is the run directory.
+      ...Object.fromEntries(
+        Object.entries(this.opts.agentEnv ?? {}).map(([k, v]) => [k, this.expandRunPaths(v)]),
+      ),
     };
     return {
       name: `agent ${inst.id}`,

@@ -60,6 +60,19 @@ describe('measureRecoveries', () => {
     assert.equal(lossesExplained(['w0/3'], [r]), true);
   });
 
+  it('every member gone at once (no sample without a leader): "no leader" falls back to the disruption', () => {
+    const [r] = measureRecoveries({
+      decisions: [force(T0 + 6000, detail)],
+      acked,
+      lostKeys: [],
+      leaderLostAt: [],
+      disruptedAt: [T0 + 2000, T0 + 7000],
+      startedAt: T0,
+    });
+    assert.equal(r?.noLeaderAtMs, 2000);
+    assert.equal(r?.recoveryMs, 7000);
+  });
+
   it('a lost write the survivor held (revision ≤ kept) is not explained: the verdict fails', () => {
     const rs = measureRecoveries({
       decisions: [force(T0 + 6000, detail)],

@@ -50,6 +50,8 @@ export function measureRecoveries(opts: {
   acked: readonly AckedWrite[];
   lostKeys: readonly string[];
   leaderLostAt: readonly number[];
+  /** When disruptions started: the fallback for "no leader" when the monitor saw no sample without one (every member gone at once). */
+  disruptedAt?: readonly number[];
   startedAt: number;
 }): RecoveryTimings[] {
   const { decisions, acked, startedAt } = opts;
@@ -67,7 +69,9 @@ export function measureRecoveries(opts: {
   done.forEach((d, i) => {
     const next = done[i + 1]?.at ?? Number.POSITIVE_INFINITY;
     const prev = done[i - 1]?.at ?? Number.NEGATIVE_INFINITY;
-    const noLeaderAt = [...opts.leaderLostAt].filter((t) => t <= d.at && t > prev).sort((a, b) => b - a)[0];
+    const latest = (ts: readonly number[]) =>
+      [...ts].filter((t) => t <= d.at && t > prev).sort((a, b) => b - a)[0];
+    const noLeaderAt = latest(opts.leaderLostAt) ?? latest(opts.disruptedAt ?? []);
     const writable = ackTimes.find((t) => t > d.at);
     const kept = keptRevisionOf(d.outcome?.detail);
     // The writes this recovery could have lost: acknowledged before it, after the previous one.

@@ -438,6 +438,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     acked: workload.acked,
     lostKeys: check.lost,
     leaderLostAt: monitor.leaderChanges.filter((c) => c.to === undefined).map((c) => c.at),
+    disruptedAt: disruptions.map((d) => d.at),
     startedAt,
   });
   // After a quorum-loss recovery, writes that no surviving copy held are the physical minimum; any
