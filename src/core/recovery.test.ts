@@ -379,6 +379,23 @@ describe('recovery.mode manual', () => {
     assert.equal(first(named, manual).kind, 'force-new-cluster');
   });
 
+  test('an order naming another survivor makes the best one wait for it, even in auto mode', () => {
+    const five = {
+      voters: ['i-1', 'i-2', 'i-3', 'i-4', 'i-5'],
+      survivors: ['i-1', 'i-2'],
+      raft: { 'i-1': 600, 'i-2': 500 },
+    };
+    const obs = loss(five);
+    obs.recovery!.order = { at: NOW, from: 'i-2' };
+    const a = first(obs);
+    assert.equal(a.kind, 'wait');
+    assert.match(a.reason, /operator ordered recovery from i-2/);
+    // An order naming an instance that is not a survivor changes nothing.
+    const stray = loss(five);
+    stray.recovery!.order = { at: NOW, from: 'i-7' };
+    assert.equal(first(stray).kind, 'force-new-cluster');
+  });
+
   test('an order from a survivor with less data forces from it, still only with proof', () => {
     const five = {
       voters: ['i-1', 'i-2', 'i-3', 'i-4', 'i-5'],

@@ -267,6 +267,13 @@ export function planQuorumLoss(
   const lost = `writes acknowledged after raft index ${best.raftIndex} by the lost voters alone (if any) are lost; ${listWords(proof.gone.map(describeMember))} ${proof.gone.length === 1 ? 'is' : 'are'} removed from the member list`;
   const order = obs.recovery?.order;
   const ordered = order !== undefined && order.from === selfId;
+  const elsewhere = order?.from !== undefined && order.from !== selfId ? order.from : undefined;
+  if (elsewhere !== undefined && proof.survivors.some((s) => s.instanceId === elsewhere))
+    return [
+      wait(
+        `quorum lost (${proof.evidence}); the operator ordered recovery from ${elsewhere}: waiting for it to force a new cluster`,
+      ),
+    ];
   if (best.isSelf || ordered) {
     const me = best.isSelf ? best : proof.survivors.find((s) => s.isSelf);
     if (me === undefined)
