@@ -13,7 +13,8 @@
  *    each agent's own node process (not etcd) from /proc every second for --seconds; then one
  *    follower's agent is restarted alone --restarts times (start → first decision, the others idle).
  * 3. The same through tsx (`node --import tsx src/cli/main.ts agent`), for --tsx-seconds.
- * `--from-json` renders a saved run again (e.g. after editing the notes below).
+ * `--from-json` renders a saved run again (e.g. after editing the notes below); with `--deps-only` it
+ * measures the dependency tables again first (single processes, no fleet).
  *
  * Writes its section of BENCHMARKS.md between the footprint markers (the rest of the file is left
  * alone) and every number as JSON under .runs/.
@@ -36,7 +37,7 @@ export const TARGETS = { rssMb: 65, idleCpuPercent: 1, firstDecisionMs: 500 };
 
 const USAGE = `usage: npm run footprint -- [--seconds 60] [--tsx-seconds 20] [--restarts 3] [--no-deps]
                              [--variants dist,dist-semi1,tsx] [--ip-prefix 127.0.91]
-                             [--out BENCHMARKS.md] [--json file] [--from-json file]`;
+                             [--out BENCHMARKS.md] [--json file] [--from-json file [--deps-only]]`;
 
 interface DepCost {
   label: string;
@@ -100,8 +101,43 @@ const DEPENDENCIES: [string, string[]][] = [
   ['@aws-sdk/client-s3', ['@aws-sdk/client-s3']],
   ['dist/config/load.js (config: yaml + zod schema)', ['./dist/config/load.js']],
   ['dist/cli/commands/index.js (every command registered)', ['./dist/cli/commands/index.js']],
-  ["dist/agent/wiring.js (the agent's static imports; prom-client on top)", ['./dist/agent/wiring.js']],
+  [
+    'dist/agent/wiring.js + the Prometheus adapter (what the agent imports at start)',
+    ['./dist/agent/wiring.js', './dist/adapters/metrics/prometheus.js'],
+  ],
 ];
+
+/**
+ * The agent's runtime dependencies, for leave-one-out: all of them loaded, then all but one. What a
+ * module adds on top of the others is what leaving it out would save (a module alone also pays for
+ * what every module pays once: Node's ES module loader, undici, …).
+ */
+const AGENT_SET: [string, string[]][] = [
+  ['commander', ['commander']],
+  ['zod', ['zod']],
+  ['yaml', ['yaml']],
+  ['pino', ['pino']],
+  ['cockatiel', ['cockatiel']],
+  ['etcd3', ['etcd3']],
+  ['hono + @hono/node-server', ['hono', '@hono/node-server']],
+  ['prom-client', ['prom-client']],
+];
+
+interface LeaveOneOut {
+  allRssMb: number;
+  without: { label: string; rssMb: number }[];
+}
+
+function measureLeaveOneOut(log: (line: string) => void): LeaveOneOut {
+  const all = measureDependency(AGENT_SET.flatMap(([, m]) => m)).rssMb;
+  log(`footprint: the agent's dependencies together: ${all} MB`);
+  const without = AGENT_SET.map(([label]) => {
+    const rssMb = measureDependency(AGENT_SET.filter(([l]) => l !== label).flatMap(([, m]) => m)).rssMb;
+    log(`footprint: all but ${label}: ${rssMb} MB`);
+    return { label, rssMb };
+  });
+  return { allRssMb: all, without };
+}
 
 function measureDependency(imports: string[]): { rssMb: number; importMs: number } {
   const rss: number[] = [];
@@ -284,6 +320,7 @@ export interface FootprintDoc {
   date: string;
   machine: string;
   deps: DepCost[];
+  leaveOneOut?: LeaveOneOut;
   runs: PathFootprint[];
   intervals: Record<string, string>;
 }
@@ -358,6 +395,20 @@ export function renderFootprint(r: FootprintDoc): string {
       lines.push(`| ${d.label} | ${d.rssMb} MB | +${round(d.rssMb - base)} MB | ${d.importMs} ms |`);
     }
   }
+  if (r.leaveOneOut) {
+    const loo = r.leaveOneOut;
+    lines.push(
+      '',
+      `What each one adds to the others (leave-one-out: all ${AGENT_SET.length} loaded together are ${loo.allRssMb} MB, then all but one;`,
+      'median of 3 processes, ±2–3 MB of noise; what leaving it out of the agent would save):',
+      '',
+      '| left out | RSS of the rest | it adds |',
+      '| --- | --- | --- |',
+    );
+    for (const w of [...loo.without].sort((a, b) => a.rssMb - b.rssMb)) {
+      lines.push(`| ${w.label} | ${w.rssMb} MB | ${round(loo.allRssMb - w.rssMb)} MB |`);
+    }
+  }
   lines.push('', ...FOOTPRINT_NOTES);
   return `${lines.join('\n')}\n`;
 }
@@ -377,14 +428,16 @@ const FOOTPRINT_NOTES: string[] = [
   '  applies it only at start (`v8.setFlagsFromString` later has no effect, checked), and it is allowed in',
   "  `NODE_OPTIONS`: set `Environment=NODE_OPTIONS=--max-semi-space-size=1` in the agent's service unit.",
   '  (A `#!/usr/bin/env -S node …` line in bin/ would do it too, but busybox `env` has no `-S`.)',
-  '- **RSS ≤ 65 MB is not reachable with this stack.** A bare node with an HTTP server is 43.5 MB and the',
-  '  etcd client alone brings it to ~68 MB, before the config schema, the logger or the status server.',
-  "  What the rest costs, from the table above (costs overlap: each alone also pays for Node's module",
-  '  loader): zod +13 MB (the config schema), hono +12 MB (only the status server; `node:http` would do),',
-  '  prom-client +10 MB (`agent.metrics` defaults to true; a hand-written text exposition of the few',
-  '  metrics would do), pino +8 MB, yaml +8 MB (needed only to read a file). Replacing hono and',
-  '  prom-client is the next ~15–20 MB; below ~70 MB needs another etcd client than etcd3 (grpc-js +',
-  "  protobufjs parsing etcd's .proto at import).",
+  '- **RSS ≤ 65 MB is not reachable with this stack.** A bare node with an HTTP server is 43.5 MB; the',
+  "  agent's eight runtime dependencies loaded together are ~80 MB before the agent does anything, and",
+  "  running adds V8's heap and young generation (the rows above). A dependency alone looks expensive",
+  '  (etcd3 +24 MB, zod +13, hono +12, prom-client +10) because the first module loaded pays for what',
+  '  all of them share; what each adds to the others (leave-one-out table) is a few MB at most, etcd3',
+  '  and zod the largest, within ±2–3 MB of noise between runs. So replacing hono by `node:http` in the',
+  '  status server, prom-client by a hand-written text exposition and loading yaml only with a file',
+  '  would together save ~5 MB, not 30. A Node agent at ≤ 65 MB would need most dependencies gone, e.g.',
+  "  etcd's JSON gateway (`POST /v3/cluster/member/list`, … on the client port) over `fetch` instead of",
+  '  etcd3 + grpc-js + protobufjs, and no zod at run time; or a runtime other than Node.',
   "- **Start → first decision.** Of a restart's ~0.7–1.3 s, 0.6–0.9 s pass before the agent logs",
   "  `agent started`; most of it is module loading (a CPU profile of importing the CLI and the agent's",
   "  wiring: ~60 % in Node's loader over some 200 ES modules plus the CommonJS files of grpc-js,",
@@ -406,6 +459,7 @@ async function main(): Promise<void> {
       restarts: { type: 'string', default: '3' },
       variants: { type: 'string', default: 'dist,dist-semi1,tsx' },
       'no-deps': { type: 'boolean', default: false },
+      'deps-only': { type: 'boolean', default: false },
       'ip-prefix': { type: 'string', default: '127.0.91' },
       out: { type: 'string', default: 'BENCHMARKS.md' },
       json: { type: 'string' },
@@ -417,10 +471,19 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  const log = (line: string) => console.error(line);
   if (values['from-json'] !== undefined) {
-    writeDocument(JSON.parse(readFileSync(values['from-json'], 'utf8')) as FootprintDoc, values.out);
+    const saved = JSON.parse(readFileSync(values['from-json'], 'utf8')) as FootprintDoc;
+    if (values['deps-only']) {
+      // The fleet runs as saved; the dependency tables measured again (no etcd, one process at a time).
+      saved.deps = measureDeps(log);
+      saved.leaveOneOut = measureLeaveOneOut(log);
+      writeFileSync(values.json ?? values['from-json'], `${JSON.stringify(saved, null, 2)}\n`);
+    }
+    writeDocument(saved, values.out);
     return;
   }
+  if (values['deps-only']) throw new Error('--deps-only needs --from-json (the saved fleet runs)');
   const variants = values.variants.split(',').map((v) => v.trim());
   for (const v of variants) {
     if (!Object.hasOwn(VARIANTS, v))
@@ -428,15 +491,8 @@ async function main(): Promise<void> {
   }
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')))
     throw new Error('dist/ is missing: run npm run build first (scripts/footprint.sh does)');
-  const log = (line: string) => console.error(line);
-  const deps: DepCost[] = [];
-  if (!values['no-deps']) {
-    for (const [label, imports] of DEPENDENCIES) {
-      const c = measureDependency(imports);
-      log(`footprint: ${label}: ${c.rssMb} MB, import ${c.importMs} ms`);
-      deps.push({ label, ...c });
-    }
-  }
+  const deps = values['no-deps'] ? [] : measureDeps(log);
+  const leaveOneOut = values['no-deps'] ? undefined : measureLeaveOneOut(log);
   const runs: PathFootprint[] = [];
   for (const v of variants as VariantName[]) {
     const seconds = Number(v === 'tsx' ? values['tsx-seconds'] : values.seconds);
@@ -458,6 +514,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString().slice(0, 10),
     machine: `Node ${process.version}, Linux ${release()}, ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
     deps,
+    ...(leaveOneOut ? { leaveOneOut } : {}),
     runs,
     intervals,
   };
@@ -467,6 +524,14 @@ async function main(): Promise<void> {
   writeFileSync(jsonPath, `${JSON.stringify(doc, null, 2)}\n`);
   writeDocument(doc, values.out);
   log(`footprint: wrote its section of ${values.out}; numbers in ${jsonPath}`);
+}
+
+function measureDeps(log: (line: string) => void): DepCost[] {
+  return DEPENDENCIES.map(([label, imports]) => {
+    const c = measureDependency(imports);
+    log(`footprint: ${label}: ${c.rssMb} MB, import ${c.importMs} ms`);
+    return { label, ...c };
+  });
 }
 
 function writeDocument(doc: FootprintDoc, out: string): void {
