@@ -2,7 +2,7 @@
  * What a snapshot costs the leader's agent in memory (issue 8 target: ≤ 5 MB of RSS beyond its
  * baseline while streaming a 100 MB database). Not part of `npm test`.
  *
- *   node --import tsx bench/snapshot-rss.ts [--mb 100] [--stores fs,s3] [--ip-prefix 127.0.63] [--json file]
+ *   node --import tsx bench/snapshot-rss.ts [--mb 100] [--stores fs,s3] [--runs 1] [--ip-prefix 127.0.63] [--json file]
  *
  * 1. A real etcd on <ip-prefix>.11 is filled to about --mb MB (1 MB values, from this process).
  * 2. For each store, a fresh child process (the measured one) loads the modules the agent would have
@@ -11,6 +11,7 @@
  *    `takeSnapshot` (stream to a temp file while hashing, verify, upload, read back, manifest) while
  *    sampling its own RSS every 10 ms. It prints peak − baseline.
  * The S3 store is s3rver in THIS process (loopback, fake credentials), so its memory is not counted.
+ * SNAPSHOT_RSS_NODE_FLAGS sets the measured process's node flags, e.g. "--max-semi-space-size=1 --expose-gc".
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -96,13 +97,9 @@ async function child(): Promise<void> {
 function runChild(args: string[]): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const flags = (process.env.SNAPSHOT_RSS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const p = spawn(
-      process.execPath,
-      [...flags, '--expose-gc', '--import', 'tsx', here, '--child', ...args],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const p = spawn(process.execPath, [...flags, '--import', 'tsx', here, '--child', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (b: Buffer) => (out += b.toString()));
     p.on('close', (code) => {
@@ -118,6 +115,7 @@ async function main(): Promise<void> {
       mb: { type: 'string', default: '100' },
       stores: { type: 'string', default: 'fs,s3' },
       'ip-prefix': { type: 'string', default: '127.0.63' },
+      runs: { type: 'string', default: '1' },
       json: { type: 'string' },
     },
   });
@@ -138,10 +136,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < Number(values.mb); i++) await client.put(`bench/${i}`).value(value);
     client.close();
     for (const kind of (values.stores as string).split(',')) {
-      const r = await runChild([cluster.endpoints[0] as string, kind, dir, s3.endpoint]);
-      results.push(r);
+      const deltas: number[] = [];
+      for (let run = 0; run < Number(values.runs); run++) {
+        const r = await runChild([cluster.endpoints[0] as string, kind, dir, s3.endpoint]);
+        results.push(r);
+        deltas.push(r.deltaMb);
+        process.stdout.write(
+          `${kind}: ${r.sizeMb} MB snapshot in ${r.seconds.toFixed(1)} s; RSS baseline ${r.baselineRssMb} MB, peak ${r.peakRssMb} MB, +${r.deltaMb} MB\n`,
+        );
+      }
+      const sorted = [...deltas].sort((a, b) => a - b);
       process.stdout.write(
-        `${kind}: ${r.sizeMb} MB snapshot in ${r.seconds.toFixed(1)} s; RSS baseline ${r.baselineRssMb} MB, peak ${r.peakRssMb} MB, +${r.deltaMb} MB\n`,
+        `${kind}: median +${sorted[Math.floor(sorted.length / 2)]} MB (min +${sorted[0]}, max +${sorted.at(-1)}) over ${sorted.length} run(s)\n`,
       );
     }
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));

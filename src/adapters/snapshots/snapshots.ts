@@ -10,7 +10,7 @@ import type { WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { describeError } from '../../core/errors.ts';
 import { minorText, parseEtcdVersion } from '../../core/etcd-version.ts';
 import { selectRetained, snapshotName } from '../../core/snapshot-policy.ts';
@@ -19,7 +19,7 @@ import type { EtcdCluster } from '../../ports/etcd-cluster.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { SnapshotManifest, SnapshotStore } from '../../ports/snapshot-store.ts';
 import { refOf } from './manifest.ts';
-import { checkAgainstManifest, digestStream, SnapshotError, trailerError } from './verify.ts';
+import { checkAgainstManifest, digestStream, noteStreamed, SnapshotError, trailerError } from './verify.ts';
 import type { StreamDigest } from './verify.ts';
 
 function write(ws: WriteStream, chunk: Buffer): Promise<void> {
@@ -57,6 +57,18 @@ export async function streamToFile(source: Readable, file: string): Promise<Stre
     await rm(file, { force: true }).catch(() => undefined);
     throw err;
   }
+}
+
+/** The temp file as a stream for an upload, pacing the young-generation collections (noteStreamed). */
+function uploadStream(file: string): Readable {
+  const src = createReadStream(file, { highWaterMark: 64 * 1024 });
+  async function* paced(): AsyncGenerator<Buffer> {
+    for await (const chunk of src as AsyncIterable<Buffer>) {
+      noteStreamed(chunk.length);
+      yield chunk;
+    }
+  }
+  return Readable.from(paced(), { objectMode: false });
 }
 
 function tempFile(dir: string, tag: string): string {
@@ -165,8 +177,7 @@ export async function takeSnapshot(o: TakeSnapshotOptions): Promise<TakeSnapshot
     };
     const ref = refOf(manifest);
     if (o.store.putFile !== undefined) await o.store.putFile(ref, tmp, d.sizeBytes, o.signal);
-    else
-      await o.store.putData(ref, createReadStream(tmp, { highWaterMark: 64 * 1024 }), d.sizeBytes, o.signal);
+    else await o.store.putData(ref, uploadStream(tmp), d.sizeBytes, o.signal);
     try {
       await verifyStoredSnapshot(o.store, manifest, o.signal);
     } catch (err) {
