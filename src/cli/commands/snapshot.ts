@@ -143,7 +143,10 @@ export function registerSnapshotCommand(program: Command): void {
     snap
       .command('save')
       .description('Take a snapshot now, verify it, upload it, read it back, then apply retention.')
-      .option('--endpoints <urls>', 'etcd client URLs; the first that answers is snapshotted', undefined)
+      .option(
+        '--endpoints <urls>',
+        'etcd client URLs; the first that answers is snapshotted (default: http://127.0.0.1:<etcd.clientPort>)',
+      )
       .option('--reason <text>', 'recorded in the manifest', 'on demand'),
   ).action(async (flags: SnapshotFlags & { endpoints?: string; reason: string }) => {
     await withStore(flags, async (store, config, groupId) => {
