@@ -127,6 +127,8 @@ export class Snapshotter {
       if (newest === undefined) return undefined;
       this.state = { last: { takenAt: newest.takenAt, revision: newest.revision, name: newest.name } };
       const age = this.o.now() - newest.takenAt;
+      if (status.revision !== undefined && status.revision === newest.revision)
+        return `the store already holds ${newest.name} at the current revision ${newest.revision}`;
       if (age >= this.o.intervalMs) return undefined;
       return `the store already holds ${newest.name} (${Math.round(age / 1000)}s old); next one when due`;
     } catch (err) {
