@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -102,6 +102,8 @@ describe('snapshots against real etcd, a directory and s3rver', () => {
       const ip = kind === 'fs' ? '127.0.61.31' : '127.0.61.32';
       const dataDir = join(dir, `restored-${kind}`);
       const peerUrl = `http://${ip}:2380`;
+      // etcd 3.4 refuses an existing (even empty) data dir: an empty one goes through a staging dir.
+      if (kind === 's3') await mkdir(dataDir);
       const r = await restoreSnapshot({
         file: snap.file,
         dataDir,
@@ -112,6 +114,11 @@ describe('snapshots against real etcd, a directory and s3rver', () => {
       });
       await rm(snap.file, { force: true });
       assert.ok(['etcdctl', 'etcdutl'].includes(r.tool));
+      assert.deepEqual(
+        (await readdir(dir)).filter((f) => f.includes('.restore-')),
+        [],
+        'no staging dir left behind',
+      );
       await assert.rejects(
         restoreSnapshot({
           file: snap.file,

@@ -7,14 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { SnapshotError, verifySnapshotFile } from './verify.ts';
 
 export interface RestoreSnapshotOptions {
   /** A local snapshot file (e.g. `newestVerifiedSnapshot(…).file`). */
   file: string;
-  /** Must not exist or be empty: a restore never writes over data. */
+  /** Must be absent or empty (then the restore goes through a sibling staging dir): never written over. */
   dataDir: string;
   /** This member's name (etcd-spot: the instance id). */
   name: string;
@@ -69,16 +69,30 @@ function initialClusterText(ic: RestoreSnapshotOptions['initialCluster']): strin
  */
 export async function restoreSnapshot(o: RestoreSnapshotOptions): Promise<RestoreResult> {
   const existing = await readdir(o.dataDir).catch((err: { code?: string }) => {
-    if (err.code === 'ENOENT') return [];
+    if (err.code === 'ENOENT') return undefined;
     throw new SnapshotError(`cannot read ${o.dataDir}: ${String(err)}`, 'SNAPSHOT_RESTORE_FAILED', {
       cause: err,
     });
   });
+  if (existing === undefined) return runRestore(o, o.dataDir);
   if (existing.length > 0)
     throw new SnapshotError(
       `refusing to restore into ${o.dataDir}: it is not empty (move it aside first; a restore never writes over data)`,
       'SNAPSHOT_RESTORE_DATA_EXISTS',
     );
+  // etcd 3.4 refuses a data dir that exists, even empty (images and mounts often create it): restore
+  // into a sibling, then move the result in.
+  const staging = `${o.dataDir.replace(/\/+$/, '')}.restore-${process.pid}-${Date.now()}`;
+  try {
+    const r = await runRestore(o, staging);
+    for (const entry of await readdir(staging)) await rename(join(staging, entry), join(o.dataDir, entry));
+    return r;
+  } finally {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function runRestore(o: RestoreSnapshotOptions, dataDir: string): Promise<RestoreResult> {
   // etcd's tool checks the trailer too, but its message is terse; ours names the problem.
   await verifySnapshotFile(o.file, o.signal);
   const utl = lookup(o.etcdutl ?? 'etcdutl');
@@ -93,7 +107,7 @@ export async function restoreSnapshot(o: RestoreSnapshotOptions): Promise<Restor
     'snapshot',
     'restore',
     o.file,
-    `--data-dir=${o.dataDir}`,
+    `--data-dir=${dataDir}`,
     `--name=${o.name}`,
     `--initial-cluster=${initialClusterText(o.initialCluster)}`,
     `--initial-cluster-token=${o.clusterToken}`,
