@@ -255,3 +255,68 @@ test(
     );
   },
 );
+
+test(
+  'quorum loss with two survivors: they compare raft indexes through their agents, one forces, the other wipes and rejoins',
+  { timeout: 600_000 },
+  async (t) => {
+    await withFleet(
+      t,
+      {
+        instances: 5,
+        maxVoters: 5,
+        ipPrefix: '127.0.46',
+        seed: seedFor(4600),
+        label: 'recovery-5',
+        agentEnv: { ETCD_SPOT_RECOVERY_NO_LEADER_FOR: NO_LEADER_FOR },
+      },
+      async (h) => {
+        const { fleet } = h;
+        await fleet.waitConverged({ voters: 5, timeoutMs: CONVERGE_MS });
+        h.startWriting();
+        await delay(2000);
+        const before = await h.sampler.sample();
+        // Three followers: the leader survives with every acknowledged write, next to one follower.
+        const victims = await fleet.pickMany('follower', 3);
+        const survivors = before.instances
+          .filter((i) => i.state === 'running' && !victims.includes(i.id))
+          .map((i) => i.id);
+        assert.equal(survivors.length, 2);
+        const t0 = Date.now();
+        await Promise.all(victims.map((id) => fleet.kill9(id, { instanceGone: true })));
+        const after = await fleet.waitConverged({ voters: 5, timeoutMs: CONVERGE_MS });
+        const forced = fleet
+          .decisions()
+          .filter((d) => d.action === 'force-new-cluster' && d.at >= t0 && d.outcome?.progressed);
+        assert.equal(forced.length, 1, 'exactly one survivor forces a new cluster');
+        const f = forced[0]!;
+        assert.ok(survivors.includes(f.instanceId));
+        // Both survivors' data was compared (self's status and the other's signed peer answer).
+        for (const id of survivors) assert.match(f.reason, new RegExp(`${id} \\d+/term \\d+`));
+        const other = survivors.find((id) => id !== f.instanceId)!;
+        const otherActions = fleet
+          .decisions()
+          .filter((d) => d.instanceId === other && d.at >= t0 && d.outcome?.progressed)
+          .map((d) => d.action);
+        assert.ok(!otherActions.includes('force-new-cluster'));
+        assert.ok(otherActions.includes('wipe-data'), `${other} did not wipe: ${otherActions.join(', ')}`);
+        assert.notEqual(
+          h.memberOf(after, other)?.id,
+          h.memberOf(before, other)?.id,
+          'the other survivor rejoined fresh',
+        );
+        assert.equal(h.memberOf(after, f.instanceId)?.id, h.memberOf(before, f.instanceId)?.id);
+        t.diagnostic(`decision: ${f.reason}`);
+        t.diagnostic(
+          `${other}: ${otherActions.join(' → ')}; converged ${(Date.now() - t0) / 1000} s after the kill`,
+        );
+        const writes = await h.checkWrites();
+        reportWrites(t, writes);
+        assert.equal(writes.readBackError, undefined);
+        assert.deepEqual(writes.check.lost, []);
+        assert.deepEqual(writes.check.mismatched, []);
+        assert.deepEqual(writes.check.nonMonotonic, []);
+      },
+    );
+  },
+);
