@@ -70,6 +70,7 @@ describe('the agent unit', () => {
         NoNewPrivileges: 'yes',
         PrivateTmp: 'yes',
         ExecStart: '/usr/local/bin/etcd-spot agent --config /etc/etcd-spot/etcd-spot.yaml',
+        Environment: '"NODE_OPTIONS=--max-semi-space-size=1 --expose-gc"',
         After: 'network-online.target',
       },
     },

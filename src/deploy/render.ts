@@ -213,6 +213,9 @@ export function agentUnit(config: Config, opts: RenderOptions, warnings: string[
     '[Service]',
     'Type=exec',
     `ExecStart=${[opts.binPath, 'agent', '--config', opts.configPath].map(quoteArg).join(' ')}`,
+    // A small young generation and explicit collections while a snapshot streams keep the agent's
+    // RSS near its baseline (BENCHMARKS.md: agent footprint, snapshot memory); Node reads them at start only.
+    'Environment="NODE_OPTIONS=--max-semi-space-size=1 --expose-gc"',
     'Restart=always',
     'RestartSec=5s',
     // SIGTERM to the agent alone: it stops its etcd child itself (etcd hands leadership over); whatever is
