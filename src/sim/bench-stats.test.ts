@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   aggregateCell,
+  aggregateRecoveryCell,
+  evaluateRecoveryTargets,
   evaluateTargets,
   median,
   noiseWord,
@@ -11,7 +13,13 @@ import {
   runMetrics,
   summarise,
 } from './bench-stats.ts';
-import type { BenchEventInput, BenchReportInput, RunMetrics, RunOutcome } from './bench-stats.ts';
+import type {
+  BenchEventInput,
+  BenchReportInput,
+  RecoveryKind,
+  RunMetrics,
+  RunOutcome,
+} from './bench-stats.ts';
 import type { SimReport } from './run.ts';
 
 /** Compile-time: the simulator's report is what the benchmark reads (tsc fails here if they drift). */
@@ -297,5 +305,306 @@ describe('evaluateTargets', () => {
       evaluateTargets('etcd-spot', [outcome(runMetrics(report())), outcome(bad, 0, 'seed')], 1000),
     );
     assert.equal(rs.get('no-lost-writes')?.status, 'met');
+  });
+});
+
+/**
+ * A majority-lost report as the simulator writes it (trimmed): the leader and a follower kill -9'd at
+ * 20 s, their instances terminated 40 ms and 55 ms later, the survivor forced a new cluster at 31 s,
+ * the first write after it was acknowledged at 32.4 s. 7 acknowledged writes lost, 5 of them above the
+ * survivor's revision.
+ */
+function majorityLost(over: Partial<BenchReportInput> = {}): BenchReportInput {
+  const kill = (wasLeader: boolean, terminatedAfterMs: number | undefined): BenchEventInput => ({
+    kind: 'kill9',
+    wasLeader,
+    startedAtMs: 20_000,
+    ...(terminatedAfterMs !== undefined ? { terminatedAfterMs } : {}),
+    belowTargetMs: 12_000,
+    replacements: [{ launchedAfterMs: 900 }],
+  });
+  return report({
+    pass: false,
+    writes: {
+      acknowledged: 9000,
+      lost: ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'],
+      failed: 40,
+      longestGapMs: 12_400,
+    },
+    events: [kill(true, 40), kill(false, 55)],
+    recovery: [
+      {
+        action: 'force-new-cluster',
+        decidedAtMs: 31_000,
+        writableAgainAtMs: 32_400,
+        recoveryMs: 12_300,
+        keptRevision: 8123,
+        lost: 7,
+        couldNotSurvive: 5,
+        heldBySurvivor: ['w6', 'w7'],
+      },
+    ],
+    ...over,
+  });
+}
+
+/** An all-lost report: all 3 kill -9'd at 70 s; replacements launched 0.8–1.1 s later; snapshot restored. */
+function allLost(over: Partial<BenchReportInput> = {}): BenchReportInput {
+  const kill = (launchedAfterMs: number): BenchEventInput => ({
+    kind: 'kill9',
+    startedAtMs: 70_000,
+    terminatedAfterMs: 30,
+    belowTargetMs: 30_000,
+    replacements: [{ launchedAfterMs }],
+  });
+  return report({
+    writes: { acknowledged: 5000, lost: ['a', 'b', 'c'], failed: 80, longestGapMs: 20_000 },
+    events: [kill(1100), kill(800), kill(950)],
+    recovery: [
+      {
+        action: 'restore-snapshot',
+        decidedAtMs: 85_000,
+        writableAgainAtMs: 90_800,
+        recoveryMs: 20_800,
+        keptRevision: 3001,
+        lost: 3,
+        couldNotSurvive: 3,
+        heldBySurvivor: [],
+      },
+    ],
+    ...over,
+  });
+}
+
+/** The writers' 100 ms buckets: writing until `outageFrom`, nothing until `backAt` (if ever). */
+function buckets(from: number, to: number, outageFrom: number, backAt?: number): { t: number; ok: number }[] {
+  const out: { t: number; ok: number }[] = [];
+  for (let t = from; t < to; t += 100)
+    out.push({ t, ok: t < outageFrom || (backAt !== undefined && t >= backAt) ? 30 : 0 });
+  return out;
+}
+
+function recOutcome(
+  m: RunMetrics | undefined,
+  scenarioId: RecoveryKind,
+  agent = 'etcd-spot',
+  repeat = 0,
+): RunOutcome {
+  return { scenarioId, agent, repeat, ...(m ? { metrics: m } : { error: 'deadline passed' }) };
+}
+
+const kindOf = (id: string): RecoveryKind | undefined =>
+  id === 'majority-lost' || id === 'all-lost' ? id : undefined;
+
+describe('quorum-loss rows: recoveryMetrics', () => {
+  it("majority lost: from the last termination to the recovery section's first write after the decision", () => {
+    const r = runMetrics(majorityLost(), { recovery: 'majority-lost' }).recovery;
+    assert.ok(r);
+    assert.equal(r.kind, 'majority-lost');
+    assert.deepEqual(r.actions, ['force-new-cluster']);
+    assert.equal(r.disruptedAtMs, 20_000);
+    assert.equal(r.fromAtMs, 20_055);
+    assert.equal(r.writableAgainAtMs, 32_400);
+    assert.equal(r.writableSource, 'recovery');
+    assert.equal(r.toWritableMs, 12_345);
+    assert.equal(r.noLeaderToWritableMs, 12_300);
+    assert.equal(r.keptRevision, 8123);
+    assert.equal(r.lost, 7);
+    assert.equal(r.lostNoCopy, 5);
+    assert.equal(r.lostHeld, 2);
+  });
+
+  it('all lost: from the first replacement launched', () => {
+    const r = runMetrics(allLost(), { recovery: 'all-lost' }).recovery;
+    assert.equal(r?.fromAtMs, 70_800);
+    assert.equal(r?.toWritableMs, 20_000);
+    assert.equal(r?.lost, 3);
+    assert.equal(r?.lostNoCopy, 3);
+    assert.equal(r?.lostHeld, 0);
+    assert.equal(r?.keptRevision, 3001);
+  });
+
+  it("no recovery section (the seed): writable again from the writers' buckets, every lost write unexplained", () => {
+    const back = runMetrics(
+      allLost({ recovery: undefined, availability: buckets(10_000, 120_000, 70_050, 95_000) }),
+      { recovery: 'all-lost' },
+    ).recovery;
+    assert.equal(back?.writableSource, 'availability');
+    assert.equal(back?.writableAgainAtMs, 95_000);
+    assert.equal(back?.toWritableMs, 24_200);
+    assert.deepEqual(back?.actions, []);
+    assert.equal(back?.lostNoCopy, 0);
+    assert.equal(back?.lostHeld, 3);
+
+    const never = runMetrics(
+      majorityLost({
+        recovery: undefined,
+        availability: buckets(10_000, 200_000, 20_000),
+        writes: {
+          acknowledged: 900,
+          lost: [],
+          failed: 5000,
+          longestGapMs: 180_000,
+          readBackError: 'no leader',
+        },
+      }),
+      { recovery: 'majority-lost' },
+    ).recovery;
+    assert.equal(never?.writableAgainAtMs, undefined);
+    assert.equal(never?.toWritableMs, undefined);
+    assert.equal(never?.fromAtMs, 20_055);
+    assert.equal(never?.lost, undefined, 'a failed read-back is not zero lost');
+    assert.equal(never?.lostHeld, undefined);
+  });
+
+  it('a termination the report does not give leaves the start point unknown, not guessed', () => {
+    const ev = majorityLost().events.map((e, i) => (i === 1 ? { ...e, terminatedAfterMs: undefined } : e));
+    const r = runMetrics(majorityLost({ events: ev }), { recovery: 'majority-lost' }).recovery;
+    assert.equal(r?.fromAtMs, undefined);
+    assert.equal(r?.toWritableMs, undefined);
+    assert.equal(r?.writableAgainAtMs, 32_400);
+  });
+
+  it('only the quorum-loss rows get a recovery part', () => {
+    assert.equal(runMetrics(majorityLost()).recovery, undefined);
+  });
+});
+
+describe('quorum-loss rows: aggregate and targets', () => {
+  const ok = (ms: number, lost: string[] = ['w1']) =>
+    runMetrics(
+      majorityLost({
+        writes: { acknowledged: 9000, lost, failed: 3, longestGapMs: ms },
+        recovery: [
+          {
+            action: 'force-new-cluster',
+            decidedAtMs: 25_000,
+            writableAgainAtMs: 20_055 + ms,
+            recoveryMs: ms,
+            keptRevision: 500,
+            lost: lost.length,
+            couldNotSurvive: lost.length,
+            heldBySurvivor: [],
+          },
+        ],
+      }),
+      { recovery: 'majority-lost' },
+    );
+
+  it('medians with min–max over the repeats; never-writable runs are counted apart', () => {
+    const never = runMetrics(
+      majorityLost({ recovery: undefined, availability: buckets(10_000, 100_000, 20_000) }),
+      { recovery: 'majority-lost' },
+    );
+    const cell = aggregateRecoveryCell(
+      [
+        recOutcome(ok(9000), 'majority-lost'),
+        recOutcome(ok(11_000), 'majority-lost', 'etcd-spot', 1),
+        recOutcome(never, 'majority-lost', 'etcd-spot', 2),
+      ],
+      'majority-lost',
+    );
+    assert.equal(cell.runs, 3);
+    assert.deepEqual(cell.toWritableMs, {
+      n: 2,
+      min: 9000,
+      max: 11_000,
+      median: 10_000,
+      p50: 9000,
+      p99: 11_000,
+    });
+    assert.equal(cell.neverWritable, 1);
+    assert.deepEqual(cell.actions, ['force-new-cluster ×2', 'none ×1']);
+    assert.equal(cell.lostHeld?.max, 7);
+  });
+
+  it('met: every run writable within 15 s, nothing lost that the survivor held', () => {
+    const rs = evaluateRecoveryTargets(
+      'etcd-spot',
+      [recOutcome(ok(9000), 'majority-lost'), recOutcome(ok(14_000), 'majority-lost', 'etcd-spot', 1)],
+      kindOf,
+    );
+    const w = rs.find((r) => r.id === 'majority-lost-writable-15s');
+    assert.equal(w?.status, 'met');
+    assert.match(w?.detail ?? '', /median 11\.5 s \(9\.0 s–14\.0 s\)/);
+    const l = rs.find((r) => r.id === 'majority-lost-writes');
+    assert.equal(l?.status, 'met');
+    assert.match(
+      l?.detail ?? '',
+      /^2 acknowledged write\(s\) lost over 2 run\(s\): 2 above the survivor's revision .*, 0 held/,
+    );
+    assert.equal(rs.find((r) => r.id === 'all-lost-writable-30s')?.status, 'not measured');
+  });
+
+  it('not met: one run slower than 15 s, and writes the survivor held were lost', () => {
+    const rs = evaluateRecoveryTargets(
+      'etcd-spot',
+      [
+        recOutcome(ok(9000), 'majority-lost'),
+        recOutcome(
+          runMetrics(majorityLost(), { recovery: 'majority-lost' }),
+          'majority-lost',
+          'etcd-spot',
+          1,
+        ),
+        recOutcome(ok(15_001), 'majority-lost', 'etcd-spot', 2),
+      ],
+      kindOf,
+    );
+    assert.equal(rs.find((r) => r.id === 'majority-lost-writable-15s')?.status, 'not met');
+    const l = rs.find((r) => r.id === 'majority-lost-writes');
+    assert.equal(l?.status, 'not met');
+    assert.match(l?.detail ?? '', /2 held by a surviving copy/);
+  });
+
+  it('all lost: within 30 s and lost only above the snapshot is met; a seed that never comes back is not', () => {
+    const good = runMetrics(allLost(), { recovery: 'all-lost' });
+    const seed = runMetrics(
+      allLost({
+        recovery: undefined,
+        availability: buckets(10_000, 300_000, 70_000),
+        writes: {
+          acknowledged: 3000,
+          lost: [],
+          failed: 9000,
+          longestGapMs: 200_000,
+          readBackError: 'no leader',
+        },
+      }),
+      { recovery: 'all-lost' },
+    );
+    const spot = evaluateRecoveryTargets('etcd-spot', [recOutcome(good, 'all-lost')], kindOf);
+    assert.equal(spot.find((r) => r.id === 'all-lost-writable-30s')?.status, 'met');
+    assert.equal(spot.find((r) => r.id === 'all-lost-writes')?.status, 'met');
+    const s = evaluateRecoveryTargets('seed', [recOutcome(seed, 'all-lost', 'seed')], kindOf);
+    const w = s.find((r) => r.id === 'all-lost-writable-30s');
+    assert.equal(w?.status, 'not met');
+    assert.match(w?.detail ?? '', /never writable again/);
+    const l = s.find((r) => r.id === 'all-lost-writes');
+    assert.equal(l?.status, 'not measured');
+    assert.match(l?.detail ?? '', /could read its writes back/);
+  });
+
+  it('an empty new cluster (everything lost, no snapshot) misses the lost-writes target', () => {
+    const empty = runMetrics(
+      allLost({ recovery: undefined, availability: buckets(10_000, 200_000, 70_000, 80_000) }),
+      { recovery: 'all-lost' },
+    );
+    const s = evaluateRecoveryTargets('seed', [recOutcome(empty, 'all-lost', 'seed')], kindOf);
+    assert.equal(s.find((r) => r.id === 'all-lost-writable-30s')?.status, 'met');
+    assert.equal(s.find((r) => r.id === 'all-lost-writes')?.status, 'not met');
+  });
+
+  it('a run without a report is never counted as meeting a target, and says so', () => {
+    const rs = evaluateRecoveryTargets(
+      'etcd-spot',
+      [recOutcome(ok(9000), 'majority-lost'), recOutcome(undefined, 'majority-lost', 'etcd-spot', 1)],
+      kindOf,
+    );
+    const w = rs.find((r) => r.id === 'majority-lost-writable-15s');
+    assert.equal(w?.status, 'met');
+    assert.match(w?.caveat ?? '', /1 run\(s\) failed/);
+    const none = evaluateRecoveryTargets('etcd-spot', [recOutcome(undefined, 'all-lost')], kindOf);
+    for (const r of none) assert.equal(r.status, 'not measured');
   });
 });

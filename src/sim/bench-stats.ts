@@ -20,6 +20,24 @@ export interface BenchEventInput {
   noticeMs?: number;
   /** The writes within the event's own window, when the report measures them per event. */
   writes?: { failed: number; longestGapMs: number };
+  /** ms since the run started (quorum-loss rows). */
+  startedAtMs?: number;
+  /** The emulator terminated the instance, ms after the event started (quorum-loss rows). */
+  terminatedAfterMs?: number;
+}
+
+/** The part of one quorum-loss recovery (SimReport.recovery[], src/sim/recovery-report.ts) read here. */
+export interface RecoveryInput {
+  action: string;
+  decidedAtMs: number;
+  writableAgainAtMs?: number;
+  /** No leader → writable again. */
+  recoveryMs?: number;
+  keptRevision?: number;
+  lost: number;
+  /** Lost writes acknowledged above `keptRevision`: on no surviving copy. */
+  couldNotSurvive: number;
+  heldBySurvivor: readonly string[];
 }
 
 /** The part of a SimReport the benchmark reads. */
@@ -39,6 +57,10 @@ export interface BenchReportInput {
   events: readonly BenchEventInput[];
   api?: ApiInput;
   resources?: ResourceInput;
+  /** Completions per 100 ms bucket, `t` in ms since the run started (quorum-loss rows, any agent). */
+  availability?: readonly { t: number; ok: number }[];
+  /** Quorum-loss recoveries the agents carried out (etcd-spot's agent only). */
+  recovery?: readonly RecoveryInput[];
 }
 
 /** The report's API figures (SimReport.api), the part read here. */
@@ -99,6 +121,8 @@ export interface RunMetrics {
   cpuPercent?: number;
   /** etcd's peak resident memory, highest of any one instance, MB. */
   etcdPeakRssMb?: number;
+  /** Quorum-loss rows only: how the cluster came back, see {@link recoveryMetrics}. */
+  recovery?: RecoveryMetrics;
 }
 
 const DISRUPTION_KINDS = new Set(['interrupt', 'kill9', 'wipe', 'scale']);
@@ -109,7 +133,7 @@ const DISRUPTION_KINDS = new Set(['interrupt', 'kill9', 'wipe', 'scale']);
  */
 export function runMetrics(
   report: BenchReportInput,
-  opts: { spotRoutes?: readonly string[] } = {},
+  opts: { spotRoutes?: readonly string[]; recovery?: RecoveryKind } = {},
 ): RunMetrics {
   const events = report.events.filter((e) => DISRUPTION_KINDS.has(e.kind));
   const single = events.length === 1;
@@ -164,7 +188,112 @@ export function runMetrics(
     out.cpuPercent = report.resources.agent.meanCpuPercent;
     if (report.resources.etcd !== undefined) out.etcdPeakRssMb = report.resources.etcd.peakRssMb;
   }
+  if (opts.recovery !== undefined) out.recovery = recoveryMetrics(report, opts.recovery);
   return out;
+}
+
+// ------------------------------------------------------------------------------------ quorum loss
+
+/** The two quorum-loss rows: a majority of the voters gone for good (one survivor), or every instance. */
+export type RecoveryKind = 'majority-lost' | 'all-lost';
+
+export interface RecoveryMetrics {
+  kind: RecoveryKind;
+  /** The recovery actions the agents carried out (the report's `recovery` section), in order. */
+  actions: string[];
+  /** The first lost instance was hit, ms since the run started. */
+  disruptedAtMs?: number;
+  /**
+   * Where the target's clock starts, ms since the run started. majority-lost: the cloud terminated the
+   * last of the lost instances; all-lost: the group launched the first replacement.
+   */
+  fromAtMs?: number;
+  /** The first write acknowledged after the loss, ms since the run started; undefined: never, within the run. */
+  writableAgainAtMs?: number;
+  /**
+   * `recovery`: the recovery section's first write acknowledged after the agent's decision (ms).
+   * `availability`: the writers' 100 ms buckets, the first with an acknowledged write after the outage
+   * the loss began (any agent; the bucket's start, so up to 100 ms early).
+   */
+  writableSource?: 'recovery' | 'availability';
+  /** `fromAtMs` → writable again; undefined when either is unknown (see `writableAgainAtMs`). */
+  toWritableMs?: number;
+  /** The recovery section's no leader → writable again. */
+  noLeaderToWritableMs?: number;
+  /** The store revision the survivor (majority-lost) or the restored snapshot (all-lost) kept. */
+  keptRevision?: number;
+  /** Acknowledged writes lost in the run; undefined when they could not be read back. */
+  lost?: number;
+  /** Of those, acknowledged above the kept revision: on no surviving copy (the physical minimum). */
+  lostNoCopy: number;
+  /** `lost − lostNoCopy`: lost although a surviving copy held them, or lost outside any recovery. */
+  lostHeld?: number;
+}
+
+/** Bucket start of the first acknowledged write after the outage that began at or after `at`. */
+function writableFromAvailability(
+  buckets: readonly { t: number; ok: number }[],
+  at: number,
+): number | undefined {
+  const start = buckets.findIndex((b) => b.t >= at && b.ok === 0);
+  if (start < 0) return undefined;
+  return buckets.slice(start).find((b) => b.ok > 0)?.t;
+}
+
+/**
+ * How a quorum-loss run came back: when the cluster was writable again (from the recovery section when
+ * the agent recorded one, else from the writers' availability timeline, so that an agent without a
+ * recovery is measured too), counted from the target's starting point, and the lost acknowledged writes
+ * split by whether a surviving copy held them.
+ */
+export function recoveryMetrics(report: BenchReportInput, kind: RecoveryKind): RecoveryMetrics {
+  const events = report.events.filter((e) => DISRUPTION_KINDS.has(e.kind) && e.startedAtMs !== undefined);
+  const starts = events.map((e) => e.startedAtMs as number);
+  const disruptedAt = starts.length > 0 ? Math.min(...starts) : undefined;
+  let fromAt: number | undefined;
+  if (kind === 'majority-lost') {
+    const terminated = events.map((e) =>
+      e.terminatedAfterMs === undefined ? undefined : (e.startedAtMs as number) + e.terminatedAfterMs,
+    );
+    if (terminated.length > 0 && terminated.every((t) => t !== undefined))
+      fromAt = Math.max(...(terminated as number[]));
+  } else {
+    const launched = events.flatMap((e) =>
+      e.replacements.map((r) => (e.startedAtMs as number) + r.launchedAfterMs),
+    );
+    if (launched.length > 0) fromAt = Math.min(...launched);
+  }
+  const recs = report.recovery ?? [];
+  const m: RecoveryMetrics = {
+    kind,
+    actions: recs.map((r) => r.action),
+    lostNoCopy: recs.reduce((n, r) => n + r.couldNotSurvive, 0),
+  };
+  if (disruptedAt !== undefined) m.disruptedAtMs = disruptedAt;
+  if (fromAt !== undefined) m.fromAtMs = fromAt;
+  const writable = recs
+    .filter((r) => r.writableAgainAtMs !== undefined)
+    .sort((a, b) => (a.writableAgainAtMs as number) - (b.writableAgainAtMs as number))[0];
+  if (writable !== undefined) {
+    m.writableAgainAtMs = writable.writableAgainAtMs as number;
+    m.writableSource = 'recovery';
+    if (writable.recoveryMs !== undefined) m.noLeaderToWritableMs = writable.recoveryMs;
+  } else if (disruptedAt !== undefined && report.availability !== undefined) {
+    const t = writableFromAvailability(report.availability, disruptedAt);
+    if (t !== undefined) {
+      m.writableAgainAtMs = t;
+      m.writableSource = 'availability';
+    }
+  }
+  if (m.writableAgainAtMs !== undefined && fromAt !== undefined)
+    m.toWritableMs = m.writableAgainAtMs - fromAt;
+  const kept = recs.find((r) => r.keptRevision !== undefined)?.keptRevision;
+  if (kept !== undefined) m.keptRevision = kept;
+  if (report.writes.readBackError === undefined) {
+    m.lost = report.writes.lost.length;
+    m.lostHeld = Math.max(0, m.lost - m.lostNoCopy);
+  }
+  return m;
 }
 
 // ------------------------------------------------------------------------------------ statistics
@@ -498,4 +627,175 @@ export function evaluateTargets(
     });
   }
   return results;
+}
+
+// ------------------------------------------------------------------------------------ quorum-loss rows
+
+export interface RecoveryCellSummary {
+  scenarioId: string;
+  agent: string;
+  kind: RecoveryKind;
+  runs: number;
+  measured: number;
+  passed: number;
+  /** One line per run that produced no report, or that did not pass. */
+  failures: string[];
+  /** Distinct recovery actions with how many runs took them, e.g. `force-new-cluster ×3`. */
+  actions: string[];
+  /** Start point → writable again, over the runs that were writable again. */
+  toWritableMs?: Summary;
+  /** Runs never writable again within the run. */
+  neverWritable: number;
+  /** Runs whose start point (termination / first replacement) the report did not give. */
+  noStart: number;
+  noLeaderToWritableMs?: Summary;
+  lost?: Summary;
+  lostNoCopy?: Summary;
+  lostHeld?: Summary;
+  /** Runs whose acknowledged writes could not be read back. */
+  unverified: number;
+  keptRevision?: Summary;
+  acknowledged?: Summary;
+  wallMs?: Summary;
+}
+
+/** Aggregates the repeats of one quorum-loss scenario × agent. */
+export function aggregateRecoveryCell(
+  outcomes: readonly RunOutcome[],
+  kind: RecoveryKind,
+): RecoveryCellSummary {
+  const base = aggregateCell(outcomes);
+  const rs = outcomes.map((o) => o.metrics?.recovery).filter((r): r is RecoveryMetrics => r !== undefined);
+  const actions = new Map<string, number>();
+  for (const r of rs) {
+    const key = r.actions.length === 0 ? 'none' : r.actions.join(' + ');
+    actions.set(key, (actions.get(key) ?? 0) + 1);
+  }
+  const cell: RecoveryCellSummary = {
+    scenarioId: base.scenarioId,
+    agent: base.agent,
+    kind,
+    runs: base.runs,
+    measured: base.measured,
+    passed: base.passed,
+    failures: base.failures,
+    actions: [...actions.entries()].map(([a, n]) => `${a} ×${n}`),
+    neverWritable: rs.filter((r) => r.writableAgainAtMs === undefined).length,
+    noStart: rs.filter((r) => r.fromAtMs === undefined).length,
+    unverified: rs.filter((r) => r.lost === undefined).length,
+  };
+  const set = <K extends keyof RecoveryCellSummary>(k: K, v: RecoveryCellSummary[K] | undefined) => {
+    if (v !== undefined) cell[k] = v;
+  };
+  set('toWritableMs', summarise(rs.map((r) => r.toWritableMs)));
+  set('noLeaderToWritableMs', summarise(rs.map((r) => r.noLeaderToWritableMs)));
+  set('lost', summarise(rs.map((r) => r.lost)));
+  set('lostNoCopy', summarise(rs.filter((r) => r.lost !== undefined).map((r) => r.lostNoCopy)));
+  set('lostHeld', summarise(rs.map((r) => r.lostHeld)));
+  set('keptRevision', summarise(rs.map((r) => r.keptRevision)));
+  set('acknowledged', base.acknowledged);
+  set('wallMs', base.wallMs);
+  return cell;
+}
+
+export interface RecoveryTargetResult {
+  id: 'majority-lost-writable-15s' | 'majority-lost-writes' | 'all-lost-writable-30s' | 'all-lost-writes';
+  agent: string;
+  status: TargetStatus;
+  detail: string;
+  caveat?: string;
+}
+
+export const RECOVERY_TARGET_TEXT: Record<RecoveryTargetResult['id'], string> = {
+  'majority-lost-writable-15s':
+    'Majority lost, one survivor: writable again ≤ 15 s after the cloud confirms the instances terminated',
+  'majority-lost-writes':
+    'Majority lost: the acknowledged writes lost are only those the survivor never received (lost but held by a surviving copy = 0)',
+  'all-lost-writable-30s': 'All instances lost: writable again ≤ 30 s after the first replacement boots',
+  'all-lost-writes':
+    "All instances lost: writes lost ≤ those acknowledged after the newest snapshot (lost at or below the snapshot's revision = 0)",
+};
+
+const RECOVERY_LIMIT_MS: Record<RecoveryKind, number> = { 'majority-lost': 15_000, 'all-lost': 30_000 };
+
+function secs(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The issue's quorum-loss targets for one agent, over its runs of each kind. A run never writable again
+ * counts as infinitely late; a run whose writes could not be read back is not counted for the lost
+ * writes (and a run without a report for neither), which the caveat says.
+ */
+export function evaluateRecoveryTargets(
+  agent: string,
+  outcomes: readonly RunOutcome[],
+  kindOf: (scenarioId: string) => RecoveryKind | undefined,
+): RecoveryTargetResult[] {
+  const out: RecoveryTargetResult[] = [];
+  for (const kind of ['majority-lost', 'all-lost'] as const) {
+    const mine = outcomes.filter((o) => o.agent === agent && kindOf(o.scenarioId) === kind);
+    const failed = mine.filter((o) => o.metrics?.recovery === undefined).length;
+    const rs = mine.map((o) => o.metrics?.recovery).filter((r): r is RecoveryMetrics => r !== undefined);
+    const limit = RECOVERY_LIMIT_MS[kind];
+    const failedNote = failed > 0 ? `${failed} run(s) failed without a report and are not counted` : '';
+    const push = (r: RecoveryTargetResult, extra: string[]) => {
+      const caveat = [failedNote, ...extra].filter((x) => x).join('; ');
+      out.push(caveat ? { ...r, caveat } : r);
+    };
+    const ids =
+      kind === 'majority-lost'
+        ? (['majority-lost-writable-15s', 'majority-lost-writes'] as const)
+        : (['all-lost-writable-30s', 'all-lost-writes'] as const);
+
+    // writable again within the limit, in every run
+    {
+      const timed = rs.filter((r) => r.fromAtMs !== undefined);
+      const values = timed.map((r) => r.toWritableMs ?? Number.POSITIVE_INFINITY);
+      const never = timed.filter((r) => r.toWritableMs === undefined).length;
+      const s = summarise(values.filter(Number.isFinite));
+      const worst = values.length === 0 ? undefined : Math.max(...values);
+      const from =
+        kind === 'majority-lost' ? 'after the instances terminated' : 'after the first replacement launched';
+      push(
+        {
+          id: ids[0],
+          agent,
+          status: worst === undefined ? 'not measured' : worst <= limit ? 'met' : 'not met',
+          detail:
+            worst === undefined
+              ? 'no run was measured'
+              : `${s ? `median ${secs(s.median)}${s.n > 1 && s.min !== s.max ? ` (${secs(s.min)}–${secs(s.max)})` : ''} ${from}` : 'never writable again'} over ${values.length} run(s) vs a limit of ${secs(limit)}${never > 0 && s ? `; ${never} never writable again` : ''}`,
+        },
+        [rs.length > timed.length ? `${rs.length - timed.length} run(s) without a start point` : ''],
+      );
+    }
+
+    // lost writes: none that a surviving copy held
+    {
+      const verified = rs.filter((r) => r.lost !== undefined);
+      const lost = verified.reduce((n, r) => n + (r.lost as number), 0);
+      const held = verified.reduce((n, r) => n + (r.lostHeld as number), 0);
+      const noCopy = verified.reduce((n, r) => n + r.lostNoCopy, 0);
+      const above =
+        kind === 'majority-lost' ? "above the survivor's revision" : "above the snapshot's revision";
+      push(
+        {
+          id: ids[1],
+          agent,
+          status: verified.length === 0 ? 'not measured' : held > 0 ? 'not met' : 'met',
+          detail:
+            verified.length === 0
+              ? `no run could read its writes back${rs.length > 0 ? ` (${rs.length} run(s): the cluster was not readable at the end)` : ''}`
+              : `${lost} acknowledged write(s) lost over ${verified.length} run(s): ${noCopy} ${above} (on no surviving copy), ${held} held by a surviving copy or unexplained`,
+        },
+        [
+          verified.length > 0 && verified.length < rs.length
+            ? `${rs.length - verified.length} run(s) could not read their writes back`
+            : '',
+        ],
+      );
+    }
+  }
+  return out;
 }
