@@ -37,7 +37,7 @@ test('toMember converts the decimal uint64 id to 16-digit hex without precision 
   assert.equal(unstarted.isLearner, true);
 });
 
-test('toMemberStatus parses numbers and maps leader "0" to undefined', () => {
+test('toMemberStatus parses numbers (the header revision too) and maps leader "0" to undefined', () => {
   const base = {
     header,
     version: '3.4.23',
@@ -61,6 +61,7 @@ test('toMemberStatus parses numbers and maps leader "0" to undefined', () => {
     isLearner: false,
     version: '3.4.23',
     errors: [],
+    revision: 1,
   });
   const noQuorum = toMemberStatus({
     ...base,
