@@ -93,6 +93,16 @@ export function misfit(scenario: Scenario, b: BenchScenario): string | undefined
   if (ds.length !== 1) return `it has ${ds.length} disruption steps, not 1`;
   const d = ds[0] as Step;
   const e = b.expect;
+  if (e.kind === 'majority-lost' || e.kind === 'all-lost') {
+    if (d.kind !== 'kill9' || !d.instanceGone)
+      return 'its disruption is not a kill -9 with the instances gone';
+    const n = d.count ?? 1;
+    const size = scenario.group.size;
+    if (e.kind === 'all-lost' && n !== size) return `it hits ${n} of ${size} instances, not all`;
+    if (e.kind === 'majority-lost' && (n < Math.floor(size / 2) + 1 || n >= size))
+      return `it hits ${n} of ${size} instances, not a majority with a survivor`;
+    return undefined;
+  }
   if (d.kind !== e.kind) return `its disruption is ${d.kind}, not ${e.kind}`;
   if (d.count !== undefined && d.count !== 1) return 'it hits more than one instance';
   if (d.target !== e.target) return `it hits ${String(d.target)}, not the ${e.target}`;

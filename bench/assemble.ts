@@ -3,15 +3,39 @@
  * computed from the runs alone, so a saved JSON can be rendered again (`--from-json`) with the same
  * arithmetic as a live bench.
  */
-import { aggregateCell, evaluateTargets, summarise } from '../src/sim/bench-stats.ts';
+import {
+  aggregateCell,
+  aggregateRecoveryCell,
+  evaluateRecoveryTargets,
+  evaluateTargets,
+  summarise,
+} from '../src/sim/bench-stats.ts';
 import type { BenchResults } from './results.ts';
+import { recoveryKindOf } from './scenarios.ts';
 
-export type BenchBase = Omit<BenchResults, 'cells' | 'pooled' | 'targets'>;
+export type BenchBase = Omit<
+  BenchResults,
+  'cells' | 'pooled' | 'targets' | 'recoveryCells' | 'recoveryTargets'
+>;
 
+/**
+ * The quorum-loss rows lose writes by design (only those no surviving copy held) and are judged by their
+ * own targets: the standard cells, targets and pooled figures are computed without them.
+ */
 export function withSummaries(base: BenchBase): BenchResults {
-  const { runs } = base;
+  const runs = base.runs.filter((x) => recoveryKindOf(x.scenarioId) === undefined);
   const agents = base.options.agents;
-  const cells = base.options.scenarios.flatMap((id) =>
+  const standardIds = base.options.scenarios.filter((id) => recoveryKindOf(id) === undefined);
+  const recoveryIds = base.options.scenarios.filter((id) => recoveryKindOf(id) !== undefined);
+  const recoveryCells = recoveryIds.flatMap((id) =>
+    agents
+      .map((a) => base.runs.filter((x) => x.scenarioId === id && x.agent === a))
+      .filter((xs) => xs.length > 0)
+      .map((xs) => aggregateRecoveryCell(xs, recoveryKindOf(id) as 'majority-lost' | 'all-lost')),
+  );
+  const recoveryRuns = base.runs.filter((x) => recoveryKindOf(x.scenarioId) !== undefined);
+  const recoveryTargets = agents.flatMap((a) => evaluateRecoveryTargets(a, recoveryRuns, recoveryKindOf));
+  const cells = standardIds.flatMap((id) =>
     agents
       .map((a) => runs.filter((x) => x.scenarioId === id && x.agent === a))
       .filter((xs) => xs.length > 0)
@@ -35,5 +59,11 @@ export function withSummaries(base: BenchBase): BenchResults {
       ...(s ? { removedAfterMs: s } : {}),
     };
   });
-  return { ...base, cells, pooled, targets };
+  return {
+    ...base,
+    cells,
+    pooled,
+    targets,
+    ...(recoveryIds.length > 0 ? { recoveryCells, recoveryTargets } : {}),
+  };
 }

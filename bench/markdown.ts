@@ -2,15 +2,20 @@
  * Renders BENCHMARKS.md from a {@link BenchResults}. Every number printed comes from the results (no
  * constants but the issue's targets); a run without a report shows as failed, with its reason.
  */
-import { TARGET_TEXT, noiseWord, relativeSpread } from '../src/sim/bench-stats.ts';
+import { RECOVERY_TARGET_TEXT, TARGET_TEXT, noiseWord, relativeSpread } from '../src/sim/bench-stats.ts';
 import type {
   CellSummary,
   DisruptionMetrics,
+  RecoveryCellSummary,
+  RecoveryTargetResult,
   RunMetrics,
   Summary,
   TargetResult,
 } from '../src/sim/bench-stats.ts';
+import { markSection } from '../src/sim/bench-doc-sections.ts';
+import type { MarkedSection } from '../src/sim/bench-doc-sections.ts';
 import type { BenchResults } from './results.ts';
+import { recoveryKindOf } from './scenarios.ts';
 
 const DASH = '—';
 
@@ -42,7 +47,7 @@ function dec(s: Summary | undefined, unit: string): string {
     : `${num(s.median)} ${unit} (${num(s.min)}–${num(s.max)})`;
 }
 
-function status(r: TargetResult | undefined): string {
+function status(r: TargetResult | RecoveryTargetResult | undefined): string {
   if (r === undefined) return DASH;
   const mark = r.status === 'met' ? '✅ met' : r.status === 'not met' ? '❌ not met' : '➖ not measured';
   return `**${mark}**: ${r.detail}${r.caveat ? ` (${r.caveat})` : ''}`;
@@ -141,11 +146,25 @@ function eventCells(m: RunMetrics | undefined): string[] {
   ];
 }
 
-export function renderMarkdown(r: BenchResults): string {
+/** How many times each scenario ran per agent, in words. */
+function repeatsText(r: BenchResults): string {
+  const by = r.options.repeatsByAgent;
+  const agents = r.options.agents;
+  if (by === undefined || Object.keys(by).length === 0)
+    return `Each scenario ran ${r.options.repeats} time(s) for each of: ${agents.map((a) => `**${a}**`).join(' and ')}`;
+  return `Each scenario ran ${agents.map((a) => `${by[a] ?? r.options.repeats} time(s) for **${a}**`).join(' and ')}`;
+}
+
+/**
+ * The main document: the standard rows only (the quorum-loss rows are {@link renderRecoverySection}'s).
+ * `done` and the wall time still count the whole bench.
+ */
+export function renderMarkdown(all: BenchResults): string {
+  const r = { ...all, runs: all.runs.filter((x) => recoveryKindOf(x.scenarioId) === undefined) };
   const agents = r.options.agents;
   const L: string[] = [];
   const p = (...lines: string[]) => L.push(...lines);
-  const done = r.runs.length;
+  const done = all.runs.length;
   const quickText = r.options.quick
     ? ' This was a `--quick` run: one repeat of the two 15 s interruptions only.'
     : '';
@@ -169,7 +188,7 @@ export function renderMarkdown(r: BenchResults): string {
   p(
     '## What ran',
     '',
-    `Each scenario ran ${r.options.repeats} time(s) for each of: ${agents.map((a) => `**${a}**`).join(' and ')}, one run at a time, in the same invocation, alternating agents so that both see the same machine load. ` +
+    `${repeatsText(r)}, one run at a time, in the same invocation, alternating agents so that both see the same machine load. ` +
       'A run is the local fleet simulator (`src/sim`): the cloud emulator serving the real Spot.io API and per-instance IMDS, one real etcd and one agent process per instance (3 instances, loopback addresses), and writers that hold every endpoint and write at a steady rate from the first convergence to the end (the rate is given per scenario); every acknowledged write is read back at the end.',
     '',
   );
@@ -376,4 +395,165 @@ export function renderMarkdown(r: BenchResults): string {
   return `${L.join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trimEnd()}\n`;
+}
+
+// ------------------------------------------------------------------------------------ quorum loss
+
+/** The row label of a quorum-loss cell's "→ writable again" line. */
+const FROM_TEXT: Record<RecoveryCellSummary['kind'], string> = {
+  'majority-lost': 'Cloud terminated the lost instances → writable again',
+  'all-lost': 'First replacement launched → writable again',
+};
+
+function recoveryRows(cells: (RecoveryCellSummary | undefined)[]): string[][] {
+  const per = (f: (c: RecoveryCellSummary) => string) => cells.map((c) => (c === undefined ? DASH : f(c)));
+  const kind = cells.find((c) => c !== undefined)?.kind ?? 'majority-lost';
+  const above = kind === 'majority-lost' ? "above the survivor's revision" : "above the snapshot's revision";
+  const unverified = (c: RecoveryCellSummary) =>
+    c.unverified > 0 ? ` (${c.unverified} run(s) could not read their writes back)` : '';
+  return [
+    [
+      'Runs passed (converged, no write lost that a surviving copy held, every step ok)',
+      ...per((c) => `${c.passed} of ${c.runs}`),
+    ],
+    ['Recovery the agents carried out', ...per((c) => c.actions.join(', ') || DASH)],
+    [
+      FROM_TEXT[kind],
+      ...per((c) => {
+        const never =
+          c.neverWritable > 0 ? `**${c.neverWritable} of ${c.measured} never writable again**` : '';
+        const head = c.toWritableMs ? ms(c.toWritableMs) : '';
+        return [head, never].filter((x) => x).join('; ') || DASH;
+      }),
+    ],
+    ['No leader → writable again (recovery section)', ...per((c) => ms(c.noLeaderToWritableMs))],
+    ['Acknowledged writes lost', ...per((c) => `${count(c.lost)}${unverified(c)}`)],
+    [`… of them ${above} (on no surviving copy)`, ...per((c) => count(c.lostNoCopy))],
+    ['… held by a surviving copy, or lost outside a recovery (must be 0)', ...per((c) => count(c.lostHeld))],
+    [
+      kind === 'majority-lost' ? "Survivor's revision kept" : "Restored snapshot's revision",
+      ...per((c) => count(c.keptRevision)),
+    ],
+    ['Acknowledged writes in the run', ...per((c) => count(c.acknowledged))],
+    ["Wall time of a run (the bench's cost, not a result)", ...per((c) => ms(c.wallMs))],
+  ];
+}
+
+/**
+ * The quorum-loss rows as their own marked section of BENCHMARKS.md ("recovery"), so that a bench of
+ * these rows only replaces this section and nothing else; undefined when none of them ran.
+ */
+export function renderRecoverySection(r: BenchResults): MarkedSection | undefined {
+  const cellsAll = r.recoveryCells ?? [];
+  const runs = r.runs.filter((x) => recoveryKindOf(x.scenarioId) !== undefined);
+  if (runs.length === 0) return undefined;
+  const agents = r.options.agents;
+  const L: string[] = [];
+  const p = (...lines: string[]) => L.push(...lines);
+  const wall = runs.reduce((n, x) => n + (x.wallMs ?? 0), 0);
+  const m = r.machine;
+  p(
+    '## Quorum-loss recovery (issue 8)',
+    '',
+    `> Generated by \`${r.command}\` on ${r.finishedAt.slice(0, 10)} (${duration(wall)} for these ${runs.length} run(s)), commit ${m.commit}, ${m.nproc} CPUs (${m.cpuModel}), Node ${m.node}, etcd ${m.etcd}.` +
+      ' Every number below was measured in the runs listed at the end of this section.',
+    '',
+  );
+  if (r.renderedFrom) p(`> Rendered again from \`${r.renderedFrom}\` (\`--from-json\`).`, '');
+  if (r.interrupted) p(`> **Incomplete:** ${r.interrupted}.`, '');
+  p(
+    `${repeatsText(r)}, on the same simulator as above. The seed has no quorum-loss recovery: it is held to the same lines to show what happens without one.`,
+    '',
+  );
+  p(
+    table(
+      ['Target', ...agents],
+      (Object.keys(RECOVERY_TARGET_TEXT) as RecoveryTargetResult['id'][]).map((id) => [
+        RECOVERY_TARGET_TEXT[id],
+        ...agents.map((a) => status(r.recoveryTargets?.find((t) => t.id === id && t.agent === a))),
+      ]),
+    ),
+    '',
+  );
+  p(
+    '- Cells show the **median over the repeats, then (min–max)**.',
+    '- **Cloud terminated → writable again** (majority-lost) starts when the emulator terminated the last of the lost instances (their kill -9 and termination are one step, so this is also when the group API stops listing them); **first replacement launched → writable again** (all-lost) starts when the group launched the first new instance, whose agent starts at once (our stand-in for "boots"). Both end at the first acknowledged write after the loss: for etcd-spot, the recovery section\'s first write acknowledged after its force-new-cluster / restore-snapshot decision; for an agent without a recovery section (the seed), the first 100 ms bucket of the writers\' timeline with an acknowledged write after the outage. A run that was never writable again counts as infinitely late.',
+    "- **No leader → writable again** is the recovery section's own figure: from the monitor's last sample with a leader (or, when every member went at once, the kill) to that first write.",
+    "- **Lost writes**: acknowledged puts missing from the final read-back, split by revision: above the revision the survivor's data (or the restored snapshot) kept, no surviving copy ever held them (the physical minimum); the rest were held by a surviving copy, or were lost outside any recovery, and the verdict fails on any of them. A run whose cluster was not readable at the end cannot say what it lost.",
+    '',
+  );
+  for (const sc of r.scenarios) {
+    if (recoveryKindOf(sc.id) === undefined) continue;
+    const cells = agents.map((a) => cellsAll.find((c) => c.scenarioId === sc.id && c.agent === a));
+    if (cells.every((c) => c === undefined)) continue;
+    const env = Object.entries(sc.agentEnv ?? {})
+      .map(([k, v]) => `\`${k}=${v}\``)
+      .join(', ');
+    p(
+      `### ${sc.title}`,
+      '',
+      `${sc.what[0]?.toUpperCase() ?? ''}${sc.what.slice(1)}. Scenario file: ${sc.sources.map((s) => `\`${s}\``).join(', ') || DASH}.${sc.workload ? ` Writers: ${sc.workload}.` : ''}${env ? ` Agent environment: ${env}.` : ''}`,
+    );
+    for (const n of sc.notes) p(`_${n}_`);
+    p('', table(['Metric', ...agents], recoveryRows(cells)), '');
+    const failures = cells.flatMap((c) => (c ? c.failures.map((f) => `${c.agent}, ${f}`) : []));
+    if (failures.length > 0) {
+      p('Runs that did not pass:', '');
+      for (const f of failures) p(`- ${f}`);
+      p('');
+    }
+  }
+  p(
+    '### Every quorum-loss run',
+    '',
+    `Logs and run directories are under \`${r.benchDir}\` (not committed).`,
+    '',
+  );
+  p(
+    table(
+      [
+        'Scenario',
+        'Agent',
+        'Repeat',
+        'Seed',
+        'Recovery',
+        '→ writable again',
+        'Lost',
+        'Lost on no surviving copy',
+        'Result',
+        'Wall time',
+      ],
+      runs.map((x) => {
+        const rec = x.metrics?.recovery;
+        return [
+          x.scenarioId,
+          x.agent,
+          String(x.repeat + 1),
+          String(x.seed),
+          rec === undefined ? DASH : rec.actions.join(' + ') || 'none',
+          rec === undefined
+            ? DASH
+            : rec.toWritableMs !== undefined
+              ? `${int(rec.toWritableMs)} ms`
+              : rec.writableAgainAtMs === undefined
+                ? 'never'
+                : DASH,
+          rec?.lost === undefined ? (rec ? 'not read back' : DASH) : int(rec.lost),
+          rec?.lost === undefined ? DASH : int(rec.lostNoCopy),
+          x.metrics === undefined
+            ? `failed: ${x.error ?? 'no report'}`
+            : x.metrics.passed
+              ? 'pass'
+              : `did not pass: ${short(x.metrics.stopped ?? (x.metrics.converged ? 'verdict FAIL' : 'not converged at the end'))}`,
+          x.wallMs !== undefined ? `${int(x.wallMs)} ms` : DASH,
+        ];
+      }),
+    ),
+    '',
+  );
+  const body = `${L.join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
+  const text = markSection('recovery', body, 'npm run bench -- --scenario majority-lost,all-lost');
+  return { name: 'recovery', text };
 }

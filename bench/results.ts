@@ -1,5 +1,12 @@
 /** The shape of bench-results.json (everything BENCHMARKS.md is rendered from). */
-import type { CellSummary, RunOutcome, Summary, TargetResult } from '../src/sim/bench-stats.ts';
+import type {
+  CellSummary,
+  RecoveryCellSummary,
+  RecoveryTargetResult,
+  RunOutcome,
+  Summary,
+  TargetResult,
+} from '../src/sim/bench-stats.ts';
 
 export interface MachineInfo {
   nproc: number;
@@ -30,6 +37,8 @@ export interface ScenarioInfo {
   notes: string[];
   /** The writers as the runs' reports state them, e.g. "4 writers, 300 writes/s in all". */
   workload?: string;
+  /** The scenario's extra environment for every agent (e.g. the recovery's no-leader wait). */
+  agentEnv?: Record<string, string>;
 }
 
 export interface BenchRun extends RunOutcome {
@@ -47,7 +56,15 @@ export interface BenchResults {
   wallMs: number;
   command: string;
   machine: MachineInfo;
-  options: { repeats: number; quick: boolean; only?: string; scenarios: string[]; agents: string[] };
+  options: {
+    repeats: number;
+    quick: boolean;
+    only?: string;
+    scenarios: string[];
+    agents: string[];
+    /** Runs per scenario of an agent that ran fewer than `repeats` (`--seed-repeats`). */
+    repeatsByAgent?: Record<string, number>;
+  };
   /** Set when the bench was stopped before every run was done. */
   interrupted?: string;
   plannedRuns: number;
@@ -58,6 +75,9 @@ export interface BenchResults {
   /** Interruptions of every scenario pooled, per agent. */
   pooled: { agent: string; removedAfterMs?: Summary; interruptions: number; notRemoved: number }[];
   targets: TargetResult[];
+  /** The quorum-loss rows (majority-lost, all-lost), kept out of `cells` and `targets`. */
+  recoveryCells?: RecoveryCellSummary[];
+  recoveryTargets?: RecoveryTargetResult[];
   benchDir: string;
   /** Set when this document was rendered again from a saved JSON (`--from-json`), not by the run itself. */
   renderedFrom?: string;

@@ -3,12 +3,16 @@
  * standard scenarios, each repeated, one run at a time; writes BENCHMARKS.md and a JSON of every
  * number behind it.
  *
- *   node --import tsx bench/run.ts [--quick] [--repeats N] [--only etcd-spot|seed]
+ *   node --import tsx bench/run.ts [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|seed]
  *                                  [--scenario id[,id…]] [--seed N] [--out BENCHMARKS.md] [--json file]
  *
  * Every run is its own process (bench/run-one.ts) on its own loopback prefix (127.0.70 … 127.0.79 in
  * turn), with a deadline; a run that fails is reported as failed with its reason. Ctrl-C stops the
  * current run, and the document is written from the runs done so far; a second Ctrl-C kills at once.
+ *
+ * BENCHMARKS.md: a bench rewrites only what it ran. The standard rows are the main part; the
+ * quorum-loss rows (majority-lost, all-lost) are the marked "recovery" section; every other marked
+ * section (agent footprint, snapshot memory) is carried over unchanged.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,20 +22,21 @@ import { parseArgs } from 'node:util';
 import { describeError } from '../src/core/errors.ts';
 import { SPOT_ROUTES } from '../src/emulator/types.ts';
 import { runMetrics } from '../src/sim/bench-stats.ts';
+import { mergeDocument } from '../src/sim/bench-doc-sections.ts';
 import { withSummaries } from './assemble.ts';
 import type { BenchReportInput, RunOutcome } from '../src/sim/bench-stats.ts';
 import { AGENTS, AGENT_DESCRIPTIONS, REPO, resolveScenario } from './agents.ts';
 import type { AgentName, ResolvedScenario, RunSpec } from './agents.ts';
-import { keepFootprintSection } from './footprint-section.ts';
-import { renderMarkdown } from './markdown.ts';
+import { renderMarkdown, renderRecoverySection } from './markdown.ts';
 import type { BenchResults, BenchRun, MachineInfo, ScenarioInfo } from './results.ts';
 import type { RunOneResult } from './run-one.ts';
-import { BENCH_SCENARIOS } from './scenarios.ts';
+import { BENCH_SCENARIOS, recoveryKindOf } from './scenarios.ts';
 
-const USAGE = `usage: npm run bench -- [--quick] [--repeats N] [--only etcd-spot|seed] [--scenario id[,id...]]
-                         [--seed N] [--out BENCHMARKS.md] [--json bench-results.json]
+const USAGE = `usage: npm run bench -- [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|seed]
+                         [--scenario id[,id...]] [--seed N] [--out BENCHMARKS.md] [--json bench-results.json]
   --quick       1 repeat of the two 15 s interruptions only
   --repeats N   runs per scenario and agent (default: BENCH_REPEATS or 3)
+  --seed-repeats N  runs per scenario for the seed, at most --repeats (its failing runs last until the cap)
   --only A      run one agent only
   --scenario    only these rows (${BENCH_SCENARIOS.map((s) => s.id).join(', ')})
   --seed N      base seed (default 1000); run r of scenario k uses seed N + 100·k + r, for both agents
@@ -52,6 +57,8 @@ const readIfExists = (path: string): string => (existsSync(path) ? readFileSync(
 interface Options {
   quick: boolean;
   repeats: number;
+  /** Fewer runs per scenario for some agents (`--seed-repeats`). */
+  repeatsByAgent: Partial<Record<AgentName, number>>;
   agents: AgentName[];
   scenarios: string[];
   seed: number;
@@ -67,6 +74,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: 'boolean', default: false },
       repeats: { type: 'string' },
+      'seed-repeats': { type: 'string' },
       only: { type: 'string' },
       scenario: { type: 'string' },
       seed: { type: 'string' },
@@ -105,9 +113,13 @@ function parseOptions(argv: string[]): Options {
       );
     scenarios = BENCH_SCENARIOS.map((s) => s.id).filter((id) => want.includes(id));
   }
+  const seedRepeats = whole('--seed-repeats', values['seed-repeats'], repeats, 1);
+  if (seedRepeats > repeats)
+    throw new UsageError(`--seed-repeats must be at most --repeats (${repeats}); got ${seedRepeats}`);
   return {
     quick: values.quick,
     repeats,
+    repeatsByAgent: seedRepeats < repeats && agents.includes('seed') ? { seed: seedRepeats } : {},
     agents,
     scenarios,
     seed: whole('--seed', values.seed, 1000, 0),
@@ -260,9 +272,37 @@ function withNotices(result: RunOneResult): BenchReportInput | undefined {
   return { ...r, events: r.events.map((e) => ({ ...e, noticeMs: notices[e.step] })) };
 }
 
+/**
+ * The parts of BENCHMARKS.md a bench rewrites: the main part when it ran any standard row, the
+ * "recovery" section when it ran any quorum-loss row.
+ */
+function documentParts(doc: BenchResults): Parameters<typeof mergeDocument>[1] {
+  const standard = doc.options.scenarios.some((id) => recoveryKindOf(id) === undefined);
+  const recovery = renderRecoverySection(doc);
+  return {
+    ...(standard ? { main: renderMarkdown(doc) } : {}),
+    ...(recovery ? { sections: [recovery] } : {}),
+  };
+}
+
 function oneLine(o: RunOutcome): string {
   if (o.metrics === undefined) return `FAILED: ${o.error ?? 'no report'}`;
   const m = o.metrics;
+  const rec = m.recovery;
+  if (rec !== undefined) {
+    return [
+      m.passed ? 'pass' : `did not pass (${m.stopped ?? (m.converged ? 'verdict FAIL' : 'not converged')})`,
+      `recovery: ${rec.actions.join(' + ') || 'none'}`,
+      rec.toWritableMs !== undefined
+        ? `writable again ${Math.round(rec.toWritableMs)} ms after ${rec.kind === 'majority-lost' ? 'termination' : 'the first replacement'}`
+        : rec.writableAgainAtMs === undefined
+          ? 'never writable again'
+          : 'writable again (start point unknown)',
+      rec.lost === undefined
+        ? 'writes not read back'
+        : `${rec.lost} lost (${rec.lostNoCopy} on no surviving copy, ${rec.lostHeld ?? '?'} held)`,
+    ].join(', ');
+  }
   const d = m.disruptions[0];
   const parts = [
     m.passed ? 'pass' : `did not pass (${m.stopped ?? (m.converged ? 'verdict FAIL' : 'not converged')})`,
@@ -297,7 +337,7 @@ async function main(): Promise<number> {
   if (opts.fromJson !== undefined) {
     const saved = JSON.parse(readFileSync(opts.fromJson, 'utf8')) as BenchResults;
     const doc = { ...withSummaries(saved), renderedFrom: relative(REPO, opts.fromJson) };
-    writeFileSync(opts.out, keepFootprintSection(readIfExists(opts.out), renderMarkdown(doc)));
+    writeFileSync(opts.out, mergeDocument(readIfExists(opts.out), documentParts(doc)));
     if (opts.json) writeFileSync(opts.json, `${JSON.stringify(doc, null, 2)}\n`);
     process.stdout.write(
       `bench: rendered ${relative(process.cwd(), opts.fromJson)} into ${relative(process.cwd(), opts.out)}\n`,
@@ -332,6 +372,7 @@ async function main(): Promise<number> {
     opts.scenarios.forEach((id) => {
       const k = BENCH_SCENARIOS.findIndex((s) => s.id === id);
       for (const agent of r % 2 === 0 ? opts.agents : [...opts.agents].reverse()) {
+        if (r >= (opts.repeatsByAgent[agent] ?? opts.repeats)) continue;
         const index = plan.length;
         const name = `${String(index + 1).padStart(2, '0')}-${id}-${agent}-r${r + 1}`;
         plan.push({
@@ -349,7 +390,7 @@ async function main(): Promise<number> {
     });
   }
   say(
-    `bench: ${plan.length} run(s): ${opts.scenarios.join(', ')} × ${opts.agents.join(' & ')} × ${opts.repeats} repeat(s); logs in ${relative(REPO, benchDir)}`,
+    `bench: ${plan.length} run(s): ${opts.scenarios.join(', ')} × ${opts.agents.join(' & ')} × ${opts.repeats} repeat(s)${opts.repeatsByAgent.seed !== undefined ? ` (seed: ${opts.repeatsByAgent.seed})` : ''}; logs in ${relative(REPO, benchDir)}`,
   );
 
   let current: Child | undefined;
@@ -405,7 +446,9 @@ async function main(): Promise<number> {
       if (out.result.scenarioSource) run.scenarioSource = out.result.scenarioSource;
       if (out.result.report) run.runDir = relative(REPO, out.result.report.runDir);
       const input = withNotices(out.result);
-      if (input) run.metrics = runMetrics(input, { spotRoutes: SPOT_ROUTES });
+      const recovery = recoveryKindOf(spec.scenarioId);
+      if (input)
+        run.metrics = runMetrics(input, { spotRoutes: SPOT_ROUTES, ...(recovery ? { recovery } : {}) });
       else run.error = out.result.error ?? 'no report';
     } else run.error = out.error ?? 'no result';
     if (interrupted && run.metrics && !run.metrics.passed) {
@@ -450,6 +493,9 @@ async function main(): Promise<number> {
         what: res instanceof Error ? `not loadable: ${res.message}` : (res?.scenario.description ?? ''),
         sources: sources.length > 0 ? sources : res instanceof Error || res === undefined ? [] : [res.source],
         notes: notes.length > 0 ? notes : res instanceof Error || res?.note === undefined ? [] : [res.note],
+        ...(res !== undefined && !(res instanceof Error) && Object.keys(res.scenario.agentEnv).length > 0
+          ? { agentEnv: { ...res.scenario.agentEnv } }
+          : {}),
       };
     });
     const pollOf = (a: AgentName) => [
@@ -472,6 +518,9 @@ async function main(): Promise<number> {
         ...(opts.agents.length === 1 ? { only: opts.agents[0] } : {}),
         scenarios: opts.scenarios,
         agents: opts.agents,
+        ...(Object.keys(opts.repeatsByAgent).length > 0
+          ? { repeatsByAgent: opts.repeatsByAgent as Record<string, number> }
+          : {}),
       },
       ...(interrupted ? { interrupted } : {}),
       plannedRuns: plan.length,
@@ -491,13 +540,13 @@ async function main(): Promise<number> {
       benchDir: relative(REPO, benchDir),
     });
     const json = `${JSON.stringify(doc, null, 2)}\n`;
-    const md = renderMarkdown(doc);
     writeFileSync(join(benchDir, 'bench-results.json'), json);
-    writeFileSync(join(benchDir, 'BENCHMARKS.md'), md);
+    writeFileSync(join(benchDir, 'BENCHMARKS.md'), mergeDocument('', documentParts(doc)));
     if (final) {
       if (opts.json) writeFileSync(opts.json, json);
-      // The agent-footprint section comes from npm run footprint, not from these runs: keep it.
-      writeFileSync(opts.out, keepFootprintSection(readIfExists(opts.out), md));
+      // Only what this bench ran is rewritten; the footprint and snapshot-memory sections come from
+      // their own tools, and rows not run keep their previous figures.
+      writeFileSync(opts.out, mergeDocument(readIfExists(opts.out), documentParts(doc)));
     }
     return doc;
   }

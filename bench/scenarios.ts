@@ -11,7 +11,17 @@ export interface BenchScenario {
   /** The one disruption a scenario file must hold to be used for this row. */
   expect:
     | { kind: 'interrupt'; target: 'follower' | 'leader'; minNoticeMs: number; maxNoticeMs: number }
-    | { kind: 'kill9'; target: 'follower' | 'leader'; instanceGone: boolean };
+    | { kind: 'kill9'; target: 'follower' | 'leader'; instanceGone: boolean }
+    /** Quorum loss: one kill -9 step, instances gone for good, hitting a majority but not all of them. */
+    | { kind: 'majority-lost' }
+    /** Quorum loss: one kill -9 step, every instance gone for good. */
+    | { kind: 'all-lost' };
+}
+
+/** The quorum-loss rows' kind (their metrics, targets and section of BENCHMARKS.md are their own). */
+export function recoveryKindOf(id: string): 'majority-lost' | 'all-lost' | undefined {
+  const e = BENCH_SCENARIOS.find((s) => s.id === id)?.expect;
+  return e?.kind === 'majority-lost' || e?.kind === 'all-lost' ? e.kind : undefined;
 }
 
 export const BENCH_SCENARIOS: readonly BenchScenario[] = [
@@ -34,5 +44,15 @@ export const BENCH_SCENARIOS: readonly BenchScenario[] = [
     id: 'kill9-reaped',
     quick: false,
     expect: { kind: 'kill9', target: 'follower', instanceGone: true },
+  },
+  {
+    id: 'majority-lost',
+    quick: false,
+    expect: { kind: 'majority-lost' },
+  },
+  {
+    id: 'all-lost',
+    quick: false,
+    expect: { kind: 'all-lost' },
   },
 ];

@@ -785,9 +785,11 @@ export function evaluateRecoveryTargets(
           agent,
           status: verified.length === 0 ? 'not measured' : held > 0 ? 'not met' : 'met',
           detail:
-            verified.length === 0
-              ? `no run could read its writes back${rs.length > 0 ? ` (${rs.length} run(s): the cluster was not readable at the end)` : ''}`
-              : `${lost} acknowledged write(s) lost over ${verified.length} run(s): ${noCopy} ${above} (on no surviving copy), ${held} held by a surviving copy or unexplained`,
+            rs.length === 0
+              ? 'no run was measured'
+              : verified.length === 0
+                ? `no run could read its writes back (${rs.length} run(s): the cluster was not readable at the end)`
+                : `${lost} acknowledged write(s) lost over ${verified.length} run(s): ${noCopy} ${above} (on no surviving copy), ${held} held by a surviving copy or unexplained`,
         },
         [
           verified.length > 0 && verified.length < rs.length
