@@ -298,7 +298,7 @@ export class Observer {
     } catch (err) {
       // A few words ("connection refused") rather than gRPC's chain, which fills a plan's reason.
       const reason = networkReason(err);
-      return { ok: false, error: reason === undefined ? describeError(err) : `${url}: ${reason}` };
+      return { ok: false, error: reason ?? describeError(err) };
     }
   }
 
@@ -404,7 +404,7 @@ export class Observer {
         const a = answers.get(trimSlash(u));
         if (!a) continue;
         if (!a.ok) {
-          errors.push(a.error);
+          errors.push(`${u}: ${a.error}`);
           continue;
         }
         if (a.status.memberId !== m.id || a.status.clusterId !== clusterId) {
