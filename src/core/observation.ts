@@ -164,8 +164,7 @@ export interface RecoveryOrder {
 
 /** The newest verified snapshot of this group in the snapshot store, or why it is unknown. */
 export type SnapshotView =
-  | { ok: true; newest?: { name: string; revision: number; takenAt: number } }
-  | { ok: false; error: string };
+  { ok: true; newest?: { name: string; revision: number; takenAt: number } } | { ok: false; error: string };
 
 /** Votes this agent collected for itself as bootstrap seeder (collect-votes action). */
 export interface VoteTally {
