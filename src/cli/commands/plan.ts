@@ -9,6 +9,7 @@ import { ExitError, errorChain, networkReason } from '../../core/errors.ts';
 import { systemClock } from '../../adapters/local/system-clock.ts';
 import type { Config } from '../../config/schema.ts';
 import type { InstanceIdentity, InstanceMetadata } from '../../ports/instance-metadata.ts';
+import type { Logger } from '../../ports/logger.ts';
 import { EXIT } from '../exit-codes.ts';
 import { cliRun, errorDocument, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
 import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
@@ -48,21 +49,50 @@ function groupFailure(error: string): string {
 }
 
 /**
- * Reads the instance identity once, within a few seconds: plan is a dry run and must not wait a minute
- * on a metadata service that is not there (the agent, by contrast, retries until it answers).
+ * The logger and instance metadata of a one-shot observation (`plan`, `recover --dry-run`): reads the
+ * identity once, within a few seconds — a dry run must not wait a minute on a metadata service that is
+ * not there (the agent, by contrast, retries until it answers) — and hands the runtime a metadata port
+ * that returns that answer instead of asking again. `hint` ends the error line ("not on an instance? …").
  */
-async function readIdentityOnce(metadata: InstanceMetadata, config: Config): Promise<InstanceIdentity> {
-  const url = config.metadata.url;
+export async function openMetadataOnce(
+  config: Config,
+  hint: string,
+): Promise<{ logger: Logger; metadata: InstanceMetadata; identity: InstanceIdentity }> {
+  const [{ createLogger }, { createImds }] = await Promise.all([
+    import('../../adapters/local/logger.ts'),
+    import('../../adapters/imds/imds.ts'),
+  ]);
+  // The plan's reasons and the exit code carry what went wrong; the agent's warnings would say it twice.
+  const logger = createLogger({
+    level: cliRun.verbose ? 'debug' : config.log.level === 'info' ? 'error' : config.log.level,
+  });
+  const imds = createImds({
+    url: config.metadata.url,
+    requireV2: config.metadata.requireV2,
+    timeoutMs: config.metadata.timeoutMs,
+    tokenTtlSec: Math.floor(config.metadata.tokenTtlMs / 1000),
+    clock: systemClock,
+    logger,
+  });
+  let identity: InstanceIdentity;
   try {
-    return await metadata.identity(AbortSignal.timeout(Math.max(3000, 2 * config.metadata.timeoutMs)));
+    identity = await imds.identity(AbortSignal.timeout(Math.max(3000, 2 * config.metadata.timeoutMs)));
   } catch (err) {
     const reason = networkReason(err) ?? errorChain(err).at(-1) ?? 'no answer';
     throw new ExitError(
-      `no instance metadata at ${url}: not on an instance? use --metadata-url (${reason})`,
+      `no instance metadata at ${config.metadata.url}: ${hint} (${reason})`,
       EXIT.cloudUnavailable,
-      { cause: err, code: 'METADATA_UNREACHABLE' },
+      {
+        cause: err,
+        code: 'METADATA_UNREACHABLE',
+      },
     );
   }
+  const metadata: InstanceMetadata = {
+    identity: () => Promise.resolve(identity),
+    get: (path, signal) => imds.get(path, signal),
+  };
+  return { logger, metadata, identity };
 }
 
 export function registerPlanCommand(program: Command): void {
@@ -80,32 +110,17 @@ export function registerPlanCommand(program: Command): void {
     const endpoints = parseEndpoints(flags.endpoints);
     const config = loadConfigFromFlags({ ...flags, set: targetSets(flags) });
     noteLogLevel(config.log.level);
-    const [
-      { createAgentRuntime },
-      { ProbeEtcdRunner },
-      { summarizeObservation, actionTarget },
-      { createLogger },
-      { createImds },
-    ] = await Promise.all([
-      import('../../agent/wiring.ts'),
-      import('../../adapters/runner/probe-runner.ts'),
-      import('../../agent/summary.ts'),
-      import('../../adapters/local/logger.ts'),
-      import('../../adapters/imds/imds.ts'),
-    ]);
-    // The plan's reasons and the exit code carry what went wrong; the agent's warnings would say it twice.
-    const logger = createLogger({
-      level: cliRun.verbose ? 'debug' : config.log.level === 'info' ? 'error' : config.log.level,
-    });
-    const imds = createImds({
-      url: config.metadata.url,
-      requireV2: config.metadata.requireV2,
-      timeoutMs: config.metadata.timeoutMs,
-      tokenTtlSec: Math.floor(config.metadata.tokenTtlMs / 1000),
-      clock: systemClock,
-      logger,
-    });
-    const identity = await readIdentityOnce(imds, config);
+    const [{ createAgentRuntime }, { ProbeEtcdRunner }, { summarizeObservation, actionTarget }] =
+      await Promise.all([
+        import('../../agent/wiring.ts'),
+        import('../../adapters/runner/probe-runner.ts'),
+        import('../../agent/summary.ts'),
+      ]);
+    // The runtime reads the identity again: it gets the answer just read instead of retrying.
+    const { logger, metadata, identity } = await openMetadataOnce(
+      config,
+      'not on an instance? use --metadata-url',
+    );
     if (config.group.provider === 'elastigroup' && !config.group.groupId && !identity.groupId) {
       throw new ExitError(
         `group.groupId: not set, and the instance metadata at ${config.metadata.url} has no spotinst:aws:ec2:group:id tag; pass --group-id sig-… or set group.groupId`,
@@ -113,11 +128,6 @@ export function registerPlanCommand(program: Command): void {
         { code: 'CONFIG_INVALID' },
       );
     }
-    // The runtime reads the identity again: it gets the answer just read instead of retrying.
-    const metadata: InstanceMetadata = {
-      identity: () => Promise.resolve(identity),
-      get: (path, signal) => imds.get(path, signal),
-    };
     let runtime: ReturnType<typeof createAgentRuntime> | undefined;
     try {
       const probe = new ProbeEtcdRunner({ clientUrl: () => runtime?.observer.self()?.clientUrl });

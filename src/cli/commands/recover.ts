@@ -7,16 +7,14 @@
  * what it would lose.
  */
 import type { Command } from 'commander';
-import { ExitError, errorChain, networkReason } from '../../core/errors.ts';
+import { ExitError } from '../../core/errors.ts';
 import type { RecoveryOrder } from '../../core/observation.ts';
-import { systemClock } from '../../adapters/local/system-clock.ts';
-import type { InstanceMetadata } from '../../ports/instance-metadata.ts';
 import { ORDER_TTL_MS, parseRecoveryOrder, writeRecoveryOrder } from '../../agent/recovery-order.ts';
 import { EXIT } from '../exit-codes.ts';
-import { cliRun, noteLogLevel } from '../output.ts';
+import { noteLogLevel } from '../output.ts';
 import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
 import type { ConfigFlags } from './agent.ts';
-import { formatPlanTable } from './plan.ts';
+import { formatPlanTable, openMetadataOnce } from './plan.ts';
 
 interface RecoverFlags extends ConfigFlags {
   from?: string;
@@ -57,40 +55,12 @@ export function registerRecoverCommand(program: Command): void {
       );
       return;
     }
-    const [{ createAgentRuntime }, { ProbeEtcdRunner }, { actionTarget }, { createLogger }, { createImds }] =
-      await Promise.all([
-        import('../../agent/wiring.ts'),
-        import('../../adapters/runner/probe-runner.ts'),
-        import('../../agent/summary.ts'),
-        import('../../adapters/local/logger.ts'),
-        import('../../adapters/imds/imds.ts'),
-      ]);
-    const logger = createLogger({
-      level: cliRun.verbose ? 'debug' : config.log.level === 'info' ? 'error' : config.log.level,
-    });
-    const imds = createImds({
-      url: config.metadata.url,
-      requireV2: config.metadata.requireV2,
-      timeoutMs: config.metadata.timeoutMs,
-      tokenTtlSec: Math.floor(config.metadata.tokenTtlMs / 1000),
-      clock: systemClock,
-      logger,
-    });
-    let identity;
-    try {
-      identity = await imds.identity(AbortSignal.timeout(Math.max(3000, 2 * config.metadata.timeoutMs)));
-    } catch (err) {
-      const reason = networkReason(err) ?? errorChain(err).at(-1) ?? 'no answer';
-      throw new ExitError(
-        `no instance metadata at ${config.metadata.url}: recover runs on the instance itself (${reason})`,
-        EXIT.cloudUnavailable,
-        { cause: err, code: 'METADATA_UNREACHABLE' },
-      );
-    }
-    const metadata: InstanceMetadata = {
-      identity: () => Promise.resolve(identity),
-      get: (path, signal) => imds.get(path, signal),
-    };
+    const [{ createAgentRuntime }, { ProbeEtcdRunner }, { actionTarget }] = await Promise.all([
+      import('../../agent/wiring.ts'),
+      import('../../adapters/runner/probe-runner.ts'),
+      import('../../agent/summary.ts'),
+    ]);
+    const { logger, metadata } = await openMetadataOnce(config, 'recover runs on the instance itself');
     let runtime: ReturnType<typeof createAgentRuntime> | undefined;
     try {
       const probe = new ProbeEtcdRunner({ clientUrl: () => runtime?.observer.self()?.clientUrl });
