@@ -466,7 +466,9 @@ async function main(): Promise<number> {
   say(
     `bench: wrote ${relative(process.cwd(), opts.out) || opts.out}${opts.json ? ` and ${relative(process.cwd(), opts.json)}` : ''} (${(final.wallMs / 60_000).toFixed(1)} min)`,
   );
-  for (const t of final.targets) say(`  ${t.agent.padEnd(9)} ${t.status.padEnd(12)} ${t.id}: ${t.detail}`);
+  const standard = opts.scenarios.some((id) => recoveryKindOf(id) === undefined);
+  for (const t of [...(standard ? final.targets : []), ...(final.recoveryTargets ?? [])])
+    say(`  ${t.agent.padEnd(9)} ${t.status.padEnd(12)} ${t.id}: ${t.detail}`);
   return 0;
 
   /** Writes the JSON and the document into the bench's directory, and with `final` to --out / --json. */
