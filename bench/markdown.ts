@@ -475,6 +475,18 @@ export function renderRecoverySection(r: BenchResults): MarkedSection | undefine
     ),
     '',
   );
+  const standardRuns = r.runs.filter((x) => recoveryKindOf(x.scenarioId) === undefined);
+  p(
+    standardRuns.length === 0
+      ? '"Nothing changes for the scenarios that pass today" is not judged by this section: this bench did not run the standard rows (their tables above come from their own bench).'
+      : `"Nothing changes for the scenarios that pass today": the standard rows ran in this same bench; ${agents
+          .map((a) => {
+            const mine = standardRuns.filter((x) => x.agent === a);
+            return `${a}: ${mine.filter((x) => x.metrics?.passed).length} of ${mine.length} of their runs passed`;
+          })
+          .join('; ')} (the tables above).`,
+    '',
+  );
   p(
     '- Cells show the **median over the repeats, then (min–max)**.',
     '- **Cloud terminated → writable again** (majority-lost) starts when the emulator terminated the last of the lost instances (their kill -9 and termination are one step, so this is also when the group API stops listing them); **first replacement launched → writable again** (all-lost) starts when the group launched the first new instance, whose agent starts at once (our stand-in for "boots"). Both end at the first acknowledged write after the loss: for etcd-spot, the recovery section\'s first write acknowledged after its force-new-cluster / restore-snapshot decision; for an agent without a recovery section (the seed), the first 100 ms bucket of the writers\' timeline with an acknowledged write after the outage. A run that was never writable again counts as infinitely late.',
