@@ -1,6 +1,6 @@
 /**
  * The "Agent footprint" section of BENCHMARKS.md, between two markers: written by bench/footprint.ts,
- * carried over unchanged by bench/run.ts when it rewrites the rest of the document.
+ * kept by bench/run.ts when it rewrites the rest of the document (src/sim/bench-doc-sections.ts).
  */
 export const FOOTPRINT_START = '<!-- footprint:start (npm run footprint) -->';
 export const FOOTPRINT_END = '<!-- footprint:end -->';
@@ -18,10 +18,4 @@ export function replaceFootprintSection(doc: string, body: string): string {
   const old = footprintSection(doc);
   if (old !== undefined) return doc.replace(old, () => marked);
   return `${doc.trimEnd()}${doc.trim() ? '\n\n' : ''}${marked}\n`;
-}
-
-/** A freshly rendered document that keeps the footprint section of the previous one, if any. */
-export function keepFootprintSection(previous: string, fresh: string): string {
-  const old = footprintSection(previous);
-  return old === undefined ? fresh : `${fresh.trimEnd()}\n\n${old}\n`;
 }
