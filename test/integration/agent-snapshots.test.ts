@@ -11,49 +11,23 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
-import { createLogger } from '../../src/adapters/local/logger.ts';
 import { createFsSnapshotStore } from '../../src/adapters/snapshots/fs-store.ts';
 import { verifyStoredSnapshot } from '../../src/adapters/snapshots/snapshots.ts';
-import { createAgentRuntime } from '../../src/agent/wiring.ts';
 import { startEmulator } from '../../src/emulator/server.ts';
 import type { RunningEmulator } from '../../src/emulator/server.ts';
 import { waitFor } from '../support/wait.ts';
-import { TOKEN, agentConfig, closeAll, logLines, logTail } from './agent-support.ts';
+import { TOKEN, closeAll, logLines, logTail, startAgent } from './agent-support.ts';
 import type { TestAgent } from './agent-support.ts';
 
 const IMDS_PORT = 13_394;
 
-async function startWith(
+function startWith(
   emu: RunningEmulator,
   groupId: string,
   instanceId: string,
   snapshot: Record<string, string>,
 ): Promise<TestAgent> {
-  const inst = emu.state.getInstance(instanceId);
-  if (!inst) throw new Error(`no instance ${instanceId}`);
-  const dir = await mkdtemp(join(tmpdir(), `etcd-spot-agent-snap-${instanceId}-`));
-  const logFile = join(dir, 'agent.log');
-  const config = agentConfig(emu, groupId, instanceId, dir, snapshot);
-  const logger = createLogger({ level: 'debug', destination: logFile, base: { instanceId } });
-  const runtime = createAgentRuntime(config, { env: {}, logger });
-  const ac = new AbortController();
-  await runtime.start(AbortSignal.any([ac.signal, AbortSignal.timeout(10_000)]));
-  const loop = runtime.run(ac.signal);
-  let stopped: Promise<void> | undefined;
-  return {
-    instanceId,
-    privateIp: inst.privateIp,
-    dir,
-    logFile,
-    runtime,
-    loop,
-    stop: () =>
-      (stopped ??= (async () => {
-        ac.abort();
-        await loop;
-        await runtime.shutdown();
-      })()),
-  };
+  return startAgent(emu, groupId, instanceId, { config: snapshot });
 }
 
 function client(url: string): Etcd3 {

@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { describeError } from '../../src/core/errors.ts';
 import { createAgentRuntime } from '../../src/agent/wiring.ts';
-import type { AgentRuntime } from '../../src/agent/wiring.ts';
+import type { AgentRuntime, RuntimeOptions } from '../../src/agent/wiring.ts';
 import type { RunningEmulator } from '../../src/emulator/server.ts';
 
 export const TOKEN = 'agent-test-token';
@@ -60,18 +60,28 @@ export function agentConfig(
   return r.config;
 }
 
+/**
+ * Starts one agent in-process for `instanceId`. `opts.config` adds config overrides, `opts.runtime`
+ * runtime options (e.g. a snapshot store), `opts.prepare` runs on the agent's fresh dir first.
+ */
 export async function startAgent(
   emu: RunningEmulator,
   groupId: string,
   instanceId: string,
+  opts: {
+    config?: Record<string, string>;
+    runtime?: Omit<RuntimeOptions, 'env' | 'logger'>;
+    prepare?: (dir: string) => Promise<void>;
+  } = {},
 ): Promise<TestAgent> {
   const inst = emu.state.getInstance(instanceId);
   if (!inst) throw new Error(`no instance ${instanceId}`);
   const dir = await mkdtemp(join(tmpdir(), `etcd-spot-agent-${instanceId}-`));
+  await opts.prepare?.(dir);
   const logFile = join(dir, 'agent.log');
-  const config = agentConfig(emu, groupId, instanceId, dir);
+  const config = agentConfig(emu, groupId, instanceId, dir, opts.config);
   const logger = createLogger({ level: 'debug', destination: logFile, base: { instanceId } });
-  const runtime = createAgentRuntime(config, { env: {}, logger });
+  const runtime = createAgentRuntime(config, { ...opts.runtime, env: {}, logger });
   const ac = new AbortController();
   await runtime.start(AbortSignal.any([ac.signal, AbortSignal.timeout(10_000)]));
   const loop = runtime.run(ac.signal);

@@ -16,52 +16,28 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import { createEtcdCluster } from '../../src/adapters/etcd/etcd3-cluster.ts';
-import { createLogger } from '../../src/adapters/local/logger.ts';
 import { createFsSnapshotStore } from '../../src/adapters/snapshots/fs-store.ts';
 import { takeSnapshot } from '../../src/adapters/snapshots/snapshots.ts';
-import { createAgentRuntime } from '../../src/agent/wiring.ts';
 import { startEmulator } from '../../src/emulator/server.ts';
 import type { RunningEmulator } from '../../src/emulator/server.ts';
 import type { SnapshotStore } from '../../src/ports/snapshot-store.ts';
 import { waitFor } from '../support/wait.ts';
-import { TOKEN, agentConfig, closeAll, logLines, timeline } from './agent-support.ts';
+import { TOKEN, closeAll, logLines, startAgent, timeline } from './agent-support.ts';
 import type { TestAgent } from './agent-support.ts';
 
 const IMDS_PORT = 13_390;
 
-async function startWithStore(
+function startWithStore(
   emu: RunningEmulator,
   groupId: string,
   instanceId: string,
   snapshotStore: SnapshotStore,
 ): Promise<TestAgent> {
-  const inst = emu.state.getInstance(instanceId);
-  if (!inst) throw new Error(`no instance ${instanceId}`);
-  const dir = await mkdtemp(join(tmpdir(), `etcd-spot-restore-${instanceId}-`));
-  // An instance image may ship the data dir empty (the simulator does): etcd 3.4's restore refuses it.
-  await mkdir(join(dir, 'data'), { recursive: true });
-  const logFile = join(dir, 'agent.log');
-  const config = agentConfig(emu, groupId, instanceId, dir);
-  const logger = createLogger({ level: 'debug', destination: logFile, base: { instanceId } });
-  const runtime = createAgentRuntime(config, { env: {}, logger, snapshotStore });
-  const ac = new AbortController();
-  await runtime.start(AbortSignal.any([ac.signal, AbortSignal.timeout(10_000)]));
-  const loop = runtime.run(ac.signal);
-  let stopped: Promise<void> | undefined;
-  return {
-    instanceId,
-    privateIp: inst.privateIp,
-    dir,
-    logFile,
-    runtime,
-    loop,
-    stop: () =>
-      (stopped ??= (async () => {
-        ac.abort();
-        await loop;
-        await runtime.shutdown();
-      })()),
-  };
+  return startAgent(emu, groupId, instanceId, {
+    runtime: { snapshotStore },
+    // An instance image may ship the data dir empty (the simulator does): etcd 3.4's restore refuses it.
+    prepare: (dir) => mkdir(join(dir, 'data'), { recursive: true }).then(() => undefined),
+  });
 }
 
 function client(url: string): Etcd3 {
