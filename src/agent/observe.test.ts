@@ -142,6 +142,72 @@ describe('Observer (fake ports)', () => {
     assert.deepEqual([m3?.reachable, m3?.unstartedSince], [false, 1_000_000]);
   });
 
+  describe("the cloud's proof that a dead member's instance is terminated", () => {
+    // i-3's etcd is down and i-3 is missing from the group list.
+    function deadI3(leader: string) {
+      const s = setup();
+      s.group.instances = s.group.instances.filter((i) => i.id !== 'i-3');
+      s.etcd.statuses.set(url(1), memberStatus(M1, C, leader));
+      s.etcd.statuses.set(url(2), memberStatus(M2, C, leader));
+      return s;
+    }
+    const m3 = (c: ClusterView) => reachable(c).members.find((m) => m.id === M3);
+
+    it('the leader\'s agent asks, and a "terminated" answer marks the member', async () => {
+      const s = deadI3(M1);
+      s.group.terminated.add('i-3');
+      const obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, ['i-3']);
+      assert.equal(m3(obs.cluster)?.instanceTerminated, true);
+      await s.clock.advance(60_000);
+      const again = await s.observer.observe();
+      assert.equal(
+        m3(again.cluster)?.instanceTerminated,
+        true,
+        'remembered: a terminated instance never returns',
+      );
+      assert.deepEqual(s.group.confirmCalls, ['i-3'], 'not asked again');
+    });
+
+    it('no proof from an error or a "not terminated" answer; asked again only after groupPollInterval', async () => {
+      const s = deadI3(M1);
+      s.group.confirmError = new RateLimitedError('429', { retryAfterMs: 1000 });
+      let obs = await s.observer.observe();
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+      await s.clock.advance(5000);
+      s.group.confirmError = undefined;
+      obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, ['i-3'], 'not before groupPollIntervalMs');
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+      await s.clock.advance(5000);
+      obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, ['i-3', 'i-3']);
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined, 'the cloud said it is not terminated');
+    });
+
+    it("only the leader's agent asks, and never about a listed instance", async () => {
+      const s = deadI3(M2);
+      s.group.terminated.add('i-3');
+      const obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, []);
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+      const listed = setup();
+      listed.etcd.statuses.set(url(1), memberStatus(M1, C, M1));
+      listed.group.terminated.add('i-3');
+      await listed.observer.observe();
+      assert.deepEqual(listed.group.confirmCalls, [], 'i-3 is still in the list');
+    });
+
+    it('a member that answers again loses the mark', async () => {
+      const s = deadI3(M1);
+      s.group.terminated.add('i-3');
+      await s.observer.observe();
+      s.etcd.statuses.set(url(3), memberStatus(M3, C, M1));
+      const obs = await s.observer.observe();
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+    });
+  });
+
   it('a member list only from a voter: learners alone make the cluster unreachable', async () => {
     const s = setup();
     s.etcd.statuses.set(url(1), memberStatus(M1, C, M2, { isLearner: true }));

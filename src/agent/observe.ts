@@ -87,6 +87,9 @@ export class Observer {
   /** Quorum-loss recovery memory: the unbroken leaderless streak and the last two successful group fetches. */
   private noLeaderSince: number | undefined;
   private groupFetches: { fetchedAt: number; instances: GroupInstanceView[] }[] = [];
+  /** Members whose instance the cloud said is terminated (final), and when each other one was last asked. */
+  private readonly terminatedConfirmed = new Set<MemberId>();
+  private readonly terminationAskedAt = new Map<MemberId, number>();
 
   constructor(deps: ObserverDeps) {
     this.d = deps;
@@ -131,6 +134,7 @@ export class Observer {
     this.latestGroup = group;
     const termination = this.d.termination.view();
     const cluster = await this.observeCluster(self, group, signal);
+    if (cluster.reachable && group.ok) await this.confirmTerminations(self, group, cluster, signal);
     this.clusterSeen = cluster.reachable;
     const obs: Observation = { self, group, termination, local, cluster };
     // Peers are asked while no cluster answers (bootstrap) and while it has no leader (quorum-loss
@@ -442,6 +446,61 @@ export class Observer {
     this.lastGoodClientUrls = [...new Set(members.flatMap((m) => m.clientUrls.map(trimSlash)))];
 
     return { reachable: true, clusterId, members: views, leaderId: viaStatus.leaderId, via };
+  }
+
+  /**
+   * The leader's agent asks the cloud about the instance of each member that is unreachable and missing
+   * from the (ok) group list: a positive "terminated" (`InstanceGroup.confirmTerminated`) is remembered
+   * (a terminated instance never comes back) and marks the member `instanceTerminated`, the proof that
+   * shortens its reap wait. An error or "not terminated" is no proof. At most 3 members per cycle, each
+   * asked again no sooner than `groupPollIntervalMs`.
+   */
+  private async confirmTerminations(
+    self: SelfView,
+    group: Extract<GroupView, { ok: true }>,
+    cluster: Extract<ClusterView, { reachable: true }>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const ids = new Set(cluster.members.map((m) => m.id));
+    for (const id of [...this.terminatedConfirmed]) if (!ids.has(id)) this.terminatedConfirmed.delete(id);
+    for (const id of [...this.terminationAskedAt.keys()]) if (!ids.has(id)) this.terminationAskedAt.delete(id);
+    const g = this.d.group;
+    if (g.confirmTerminated === undefined) return;
+    const selfUrl = trimSlash(self.peerUrl);
+    const selfMember = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
+    if (selfMember === undefined || selfMember.id !== cluster.leaderId) return;
+    const now = this.d.clock.now();
+    const listed = new Set(group.instances.map((i) => i.id));
+    const ask = cluster.members
+      .filter(
+        (m) =>
+          !m.reachable &&
+          m.name !== '' &&
+          !listed.has(m.name) &&
+          !this.terminatedConfirmed.has(m.id) &&
+          now - (this.terminationAskedAt.get(m.id) ?? -Infinity) >= this.d.settings.groupPollIntervalMs,
+      )
+      .slice(0, 3);
+    await Promise.all(
+      ask.map(async (m) => {
+        this.terminationAskedAt.set(m.id, now);
+        try {
+          const sig = withDeadline(this.d.settings.cloudTimeoutMs, signal);
+          if (await g.confirmTerminated!(m.name, sig)) this.terminatedConfirmed.add(m.id);
+        } catch (err) {
+          this.d.logger.debug(
+            { member: m.id, instance: m.name, err: describeError(err) },
+            'could not ask the cloud whether the instance is terminated; no proof, so the full memberDeadAfter applies',
+          );
+        }
+      }),
+    );
+    for (const m of cluster.members) {
+      if (!this.terminatedConfirmed.has(m.id)) continue;
+      // A member that answers again was never gone: the cloud's word is dropped.
+      if (m.reachable) this.terminatedConfirmed.delete(m.id);
+      else m.instanceTerminated = true;
+    }
   }
 
   private async observePeers(

@@ -107,6 +107,7 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
       maxVoters: a.maxVoters,
       maxLearners: a.maxLearners,
       memberDeadAfterMs: a.memberDeadAfterMs,
+      terminatedMemberDeadAfterMs: Math.min(a.terminatedMemberDeadAfterMs, a.memberDeadAfterMs),
       unstartedMemberTtlMs: a.unstartedMemberTtlMs,
       leaveOnRebalance: a.leaveOnRebalance,
       recoveryMode: config.recovery.mode,
@@ -166,6 +167,10 @@ function lazyGroup(
     listInstances: async (signal) => (await resolve()).listInstances(signal),
     lifecycleState: async (id, signal) => (await resolve()).lifecycleState(id, signal),
     signalReadyToShutdown: async (id, signal) => (await resolve()).signalReadyToShutdown(id, signal),
+    confirmTerminated: async (id, signal) => {
+      const g = await resolve();
+      return g.confirmTerminated ? g.confirmTerminated(id, signal) : false;
+    },
     desiredCapacity: async (signal) => {
       const g = await resolve();
       return g.desiredCapacity ? g.desiredCapacity(signal) : undefined;

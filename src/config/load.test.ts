@@ -88,6 +88,7 @@ describe('loadConfig', () => {
       terminationPollIntervalMs: 5000,
       groupPollIntervalMs: 10_000,
       memberDeadAfterMs: 60_000,
+      terminatedMemberDeadAfterMs: 5000,
       unstartedMemberTtlMs: 120_000,
       maxVoters: 5,
       maxLearners: 1,

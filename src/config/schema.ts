@@ -309,6 +309,8 @@ export const configSchema = strictSection({
     }),
     groupPollInterval: duration('10s', { min: 100, max: 10 * 60_000 }),
     memberDeadAfter: duration('60s', { min: 1000, max: 24 * 3_600_000 }),
+    // The shorter wait once the cloud has said the member's instance is terminated (capped at memberDeadAfter).
+    terminatedMemberDeadAfter: duration('5s', { min: 1000, max: 24 * 3_600_000 }),
     unstartedMemberTtl: duration('2m', { min: 1000, max: 24 * 3_600_000 }),
     maxVoters: leaf(
       'number',

@@ -100,10 +100,22 @@ export type ReapCandidate = {
 };
 
 /**
+ * How long a member whose instance is gone must have been unreachable before it is reaped: the shorter
+ * `terminatedMemberDeadAfterMs` only with the cloud's own word that the instance is terminated
+ * (`instanceTerminated`), else `memberDeadAfterMs` (the cloud is silent or unsure: one list that lacks
+ * the instance proves little).
+ */
+export function deadAfterMs(m: MemberView, policy: Policy): number {
+  return m.instanceTerminated === true
+    ? Math.min(policy.terminatedMemberDeadAfterMs, policy.memberDeadAfterMs)
+    : policy.memberDeadAfterMs;
+}
+
+/**
  * A member the leader's agent removes as dead.
  * - the group list is plausible;
  * - the member's instance is gone from it ({@link isInstanceGone});
- * - the member is unreachable, and has been for longer than `memberDeadAfterMs` (this agent's memory
+ * - the member is unreachable, and has been for longer than {@link deadAfterMs} (this agent's memory
  *   of `unreachableSince`; an unknown start never counts as long enough).
  */
 export function deadMember(
@@ -114,13 +126,14 @@ export function deadMember(
 ): ReapCandidate | undefined {
   if (!isInstanceGone(m, group)) return undefined;
   const down = unreachableFor(m, now);
-  if (down === undefined || down <= policy.memberDeadAfterMs || m.unreachableSince === undefined)
-    return undefined;
+  const ttl = deadAfterMs(m, policy);
+  if (down === undefined || down <= ttl || m.unreachableSince === undefined) return undefined;
+  const proof = m.instanceTerminated === true ? 'the cloud says its instance is terminated; ' : '';
   return {
     member: m,
     why: 'dead',
     since: m.unreachableSince,
-    detail: `instance gone from the group and unreachable for ${formatDuration(down)} > ${formatDuration(policy.memberDeadAfterMs)}`,
+    detail: `${proof}instance gone from the group and unreachable for ${formatDuration(down)} > ${formatDuration(ttl)}`,
   };
 }
 

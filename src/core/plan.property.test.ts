@@ -51,6 +51,7 @@ const memberSpec = fc.record({
   lag: fc.integer({ min: 0, max: 3000 }),
   follows: weighted(0.85),
   generation: fc.nat({ max: 1 }),
+  terminated: weighted(0.3),
   version: fc.option(fc.constantFrom(...VERSIONS), { nil: undefined, freq: 3 }),
 });
 
@@ -195,6 +196,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       };
       if (reachable && s.version !== undefined) m.version = s.version;
       if (!reachable && s.downFor !== undefined) m.unreachableSince = NOW - s.downFor;
+      // The cloud's word may be wrong or stale here: the planner must still need the list's proof too.
+      if (!unstarted && s.terminated) m.instanceTerminated = true;
       if (unstarted && s.unstartedFor !== undefined) m.unstartedSince = NOW - s.unstartedFor;
       if (reachable) {
         m.raftIndex = i === leaderIdx ? LEADER_INDEX : LEADER_INDEX - s.lag;
@@ -438,7 +441,11 @@ check(
     const m = s.obs.cluster.members.find((x) => x.id === a.memberId)!;
     if (a.why === 'dead') {
       assert.ok(!instanceRunning(s.obs, m) && !m.reachable);
-      assert.ok(m.unreachableSince !== undefined && NOW - m.unreachableSince > s.policy.memberDeadAfterMs);
+      const ttl =
+        m.instanceTerminated === true
+          ? Math.min(s.policy.terminatedMemberDeadAfterMs, s.policy.memberDeadAfterMs)
+          : s.policy.memberDeadAfterMs;
+      assert.ok(m.unreachableSince !== undefined && NOW - m.unreachableSince > ttl);
     }
     if (a.why === 'unstarted') {
       assert.ok(

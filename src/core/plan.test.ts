@@ -1091,6 +1091,45 @@ describe('E. cluster-wide duties of the leader’s agent', () => {
     assert.match(a.reason, /unreachable for 60s ≤ 60s/);
   });
 
+  const withTerminated = (downFor: number): ObservationBuilder =>
+    anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-4'),
+        voter('i-5', { downFor, terminated: true }),
+      ])
+      .withLeader('i-1')
+      .asRunningMember();
+
+  test('reaps on proof: the cloud says the instance is terminated, unreachable past terminatedMemberDeadAfter', () => {
+    const a = expectRemove(first(withTerminated(6_000)), 'i-5', 'dead');
+    assert.equal(
+      a.reason,
+      `remove member ${id('i-5')} (i-5): the cloud says its instance is terminated; instance gone from the group and unreachable for 6s > 5s; 4 healthy voters of 4 remain ≥ quorum 3`,
+    );
+  });
+
+  test('reap on proof still waits terminatedMemberDeadAfter, and says so', () => {
+    const a = first(withTerminated(5_000));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /unreachable for 5s ≤ 5s \(the cloud says its instance is terminated\)/);
+  });
+
+  test('without the proof the same member waits the full memberDeadAfter', () => {
+    const a = first(withDead(6_000));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /unreachable for 6s ≤ 60s/);
+  });
+
+  test('reap on proof still needs a plausible group list', () => {
+    expectKind(first(withTerminated(10 * TTL).withGroupError()), 'wait');
+    expectKind(first(withTerminated(10 * TTL).withGroup(['i-2', 'i-3', 'i-4'])), 'wait');
+  });
+
   test('does not reap a dead member while the group API is failing', () => {
     const a = first(withDead(10 * TTL).withGroupError());
     expectKind(a, 'wait');

@@ -25,6 +25,7 @@ import {
   membersWithRunningInstance,
   plausibleGroup,
   reapCandidates,
+  deadAfterMs,
   seederOf,
   stalePeerUrlMember,
   unreachableFor,
@@ -730,7 +731,10 @@ function pendingReaps(cc: ClusterCtx, selfId: MemberId, group: PlausibleGroup): 
       const since = down === undefined ? 'unreachable' : `unreachable for ${formatDuration(down)}`;
       if (!gone && stalePeerUrlMember(m, group, cc.now, 0) === undefined)
         out.push(`${describeMember(m)} ${since} but its instance is still in the group`);
-      else if (down === undefined || down <= cc.policy.memberDeadAfterMs)
+      else if (gone && (down === undefined || down <= deadAfterMs(m, cc.policy))) {
+        const proof = m.instanceTerminated === true ? ' (the cloud says its instance is terminated)' : '';
+        out.push(`${describeMember(m)} ${since} ≤ ${formatDuration(deadAfterMs(m, cc.policy))}${proof}`);
+      } else if (!gone && (down === undefined || down <= cc.policy.memberDeadAfterMs))
         out.push(`${describeMember(m)} ${since} ≤ ${formatDuration(cc.policy.memberDeadAfterMs)}`);
     }
   }

@@ -9,6 +9,11 @@ export interface Policy {
   maxLearners: number;
   /** A member must be unreachable this long, AND its instance gone per the cloud, before it is reaped. */
   memberDeadAfterMs: number;
+  /**
+   * The shorter wait when the cloud has positively said the member's instance is terminated (not just
+   * missing from one list): `MemberView.instanceTerminated`. Never longer than memberDeadAfterMs.
+   */
+  terminatedMemberDeadAfterMs: number;
   /** An added-but-never-started member is removed after this. */
   unstartedMemberTtlMs: number;
   /** Treat an advisory rebalance recommendation as a termination notice. */
@@ -30,6 +35,7 @@ export const DEFAULT_POLICY: Policy = {
   maxVoters: 5,
   maxLearners: 1,
   memberDeadAfterMs: 60_000,
+  terminatedMemberDeadAfterMs: 5_000,
   unstartedMemberTtlMs: 120_000,
   leaveOnRebalance: false,
   voteTtlMs: 30_000,

@@ -210,6 +210,7 @@ export const AGENT_SETTINGS: Record<AgentSettingKey, 'duration' | 'boolean'> = {
   terminationPollInterval: 'duration',
   groupPollInterval: 'duration',
   memberDeadAfter: 'duration',
+  terminatedMemberDeadAfter: 'duration',
   unstartedMemberTtl: 'duration',
   leaveOnRebalance: 'boolean',
 };

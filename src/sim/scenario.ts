@@ -60,6 +60,7 @@ export type AgentSettingKey =
   | 'terminationPollInterval'
   | 'groupPollInterval'
   | 'memberDeadAfter'
+  | 'terminatedMemberDeadAfter'
   | 'unstartedMemberTtl'
   | 'leaveOnRebalance';
 

@@ -63,6 +63,8 @@ export interface MemberSpec {
   downFor?: number;
   /** Unreachable, with no recorded start of the streak (a fresh agent). */
   reachable?: boolean;
+  /** The cloud said the member's instance is terminated (MemberView.instanceTerminated). */
+  terminated?: boolean;
   /** Added but never started, first seen so this long ago (implies unreachable). */
   unstartedFor?: number;
   raftIndex?: number;
@@ -322,6 +324,7 @@ export class ObservationBuilder {
         const downFor = s.downFor ?? s.unstartedFor;
         if (!reachable && downFor !== undefined) m.unreachableSince = this.now - downFor;
         if (unstarted) m.unstartedSince = this.now - (s.unstartedFor ?? 0);
+        if (s.terminated === true) m.instanceTerminated = true;
         if (reachable) {
           m.raftIndex = s.raftIndex ?? LEADER_RAFT_INDEX;
           m.raftAppliedIndex = m.raftIndex;
