@@ -463,7 +463,8 @@ export class Observer {
   ): Promise<void> {
     const ids = new Set(cluster.members.map((m) => m.id));
     for (const id of [...this.terminatedConfirmed]) if (!ids.has(id)) this.terminatedConfirmed.delete(id);
-    for (const id of [...this.terminationAskedAt.keys()]) if (!ids.has(id)) this.terminationAskedAt.delete(id);
+    for (const id of [...this.terminationAskedAt.keys()])
+      if (!ids.has(id)) this.terminationAskedAt.delete(id);
     const g = this.d.group;
     if (g.confirmTerminated === undefined) return;
     const selfUrl = trimSlash(self.peerUrl);
