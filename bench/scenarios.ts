@@ -36,6 +36,11 @@ export const BENCH_SCENARIOS: readonly BenchScenario[] = [
     expect: { kind: 'interrupt', target: 'leader', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
   },
   {
+    id: 'interrupt-notice-30s',
+    quick: false,
+    expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 30_000, maxNoticeMs: 120_000 },
+  },
+  {
     id: 'short-notice',
     quick: false,
     expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 0, maxNoticeMs: 5000 },

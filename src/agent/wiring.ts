@@ -110,6 +110,9 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
       terminatedMemberDeadAfterMs: Math.min(a.terminatedMemberDeadAfterMs, a.memberDeadAfterMs),
       unstartedMemberTtlMs: a.unstartedMemberTtlMs,
       leaveOnRebalance: a.leaveOnRebalance,
+      leaveAfterReplacement: a.leaveAfterReplacement,
+      leaveMarginMs: a.leaveMarginMs,
+      replacementWaitMs: a.replacementWaitMs,
       recoveryMode: config.recovery.mode,
       noLeaderForMs: config.recovery.noLeaderForMs,
       ...policy,
@@ -409,6 +412,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     return readiness(lastCycle?.observation, lastCycle?.action, settings.policy);
   }
   let sourcesReady = false;
+  /** The Elastigroup's INSTANCE_READY_TO_SHUTDOWN timeout, once the start-up check has read it. */
+  let spotSignalTimeoutMs: number | undefined;
 
   async function readIdentity(signal: AbortSignal): Promise<InstanceIdentity> {
     await mkdir(stateDir, { recursive: true });
@@ -426,7 +431,19 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     if (!sourcesReady) {
       sourcesReady = true;
       if (gcfg.provider === 'elastigroup') {
-        sources.push(createSpotTerminationSource({ group, instanceId: identity.instanceId, clock }));
+        sources.push(
+          createSpotTerminationSource({
+            group,
+            instanceId: identity.instanceId,
+            clock,
+            // Spot holds a TERMINATING instance for the shutdown signal's timeout at most; the state
+            // may have begun up to one poll before this agent saw it.
+            deadlineFor: (seenAt) =>
+              spotSignalTimeoutMs === undefined
+                ? undefined
+                : seenAt + spotSignalTimeoutMs - config.agent.terminationPollIntervalMs,
+          }),
+        );
       }
       sources.push(...createImdsTerminationSources({ metadata, clock }));
     }
@@ -487,6 +504,10 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       config,
       logger: logger.child({ component: 'deploy-check' }),
       signal,
+      onSettings: (st) => {
+        const sec = st.shutdownSignal?.timeoutSec;
+        if (typeof sec === 'number' && sec > 0) spotSignalTimeoutMs = sec * 1000;
+      },
     });
     return id;
   }

@@ -312,6 +312,12 @@ export const configSchema = strictSection({
     // The shorter wait once the cloud has said the member's instance is terminated (capped at memberDeadAfter).
     terminatedMemberDeadAfter: duration('5s', { min: 1000, max: 24 * 3_600_000 }),
     unstartedMemberTtl: duration('2m', { min: 1000, max: 24 * 3_600_000 }),
+    // Leave after the replacement (design row B4a): with a notice's deadline more than leaveMargin away,
+    // stay a voter until the replacement is a caught-up learner; replacementWait bounds the wait for
+    // one to appear at all.
+    leaveAfterReplacement: bool(true),
+    leaveMargin: duration('15s', { min: 1000, max: 10 * 60_000 }),
+    replacementWait: duration('15s', { min: 0, max: 10 * 60_000 }),
     maxVoters: leaf(
       'number',
       z

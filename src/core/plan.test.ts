@@ -5,7 +5,7 @@ import { plausibleGroup, seederOf } from './plan-helpers.ts';
 import { DEFAULT_POLICY } from './policy.ts';
 import type { Policy } from './policy.ts';
 import type { Action } from './actions.ts';
-import type { Observation } from './observation.ts';
+import type { NoticeView, Observation } from './observation.ts';
 import {
   anObservation,
   ipOf,
@@ -264,20 +264,93 @@ describe('B. termination notice: leave', () => {
     ]);
   });
 
-  test('does not wait for a spare that has not caught up before leaving', () => {
-    const b = anObservation()
-      .withSelf('i-2')
-      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
-      .withMembers([
-        voter('i-1'),
-        voter('i-2'),
-        voter('i-3'),
-        learner('i-4', { raftIndex: LEADER_RAFT_INDEX - 5000 }),
-      ])
-      .withLeader('i-1')
-      .asRunningMember()
-      .withNotice();
-    expectRemove(first(b), 'i-2', 'self-leave');
+  describe('B4a. leave after the replacement when the deadline allows', () => {
+    const lagging = (notice: Partial<NoticeView> = {}): ObservationBuilder =>
+      anObservation()
+        .withSelf('i-2')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+        .withMembers([
+          voter('i-1'),
+          voter('i-2'),
+          voter('i-3'),
+          learner('i-4', { raftIndex: LEADER_RAFT_INDEX - 5000 }),
+        ])
+        .withLeader('i-1')
+        .asRunningMember()
+        .withNotice(notice);
+
+    test('a voter stays while a replacement learner catches up and the deadline is far', () => {
+      const a = first(lagging());
+      expectKind(a, 'wait');
+      assert.match(
+        a.reason,
+        /staying a voter until the replacement can take over: replacement .*\(i-4\) is joining \(learner, not caught up yet\); 90s to the deadline, leaving at the latest with 15s left/,
+      );
+    });
+
+    test('leaves at once when the deadline is within leaveMargin', () => {
+      expectRemove(first(lagging({ deadline: NOW + policy.leaveMarginMs })), 'i-2', 'self-leave');
+    });
+
+    test('leaves at once on a notice without a deadline', () => {
+      expectRemove(first(lagging({ deadline: undefined })), 'i-2', 'self-leave');
+    });
+
+    test('leaves at once with leaveAfterReplacement off', () => {
+      expectRemove(first(lagging(), { ...policy, leaveAfterReplacement: false }), 'i-2', 'self-leave');
+    });
+
+    test('leaves at once without a plausible group list', () => {
+      expectRemove(first(lagging().withGroupError()), 'i-2', 'self-leave');
+    });
+
+    test('once the replacement caught up, it is promoted before self leaves', () => {
+      const b = anObservation()
+        .withSelf('i-2')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+        .withLeader('i-1')
+        .asRunningMember()
+        .withNotice();
+      const a = first(b);
+      expectKind(a, 'promote-member');
+      assert.equal(a.kind === 'promote-member' && a.memberId, id('i-4'));
+    });
+
+    const withNewcomer = (launchedAgo: number, noticeAgo: number): ObservationBuilder => {
+      const b = anObservation()
+        .withSelf('i-2')
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+        .withLeader('i-1')
+        .asRunningMember()
+        .withNotice({ seenAt: NOW - noticeAgo });
+      return b.withGroup([
+        'i-1',
+        'i-2',
+        'i-3',
+        { id: 'i-4', ip: ipOf('i-4'), launchedAt: NOW - launchedAgo },
+      ]);
+    };
+
+    test('waits for an instance launched after the notice that has not joined yet', () => {
+      const a = first(withNewcomer(1_000, 30_000));
+      expectKind(a, 'wait');
+      assert.match(a.reason, /replacement i-4 is waiting to join/);
+    });
+
+    test('an instance launched long before the notice is not a replacement (e.g. one that left already)', () => {
+      expectRemove(first(withNewcomer(600_000, 30_000)), 'i-2', 'self-leave');
+    });
+
+    test('waits up to replacementWait for a replacement to appear, then leaves', () => {
+      const fresh = first(threeVoters({ self: 'i-2', leader: 'i-1' }).withNotice({ seenAt: NOW - 1000 }));
+      expectKind(fresh, 'wait');
+      assert.match(fresh.reason, /no replacement in the group list yet \(waiting up to 15s after the notice/);
+      const late = threeVoters({ self: 'i-2', leader: 'i-1' }).withNotice({
+        seenAt: NOW - policy.replacementWaitMs,
+      });
+      expectRemove(first(late), 'i-2', 'self-leave');
+    });
   });
 
   test('does not promote a spare before leaving when voters already exceed maxVoters', () => {

@@ -723,6 +723,7 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['agent', 'groupPollInterval'])]: '2s',
       [envVarFor(['agent', 'memberDeadAfter'])]: '10s',
       [envVarFor(['agent', 'terminatedMemberDeadAfter'])]: '2s',
+      [envVarFor(['agent', 'replacementWait'])]: '5s',
       [envVarFor(['agent', 'unstartedMemberTtl'])]: '20s',
       [envVarFor(['agent', 'maxVoters'])]: String(this.maxVoters),
       [envVarFor(['log', 'level'])]: this.opts.logLevel ?? 'info',

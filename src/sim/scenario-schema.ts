@@ -213,6 +213,9 @@ export const AGENT_SETTINGS: Record<AgentSettingKey, 'duration' | 'boolean'> = {
   terminatedMemberDeadAfter: 'duration',
   unstartedMemberTtl: 'duration',
   leaveOnRebalance: 'boolean',
+  leaveAfterReplacement: 'boolean',
+  leaveMargin: 'duration',
+  replacementWait: 'duration',
 };
 
 const agentShape = Object.fromEntries(

@@ -62,7 +62,10 @@ export type AgentSettingKey =
   | 'memberDeadAfter'
   | 'terminatedMemberDeadAfter'
   | 'unstartedMemberTtl'
-  | 'leaveOnRebalance';
+  | 'leaveOnRebalance'
+  | 'leaveAfterReplacement'
+  | 'leaveMargin'
+  | 'replacementWait';
 
 export interface Scenario {
   name: string;
