@@ -3,7 +3,7 @@
  * standard scenarios, each repeated, one run at a time; writes BENCHMARKS.md and a JSON of every
  * number behind it.
  *
- *   node --import tsx bench/run.ts [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|seed]
+ *   node --import tsx bench/run.ts [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|etcd-spot-defaults|seed]
  *                                  [--scenario id[,id…]] [--seed N] [--out BENCHMARKS.md] [--json file]
  *
  * Every run is its own process (bench/run-one.ts) on its own loopback prefix (127.0.70 … 127.0.79 in
@@ -32,7 +32,7 @@ import type { BenchResults, BenchRun, MachineInfo, ScenarioInfo } from './result
 import type { RunOneResult } from './run-one.ts';
 import { BENCH_SCENARIOS, recoveryKindOf } from './scenarios.ts';
 
-const USAGE = `usage: npm run bench -- [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|seed]
+const USAGE = `usage: npm run bench -- [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|etcd-spot-defaults|seed]
                          [--scenario id[,id...]] [--seed N] [--out BENCHMARKS.md] [--json bench-results.json]
   --quick       1 repeat of the two 15 s interruptions only
   --repeats N   runs per scenario and agent (default: BENCH_REPEATS or 3)

@@ -68,6 +68,7 @@ export interface ApiInput {
   /** Requests per minute by route (Spot API routes and IMDS). */
   callsPerMinute: Readonly<Record<string, number>>;
   spotCallsPerMinute: number;
+  spotCallsPerInstanceMinute?: number;
 }
 
 /** The report's resource figures (SimReport.resources), the part read here. */
@@ -115,6 +116,8 @@ export interface RunMetrics {
   /** Spot API calls per minute by route, over the whole run, all agents together. */
   apiPerMinByRoute?: Record<string, number>;
   apiPerMin?: number;
+  /** Spot API calls per instance-minute. */
+  apiPerInstanceMin?: number;
   /** The agent's processes (etcd excluded), highest of any one instance, MB. */
   peakRssMb?: number;
   /** The agent's mean CPU per instance, % of one core. */
@@ -182,6 +185,8 @@ export function runMetrics(
     }
     out.apiPerMinByRoute = byRoute;
     out.apiPerMin = report.api.spotCallsPerMinute;
+    if (report.api.spotCallsPerInstanceMinute !== undefined)
+      out.apiPerInstanceMin = report.api.spotCallsPerInstanceMinute;
   }
   if (report.resources !== undefined) {
     out.peakRssMb = report.resources.agent.peakRssMb;
@@ -398,6 +403,7 @@ export interface CellSummary {
   unverified: number;
   acknowledged?: Summary;
   apiPerMin?: Summary;
+  apiPerInstanceMin?: Summary;
   apiPerMinByRoute: Record<string, Summary>;
   peakRssMb?: Summary;
   cpuPercent?: Summary;
@@ -455,6 +461,7 @@ export function aggregateCell(outcomes: readonly RunOutcome[]): CellSummary {
   set('lost', summarise(ms.map((m) => m.lost)));
   set('acknowledged', summarise(ms.map((m) => m.acknowledged)));
   set('apiPerMin', summarise(ms.map((m) => m.apiPerMin)));
+  set('apiPerInstanceMin', summarise(ms.map((m) => m.apiPerInstanceMin)));
   set('peakRssMb', summarise(ms.map((m) => m.peakRssMb)));
   set('cpuPercent', summarise(ms.map((m) => m.cpuPercent)));
   set('etcdPeakRssMb', summarise(ms.map((m) => m.etcdPeakRssMb)));

@@ -95,6 +95,8 @@ export interface ApiCallStats {
   callsPerMinute: Record<ApiRoute, number>;
   /** Requests per minute over the Spot API routes (what counts against Spot.io's rate limits). */
   spotCallsPerMinute: number;
+  /** Spot API calls per instance-minute (the minutes each instance ran in the window, summed). */
+  spotCallsPerInstanceMinute?: number;
   /** The raw counters by route: requests, ok, client/server errors, rate limited, faulted, dropped. */
   routes: Record<ApiRoute, RouteStats>;
 }
@@ -165,15 +167,33 @@ function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-/** Calls per minute by route from the emulator's counters. */
-export function apiCallStats(stats: EmulatorStats): ApiCallStats {
+/**
+ * Calls per minute by route from the emulator's counters; with the instances' lifetimes, also the
+ * Spot API calls per instance-minute (calls ÷ the minutes instances were running in the window).
+ */
+export function apiCallStats(
+  stats: EmulatorStats,
+  instances: readonly { launchedAt: number; terminatedAt?: number }[] = [],
+): ApiCallStats {
   const ms = Math.max(1, stats.now - stats.since);
   const perMin = (n: number) => round1((n * 60_000) / ms);
   const callsPerMinute = {} as Record<ApiRoute, number>;
   for (const [route, s] of Object.entries(stats.routes) as [ApiRoute, RouteStats][])
     callsPerMinute[route] = perMin(s.requests);
   const spot = SPOT_ROUTES.reduce((n, r) => n + stats.routes[r].requests, 0);
-  return { durationMs: ms, callsPerMinute, spotCallsPerMinute: perMin(spot), routes: stats.routes };
+  const out: ApiCallStats = {
+    durationMs: ms,
+    callsPerMinute,
+    spotCallsPerMinute: perMin(spot),
+    routes: stats.routes,
+  };
+  const instanceMs = instances.reduce(
+    (a, i) =>
+      a + Math.max(0, Math.min(i.terminatedAt ?? stats.now, stats.now) - Math.max(i.launchedAt, stats.since)),
+    0,
+  );
+  if (instanceMs > 0) out.spotCallsPerInstanceMinute = Math.round(((spot * 60_000) / instanceMs) * 100) / 100;
+  return out;
 }
 
 export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
@@ -413,7 +433,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
 
   view.doing = 'checking: reading every write back';
   const endedAt = Date.now();
-  const api = apiCallStats(fleet.state.stats());
+  const api = apiCallStats(fleet.state.stats(), fleet.state.listInstances({ includeTerminated: true }));
   const resourceReport = resources.stop();
   const { convergence, snapshot: last } = await fleet.convergence();
   keep(last);

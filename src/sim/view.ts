@@ -183,7 +183,11 @@ export interface Verdict {
   events: EventTimings[];
   aborted?: string;
   /** Cloud API calls per minute (see SimReport.api). */
-  api?: { spotCallsPerMinute: number; callsPerMinute: Record<string, number> };
+  api?: {
+    spotCallsPerMinute: number;
+    spotCallsPerInstanceMinute?: number;
+    callsPerMinute: Record<string, number>;
+  };
   resources?: ResourceReport;
 }
 
@@ -194,7 +198,11 @@ export function apiLine(api: NonNullable<Verdict['api']>): string {
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
   const imds = api.callsPerMinute.imds ?? 0;
-  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}; metadata service ${imds}`;
+  const perInstance =
+    api.spotCallsPerInstanceMinute === undefined
+      ? ''
+      : `, ${api.spotCallsPerInstanceMinute} per instance-minute`;
+  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}${perInstance}; metadata service ${imds}`;
 }
 
 /** `agents: peak RSS …, CPU …; etcd: …` for the verdict. */
