@@ -25,6 +25,9 @@ import { createSpotTerminationSource } from '../adapters/spot/spot-termination-s
 import { createStaticGroup } from '../adapters/static/static-group.ts';
 import { resolvePeerSecret, resolveSpotCredentials } from '../config/credentials.ts';
 import type { Config } from '../config/schema.ts';
+import { TlsSource, clientTlsFiles, peerTlsFiles, readTlsMaterial, schemeOf } from '../config/tls-files.ts';
+import type { TlsFiles } from '../config/tls-files.ts';
+import type { EtcdTlsFiles } from '../adapters/etcd/etcd-process.ts';
 import { etcdBinaryVersionReader } from '../adapters/etcd/etcd-binary-version.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster } from '../ports/etcd-cluster.ts';
@@ -114,6 +117,10 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
       ...policy,
     },
   };
+  const clientScheme = schemeOf(clientTlsFiles(config.etcd.tls));
+  const peerScheme = schemeOf(peerTlsFiles(config.etcd.tls));
+  if (clientScheme === 'https') settings.clientScheme = clientScheme;
+  if (peerScheme === 'https') settings.peerScheme = peerScheme;
   if (config.etcd.clusterToken !== undefined) settings.clusterToken = config.etcd.clusterToken;
   if (config.group.provider === 'elastigroup' && config.group.groupId !== undefined)
     settings.groupId = config.group.groupId;
@@ -229,7 +236,41 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
         }));
 
   const peerKey = resolvePeerKey(config, credentials?.token);
-  const etcd: EtcdCluster = createEtcdCluster({ callTimeoutMs: settings.callTimeoutMs });
+  // TLS files are checked now (a ConfigError names the key); the client set is re-read when it changes.
+  const tlsConfig = config.etcd.tls;
+  const clientFiles = clientTlsFiles(tlsConfig);
+  const peerFiles = peerTlsFiles(tlsConfig);
+  const clientTls =
+    clientFiles === undefined
+      ? undefined
+      : new TlsSource(clientFiles, {
+          checkIntervalMs: tlsConfig.reloadIntervalMs,
+          now: () => clock.now(),
+          onProblem: (problem) => logger.warn({ problem }, 'TLS files changed but do not check out'),
+        });
+  if (peerFiles !== undefined) readTlsMaterial(peerFiles, clock.now());
+  clientTls?.onChange((m) =>
+    logger.info(
+      {
+        certFile: clientFiles?.certFile,
+        generation: m.generation,
+        notAfter: new Date(m.notAfter).toISOString(),
+      },
+      'TLS certificate reloaded',
+    ),
+  );
+  const etcdTls = (files: TlsFiles | undefined, auth: boolean): EtcdTlsFiles | undefined =>
+    files === undefined
+      ? undefined
+      : { certFile: files.certFile, keyFile: files.keyFile, caFile: files.caFile, clientCertAuth: auth };
+  const runnerTls = {
+    ...(clientFiles !== undefined ? { clientTls: etcdTls(clientFiles, tlsConfig.clientCertAuth) } : {}),
+    ...(peerFiles !== undefined ? { peerTls: etcdTls(peerFiles, tlsConfig.peerClientCertAuth) } : {}),
+  };
+  const etcd: EtcdCluster = createEtcdCluster({
+    callTimeoutMs: settings.callTimeoutMs,
+    ...(clientTls !== undefined ? { tls: () => clientTls.current() } : {}),
+  });
   const runner: EtcdRunner =
     opts.runner ??
     (config.etcd.mode === 'systemd'
@@ -240,6 +281,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           stopCommand: config.etcd.systemd.stopCommand,
           binary: config.etcd.binary,
           extraArgs: config.etcd.extraArgs,
+          ...runnerTls,
           ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
           clock,
           logger: logger.child({ component: 'etcd-runner' }),
@@ -249,6 +291,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           stateDir,
           binary: config.etcd.binary,
           extraArgs: config.etcd.extraArgs,
+          ...runnerTls,
           ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
           clock,
           logger: logger.child({ component: 'etcd-runner' }),
@@ -261,6 +304,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     timeoutMs: Math.min(1000, settings.callTimeoutMs),
     key: peerKey,
     now: () => clock.now(),
+    ...(clientTls !== undefined ? { tls: () => clientTls.current() } : {}),
   });
   const hasData = (dir: string) => hasEtcdData(dir);
 
@@ -398,6 +442,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
   });
 
   let server: StatusServer | undefined;
+  let tlsTimer: NodeJS.Timeout | undefined;
 
   function readinessNow(): Readiness {
     if (lastCycle !== undefined && !agent.healthy()) return { ready: false, reason: 'stalled' };
@@ -462,7 +507,17 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       bootstrapView: () => agent.bootstrapView(),
       castVote: (c, capacity) => agent.castVote(c, capacity),
     });
-    server = await startStatusServer({ app, hostname: id.privateIp, port: settings.statusPort });
+    server = await startStatusServer({
+      app,
+      hostname: id.privateIp,
+      port: settings.statusPort,
+      ...(clientTls !== undefined ? { tls: clientTls } : {}),
+    });
+    if (clientTls !== undefined && tlsTimer === undefined) {
+      // The etcd client re-checks on each call; this also covers an agent whose etcd calls pause.
+      tlsTimer = setInterval(() => clientTls.refresh(), tlsConfig.reloadIntervalMs);
+      tlsTimer.unref();
+    }
     logger.info(
       {
         instanceId: self,
@@ -505,6 +560,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     readiness: readinessNow,
     async shutdown(o = {}) {
       await watcher.stop();
+      if (tlsTimer !== undefined) clearInterval(tlsTimer);
+      tlsTimer = undefined;
       await server?.close();
       server = undefined;
       if ((o.stopEtcd ?? config.etcd.mode === 'supervise') && runner.isRunning()) {
