@@ -25,7 +25,7 @@ import { createSpotTerminationSource } from '../adapters/spot/spot-termination-s
 import { createStaticGroup } from '../adapters/static/static-group.ts';
 import { resolvePeerSecret, resolveSpotCredentials } from '../config/credentials.ts';
 import type { Config } from '../config/schema.ts';
-import { TlsSource, clientTlsFiles, peerTlsFiles, readTlsMaterial, schemeOf } from '../config/tls-files.ts';
+import { TlsSource, clientTlsFiles, peerTlsFiles, schemeOf } from '../config/tls-files.ts';
 import type { TlsFiles } from '../config/tls-files.ts';
 import type { EtcdTlsFiles } from '../adapters/etcd/etcd-process.ts';
 import { etcdBinaryVersionReader } from '../adapters/etcd/etcd-binary-version.ts';
@@ -63,6 +63,9 @@ import { createSnapshotStore, retentionFromConfig } from '../adapters/snapshots/
 import { Snapshotter } from './snapshotter.ts';
 import type { SnapshotRecovery } from './snapshot-recovery.ts';
 import type { SnapshotStore } from '../ports/snapshot-store.ts';
+
+/** A certificate closer to its end than this draws a daily warning. */
+const CERT_EXPIRY_WARN_MS = 30 * 86_400_000;
 
 export interface RuntimeOptions {
   /** Default process.env (SPOTINST_TOKEN and friends for the Elastigroup credentials). */
@@ -248,7 +251,36 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           now: () => clock.now(),
           onProblem: (problem) => logger.warn({ problem }, 'TLS files changed but do not check out'),
         });
-  if (peerFiles !== undefined) readTlsMaterial(peerFiles, clock.now());
+  // etcd reads the peer files itself; the agent checks them at start and watches them for expiry.
+  const peerTls =
+    peerFiles === undefined
+      ? undefined
+      : new TlsSource(peerFiles, {
+          checkIntervalMs: tlsConfig.reloadIntervalMs,
+          now: () => clock.now(),
+          onProblem: (problem) => logger.warn({ problem }, 'TLS files changed but do not check out'),
+        });
+  const expiryWarned = new Map<string, number>();
+  /** One warning a day per certificate that expires within 30 days (kops#8959: certificates nobody renewed). */
+  const warnExpiry = (): void => {
+    for (const src of [clientTls, peerTls]) {
+      if (src === undefined) continue;
+      const m = src.current();
+      const left = m.notAfter - clock.now();
+      const key = `${src.files.certFile}#${m.generation}`;
+      const last = expiryWarned.get(key);
+      if (left > CERT_EXPIRY_WARN_MS || (last !== undefined && clock.now() - last < 86_400_000)) continue;
+      expiryWarned.set(key, clock.now());
+      logger.warn(
+        {
+          certFile: src.files.certFile,
+          notAfter: new Date(m.notAfter).toISOString(),
+          daysLeft: Math.floor(left / 86_400_000),
+        },
+        'TLS certificate expires soon: issue a new one (systemctl restart etcd-spot-certs, or etcd-spot certs issue); etcd and the agent pick it up without a restart',
+      );
+    }
+  };
   clientTls?.onChange((m) =>
     logger.info(
       {
@@ -513,9 +545,14 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       port: settings.statusPort,
       ...(clientTls !== undefined ? { tls: clientTls } : {}),
     });
-    if (clientTls !== undefined && tlsTimer === undefined) {
+    if ((clientTls !== undefined || peerTls !== undefined) && tlsTimer === undefined) {
       // The etcd client re-checks on each call; this also covers an agent whose etcd calls pause.
-      tlsTimer = setInterval(() => clientTls.refresh(), tlsConfig.reloadIntervalMs);
+      warnExpiry();
+      tlsTimer = setInterval(() => {
+        clientTls?.refresh();
+        peerTls?.refresh();
+        warnExpiry();
+      }, tlsConfig.reloadIntervalMs);
       tlsTimer.unref();
     }
     logger.info(

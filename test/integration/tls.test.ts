@@ -77,7 +77,7 @@ describe('TLS: etcd and the agents with certificates from the group CA', () => {
       await createCa(join(dir, 'ca'));
       await createCa(join(dir, 'other-ca'));
       const nodeFiles = new Map<string, { certFile: string; keyFile: string; caFile: string }>();
-      for (const inst of instances) {
+      for (const [i, inst] of instances.entries()) {
         nodeFiles.set(
           inst.id,
           await issueCert({
@@ -86,6 +86,8 @@ describe('TLS: etcd and the agents with certificates from the group CA', () => {
             commonName: inst.id,
             // etcd checks a peer's certificate against the source address: 127.0.0.1 on loopback.
             ips: [inst.privateIp, '127.0.0.1'],
+            // The second one expires within 30 days: its agent warns.
+            ...(i === 1 ? { days: 10 } : {}),
           }),
         );
       }
@@ -220,6 +222,10 @@ describe('TLS: etcd and the agents with certificates from the group CA', () => {
         timeoutMs: 10_000,
         what: 'agent a to keep cycling, ready, after the rotation',
       });
+      const agentB = agents[1] as TestAgent;
+      const logB = await readFile(agentB.logFile, 'utf8');
+      assert.match(logB, /"daysLeft":9.*TLS certificate expires soon/);
+      assert.doesNotMatch(await readFile(agentA.logFile, 'utf8'), /expires soon/);
       void b;
 
       // No key material in either agent's log.
