@@ -121,7 +121,7 @@ export function readTlsMaterial(files: TlsFiles, now = Date.now(), generation = 
   }
   if (!cas.some((c) => leafCert.checkIssued(c) && leafCert.verify(c.publicKey))) {
     throw new ConfigError([
-      `${files.keys.cert}: the certificate in ${files.certFile} (issuer ${leafCert.issuer.replace(/\n/g, ', ')}) was not issued by the CA in ${files.keys.ca} (${files.caFile}, ${(cas[0] as X509Certificate).subject.replace(/\n/g, ', ')}); issue it from the group's CA or point ${files.keys.ca} at that CA`,
+      `${files.keys.cert}: the certificate in ${files.certFile} (issuer ${leafCert.issuer.replace(/\n/g, ', ')}) was not issued by the CA in ${files.keys.ca} (${files.caFile}, ${(cas[0] as X509Certificate).subject.replace(/\n/g, ', ')}, SHA-256 ${(cas[0] as X509Certificate).fingerprint256.slice(0, 23)}…); issue it from the group's CA or point ${files.keys.ca} at that CA`,
     ]);
   }
   const notBefore = Date.parse(leafCert.validFrom);
