@@ -9,6 +9,10 @@
  * refused ({@link inlineSecretIssues}); the rendered config names the files (`group.tokenFile`,
  * `agent.peerSecretFile`) and, with a secret source, a oneshot unit fills them at every boot from AWS SSM
  * Parameter Store or Secrets Manager with the instance profile's credentials, mode 0600, on tmpfs.
+ *
+ * With `etcd.tls`, a second oneshot issues the instance's certificate for its private IP at every boot
+ * (`etcd-spot certs issue`, from the group CA fetched the same way or placed in /run/etcd-spot/ca) and
+ * removes the CA key: the IP is known only on the instance (docs/deploy.md section 5).
  */
 import { posix } from 'node:path';
 import { stringify } from 'yaml';
