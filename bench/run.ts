@@ -373,6 +373,9 @@ async function main(): Promise<number> {
       const k = BENCH_SCENARIOS.findIndex((s) => s.id === id);
       for (const agent of r % 2 === 0 ? opts.agents : [...opts.agents].reverse()) {
         if (r >= (opts.repeatsByAgent[agent] ?? opts.repeats)) continue;
+        // The seed's scripts speak plain HTTP: a TLS row measures etcd-spot alone.
+        const res = resolved.get(id);
+        if (agent === 'seed' && res !== undefined && !(res instanceof Error) && res.scenario.tls) continue;
         const index = plan.length;
         const name = `${String(index + 1).padStart(2, '0')}-${id}-${agent}-r${r + 1}`;
         plan.push({

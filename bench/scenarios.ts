@@ -41,6 +41,12 @@ export const BENCH_SCENARIOS: readonly BenchScenario[] = [
     expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 30_000, maxNoticeMs: 120_000 },
   },
   {
+    // interrupt-follower over TLS (scenario `tls: true`): what TLS costs; etcd-spot only (the seed is plain HTTP).
+    id: 'interrupt-follower-tls',
+    quick: false,
+    expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
+  },
+  {
     id: 'short-notice',
     quick: false,
     expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 0, maxNoticeMs: 5000 },

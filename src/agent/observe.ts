@@ -119,8 +119,8 @@ export class Observer {
     this.selfCache = {
       instanceId: id.instanceId,
       privateIp: id.privateIp,
-      peerUrl: peerUrlFor(id.privateIp, s.peerPort),
-      clientUrl: clientUrlFor(id.privateIp, s.clientPort),
+      peerUrl: peerUrlFor(id.privateIp, s.peerPort, s.peerScheme ?? 'http'),
+      clientUrl: clientUrlFor(id.privateIp, s.clientPort, s.clientScheme ?? 'http'),
     };
     return this.selfCache;
   }
@@ -288,7 +288,10 @@ export class Observer {
   private candidateUrls(self: SelfView, group: GroupView): string[] {
     const urls = [self.clientUrl];
     if (group.ok)
-      for (const i of group.instances) urls.push(clientUrlFor(i.privateIp, this.d.settings.clientPort));
+      for (const i of group.instances)
+        urls.push(
+          clientUrlFor(i.privateIp, this.d.settings.clientPort, this.d.settings.clientScheme ?? 'http'),
+        );
     urls.push(...(this.d.extraClientUrls ?? []), ...this.lastGoodClientUrls);
     return [...new Set(urls.map(trimSlash))];
   }

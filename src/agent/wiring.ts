@@ -25,6 +25,9 @@ import { createSpotTerminationSource } from '../adapters/spot/spot-termination-s
 import { createStaticGroup } from '../adapters/static/static-group.ts';
 import { resolvePeerSecret, resolveSpotCredentials } from '../config/credentials.ts';
 import type { Config } from '../config/schema.ts';
+import { TlsSource, clientTlsFiles, peerTlsFiles, schemeOf } from '../config/tls-files.ts';
+import type { TlsFiles } from '../config/tls-files.ts';
+import type { EtcdTlsFiles } from '../adapters/etcd/etcd-process.ts';
 import { etcdBinaryVersionReader } from '../adapters/etcd/etcd-binary-version.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster } from '../ports/etcd-cluster.ts';
@@ -60,6 +63,9 @@ import { createSnapshotStore, retentionFromConfig } from '../adapters/snapshots/
 import { Snapshotter } from './snapshotter.ts';
 import type { SnapshotRecovery } from './snapshot-recovery.ts';
 import type { SnapshotStore } from '../ports/snapshot-store.ts';
+
+/** A certificate closer to its end than this draws a daily warning. */
+const CERT_EXPIRY_WARN_MS = 30 * 86_400_000;
 
 export interface RuntimeOptions {
   /** Default process.env (SPOTINST_TOKEN and friends for the Elastigroup credentials). */
@@ -118,6 +124,10 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
       ...policy,
     },
   };
+  const clientScheme = schemeOf(clientTlsFiles(config.etcd.tls));
+  const peerScheme = schemeOf(peerTlsFiles(config.etcd.tls));
+  if (clientScheme === 'https') settings.clientScheme = clientScheme;
+  if (peerScheme === 'https') settings.peerScheme = peerScheme;
   if (config.etcd.clusterToken !== undefined) settings.clusterToken = config.etcd.clusterToken;
   if (config.group.provider === 'elastigroup' && config.group.groupId !== undefined)
     settings.groupId = config.group.groupId;
@@ -237,7 +247,70 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
         }));
 
   const peerKey = resolvePeerKey(config, credentials?.token);
-  const etcd: EtcdCluster = createEtcdCluster({ callTimeoutMs: settings.callTimeoutMs });
+  // TLS files are checked now (a ConfigError names the key); the client set is re-read when it changes.
+  const tlsConfig = config.etcd.tls;
+  const clientFiles = clientTlsFiles(tlsConfig);
+  const peerFiles = peerTlsFiles(tlsConfig);
+  const clientTls =
+    clientFiles === undefined
+      ? undefined
+      : new TlsSource(clientFiles, {
+          checkIntervalMs: tlsConfig.reloadIntervalMs,
+          now: () => clock.now(),
+          onProblem: (problem) => logger.warn({ problem }, 'TLS files changed but do not check out'),
+        });
+  // etcd reads the peer files itself; the agent checks them at start and watches them for expiry.
+  const peerTls =
+    peerFiles === undefined
+      ? undefined
+      : new TlsSource(peerFiles, {
+          checkIntervalMs: tlsConfig.reloadIntervalMs,
+          now: () => clock.now(),
+          onProblem: (problem) => logger.warn({ problem }, 'TLS files changed but do not check out'),
+        });
+  const expiryWarned = new Map<string, number>();
+  /** One warning a day per certificate that expires within 30 days (kops#8959: certificates nobody renewed). */
+  const warnExpiry = (): void => {
+    for (const src of [clientTls, peerTls]) {
+      if (src === undefined) continue;
+      const m = src.current();
+      const left = m.notAfter - clock.now();
+      const key = `${src.files.certFile}#${m.generation}`;
+      const last = expiryWarned.get(key);
+      if (left > CERT_EXPIRY_WARN_MS || (last !== undefined && clock.now() - last < 86_400_000)) continue;
+      expiryWarned.set(key, clock.now());
+      logger.warn(
+        {
+          certFile: src.files.certFile,
+          notAfter: new Date(m.notAfter).toISOString(),
+          daysLeft: Math.floor(left / 86_400_000),
+        },
+        'TLS certificate expires soon: issue a new one (systemctl restart etcd-spot-certs, or etcd-spot certs issue); etcd and the agent pick it up without a restart',
+      );
+    }
+  };
+  clientTls?.onChange((m) =>
+    logger.info(
+      {
+        certFile: clientFiles?.certFile,
+        generation: m.generation,
+        notAfter: new Date(m.notAfter).toISOString(),
+      },
+      'TLS certificate reloaded',
+    ),
+  );
+  const etcdTls = (files: TlsFiles | undefined, auth: boolean): EtcdTlsFiles | undefined =>
+    files === undefined
+      ? undefined
+      : { certFile: files.certFile, keyFile: files.keyFile, caFile: files.caFile, clientCertAuth: auth };
+  const runnerTls = {
+    ...(clientFiles !== undefined ? { clientTls: etcdTls(clientFiles, tlsConfig.clientCertAuth) } : {}),
+    ...(peerFiles !== undefined ? { peerTls: etcdTls(peerFiles, tlsConfig.peerClientCertAuth) } : {}),
+  };
+  const etcd: EtcdCluster = createEtcdCluster({
+    callTimeoutMs: settings.callTimeoutMs,
+    ...(clientTls !== undefined ? { tls: () => clientTls.current() } : {}),
+  });
   const runner: EtcdRunner =
     opts.runner ??
     (config.etcd.mode === 'systemd'
@@ -248,6 +321,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           stopCommand: config.etcd.systemd.stopCommand,
           binary: config.etcd.binary,
           extraArgs: config.etcd.extraArgs,
+          ...runnerTls,
           ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
           clock,
           logger: logger.child({ component: 'etcd-runner' }),
@@ -257,6 +331,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           stateDir,
           binary: config.etcd.binary,
           extraArgs: config.etcd.extraArgs,
+          ...runnerTls,
           ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
           clock,
           logger: logger.child({ component: 'etcd-runner' }),
@@ -269,6 +344,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     timeoutMs: Math.min(1000, settings.callTimeoutMs),
     key: peerKey,
     now: () => clock.now(),
+    ...(clientTls !== undefined ? { tls: () => clientTls.current() } : {}),
   });
   const hasData = (dir: string) => hasEtcdData(dir);
 
@@ -406,6 +482,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
   });
 
   let server: StatusServer | undefined;
+  let tlsTimer: NodeJS.Timeout | undefined;
 
   function readinessNow(): Readiness {
     if (lastCycle !== undefined && !agent.healthy()) return { ready: false, reason: 'stalled' };
@@ -484,7 +561,22 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       bootstrapView: () => agent.bootstrapView(),
       castVote: (c, capacity) => agent.castVote(c, capacity),
     });
-    server = await startStatusServer({ app, hostname: id.privateIp, port: settings.statusPort });
+    server = await startStatusServer({
+      app,
+      hostname: id.privateIp,
+      port: settings.statusPort,
+      ...(clientTls !== undefined ? { tls: clientTls } : {}),
+    });
+    if ((clientTls !== undefined || peerTls !== undefined) && tlsTimer === undefined) {
+      // The etcd client re-checks on each call; this also covers an agent whose etcd calls pause.
+      warnExpiry();
+      tlsTimer = setInterval(() => {
+        clientTls?.refresh();
+        peerTls?.refresh();
+        warnExpiry();
+      }, tlsConfig.reloadIntervalMs);
+      tlsTimer.unref();
+    }
     logger.info(
       {
         instanceId: self,
@@ -531,6 +623,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     readiness: readinessNow,
     async shutdown(o = {}) {
       await watcher.stop();
+      if (tlsTimer !== undefined) clearInterval(tlsTimer);
+      tlsTimer = undefined;
       await server?.close();
       server = undefined;
       if ((o.stopEtcd ?? config.etcd.mode === 'supervise') && runner.isRunning()) {

@@ -263,6 +263,58 @@ nodes.set(group, {
   ]),
 });
 
+/** The three files of one TLS identity, under the keys they are written as. */
+const TLS_SETS = [
+  { what: 'client', keys: ['certFile', 'keyFile', 'caFile'] },
+  { what: 'peer', keys: ['peerCertFile', 'peerKeyFile', 'peerCaFile'] },
+] as const;
+
+/**
+ * Half-configured TLS (pure): each set (client: certFile/keyFile/caFile, peer: peerCertFile/…) is
+ * all three files or none. One issue per set, naming what is missing and the fix.
+ */
+export function tlsConfigIssues(tls: Record<string, unknown>): { key: string; message: string }[] {
+  const issues: { key: string; message: string }[] = [];
+  for (const set of TLS_SETS) {
+    const given = set.keys.filter((k) => tls[k] !== undefined);
+    if (given.length === 0 || given.length === set.keys.length) continue;
+    const missing = set.keys.filter((k) => tls[k] === undefined);
+    issues.push({
+      key: missing[0] as string,
+      message: `${set.what} TLS is half configured: ${given.map((k) => `etcd.tls.${k}`).join(' and ')} ${given.length === 1 ? 'is' : 'are'} set but ${missing.map((k) => `etcd.tls.${k}`).join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not; set all three (certificate, its key, the CA that issued the group's certificates) or none`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * `etcd.tls`: files only, never key material in the config. The client set secures etcd's client port,
+ * the agent's own etcd calls and the agent's status server (2378); the peer set secures etcd's peer
+ * port. Either set turns its URLs to https://. Files are re-read when they change (`reloadInterval`).
+ */
+function tlsSection() {
+  const shape = {
+    certFile: leaf('string', absolutePathString().optional()),
+    keyFile: leaf('string', absolutePathString().optional()),
+    caFile: leaf('string', absolutePathString().optional()),
+    clientCertAuth: bool(true),
+    peerCertFile: leaf('string', absolutePathString().optional()),
+    peerKeyFile: leaf('string', absolutePathString().optional()),
+    peerCaFile: leaf('string', absolutePathString().optional()),
+    peerClientCertAuth: bool(true),
+    reloadInterval: duration('10s', { min: 100, max: 3_600_000 }),
+  };
+  const schema = strictSection(shape)
+    .superRefine((tls, ctx) => {
+      for (const issue of tlsConfigIssues(tls)) {
+        ctx.addIssue({ code: 'custom', path: [issue.key], message: issue.message, input: undefined });
+      }
+    })
+    .prefault({} as never);
+  nodes.set(schema, { type: 'section', shape });
+  return schema;
+}
+
 /** The root schema: input is the file's shape, output is {@link Config}. */
 export const configSchema = strictSection({
   group,
@@ -294,6 +346,7 @@ export const configSchema = strictSection({
         .default([]),
     ),
     callTimeout: duration('2s', { min: 10, max: 120_000 }),
+    tls: tlsSection(),
   }),
   agent: section({
     stateDir: absolutePath('/var/lib/etcd-spot'),
@@ -384,6 +437,7 @@ export type ElastigroupConfig = Extract<GroupConfig, { provider: 'elastigroup' }
 export type StaticGroupConfig = Extract<GroupConfig, { provider: 'static' }>;
 export type MetadataConfig = Config['metadata'];
 export type EtcdConfig = Config['etcd'];
+export type EtcdTlsConfig = Config['etcd']['tls'];
 export type AgentConfig = Config['agent'];
 export type SnapshotConfig = Config['snapshot'];
 export type LogLevel = Config['log']['level'];

@@ -278,3 +278,30 @@ export function listWords(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
+
+/** `https` for `https://…`, else the URL's scheme without the colon (`http`), or '' when it does not parse. */
+function schemeOfUrl(url: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url);
+  return m === null ? '' : (m[1] as string).toLowerCase();
+}
+
+/**
+ * Mixed TLS and plain (design row D0): the members whose peer URL (or, once started, client URL) uses
+ * another scheme than self's, each as `<member> peer http://… `, or undefined when every member matches.
+ * Joining, starting or bootstrapping across schemes splits the cluster (etcd-druid's users lost
+ * clusters switching running peers to TLS), so the planner waits and names them instead.
+ */
+export function schemeMismatch(members: readonly MemberView[], self: SelfView): string | undefined {
+  const peer = schemeOfUrl(self.peerUrl);
+  const client = schemeOfUrl(self.clientUrl);
+  const odd: string[] = [];
+  for (const m of members) {
+    const name = `${m.id}${m.name !== '' ? ` (${m.name})` : ''}`;
+    const badPeer = m.peerUrls.find((u) => schemeOfUrl(u) !== peer);
+    const badClient = m.clientUrls.find((u) => schemeOfUrl(u) !== client);
+    if (badPeer !== undefined) odd.push(`${name} peer ${badPeer}`);
+    else if (badClient !== undefined) odd.push(`${name} client ${badClient}`);
+  }
+  if (odd.length === 0) return undefined;
+  return `mixed TLS and plain: ${odd.join(', ')} ${odd.length === 1 ? 'does' : 'do'} not match this agent's ${peer}:// peer and ${client}:// client URLs; not joining, starting or adding (switch a running cluster by hand: docs/deploy.md, "Turning TLS on")`;
+}

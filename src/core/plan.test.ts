@@ -1734,3 +1734,72 @@ describe('helpers', () => {
     assert.match(a.memberId, /^[0-9a-f]{16}$/);
   });
 });
+
+describe('D0. mixed TLS and plain (schemeMismatch)', () => {
+  const toHttps = (u: string) => u.replace(/^http:/, 'https:');
+  /** The same observation, with self's URLs (only) switched to https://. */
+  function selfOnTls(b: ObservationBuilder): Observation {
+    const obs = b.build();
+    obs.self = { ...obs.self, peerUrl: toHttps(obs.self.peerUrl), clientUrl: toHttps(obs.self.clientUrl) };
+    return obs;
+  }
+  const joining = (): ObservationBuilder =>
+    anObservation()
+      .withSelf('i-4')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withLeader('i-1')
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')]);
+
+  test('the same cluster over plain http is joined (the control)', () => {
+    expectKind(first(joining()), 'add-self-as-learner');
+  });
+
+  test('a TLS agent does not join a plain cluster: it waits, naming the members, the schemes and the docs', () => {
+    const actions = planMembership(selfOnTls(joining()), policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+    const reason = actions[0]!.reason;
+    assert.match(reason, /mixed TLS and plain/);
+    assert.match(reason, /\(i-1\) peer http:\/\/.*:2380/);
+    assert.match(reason, /\(i-3\) peer http:/);
+    assert.match(reason, /https:\/\/ peer and https:\/\/ client URLs/);
+    assert.match(reason, /docs\/deploy\.md/);
+  });
+
+  test('a plain agent does not join a TLS cluster', () => {
+    const obs = joining().build();
+    if (!obs.cluster.reachable) throw new Error('expected a reachable cluster');
+    obs.cluster.members = obs.cluster.members.map((m) => ({
+      ...m,
+      peerUrls: m.peerUrls.map(toHttps),
+      clientUrls: m.clientUrls.map(toHttps),
+    }));
+    const actions = planMembership(obs, policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+    assert.match(actions[0]!.reason, /mixed TLS and plain: .*peer https:\/\//);
+  });
+
+  test('a member switched to TLS in place while its etcd still runs (systemd mode) is neither stopped nor wiped', () => {
+    const b = anObservation()
+      .withSelf('i-3')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withLeader('i-1')
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+      .withData()
+      .withEtcdRunning();
+    const actions = planMembership(selfOnTls(b), policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+  });
+
+  test('a stopped member switched to TLS in place does not start on its data', () => {
+    const b = anObservation()
+      .withSelf('i-3')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withLeader('i-1')
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { reachable: false })])
+      .withData();
+    assert.equal(first(b).kind, 'start-etcd', 'the control: over plain http it starts on its data');
+    const actions = planMembership(selfOnTls(b), policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+    assert.match(actions[0]!.reason, /mixed TLS and plain/);
+  });
+});

@@ -29,6 +29,7 @@ import {
   seederOf,
   stalePeerUrlMember,
   unreachableFor,
+  schemeMismatch,
   unstartedFor,
 } from './plan-helpers.ts';
 import type { PlausibleGroup } from './plan-helpers.ts';
@@ -487,6 +488,10 @@ function rowD(cc: ClusterCtx): Action[] {
     kind: 'add-self-as-learner',
     reason: `join cluster ${c.clusterId} as a learner through a healthy voter`,
   });
+
+  // D0. Mixed TLS and plain: never join, start, stop or wipe across schemes.
+  const mixed = schemeMismatch(members, self);
+  if (mixed !== undefined) return [wait(`cluster ${c.clusterId}: ${mixed}`)];
 
   if (selfMember !== undefined && selfMember.name !== '' && selfMember.name !== self.instanceId) {
     // D1. Our peer URL belongs to a member of a terminated instance whose IP we inherited.

@@ -17,6 +17,10 @@ import { clientUrlFor } from '../core/ids.ts';
 import { createEtcdCluster } from '../adapters/etcd/etcd3-cluster.ts';
 import { wipeDataDir } from '../adapters/etcd/etcd-process.ts';
 import { envVarFor } from '../config/load.ts';
+import { readTlsMaterial } from '../config/tls-files.ts';
+import type { TlsMaterial } from '../config/tls-files.ts';
+import { CA_CERT, NODE_CERT, NODE_KEY, createCa, issueCert } from '../adapters/local/openssl-certs.ts';
+import type { ClientTls } from '../adapters/local/https-get.ts';
 import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
 import { Prng } from '../emulator/prng.ts';
 import { startEmulator } from '../emulator/server.ts';
@@ -76,6 +80,11 @@ export interface FleetOptions {
   faults?: { route: FaultRoute; fault: FaultSpec }[];
   /** Called for every fleet event (emulator events, agent starts/kills/exits, injected faults). */
   onEvent?: (event: FleetEvent) => void;
+  /**
+   * etcd and the agents over TLS: a CA in `<runDir>/tls/ca`, a certificate per instance for its
+   * loopback IP in `<instance>/tls` (issued when it boots), and one for the fleet's own etcd calls.
+   */
+  tls?: boolean;
 }
 
 export type FleetEventType =
@@ -158,6 +167,9 @@ export class Fleet implements AsyncDisposable {
   private readonly imdsPort: number;
   private readonly instances = new Map<string, SimInstance>();
   private readonly etcd: EtcdCluster;
+  /** The fleet's own client identity when the run is over TLS. */
+  private readonly tlsMaterial: TlsMaterial | undefined;
+  private readonly scheme: 'http' | 'https';
   private readonly closeEmulator: () => Promise<void>;
   private readonly emulatorSettled: () => Promise<void>;
   private readonly unsubscribe: () => void;
@@ -172,6 +184,7 @@ export class Fleet implements AsyncDisposable {
     token: string;
     runDir: string;
     emulator: RunningEmulator;
+    tls?: TlsMaterial;
   }) {
     this.opts = init.opts;
     this.seed = init.seed;
@@ -185,7 +198,14 @@ export class Fleet implements AsyncDisposable {
     this.maxVoters = init.opts.maxVoters ?? 5;
     this.ipPrefix = init.opts.ipPrefix ?? '127.0.100';
     this.imdsPort = init.opts.imdsPort ?? 1338;
-    this.etcd = createEtcdCluster({ callTimeoutMs: 1000, removeTimeoutMs: 3000 });
+    this.tlsMaterial = init.tls;
+    this.scheme = init.tls === undefined ? 'http' : 'https';
+    const tls = init.tls;
+    this.etcd = createEtcdCluster({
+      callTimeoutMs: 1000,
+      removeTimeoutMs: 3000,
+      ...(tls !== undefined ? { tls: () => tls } : {}),
+    });
     this.unsubscribe = this.state.subscribe((e) => this.onEmulatorEvent(e));
     const group = this.state.createGroup({
       name: `sim-${this.seed}`,
@@ -206,6 +226,20 @@ export class Fleet implements AsyncDisposable {
     for (let n = 2; existsSync(runDir); n++) runDir = join(runsDir, `${runDirName(seed, opts.label)}-${n}`);
     mkdirSync(runDir, { recursive: true });
     const token = `sim-${seed}-${rng.hex(12)}`;
+    let tls: TlsMaterial | undefined;
+    if (opts.tls === true) {
+      if (opts.simEnvOnly === true)
+        throw new Error('tls: only etcd-spot agents are given certificates (not a foreign agent command)');
+      const caDir = join(runDir, 'tls', 'ca');
+      await createCa(caDir, { commonName: `etcd-spot sim ${seed} CA` });
+      const files = await issueCert({
+        caDir,
+        outDir: join(runDir, 'tls', 'observer'),
+        commonName: 'sim-observer',
+        ips: ['127.0.0.1'],
+      });
+      tls = readTlsMaterial({ ...files, keys: { cert: 'observer cert', key: 'observer key', ca: 'sim CA' } });
+    }
     const emulator = await startEmulator({
       listen: '127.0.0.1:0',
       token,
@@ -215,7 +249,7 @@ export class Fleet implements AsyncDisposable {
     });
     let fleet: Fleet;
     try {
-      fleet = new Fleet({ opts, seed, rng, token, runDir, emulator });
+      fleet = new Fleet({ opts, seed, rng, token, runDir, emulator, ...(tls !== undefined ? { tls } : {}) });
     } catch (err) {
       await emulator.close();
       throw err;
@@ -242,7 +276,17 @@ export class Fleet implements AsyncDisposable {
 
   /** Client URLs of every live instance (what a client holding "all endpoints" uses). */
   clientUrls(): string[] {
-    return this.liveInstances().map((i) => clientUrlFor(i.privateIp));
+    return this.liveInstances().map((i) => clientUrlFor(i.privateIp, 2379, this.scheme));
+  }
+
+  /** The client certificate for the cluster's https:// URLs (the writers use it), or undefined without TLS. */
+  clientTls(): ClientTls | undefined {
+    return this.tlsMaterial;
+  }
+
+  /** Whether the run is over TLS. */
+  get tls(): boolean {
+    return this.tlsMaterial !== undefined;
   }
 
   /** The directory of one instance (agent.log, data/, state/). */
@@ -273,7 +317,10 @@ export class Fleet implements AsyncDisposable {
       live.map(async (i) => {
         if (i.state !== 'running' && i.state !== 'terminating') return;
         try {
-          statuses.set(i.id, await this.etcd.status(clientUrlFor(i.privateIp), AbortSignal.timeout(1500)));
+          statuses.set(
+            i.id,
+            await this.etcd.status(clientUrlFor(i.privateIp, 2379, this.scheme), AbortSignal.timeout(1500)),
+          );
         } catch {
           // not serving (yet / any more)
         }
@@ -283,7 +330,7 @@ export class Fleet implements AsyncDisposable {
     let memberListError: string | undefined;
     const endpoints = live
       .filter((i) => statuses.has(i.id) && !statuses.get(i.id)?.isLearner)
-      .map((i) => clientUrlFor(i.privateIp));
+      .map((i) => clientUrlFor(i.privateIp, 2379, this.scheme));
     if (endpoints.length === 0) memberListError = 'no voter answers';
     else {
       try {
@@ -680,6 +727,21 @@ export class Fleet implements AsyncDisposable {
     await run;
   }
 
+  /** With TLS: the instance's certificate for its IP, issued once (the "boot script" of a real instance). */
+  private async issueInstanceCert(id: string): Promise<void> {
+    const inst = this.instances.get(id);
+    if (this.tlsMaterial === undefined || inst === undefined || existsSync(join(inst.dir, 'tls', NODE_KEY)))
+      return;
+    await issueCert({
+      caDir: join(this.runDir, 'tls', 'ca'),
+      outDir: join(inst.dir, 'tls'),
+      commonName: id,
+      // etcd's --peer-client-cert-auth checks a peer's certificate against the connection's source
+      // address. On a real instance that is the private IP; on loopback the kernel picks 127.0.0.1.
+      ips: [inst.privateIp, '127.0.0.1'],
+    });
+  }
+
   /** `{runDir}` / `{sharedDir}` in an agent environment value (the shared dir is created on first use). */
   private expandRunPaths(value: string): string {
     if (value.includes('{sharedDir}')) {
@@ -728,6 +790,20 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['agent', 'maxVoters'])]: String(this.maxVoters),
       [envVarFor(['log', 'level'])]: this.opts.logLevel ?? 'info',
     };
+    if (this.tlsMaterial !== undefined) {
+      // Paths only: the same certificate serves etcd's client and peer ports and the agent's endpoints.
+      const dir = join(inst.dir, 'tls');
+      for (const [key, file] of [
+        ['certFile', NODE_CERT],
+        ['keyFile', NODE_KEY],
+        ['caFile', CA_CERT],
+        ['peerCertFile', NODE_CERT],
+        ['peerKeyFile', NODE_KEY],
+        ['peerCaFile', CA_CERT],
+      ] as const) {
+        etcdSpot[envVarFor(['etcd', 'tls', key])] = join(dir, file);
+      }
+    }
     const env: Record<string, string> = {
       ...inheritedEnv(),
       ...sim,
@@ -786,7 +862,11 @@ export class Fleet implements AsyncDisposable {
         if (id === undefined) return;
         this.emit({ at: e.at, type: 'running', instanceId: id, text: `${id}: running` });
         // The VM boots once its metadata service listens.
-        this.track(this.emulatorSettled().then(() => this.startAgent(id)));
+        this.track(
+          this.emulatorSettled()
+            .then(() => this.issueInstanceCert(id))
+            .then(() => this.startAgent(id)),
+        );
         return;
       case 'interrupted':
         this.emit({

@@ -68,6 +68,8 @@ export interface SimRunOptions {
   agentCommand?: string;
   /** Extra environment for every agent (wins over the scenario's `agentEnv`). */
   agentEnv?: Record<string, string>;
+  /** etcd and the agents over TLS even when the scenario does not say `tls: true` (`sim --tls`). */
+  tls?: boolean;
   /** Passed through to the fleet (tests: agent command, env). */
   fleet?: Partial<FleetOptions>;
 }
@@ -271,6 +273,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
           simEnvOnly: true,
         }
       : {}),
+    ...(scenario.tls || opts.tls === true ? { tls: true } : {}),
     ...opts.fleet,
     agentEnv,
     onEvent: (e) => {
@@ -281,7 +284,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const agentText =
     foreign ?? (fleet.agentIsEtcdSpot ? 'etcd-spot agent' : (opts.fleet?.agentCommand?.command ?? '?'));
   write(
-    `etcd-spot sim: scenario ${scenario.name}, seed ${fleet.seed}, ${instances} instances, agent: ${agentText}, run dir ${fleet.runDir}`,
+    `etcd-spot sim: scenario ${scenario.name}, seed ${fleet.seed}, ${instances} instances, agent: ${agentText}${fleet.tls ? ', TLS' : ''}, run dir ${fleet.runDir}`,
   );
   write(`  ${scenario.description}`);
 
@@ -291,6 +294,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     writesPerSecond: workloadSpec.writesPerSecond,
     valueSize: workloadSpec.valueSize,
     runId: `s${fleet.seed}`,
+    ...(fleet.clientTls() !== undefined ? { tls: fleet.clientTls() } : {}),
   });
   const stepRecords: StepRecord[] = [];
   const disruptions: DisruptionRecord[] = [];

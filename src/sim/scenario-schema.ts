@@ -423,6 +423,8 @@ const rootShape = {
   group: section(groupShape),
   agent: section(agentShape),
   agentEnv: field(envMap, { def: {} }),
+  // etcd and the agents over TLS: a CA and a certificate per instance, made for each run.
+  tls: field(bool, { def: false }),
   workload: section(workloadShape),
   timeline: stepList(stepSchemas, 'steps').prefault(null as never),
 };
@@ -624,6 +626,7 @@ function toScenario(s: ScenarioInput, source: string): Scenario {
     },
     agent,
     agentEnv: s.agentEnv,
+    tls: s.tls,
     workload: { ...s.workload },
     timeline: s.timeline.map(toStep),
   };

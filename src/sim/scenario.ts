@@ -90,6 +90,8 @@ export interface Scenario {
   agent: Partial<Record<AgentSettingKey, string>>;
   /** Extra environment for every agent (any agent). */
   agentEnv: Record<string, string>;
+  /** etcd's client and peer ports and the agents' status servers over TLS (certificates made per run). */
+  tls: boolean;
   workload: {
     writers: number;
     /** Total over all writers; 0 = as fast as possible. */

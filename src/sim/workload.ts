@@ -31,6 +31,8 @@ export interface WorkloadOptions {
   clock?: Clock;
   /** Width of one availability bucket (default 100 ms). */
   bucketMs?: number;
+  /** Client certificate, key and CA for https:// endpoints. */
+  tls?: { cert: Buffer; key: Buffer; ca: Buffer };
 }
 
 /** One bucket of the availability timeline: puts that completed in [t, t + bucketMs). */
@@ -95,6 +97,7 @@ export class Workload {
   private endpoints: string[] = [];
   private client: Etcd3 | undefined;
   private readonly retiring = new Set<Etcd3>();
+  private readonly tls: WorkloadOptions['tls'];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private stopController = new AbortController();
   private loops: Promise<void>[] = [];
@@ -112,6 +115,7 @@ export class Workload {
     this.clock = options.clock ?? systemClock;
     this.runId = options.runId ?? String(this.clock.now());
     this.bucketMs = options.bucketMs ?? 100;
+    this.tls = options.tls;
   }
 
   /** Replaces the client when the set of URLs changed; puts in flight finish on the old one. */
@@ -222,7 +226,14 @@ export class Workload {
 
   private newClient(hosts: string[]): Etcd3 {
     const deadlineMs = this.callDeadlineMs;
-    return new Etcd3({ hosts, defaultCallOptions: () => ({ deadline: Date.now() + deadlineMs }) });
+    const tls = this.tls;
+    return new Etcd3({
+      hosts,
+      defaultCallOptions: () => ({ deadline: Date.now() + deadlineMs }),
+      ...(tls !== undefined
+        ? { credentials: { rootCertificate: tls.ca, privateKey: tls.key, certChain: tls.cert } }
+        : {}),
+    });
   }
 
   private retire(client: Etcd3): void {
