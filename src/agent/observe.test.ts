@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RateLimitedError } from '../core/errors.ts';
-import type { ClusterView, PeerBootstrapView } from '../core/observation.ts';
+import type { ClusterView, PeerBootstrapView, TerminationView } from '../core/observation.ts';
 import { DEFAULT_POLICY } from '../core/policy.ts';
 import type { InstanceMetadata } from '../ports/instance-metadata.ts';
 import { ManualClock } from '../../test/support/manual-clock.ts';
@@ -49,6 +49,8 @@ describe('Observer (fake ports)', () => {
       get: async () => undefined,
     };
     const peersAsked: string[] = [];
+    const runner = new FakeRunner();
+    let notices: TerminationView['notices'] = [];
     const memory = newAgentMemory();
     const store = new LocalStateStore(join(dir, `s${++n}`));
     const observer = new Observer({
@@ -61,13 +63,14 @@ describe('Observer (fake ports)', () => {
         cloudTimeoutMs: 200,
         cycleIntervalMs: 100,
         groupPollIntervalMs: 10_000,
+        followerGroupPollIntervalMs: 60_000,
         policy: DEFAULT_POLICY,
       },
       metadata,
       group,
       etcd,
-      runner: new FakeRunner(),
-      termination: { view: () => ({ notices: [], errors: [] }) },
+      runner,
+      termination: { view: () => ({ notices, errors: [] }) },
       store,
       peers: {
         bootstrapView: async (p): Promise<PeerBootstrapView> => {
@@ -88,7 +91,20 @@ describe('Observer (fake ports)', () => {
       clientUrls: [url(i)],
       isLearner: false,
     }));
-    return { clock, etcd, group, observer, memory, store, peersAsked, identityCalls: () => identityCalls };
+    return {
+      clock,
+      etcd,
+      group,
+      observer,
+      memory,
+      store,
+      peersAsked,
+      runner,
+      setNotices: (n: TerminationView['notices']) => {
+        notices = n;
+      },
+      identityCalls: () => identityCalls,
+    };
   }
 
   it('lists members through the leader and takes each member’s own status', async () => {
@@ -241,6 +257,45 @@ describe('Observer (fake ports)', () => {
     await s.clock.advance(3000);
     s.group.listError = undefined;
     assert.equal((await s.observer.observe()).group.ok, true);
+  });
+
+  it('a calm follower polls the group at followerGroupPollInterval; the leader, a leaver and a joiner at groupPollInterval', async () => {
+    const calm = setup();
+    calm.runner.running = true;
+    for (const i of [1, 2, 3]) calm.etcd.statuses.set(url(i), memberStatus(`000000000000000${i}`, C, M2));
+    await calm.observer.observe();
+    for (let i = 0; i < 5; i++) {
+      await calm.clock.advance(11_000);
+      await calm.observer.observe();
+    }
+    assert.equal(calm.group.listCalls, 1, 'a calm follower: once in 55 s');
+    await calm.clock.advance(11_000);
+    await calm.observer.observe();
+    assert.equal(calm.group.listCalls, 2, 'again after 66 s');
+    // A notice makes it poll at the full rate at once (its cache is 11 s old > 10 s).
+    calm.setNotices([{ source: 'imds-spot', seenAt: calm.clock.now(), detail: 'x' }]);
+    await calm.clock.advance(11_000);
+    await calm.observer.observe();
+    await calm.clock.advance(11_000);
+    await calm.observer.observe();
+    assert.equal(calm.group.listCalls, 4, 'a leaver polls every groupPollInterval');
+
+    const leader = setup();
+    leader.runner.running = true;
+    for (const i of [1, 2, 3]) leader.etcd.statuses.set(url(i), memberStatus(`000000000000000${i}`, C, M1));
+    await leader.observer.observe();
+    for (let i = 0; i < 5; i++) {
+      await leader.clock.advance(11_000);
+      await leader.observer.observe();
+    }
+    assert.equal(leader.group.listCalls, 6, "the leader's agent polls every groupPollInterval");
+
+    const joiner = setup(); // etcd not running here: joining
+    for (const i of [2, 3]) joiner.etcd.statuses.set(url(i), memberStatus(`000000000000000${i}`, C, M2));
+    await joiner.observer.observe();
+    await joiner.clock.advance(11_000);
+    await joiner.observer.observe();
+    assert.equal(joiner.group.listCalls, 2);
   });
 
   it('asks for the desired capacity (a bootstrap input) only while no cluster answers', async () => {

@@ -127,15 +127,20 @@ export class Observer {
 
   /** Whether the last observation reached a cluster. */
   private clusterSeen = false;
+  /** Whether the last observation was a calm follower's (the slower group poll applies). */
+  private calmFollower = false;
 
   async observe(signal?: AbortSignal): Promise<Observation> {
     const self = await this.observeSelf(signal);
+    const termination = this.d.termination.view();
+    // A notice ends calm at once: the leave needs a fresh list (its replacement, dead members).
+    if (termination.notices.length > 0) this.calmFollower = false;
     const [group, local] = await Promise.all([this.observeGroup(signal), this.observeLocal(signal)]);
     this.latestGroup = group;
-    const termination = this.d.termination.view();
     const cluster = await this.observeCluster(self, group, signal);
     if (cluster.reachable && group.ok) await this.confirmTerminations(self, group, cluster, signal);
     this.clusterSeen = cluster.reachable;
+    this.calmFollower = isCalmFollower(self, cluster, local, termination);
     const obs: Observation = { self, group, termination, local, cluster };
     // Peers are asked while no cluster answers (bootstrap) and while it has no leader (quorum-loss
     // recovery compares the survivors' raft indexes).
@@ -177,10 +182,21 @@ export class Observer {
     return view;
   }
 
+  /**
+   * The group list's refresh interval: `groupPollIntervalMs`, or the slower
+   * `followerGroupPollIntervalMs` while the last observation was calm (see {@link isCalmFollower}):
+   * only the leader's agent reaps and promotes, so only it needs a fresh list when nothing happens.
+   */
+  private groupPollIntervalMs(): number {
+    const s = this.d.settings;
+    return this.calmFollower
+      ? Math.max(s.groupPollIntervalMs, s.followerGroupPollIntervalMs ?? 0)
+      : s.groupPollIntervalMs;
+  }
+
   private async observeGroup(signal?: AbortSignal): Promise<GroupView> {
     const now = this.d.clock.now();
-    if (this.groupCache && now - this.groupCache.at < this.d.settings.groupPollIntervalMs)
-      return this.groupCache.view;
+    if (this.groupCache && now - this.groupCache.at < this.groupPollIntervalMs()) return this.groupCache.view;
     if (now < this.groupRetryAt && this.lastGroupError !== undefined) {
       return {
         ok: false,
@@ -515,4 +531,22 @@ export class Observer {
     const others = instances.filter((i) => i.id !== self.instanceId && i.privateIp !== self.privateIp);
     return Promise.all(others.map((i) => this.d.peers.bootstrapView(i, signal)));
   }
+}
+
+/**
+ * A calm follower: a leader answers, self's etcd runs as a started member that is not the leader, and
+ * no termination notice is present. Anything else (no cluster, no leader, joining, leaving, leading)
+ * polls the group at the full rate.
+ */
+export function isCalmFollower(
+  self: SelfView,
+  cluster: ClusterView,
+  local: LocalView,
+  termination: TerminationView,
+): boolean {
+  if (!cluster.reachable || cluster.leaderId === undefined || !local.etcdRunning) return false;
+  if (termination.notices.length > 0) return false;
+  const selfUrl = trimSlash(self.peerUrl);
+  const me = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
+  return me !== undefined && me.name === self.instanceId && me.reachable && me.id !== cluster.leaderId;
 }

@@ -23,6 +23,8 @@ export interface AgentSettings {
   cloudTimeoutMs: number;
   cycleIntervalMs: number;
   groupPollIntervalMs: number;
+  /** The group poll of a calm follower's agent (default: groupPollIntervalMs). */
+  followerGroupPollIntervalMs?: number;
   policy: Policy;
   /** How long a start waits for the local etcd to answer status (default 10 s). */
   startWaitMs?: number;

@@ -108,6 +108,7 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
     cloudTimeoutMs: config.group.provider === 'elastigroup' ? config.group.requestTimeoutMs : 5000,
     cycleIntervalMs: a.cycleIntervalMs,
     groupPollIntervalMs: a.groupPollIntervalMs,
+    followerGroupPollIntervalMs: Math.max(a.followerGroupPollIntervalMs, a.groupPollIntervalMs),
     policy: {
       ...DEFAULT_POLICY,
       maxVoters: a.maxVoters,
@@ -515,6 +516,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
             clock,
             // Spot holds a TERMINATING instance for the shutdown signal's timeout at most; the state
             // may have begun up to one poll before this agent saw it.
+            minIntervalMs: config.agent.cloudStatusPollIntervalMs,
             deadlineFor: (seenAt) =>
               spotSignalTimeoutMs === undefined
                 ? undefined

@@ -87,6 +87,8 @@ describe('loadConfig', () => {
       cycleIntervalMs: 5000,
       terminationPollIntervalMs: 5000,
       groupPollIntervalMs: 10_000,
+      followerGroupPollIntervalMs: 60_000,
+      cloudStatusPollIntervalMs: 30_000,
       memberDeadAfterMs: 60_000,
       terminatedMemberDeadAfterMs: 5000,
       unstartedMemberTtlMs: 120_000,

@@ -361,6 +361,12 @@ export const configSchema = strictSection({
       why: 'a spot instance gets a 2-minute notice and the leave (hand over leadership, remove the member) needs most of it',
     }),
     groupPollInterval: duration('10s', { min: 100, max: 10 * 60_000 }),
+    // The group list for an agent whose member is a calm follower (a leader answers, no notice): the
+    // leader's agent polls at groupPollInterval and reaps; the others need the list only for changes.
+    followerGroupPollInterval: duration('60s', { min: 100, max: 10 * 60_000 }),
+    // The cloud's own status of this instance (Spot: instance-status): instance metadata is polled at
+    // terminationPollInterval for free; the cloud API counts against the organisation's rate limit.
+    cloudStatusPollInterval: duration('30s', { min: 100, max: 5 * 60_000 }),
     memberDeadAfter: duration('60s', { min: 1000, max: 24 * 3_600_000 }),
     // The shorter wait once the cloud has said the member's instance is terminated (capped at memberDeadAfter).
     terminatedMemberDeadAfter: duration('5s', { min: 1000, max: 24 * 3_600_000 }),

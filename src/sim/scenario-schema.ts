@@ -209,6 +209,8 @@ export const AGENT_SETTINGS: Record<AgentSettingKey, 'duration' | 'boolean'> = {
   cycleInterval: 'duration',
   terminationPollInterval: 'duration',
   groupPollInterval: 'duration',
+  followerGroupPollInterval: 'duration',
+  cloudStatusPollInterval: 'duration',
   memberDeadAfter: 'duration',
   terminatedMemberDeadAfter: 'duration',
   unstartedMemberTtl: 'duration',

@@ -59,6 +59,8 @@ export type AgentSettingKey =
   | 'cycleInterval'
   | 'terminationPollInterval'
   | 'groupPollInterval'
+  | 'followerGroupPollInterval'
+  | 'cloudStatusPollInterval'
   | 'memberDeadAfter'
   | 'terminatedMemberDeadAfter'
   | 'unstartedMemberTtl'

@@ -19,6 +19,8 @@ export interface SpotTerminationSourceOptions {
    * notice has no deadline, and the planner treats it as "leave now".
    */
   deadlineFor?: (seenAt: number) => number | undefined;
+  /** Poll no more often than this (`agent.cloudStatusPollInterval`): Spot's rate limit is per organisation. */
+  minIntervalMs?: number;
 }
 
 /**
@@ -29,6 +31,7 @@ export function createSpotTerminationSource(opts: SpotTerminationSourceOptions):
   let firstSeenAt: number | undefined;
   return {
     name: 'spot-api',
+    ...(opts.minIntervalMs !== undefined ? { minIntervalMs: opts.minIntervalMs } : {}),
     async poll(signal?: AbortSignal): Promise<TerminationNotice | null> {
       const state = await opts.group.lifecycleState(opts.instanceId, signal);
       switch (state) {
