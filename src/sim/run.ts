@@ -33,6 +33,8 @@ import type { FleetSnapshot } from './snapshot.ts';
 import { progressLine, renderVerdict, renderView } from './view.ts';
 import type { Verdict, ViewState } from './view.ts';
 import { Workload } from './workload.ts';
+import { linearizabilityReport } from './linearizability.ts';
+import type { LinearizabilityReport } from './linearizability.ts';
 import type { AvailabilityBucket } from './workload.ts';
 
 export interface SimRunOptions {
@@ -115,7 +117,16 @@ export interface SimReport {
   problems: string[];
   /** The agent that ran on every instance. */
   agent: { etcdSpot: boolean; command: string; env: Record<string, string> };
-  workload: { writers: number; writesPerSecond: number; valueSize: number };
+  workload: {
+    writers: number;
+    writesPerSecond: number;
+    valueSize: number;
+    registerClients?: number;
+    registerKeys?: number;
+    registerOpsPerSecond?: number;
+  };
+  /** The linearizability check of every client operation (see {@link LinearizabilityReport}). */
+  linearizability?: LinearizabilityReport;
   writes: {
     acknowledged: number;
     lost: string[];
@@ -188,6 +199,9 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     writers: opts.writers ?? scenario.workload.writers,
     writesPerSecond: opts.writesPerSecond ?? scenario.workload.writesPerSecond,
     valueSize: scenario.workload.valueSize,
+    registerClients: scenario.workload.registerClients,
+    registerKeys: scenario.workload.registerKeys,
+    registerOpsPerSecond: scenario.workload.registerOpsPerSecond,
   };
   const startedAt = Date.now();
   const capAt = startedAt + capMs;
@@ -270,6 +284,10 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     writers: workloadSpec.writers,
     writesPerSecond: workloadSpec.writesPerSecond,
     valueSize: workloadSpec.valueSize,
+    registerClients: workloadSpec.registerClients,
+    registerKeys: workloadSpec.registerKeys,
+    registerOpsPerSecond: workloadSpec.registerOpsPerSecond,
+    seed: fleet.seed,
     runId: `s${fleet.seed}`,
   });
   const stepRecords: StepRecord[] = [];
@@ -433,6 +451,10 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const check = result.check;
   const aborted = fatal ?? stopReason.text;
   const problems = [...convergence.problems];
+  const lin = linearizabilityReport(result.linearizability, result.registerOps);
+  // After a quorum-loss recovery writes may be lost on purpose (judged below); the register keys then
+  // lose their history too, so only a run without a recovery is held to linearizability.
+  const linOk = lin.verdict === 'ok';
   const recoveries = measureRecoveries({
     decisions,
     acked: workload.acked,
@@ -460,12 +482,19 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     problems.push(
       `${clusterIds.size} cluster ids were seen during the run (a split): ${[...clusterIds].join(', ')}`,
     );
+  if (!linOk && recoveries.length === 0)
+    problems.push(
+      lin.verdict === 'unknown'
+        ? `linearizability unknown: the search ran out of its step budget on ${lin.unknownKeys.length} key(s) (${lin.unknownKeys.slice(0, 5).join(', ')})`
+        : `not linearizable: ${lin.violations.map((v) => v.key).join(', ')}`,
+    );
   const verdict: Verdict = {
     pass:
       aborted === undefined &&
       convergence.converged &&
       clusterIds.size <= 1 + restores &&
       writesOk &&
+      (linOk || recoveries.length > 0) &&
       result.readBackError === undefined &&
       stepRecords.every((s) => s.ok),
     converged: convergence.converged,
@@ -477,6 +506,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     failed: check.failed,
     longestGapMs: check.longestGapMs,
     ...(result.readBackError !== undefined ? { readBackError: result.readBackError } : {}),
+    linearizability: lin,
     events,
     ...(aborted !== undefined ? { aborted } : {}),
     api,
@@ -501,6 +531,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
       env: { ...scenario.agentEnv, ...opts.agentEnv },
     },
     workload: workloadSpec,
+    linearizability: lin,
     writes: {
       acknowledged: check.acknowledged,
       lost: check.lost,

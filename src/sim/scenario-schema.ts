@@ -232,6 +232,9 @@ const workloadShape = {
   writers: field(integer(1, 64), { def: 4 }),
   writesPerSecond: field(nonNegative, { def: 0 }),
   valueSize: field(integer(0, 1_048_576, 'a byte count'), { def: 0 }),
+  registerClients: field(integer(0, 32), { def: 2 }),
+  registerKeys: field(integer(1, 1000), { def: 8 }),
+  registerOpsPerSecond: field(nonNegative, { def: 40 }),
 };
 
 /** The YAML fault kinds and the emulator fault each one becomes. */

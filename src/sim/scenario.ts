@@ -92,6 +92,13 @@ export interface Scenario {
     writesPerSecond: number;
     /** Bytes per value (0 = just the key's tag). */
     valueSize: number;
+    /**
+     * Clients doing get / put / compare-and-swap on a few shared keys (`l/<n>`), for the
+     * linearizability check (0 = none); their keys; their total rate (0 = as fast as possible).
+     */
+    registerClients: number;
+    registerKeys: number;
+    registerOpsPerSecond: number;
   };
   timeline: Step[];
 }
