@@ -7,7 +7,9 @@
  * An operation that failed or timed out is "maybe applied": it may take effect at any time after its
  * start, or never (porcupine's return time = +∞). Two sound reductions keep such histories small:
  * - a maybe-applied write whose value no successful operation observed, on a key where no
- *   compare-and-swap failed after it started, is dropped ("never" explains everything "applied" could);
+ *   compare-and-swap failed after it started without saying what it found instead, is dropped
+ *   ("never" explains everything "applied" could; the workload's txn reads the key in its else
+ *   branch, so its failed compares are observations and this always applies);
  * - a maybe-applied write whose value was observed must be linearized before the earliest response
  *   among its observers, so that becomes its response time.
  * Values must be unique per write (the workload makes them so); a failed read is dropped.
@@ -33,7 +35,10 @@ export interface KvOperation {
   end: number;
   /** `ok`: the response is known; `failed`: error or timeout, the effect is unknown. */
   status: 'ok' | 'failed';
-  /** get (ok): the value read, null when the key was absent. */
+  /**
+   * get (ok): the value read, null when the key was absent. cas (ok, compare failed): the value the
+   * key held instead, when the txn read it in its else branch (then the failure is an observation).
+   */
   read?: string | null;
   /** cas (ok): whether the compare held (the write happened). */
   succeeded?: boolean;
@@ -111,6 +116,12 @@ export function stepRegister(state: Value, op: KvOperation): Value | undefined {
   const holds = state === WILD ? undefined : state === (op.expected ?? null);
   if (op.status !== 'ok') return holds === false ? state : (op.value ?? null);
   if (op.succeeded) return holds === false ? undefined : (op.value ?? null);
+  if (op.read !== undefined) {
+    // The compare failed and the txn read what was there instead.
+    if (op.read === (op.expected ?? null)) return undefined;
+    if (state === WILD || state === op.read) return op.read;
+    return undefined;
+  }
   return holds === true ? undefined : state;
 }
 
@@ -289,6 +300,7 @@ export function prepareKey(ops: readonly KvOperation[]): {
     if (op.kind === 'get') observe(op.read, op.end);
     if (op.kind === 'cas') {
       if (op.succeeded) observe(op.expected, op.end);
+      else if (op.read !== undefined) observe(op.read, op.end);
       else lastFailedCasEnd = Math.max(lastFailedCasEnd, op.end);
     }
   }
@@ -436,6 +448,8 @@ export interface LinearizabilityReport {
   /** Up to 5 keys: the operation no linearization could place, and a window of ops that alone fails. */
   violations: { key: string; culprit?: string; window: string[] }[];
   unknownKeys: string[];
+  /** When the check did not pass: the history, one JSON operation a line (in the run dir). */
+  historyFile?: string;
 }
 
 /** The checker's result as the report carries it (operations as one line each). */

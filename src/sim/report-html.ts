@@ -185,7 +185,19 @@ const ROLE_STYLE: Record<TimelineRole, RoleStyle> = {
 
 const ROLE_ORDER: TimelineRole[] = ['leader', 'follower', 'learner', 'unstarted', 'unreachable', 'absent'];
 
-type MarkKind = 'interrupt' | 'kill9' | 'wipe' | 'scale' | 'fault' | 'clear-faults';
+type MarkKind =
+  | 'interrupt'
+  | 'kill9'
+  | 'wipe'
+  | 'scale'
+  | 'fault'
+  | 'clear-faults'
+  | 'partition'
+  | 'latency'
+  | 'drop'
+  | 'heal'
+  | 'pause'
+  | 'resume';
 
 const KIND_STYLE: Record<MarkKind, { color: string; label: string }> = {
   interrupt: { color: '#ea580c', label: 'interrupt' },
@@ -194,6 +206,12 @@ const KIND_STYLE: Record<MarkKind, { color: string; label: string }> = {
   scale: { color: '#0e7490', label: 'scale' },
   fault: { color: '#475569', label: 'API fault' },
   'clear-faults': { color: '#94a3b8', label: 'faults cleared' },
+  partition: { color: '#7c3aed', label: 'partition' },
+  latency: { color: '#6d28d9', label: 'slow link' },
+  drop: { color: '#6d28d9', label: 'drop' },
+  heal: { color: '#a78bfa', label: 'heal' },
+  pause: { color: '#0f766e', label: 'pause' },
+  resume: { color: '#5eead4', label: 'resume' },
 };
 
 const OK_COLOR = '#059669';
@@ -224,7 +242,7 @@ function shortLabel(kind: MarkKind, step: StepRecord): string {
   const d = step.description;
   if (kind === 'scale') return `scale → ${/to (\d+)/.exec(d)?.[1] ?? '?'}`;
   if (kind === 'fault') return `fault: ${/: (\S+)/.exec(d)?.[1] ?? 'API'}`;
-  if (kind === 'clear-faults') return 'faults cleared';
+  if (kind === 'clear-faults' || kind === 'heal' || kind === 'resume') return KIND_STYLE[kind].label;
   const target = /the leader/.test(d)
     ? 'leader'
     : /a follower/.test(d)

@@ -27,7 +27,7 @@ import { Monitor } from './monitor.ts';
 import { ResourceSampler } from './resources.ts';
 import type { ResourceReport } from './resources.ts';
 import { FleetSampler } from './sampler.ts';
-import { chaosDraws, describeStep } from './scenario.ts';
+import { chaosDraws, describeStep, isNetworkStep } from './scenario.ts';
 import type { Scenario, Step, StepKind } from './scenario.ts';
 import type { FleetSnapshot } from './snapshot.ts';
 import { progressLine, renderVerdict, renderView } from './view.ts';
@@ -258,6 +258,8 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     ...(seed !== undefined ? { seed } : {}),
     ...(opts.ipPrefix !== undefined ? { ipPrefix: opts.ipPrefix } : {}),
     ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),
+    // Peer traffic goes through the simulator's proxies only when a step needs them (one hop less otherwise).
+    ...(timeline.some(isNetworkStep) ? { peerProxy: true } : {}),
     ...(foreign !== undefined
       ? {
           agentCommand: { command: '/bin/sh', args: ['-c', foreign] },
@@ -292,6 +294,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   });
   const stepRecords: StepRecord[] = [];
   const disruptions: DisruptionRecord[] = [];
+  const guarded: GuardedMember[] = [];
   const view = { stepIndex: 0, doing: 'starting' };
   const snapshots: TimelineSnapshot[] = [];
   const clusterIds = new Set<string>();
@@ -363,7 +366,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     stepRecords.push(rec);
     if (!tty) write(`${stamp(t0)} step ${rec.index + 1}: ${view.doing}`);
     try {
-      const hit = await runStep(step, rec.index, fleet, monitor, keep, disruptions, signal, capAt);
+      const hit = await runStep(step, rec.index, fleet, monitor, keep, disruptions, signal, capAt, guarded);
       if (hit !== undefined && hit.length > 0) {
         rec.instanceId = hit.join(', ');
         rec.instanceIds = hit;
@@ -435,6 +438,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const resourceReport = resources.stop();
   const { convergence, snapshot: last } = await fleet.convergence();
   keep(last);
+  const replacedWhileRunning = guardViolations(guarded, last, disruptions);
   const result = await workload.check(signal.aborted ? 10_000 : 30_000);
   await sampler.stop();
   clearInterval(renderTimer);
@@ -450,8 +454,18 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   });
   const check = result.check;
   const aborted = fatal ?? stopReason.text;
-  const problems = [...convergence.problems];
+  const problems = [...convergence.problems, ...replacedWhileRunning];
   const lin = linearizabilityReport(result.linearizability, result.registerOps);
+  if (lin.verdict !== 'ok') {
+    // The whole history, one operation a line, to check again or by hand (`checkLinearizable`).
+    const historyPath = join(fleet.runDir, 'history.jsonl');
+    try {
+      writeFileSync(historyPath, result.history.map((o) => JSON.stringify(o)).join('\n') + '\n');
+      lin.historyFile = historyPath;
+    } catch (err) {
+      write(`could not write ${historyPath}: ${describeError(err)}`);
+    }
+  }
   // After a quorum-loss recovery writes may be lost on purpose (judged below); the register keys then
   // lose their history too, so only a run without a recovery is held to linearizability.
   const linOk = lin.verdict === 'ok';
@@ -495,6 +509,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
       clusterIds.size <= 1 + restores &&
       writesOk &&
       (linOk || recoveries.length > 0) &&
+      replacedWhileRunning.length === 0 &&
       result.readBackError === undefined &&
       stepRecords.every((s) => s.ok),
     converged: convergence.converged,
@@ -585,6 +600,38 @@ function withUntil(fault: FaultSpec, durationMs: number | undefined, now: number
   return durationMs === undefined ? fault : { ...fault, untilMs: now + durationMs };
 }
 
+/** A member whose instance a network fault or a pause hit: it must keep its member while the instance runs. */
+export interface GuardedMember {
+  step: number;
+  instanceId: string;
+  memberId: string;
+}
+
+/**
+ * Members of instances that a partition, slow link, dropped connections or a pause hit, which are no
+ * longer the same member although their instance still runs (and was not wiped or killed by a later
+ * step): the agents removed or wiped a member that was only cut off or frozen.
+ */
+export function guardViolations(
+  guarded: readonly GuardedMember[],
+  last: FleetSnapshot,
+  disruptions: readonly DisruptionRecord[],
+): string[] {
+  const out: string[] = [];
+  for (const g of guarded) {
+    const inst = last.instances.find((i) => i.id === g.instanceId);
+    if (inst === undefined || inst.state !== 'running') continue;
+    if (disruptions.some((d) => d.instanceId === g.instanceId && d.index > g.step && d.kind !== 'interrupt'))
+      continue;
+    const now = inst.etcd?.memberId;
+    if (now !== g.memberId)
+      out.push(
+        `${g.instanceId} still runs but its member ${g.memberId} (cut off or frozen at step ${g.step + 1}) is ${now === undefined ? 'not serving' : `now ${now}`}: removed or wiped while its instance ran`,
+      );
+  }
+  return out;
+}
+
 /** Executes one step; returns the instances it hit, if any. */
 async function runStep(
   step: Step,
@@ -595,7 +642,22 @@ async function runStep(
   disruptions: DisruptionRecord[],
   signal: AbortSignal,
   capAt: number,
+  guarded: GuardedMember[],
 ): Promise<string[] | undefined> {
+  /** Remembers the members of instances a network fault or a pause hits (see guardViolations). */
+  const guard = async (ids: string[]): Promise<void> => {
+    const snap = await fleet.snapshot();
+    monitor.observe(snap);
+    keep(snap);
+    for (const instanceId of ids) {
+      const memberId = snap.instances.find((i) => i.id === instanceId)?.etcd?.memberId;
+      if (
+        memberId !== undefined &&
+        !guarded.some((g) => g.instanceId === instanceId && g.memberId === memberId)
+      )
+        guarded.push({ step: index, instanceId, memberId });
+    }
+  };
   /** Writes down the disruption of each instance, from one snapshot taken just before. */
   const record = async (ids: (string | undefined)[], final = false): Promise<void> => {
     const snap = await fleet.snapshot();
@@ -661,6 +723,36 @@ async function runStep(
       return undefined;
     case 'sleep':
       await delay(step.ms, undefined, { signal });
+      return undefined;
+    case 'partition': {
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await guard(ids);
+      fleet.partition(ids, step.direction);
+      return ids;
+    }
+    case 'latency': {
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await guard(ids);
+      fleet.addLatency(ids, step.delayMs, step.jitterMs);
+      return ids;
+    }
+    case 'drop': {
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await guard(ids);
+      fleet.dropConnections(ids, step.fraction);
+      return ids;
+    }
+    case 'heal':
+      fleet.heal();
+      return undefined;
+    case 'pause': {
+      const id = await fleet.pick(step.target);
+      await guard([id]);
+      fleet.pause(id, step.process);
+      return [id];
+    }
+    case 'resume':
+      fleet.resume();
       return undefined;
     case 'chaos':
       throw new Error('a chaos step is expanded by the runner, not run as one step');

@@ -85,6 +85,8 @@ export interface WorkloadResult {
   linearizability: LinearizabilityResult;
   /** Operations of the register clients (the writers' puts are `check.acknowledged` + `check.failed`). */
   registerOps: number;
+  /** The history that was checked (with the final reads), for a file when the check did not pass. */
+  history: readonly KvOperation[];
 }
 
 /** The tag a stored value carries, or `corrupt:<tag>` when its padding is not the tag's. */
@@ -251,6 +253,7 @@ export class Workload {
         readBackError: readBackError ?? 'read-back failed',
         linearizability: this.checkHistory(this.history),
         registerOps,
+        history: this.history,
       };
     }
     // The read-back is one read per key, somewhere in [readStart, readEnd]; a key never seen is absent.
@@ -268,12 +271,14 @@ export class Workload {
         status: 'ok',
         read: readBack.get(key) ?? null,
       });
+    const history = [...this.history, ...finalReads];
     return {
       check: checkWrites(this.acked, readBack, this.failures),
       timeline: this.timeline(),
       readBackKeys: readBack.size,
-      linearizability: this.checkHistory([...this.history, ...finalReads]),
+      linearizability: this.checkHistory(history),
       registerOps,
+      history,
     };
   }
 
@@ -440,10 +445,16 @@ export class Workload {
           const expected = op.expected ?? null;
           const cond =
             expected === null ? etcd.if(key, 'Version', '==', 0) : etcd.if(key, 'Value', '==', expected);
-          const res = await cond.then(etcd.put(key).value(value)).commit();
+          // The else branch reads what was there instead: a failed compare is an observation too.
+          const res = await cond.then(etcd.put(key).value(value)).else(etcd.get(key)).commit();
           op.succeeded = res.succeeded;
           op.revision = Number(res.header.revision);
           if (res.succeeded) lastRead.set(key, value);
+          else {
+            const kv = res.responses[0]?.response_range?.kvs[0];
+            op.read = kv === undefined ? null : tagOfValue(kv.value.toString(), 0);
+            lastRead.set(key, op.read);
+          }
         }
         op.end = this.mono();
         op.status = 'ok';
