@@ -452,8 +452,12 @@ export class Workload {
           if (res.succeeded) lastRead.set(key, value);
           else {
             const kv = res.responses[0]?.response_range?.kvs[0];
-            op.read = kv === undefined ? null : tagOfValue(kv.value.toString(), 0);
-            lastRead.set(key, op.read);
+            const found = kv === undefined ? null : tagOfValue(kv.value.toString(), 0);
+            // etcd3 retries a call that timed out: when an earlier attempt was applied, the retry's
+            // compare fails on this op's own (unique) value. The op did happen, with its compare held.
+            if (found === value) op.succeeded = true;
+            else op.read = found;
+            lastRead.set(key, found);
           }
         }
         op.end = this.mono();
