@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { guardViolations } from './run.ts';
+import { guardViolations, linearizabilityProblem } from './run.ts';
+import type { LinearizabilityReport } from './linearizability.ts';
 import type { DisruptionRecord } from './measure.ts';
 import type { FleetSnapshot, InstanceRow } from './snapshot.ts';
 
@@ -58,4 +59,24 @@ test('an instance that is gone, or that a later step killed or wiped, is not hel
     guardViolations(guarded, snap([{ id: 'i-a', state: 'running', memberId: 'bbbb' }]), [wiped]),
     [],
   );
+});
+
+const lin = (verdict: LinearizabilityReport['verdict']): LinearizabilityReport => ({
+  verdict,
+  operations: 10,
+  registerOperations: 5,
+  keys: 2,
+  checkMs: 1,
+  steps: 10,
+  droppedMaybe: 0,
+  boundedMaybe: 0,
+  violations: verdict === 'violation' ? [{ key: 'l/1', window: [] }] : [],
+  unknownKeys: verdict === 'unknown' ? ['l/2'] : [],
+});
+
+test('a non-linearizable or unknown history fails the run, unless a quorum-loss recovery lost writes on purpose', () => {
+  assert.equal(linearizabilityProblem(lin('ok'), 0), undefined);
+  assert.equal(linearizabilityProblem(lin('violation'), 0), 'not linearizable: l/1');
+  assert.match(linearizabilityProblem(lin('unknown'), 0) ?? '', /step budget .* \(l\/2\)/);
+  assert.equal(linearizabilityProblem(lin('violation'), 1), undefined);
 });
