@@ -36,6 +36,9 @@ import {
   pidsWithCommandLineContaining,
 } from './processes.ts';
 import { checkConvergence, targetVoters } from './snapshot.ts';
+import { NetworkFaults, PeerProxy, writePeerShim } from './network.ts';
+import type { PartitionDirection } from './network.ts';
+import { readProcStats } from './resources.ts';
 import { collapseDecisions, decisionLine } from './view.ts';
 import type { Convergence, FleetSnapshot, InstanceRow, MemberRow } from './snapshot.ts';
 
@@ -85,6 +88,11 @@ export interface FleetOptions {
    * loopback IP in `<instance>/tls` (issued when it boots), and one for the fleet's own etcd calls.
    */
   tls?: boolean;
+  /**
+   * Route every member's peer traffic through a proxy the fleet owns (src/sim/network.ts), so network
+   * faults (partition, latency, drop) can be injected. The agents get an etcd shim as their etcd binary.
+   */
+  peerProxy?: boolean;
 }
 
 export type FleetEventType =
@@ -100,6 +108,9 @@ export type FleetEventType =
   | 'scaled'
   | 'fault'
   | 'faults-cleared'
+  | 'network'
+  | 'paused'
+  | 'resumed'
   | 'note';
 
 export interface FleetEvent {
@@ -176,6 +187,14 @@ export class Fleet implements AsyncDisposable {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly decisionLog: AgentDecision[] = [];
   private closed = false;
+  /** The network between instances, when peer traffic goes through proxies (else undefined). */
+  readonly network: NetworkFaults | undefined;
+  private readonly proxies = new Map<string, Promise<PeerProxy | undefined>>();
+  private readonly ipOwner = new Map<string, string>();
+  private readonly memberOwner = new Map<string, string>();
+  private readonly etcdShim: string | undefined;
+  /** Processes stopped with SIGSTOP: pid → what it is, for `resume`. */
+  private readonly paused = new Map<number, { instanceId: string; what: 'agent' | 'etcd' }>();
 
   private constructor(init: {
     opts: FleetOptions;
@@ -206,6 +225,10 @@ export class Fleet implements AsyncDisposable {
       removeTimeoutMs: 3000,
       ...(tls !== undefined ? { tls: () => tls } : {}),
     });
+    if (init.opts.peerProxy) {
+      this.network = new NetworkFaults({ seed: this.seed, instances: () => [...this.ipOwner.values()] });
+      this.etcdShim = writePeerShim(init.runDir);
+    }
     this.unsubscribe = this.state.subscribe((e) => this.onEmulatorEvent(e));
     const group = this.state.createGroup({
       name: `sim-${this.seed}`,
@@ -343,6 +366,7 @@ export class Fleet implements AsyncDisposable {
     const rows: MemberRow[] = members.map((m) => {
       const ip = hostOf(m.peerUrls[0] ?? '');
       const instanceId = ip === undefined ? undefined : byIp.get(ip);
+      if (instanceId !== undefined) this.memberOwner.set(m.id, instanceId);
       const st = statusByMember.get(m.id);
       let role: MemberRow['role'];
       if (m.name === '') role = 'unstarted';
@@ -619,6 +643,111 @@ export class Fleet implements AsyncDisposable {
     this.emit({ type: 'faults-cleared', text: `${n} API fault(s) cleared` });
   }
 
+  /** The network faults, or an error saying the scenario runs without peer proxies. */
+  private requireNetwork(): NetworkFaults {
+    if (this.network === undefined)
+      throw new Error('network faults need the peer proxies (the fleet was started without peerProxy)');
+    return this.network;
+  }
+
+  /** Cuts `ids` off from every other instance (both ways, or one: `out` = their traffic to the rest is lost). */
+  partition(ids: readonly string[], direction: PartitionDirection = 'both'): void {
+    const n = this.requireNetwork();
+    n.partition(ids, direction);
+    this.emit({ type: 'network', text: `network: ${n.describe()}` });
+  }
+
+  /** Delays peer traffic to and from `ids`. */
+  addLatency(ids: readonly string[], delayMs: number, jitterMs: number): void {
+    const n = this.requireNetwork();
+    n.latency(ids, delayMs, jitterMs);
+    this.emit({ type: 'network', text: `network: ${n.describe()}` });
+  }
+
+  /** Resets a fraction of the peer connections to and from `ids` (now, and new ones while it lasts). */
+  dropConnections(ids: readonly string[], fraction: number): void {
+    const n = this.requireNetwork();
+    n.drop(ids, fraction);
+    this.emit({ type: 'network', text: `network: ${n.describe()}` });
+  }
+
+  /** Clears every network fault. */
+  heal(): void {
+    this.requireNetwork().heal();
+    this.emit({ type: 'network', text: 'network: healed' });
+  }
+
+  /**
+   * SIGSTOPs the instance's agent (its main process only) or its etcd (every `etcd` process in the
+   * agent's process group). Returns the pids stopped.
+   */
+  pause(id: string, what: 'agent' | 'etcd'): number[] {
+    const inst = this.require(id);
+    if (!(inst.proc instanceof RunningProcess)) throw new Error(`${id}: its agent is not running`);
+    const pgid = inst.proc.pid;
+    const pids =
+      what === 'agent'
+        ? [pgid]
+        : readProcStats()
+            .filter((p) => p.pgid === pgid && p.comm === 'etcd')
+            .map((p) => p.pid);
+    if (pids.length === 0) throw new Error(`${id}: no ${what} process to pause`);
+    for (const pid of pids) {
+      process.kill(pid, 'SIGSTOP');
+      this.paused.set(pid, { instanceId: id, what });
+    }
+    this.emit({ type: 'paused', instanceId: id, text: `${id}: ${what} paused (SIGSTOP ${pids.join(', ')})` });
+    return pids;
+  }
+
+  /** SIGCONTs every process {@link pause} stopped (those of `id` only, when given). */
+  resume(id?: string): void {
+    for (const [pid, p] of [...this.paused]) {
+      if (id !== undefined && p.instanceId !== id) continue;
+      this.paused.delete(pid);
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone (the instance was terminated meanwhile)
+      }
+      this.emit({
+        type: 'resumed',
+        instanceId: p.instanceId,
+        text: `${p.instanceId}: ${p.what} resumed (SIGCONT ${pid})`,
+      });
+    }
+  }
+
+  /** Peer proxy counters by instance IP (connections, dropped, swallowed and forwarded bytes). */
+  async proxyStats(): Promise<Record<string, PeerProxy['stats']>> {
+    const out: Record<string, PeerProxy['stats']> = {};
+    for (const [ip, p] of this.proxies) {
+      const proxy = await p;
+      if (proxy) out[ip] = { ...proxy.stats };
+    }
+    return out;
+  }
+
+  private async startProxy(ip: string): Promise<PeerProxy | undefined> {
+    try {
+      return await PeerProxy.start({
+        ip,
+        network: this.network as NetworkFaults,
+        instanceAt: (addr) => this.ipOwner.get(addr),
+        instanceOfMember: (m) => this.memberOwner.get(m),
+      });
+    } catch (err) {
+      this.note(`peer proxy on ${ip}:2380 failed to start: ${describeError(err)}`);
+      return undefined;
+    }
+  }
+
+  private async proxyFor(id: string): Promise<void> {
+    const inst = this.instances.get(id);
+    if (inst === undefined) return;
+    await this.proxies.get(inst.privateIp);
+  }
+
   /** Adds a free-text line to the trace. */
   note(text: string): void {
     this.emit({ type: 'note', text });
@@ -669,6 +798,7 @@ export class Fleet implements AsyncDisposable {
       }
     }
     await this.etcd.close();
+    for (const p of this.proxies.values()) await (await p)?.close();
     await this.closeEmulator();
     if (opts.removeData) await this.removeDataDirs();
   }
@@ -765,7 +895,7 @@ export class Fleet implements AsyncDisposable {
       SIM_SPOT_API_URL: this.emulatorUrl,
       SIM_SPOT_TOKEN: this.token,
       SIM_GROUP_ID: this.groupId,
-      SIM_ETCD_BINARY: 'etcd',
+      SIM_ETCD_BINARY: this.etcdShim ?? 'etcd',
       SIM_ETCDCTL_BINARY: 'etcdctl',
       SIM_DATA_DIR: inst.dataDir,
       SIM_STATE_DIR: inst.stateDir,
@@ -791,6 +921,7 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['agent', 'unstartedMemberTtl'])]: '20s',
       [envVarFor(['agent', 'maxVoters'])]: String(this.maxVoters),
       [envVarFor(['log', 'level'])]: this.opts.logLevel ?? 'info',
+      ...(this.etcdShim !== undefined ? { [envVarFor(['etcd', 'binary'])]: this.etcdShim } : {}),
     };
     if (this.tlsMaterial !== undefined) {
       // Paths only: the same certificate serves etcd's client and peer ports and the agent's endpoints.
@@ -852,6 +983,8 @@ export class Fleet implements AsyncDisposable {
           killing: false,
           tail: new AgentLogTail(id, logPath),
         });
+        this.ipOwner.set(ip, id);
+        if (this.network !== undefined && !this.proxies.has(ip)) this.proxies.set(ip, this.startProxy(ip));
         this.emit({
           at: e.at,
           type: 'launched',
@@ -863,9 +996,9 @@ export class Fleet implements AsyncDisposable {
       case 'running':
         if (id === undefined) return;
         this.emit({ at: e.at, type: 'running', instanceId: id, text: `${id}: running` });
-        // The VM boots once its metadata service listens.
+        // The VM boots once its metadata service listens (and its peer proxy, if any).
         this.track(
-          this.emulatorSettled()
+          Promise.all([this.emulatorSettled(), this.proxyFor(id)])
             .then(() => this.issueInstanceCert(id))
             .then(() => this.startAgent(id)),
         );
@@ -900,6 +1033,7 @@ export class Fleet implements AsyncDisposable {
         });
         if (!inst) return;
         inst.gone = true;
+        if (this.ipOwner.get(inst.privateIp) === id) this.ipOwner.delete(inst.privateIp);
         this.track(this.stopAgent(id, 'instance terminated'));
         return;
       }
