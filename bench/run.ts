@@ -385,7 +385,7 @@ async function main(): Promise<number> {
             agent,
             repeat: r,
             seed: opts.seed + 100 * k + r,
-            ipPrefix: `127.0.${70 + (index % 10)}`,
+            ipPrefix: `127.0.${200 + (index % 10)}`, // clear of the test suites' fixed prefixes (127.0.2x–11x)
             resultPath: join(benchDir, `${name}.json`),
           },
         });
