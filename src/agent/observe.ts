@@ -133,6 +133,8 @@ export class Observer {
     const cluster = await this.observeCluster(self, group, signal);
     this.clusterSeen = cluster.reachable;
     const obs: Observation = { self, group, termination, local, cluster };
+    const notInService = this.d.group.notInService?.(self.instanceId);
+    if (notInService !== undefined) obs.selfNotInService = notInService;
     // Peers are asked while no cluster answers (bootstrap) and while it has no leader (quorum-loss
     // recovery compares the survivors' raft indexes).
     const leaderless = cluster.reachable && cluster.leaderId === undefined;

@@ -30,6 +30,7 @@ export function createSpotTerminationSource(opts: SpotTerminationSourceOptions):
           firstSeenAt ??= opts.clock.now();
           return { source: 'spot-api', seenAt: firstSeenAt, detail: 'lifeCycleState=TERMINATING' };
         case 'active':
+        case 'not-in-service':
           firstSeenAt = undefined;
           return null;
         case 'gone':
