@@ -584,6 +584,7 @@ export class CloudState {
             : {}),
         });
         next.arn = group.asg.arn;
+        next.launchTemplateId = group.asg.launchTemplateId;
         group.asg = next;
       }
       group.updatedAt = this.now();
@@ -726,6 +727,7 @@ export class CloudState {
       proceedMs: spec.proceedMs ?? 0,
       market: spec.market ?? 'spot',
       iamRole: spec.iamRole ?? 'etcd-spot-instance',
+      launchTemplateId: `lt-${this.awsRng.hex(17)}`,
       arn: `arn:aws:autoscaling:${this.region}:${this.awsAccountId}:autoScalingGroup:${this.awsRng.uuid()}:autoScalingGroupName/${name}`,
     };
     if (spec.instanceMaintenancePolicy) v.instanceMaintenancePolicy = { ...spec.instanceMaintenancePolicy };

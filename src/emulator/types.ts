@@ -87,6 +87,8 @@ export interface AsgView {
   market: 'spot' | 'on-demand';
   iamRole: string;
   arn: string;
+  /** `lt-` + 17 hex: the launch template instances and the group report. */
+  launchTemplateId: string;
 }
 
 export interface GroupSpec {

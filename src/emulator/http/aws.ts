@@ -226,14 +226,7 @@ function checkAuth(
 function launchTemplateXml(g: GroupView): string {
   return node(
     'LaunchTemplate',
-    leaf(
-      'LaunchTemplateId',
-      `lt-${g.id
-        .replace(/[^a-z0-9]/gi, '')
-        .toLowerCase()
-        .padEnd(17, '0')
-        .slice(0, 17)}`,
-    ),
+    leaf('LaunchTemplateId', g.asg?.launchTemplateId),
     leaf('LaunchTemplateName', `${g.name}-lt`),
     leaf('Version', '$Default'),
   );

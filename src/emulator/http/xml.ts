@@ -4,16 +4,11 @@
  * on purpose: the shapes are small and fixed, and no XML builder is a direct dependency.
  */
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-};
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
+/** Escapes element text (quotes stay literal, as in AWS's replies; no attribute value comes from data). */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+  return s.replace(/[&<>]/g, (c) => ESCAPES[c] as string);
 }
 
 export type Scalar = string | number | boolean;
