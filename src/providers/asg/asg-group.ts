@@ -67,8 +67,8 @@ export interface AsgGroupOptions {
   /** Tests: the SDK's request handler (no sockets) and the EC2 call's fetch. */
   requestHandler?: AutoScalingClientConfig['requestHandler'];
   fetchImpl?: typeof fetch;
-  /** Tests: credentials instead of the SDK's default chain. */
-  credentials?: AwsCredentials;
+  /** Credentials (or a provider of them) instead of the SDK's default chain (see credentials.ts). */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
   random?: () => number;
 }
 
@@ -325,6 +325,7 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
   // --- EC2 DescribeInstances (signed Query call) ------------------------------------------------
 
   async function credentials(): Promise<AwsCredentials> {
+    if (typeof opts.credentials === 'function') return opts.credentials();
     if (opts.credentials !== undefined) return opts.credentials;
     const provider = (client.config as unknown as { credentials: () => Promise<AwsCredentials> }).credentials;
     return provider();

@@ -14,6 +14,7 @@ import { lazyGroup } from '../lazy-group.ts';
 import type { ProviderFactory } from '../provider.ts';
 import type { AsgGroup } from './asg-group.ts';
 import { createAsgTerminationSource } from './asg-termination-source.ts';
+import { credentialsFor } from './credentials.ts';
 import { asgDeploymentWarnings } from './deploy-checks.ts';
 
 /** The tag Auto Scaling puts on every instance of a group. */
@@ -52,7 +53,14 @@ export const asgProvider: ProviderFactory<'asg'> = {
       taggedName = trim(await deps.metadata.get(`tags/instance/${ASG_NAME_TAG}`, sig()));
       // Loaded here: only an agent of an Auto Scaling group pays for the AWS SDK.
       const { createAsgGroup } = await import('./asg-group.ts');
+      const credentials = credentialsFor({
+        metadataUrl: config.metadata.url,
+        env: deps.env,
+        metadata: deps.metadata,
+        clock: deps.clock,
+      });
       asg = await createAsgGroup({
+        ...(credentials !== undefined ? { credentials } : {}),
         groupName: g.groupName ?? taggedName,
         selfId: identity.instanceId,
         region,
