@@ -180,6 +180,11 @@ export const faultSpecSchema = z.discriminatedUnion('kind', [
     message: z.string().max(1000).optional(),
     ...faultCommon,
   }),
+  z.strictObject({
+    kind: z.literal('no-private-ip'),
+    drop: z.array(instanceIdSchema).optional(),
+    ...faultCommon,
+  }),
 ]);
 
 export const faultRouteSchema = z.enum(FAULT_ROUTES as [FaultRoute, ...FaultRoute[]]);

@@ -237,12 +237,15 @@ function faultApplies(kind: FaultSpec['kind'], route: CountedRoute): boolean {
       case 'stale':
       case 'empty':
         return /^(autoscaling|ec2):Describe/.test(route);
+      case 'no-private-ip':
+        return route === 'ec2:DescribeInstances';
       default:
         return true;
     }
   }
   switch (kind) {
     case 'aws-error':
+    case 'no-private-ip':
       return false;
     case 'partial':
       return route === 'group-status';

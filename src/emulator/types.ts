@@ -335,7 +335,9 @@ export type FaultKind =
   | { kind: 'partial'; drop?: string[]; dropRandom?: number }
   | { kind: 'empty' }
   /** AWS routes only: an AWS error reply with this code (e.g. AccessDenied 403, ValidationError 400). */
-  | { kind: 'aws-error'; code: string; status?: number; message?: string };
+  | { kind: 'aws-error'; code: string; status?: number; message?: string }
+  /** ec2:DescribeInstances only: these instances (default: the pending ones) come without a private IP yet. */
+  | { kind: 'no-private-ip'; drop?: string[] };
 
 export type FaultSpec = FaultKind & {
   /** Applies to the next N matching requests, then clears itself. */

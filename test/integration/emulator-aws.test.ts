@@ -402,6 +402,40 @@ describe('emulator: AWS Auto Scaling and EC2 through the real SDK clients', () =
     }
   });
 
+  test('an instance without a private IP yet (no-private-ip fault); pending state code 0', async () => {
+    emu.state.createGroup({ provider: 'asg', name: 'noip-asg', targetCapacity: 1, launchDelayMs: 10_000 });
+    const running = emu.state.listInstances({ groupId: 'noip-asg' })[0]!.id;
+    clock.advance(10_000);
+    emu.state.advance();
+    emu.state.setTargetCapacity('noip-asg', 2);
+    await emu.settled();
+    const pending = emu.state.listInstances({ groupId: 'noip-asg' }).find((i) => i.state === 'pending')!.id;
+    const filter = { Filters: [{ Name: 'tag:aws:autoscaling:groupName', Values: ['noip-asg'] }] };
+    const ipOf = async (): Promise<Record<string, [number | undefined, string | undefined]>> => {
+      const out = await ec2.send(new DescribeInstancesCommand(filter));
+      return Object.fromEntries(
+        (out.Reservations ?? [])
+          .flatMap((r) => r.Instances ?? [])
+          .map((i) => [i.InstanceId, [i.State?.Code, i.PrivateIpAddress]]),
+      );
+    };
+    const ip = (id: string) => emu.state.getInstance(id)?.privateIp;
+    assert.deepEqual(await ipOf(), { [running]: [16, ip(running)], [pending]: [0, ip(pending)] });
+    emu.state.addFault('ec2', { kind: 'no-private-ip', count: 1 });
+    assert.deepEqual(await ipOf(), { [running]: [16, ip(running)], [pending]: [0, undefined] });
+    emu.state.addFault('ec2:DescribeInstances', { kind: 'no-private-ip', drop: [running], count: 1 });
+    assert.deepEqual(await ipOf(), { [running]: [16, undefined], [pending]: [0, ip(pending)] });
+    // Auto Scaling says Pending for the booting one
+    const g = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['noip-asg'] }));
+    assert.deepEqual(
+      g.AutoScalingGroups?.[0]?.Instances?.map((i) => [i.InstanceId, i.LifecycleState]),
+      [
+        [running, 'InService'],
+        [pending, 'Pending'],
+      ],
+    );
+  });
+
   test('SigV4: missing → MissingAuthenticationToken; unknown key → InvalidClientTokenId / AuthFailure; wrong region', async () => {
     const body = 'Action=DescribeAutoScalingGroups&Version=2011-01-01';
     const missing = await post(emu.url, body);

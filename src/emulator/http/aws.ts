@@ -49,6 +49,8 @@ interface Mods {
   snapshot: ReadonlyMap<string, InstanceView> | undefined;
   partial: Extract<ActiveFault['fault'], { kind: 'partial' }>[];
   empty: boolean;
+  /** Instances shown without a private IP ('pending' = every pending one). */
+  noIp: Set<string> | 'pending' | undefined;
 }
 
 // ------------------------------------------------------------------ wire helpers
@@ -344,11 +346,18 @@ function ec2State(i: InstanceView): { code: number; name: string } {
   return { code: 16, name: 'running' };
 }
 
-function ec2InstanceXml(state: CloudState, i: InstanceView, g: GroupView | undefined): string {
+function ec2InstanceXml(
+  state: CloudState,
+  i: InstanceView,
+  g: GroupView | undefined,
+  noIp: Mods['noIp'],
+): string {
   const st = ec2State(i);
   const region = state.region;
   const dns = `ip-${i.privateIp.replace(/\./g, '-')}.${region === 'us-east-1' ? 'ec2.internal' : `${region}.compute.internal`}`;
   const gone = i.state === 'terminated';
+  const withoutIp =
+    gone || (noIp === 'pending' ? i.state === 'pending' : noIp !== undefined && noIp.has(i.id));
   const spot = (g?.asg?.market ?? 'spot') === 'spot';
   const tags = Object.entries(instanceTags(i, g)).sort(([a], [b]) => a.localeCompare(b));
   return (
@@ -360,7 +369,7 @@ function ec2InstanceXml(state: CloudState, i: InstanceView, g: GroupView | undef
     leaf('instanceType', i.instanceType) +
     leaf('launchTime', isoMs(i.launchedAt)) +
     node('placement', leaf('availabilityZone', i.availabilityZone), leaf('tenancy', 'default')) +
-    (gone ? '' : leaf('privateIpAddress', i.privateIp)) +
+    (withoutIp ? '' : leaf('privateIpAddress', i.privateIp)) +
     (spot ? leaf('instanceLifecycle', 'spot') + leaf('spotInstanceRequestId', i.spotInstanceRequestId) : '') +
     list(
       'tagSet',
@@ -666,7 +675,7 @@ function ec2Handler(state: CloudState, call: Call, mods: Mods): string {
             leaf('reservationId', `r-${i.id.slice(2)}`) +
             leaf('ownerId', state.awsAccountId) +
             list('groupSet', [], 'item') +
-            list('instancesSet', [ec2InstanceXml(state, i, state.getGroup(i.groupId))], 'item'),
+            list('instancesSet', [ec2InstanceXml(state, i, state.getGroup(i.groupId), mods.noIp)], 'item'),
         ),
         'item',
       );
@@ -797,11 +806,16 @@ async function handle(state: CloudState, c: Context): Promise<Response> {
   const limit = state.takeRateLimit(route);
   if (!limit.allowed) return done(errorResponse(call, throttled(service)));
 
-  const mods: Mods = { snapshot: undefined, partial: [], empty: false };
+  const mods: Mods = { snapshot: undefined, partial: [], empty: false, noIp: undefined };
   for (const f of faults) {
     if (f.fault.kind === 'stale' && mods.snapshot === undefined) mods.snapshot = f.snapshot;
     if (f.fault.kind === 'partial') mods.partial.push(f.fault);
     if (f.fault.kind === 'empty') mods.empty = true;
+    if (f.fault.kind === 'no-private-ip') {
+      const drop = f.fault.drop;
+      if (drop === undefined) mods.noIp = 'pending';
+      else if (mods.noIp !== 'pending') mods.noIp = new Set([...(mods.noIp ?? []), ...drop]);
+    }
   }
   let body: string;
   try {
