@@ -1677,7 +1677,7 @@ export class CloudState {
 
   // ---------------------------------------------------------------- AWS credentials
 
-  /** The instance profile's credentials (one set for every instance; always accepted by the AWS endpoints). */
+  /** The instance profile's credentials (one set for every instance, never rotated; always accepted by the AWS endpoints). */
   instanceCredentials(): InstanceCredentials {
     return { ...this.profileCredentials };
   }

@@ -444,6 +444,10 @@ describe('emulator: AWS Auto Scaling and EC2 through the real SDK clients', () =
     const shape = await post(emu.url, body, { Authorization: 'AWS4-HMAC-SHA256 garbage' });
     assert.equal(shape.status, 400);
     assert.match(shape.text, /<Code>IncompleteSignature<\/Code>/);
+    // a short dummy key id (LocalStack style) is well-formed; here it is just not an accepted one
+    const short = await post(emu.url, body, { Authorization: authHeader('autoscaling', 'test') });
+    assert.equal(short.status, 403);
+    assert.match(short.text, /<Code>InvalidClientTokenId<\/Code>/);
 
     const stranger = { accessKeyId: 'AKIASTRANGER00000001', secretAccessKey: 's' };
     const e1 = await sdkError(

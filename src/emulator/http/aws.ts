@@ -156,7 +156,7 @@ function boolParam(p: URLSearchParams, name: string): boolean | undefined {
 // ------------------------------------------------------------------ SigV4 (shape only)
 
 const SIGV4 =
-  /^AWS4-HMAC-SHA256\s+Credential=([A-Za-z0-9]{16,128})\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;.-]+),\s*Signature=[0-9a-f]{64}$/;
+  /^AWS4-HMAC-SHA256\s+Credential=([A-Za-z0-9]{1,128})\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;.-]+),\s*Signature=[0-9a-f]{64}$/;
 
 /**
  * Checks that the request carries a well-formed SigV4 signature (header, or presigned query) for this
@@ -181,7 +181,7 @@ function checkAuth(
         'Request is missing Authentication Token',
         ec2 ? 401 : 403,
       );
-    const m = /^([A-Za-z0-9]{16,128})\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request$/.exec(cred ?? '');
+    const m = /^([A-Za-z0-9]{1,128})\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request$/.exec(cred ?? '');
     if (
       query.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256' ||
       !m ||
