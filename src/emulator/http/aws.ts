@@ -254,7 +254,7 @@ function tagsOf(g: GroupView): [string, string][] {
   return Object.entries(g.asg?.tags ?? {}).sort(([a], [b]) => a.localeCompare(b));
 }
 
-function groupXml(g: GroupView, instances: InstanceView[]): string {
+function groupXml(g: GroupView, instances: InstanceView[], accountId: string): string {
   const a = g.asg;
   if (!a) return '';
   const policy = a.instanceMaintenancePolicy;
@@ -295,7 +295,7 @@ function groupXml(g: GroupView, instances: InstanceView[]): string {
     leaf('NewInstancesProtectedFromScaleIn', false) +
     leaf(
       'ServiceLinkedRoleARN',
-      `arn:aws:iam::000000000000:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+      `arn:aws:iam::${accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
     ) +
     leaf('CapacityRebalance', a.capacityRebalance) +
     (policy
@@ -443,7 +443,9 @@ function asgHandler(state: CloudState, call: Call, mods: Mods): string {
       const include = boolParam(p, 'IncludeInstances') ?? true;
       return list(
         'AutoScalingGroups',
-        groups.map((g) => groupXml(g, include ? applyMods(state, asgGroupMembers(state, g), mods) : [])),
+        groups.map((g) =>
+          groupXml(g, include ? applyMods(state, asgGroupMembers(state, g), mods) : [], state.awsAccountId),
+        ),
         'member',
       );
     }
