@@ -371,8 +371,10 @@ async function main(): Promise<number> {
   for (let r = 0; r < opts.repeats; r++) {
     opts.scenarios.forEach((id) => {
       const k = BENCH_SCENARIOS.findIndex((s) => s.id === id);
+      const rowAgents = BENCH_SCENARIOS[k]?.agents;
       for (const agent of r % 2 === 0 ? opts.agents : [...opts.agents].reverse()) {
         if (r >= (opts.repeatsByAgent[agent] ?? opts.repeats)) continue;
+        if (rowAgents !== undefined && !rowAgents.includes(agent)) continue;
         const index = plan.length;
         const name = `${String(index + 1).padStart(2, '0')}-${id}-${agent}-r${r + 1}`;
         plan.push({

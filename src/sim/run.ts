@@ -241,6 +241,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     label: scenario.name,
     signalTimeoutMs: scenario.group.signalTimeoutMs,
     ipReuse: scenario.group.ipReuse,
+    provider: scenario.group.provider,
     ...(seed !== undefined ? { seed } : {}),
     ...(opts.ipPrefix !== undefined ? { ipPrefix: opts.ipPrefix } : {}),
     ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),

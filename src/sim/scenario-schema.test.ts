@@ -24,6 +24,7 @@ test('a minimal file takes every default', () => {
     signalTimeoutMs: 120_000,
     ipReuse: 'never',
     bootAllAtOnce: true,
+    provider: 'elastigroup',
   });
   assert.deepEqual(s.agent, {});
   assert.deepEqual(s.agentEnv, {});
@@ -38,7 +39,7 @@ name: full
 description: everything
 seed: 42
 duration: 7m
-group: { size: 5, maxVoters: 3, signalTimeout: 30s, ipReuse: prefer, bootAllAtOnce: false }
+group: { size: 5, maxVoters: 3, signalTimeout: 30s, ipReuse: prefer, bootAllAtOnce: false, provider: asg }
 agent: { cycleInterval: 500ms, memberDeadAfter: 15s, leaveOnRebalance: true }
 agentEnv: { SEED_POLL_INTERVAL: 30, NAME: x }
 workload: { writers: 2, writesPerSecond: 50, valueSize: 256 }
@@ -71,6 +72,7 @@ timeline:
     signalTimeoutMs: 30_000,
     ipReuse: 'prefer',
     bootAllAtOnce: false,
+    provider: 'asg',
   });
   assert.deepEqual(s.agent, { cycleInterval: '500ms', memberDeadAfter: '15s', leaveOnRebalance: 'true' });
   assert.deepEqual(s.agentEnv, { SEED_POLL_INTERVAL: '30', NAME: 'x' });

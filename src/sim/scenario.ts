@@ -81,6 +81,8 @@ export interface Scenario {
     ipReuse: 'never' | 'prefer';
     /** false: launch one instance, then one more each time the fleet has converged. */
     bootAllAtOnce: boolean;
+    /** The group's cloud: Spot.io (default) or AWS Auto Scaling with a termination lifecycle hook. */
+    provider: 'elastigroup' | 'asg';
   };
   /** etcd-spot agent settings, canonical text (`'1s'`, `'true'`), passed as ETCD_SPOT_AGENT_* variables. */
   agent: Partial<Record<AgentSettingKey, string>>;
