@@ -413,3 +413,27 @@ test('AWS fault routes: a service-wide route matches its actions; aws-error neve
   assert.deepEqual(state.stats().aws['autoscaling:CompleteLifecycleAction']?.clientErrors, 1);
   assert.equal(state.stats().aws['ec2:DescribeInstances'], undefined);
 });
+
+test('Standby: out of service (IMDS Standby) without termination; replaced unless decremented; ExitStandby grows desired', () => {
+  const { state, name } = setup();
+  const [a, b] = state.listInstances({ groupId: name }).map((i) => i.id) as [string, string];
+  state.enterStandby(name, [a], false);
+  assert.equal(lifecycle(state, a), 'Standby');
+  assert.equal(inst(state, a).targetLifecycleState, 'Standby');
+  assert.equal(inst(state, a).state, 'running');
+  assert.equal(inService(state, name).length, 3, 'a replacement keeps desired capacity');
+  state.enterStandby(name, [b], true);
+  assert.equal(state.getGroup(name)?.targetCapacity, 2);
+  assert.equal(inService(state, name).length, 2);
+  awsError(
+    () => state.enterStandby(name, [a], true),
+    'ValidationError',
+    new RegExp(`The instance ${a} is not in InService`),
+  );
+  state.exitStandby(name, [b]);
+  assert.equal(lifecycle(state, b), 'InService');
+  assert.equal(inst(state, b).targetLifecycleState, 'InService');
+  assert.equal(state.getGroup(name)?.targetCapacity, 3);
+  assert.equal(inService(state, name).length, 3);
+  awsError(() => state.exitStandby(name, [b]), 'ValidationError', /is not in Standby/);
+});

@@ -202,6 +202,7 @@ function hookView(h: LifecycleHookSpec): LifecycleHookView {
 function targetStateOf(s: AsgLifecycleState): TargetLifecycleState {
   if (s.startsWith('Terminat')) return 'Terminated';
   if (s === 'Warmed:Running') return 'Warmed:Running';
+  if (s === 'Standby' || s === 'EnteringStandby') return 'Standby';
   return 'InService';
 }
 
@@ -669,7 +670,7 @@ export class CloudState {
     group.updatedAt = this.now();
     this.record('capacity-changed', { groupId, detail: { from, to: target } });
     const active = this.liveOf(group).filter(
-      (i) => (i.state === 'pending' || i.state === 'running') && !isWarmed(i),
+      (i) => (i.state === 'pending' || i.state === 'running') && !outOfService(i),
     );
     if (active.length > target) {
       // ASG: scale-in protection exempts an instance (AWS then leaves the group above desired).
@@ -748,7 +749,7 @@ export class CloudState {
 
   /** Slots an instance occupies towards the target: active ones, plus TERMINATING ones until they are gone when replaceOn='terminated'. */
   private heldSlots(group: GroupView): number {
-    const live = this.liveOf(group).filter((i) => !isWarmed(i));
+    const live = this.liveOf(group).filter((i) => !outOfService(i));
     return group.replaceOn === 'terminated'
       ? live.length
       : live.filter((i) => i.state !== 'terminating').length;
@@ -1405,7 +1406,7 @@ export class CloudState {
           undefined,
           'ValidationError',
         );
-      if (decrement && inst.state !== 'terminating' && !isWarmed(inst)) {
+      if (decrement && inst.state !== 'terminating' && !outOfService(inst)) {
         if (group.targetCapacity - 1 < group.minimum)
           throw new EmulatorError(
             `Currently, desiredSize equals minSize (${group.minimum}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
@@ -1468,6 +1469,76 @@ export class CloudState {
       if (!isWarmed(inst)) throw new EmulatorError(`instance ${instanceId} is not in a warm pool`, 409);
       this.leaveWarmPool(inst);
       return this.instanceView(inst);
+    });
+  }
+
+  /**
+   * EnterStandby: InService instances leave service (IMDS `target-lifecycle-state` = `Standby`) without
+   * being terminated; unless `decrement`, replacements launch.
+   */
+  enterStandby(groupName: string, instanceIds: string[], decrement: boolean): InstanceView[] {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const insts = this.standbyTargets(group, instanceIds, 'InService');
+      if (decrement) {
+        if (group.targetCapacity - insts.length < group.minimum)
+          throw new EmulatorError(
+            `AutoScalingGroup ${group.name} has min-size=${group.minimum}, max-size=${group.maximum}, and desired-size=${group.targetCapacity}. To place into standby ${insts.length} instances, please update the AutoScalingGroup sizes appropriately.`,
+            400,
+            undefined,
+            'ValidationError',
+          );
+        const from = group.targetCapacity;
+        group.targetCapacity -= insts.length;
+        this.record('capacity-changed', { groupId: group.id, detail: { from, to: group.targetCapacity } });
+      }
+      for (const inst of insts) {
+        this.setAsgState(inst, 'EnteringStandby');
+        this.setAsgState(inst, 'Standby');
+      }
+      this.reconcile(group);
+      return insts.map((i) => this.instanceView(i));
+    });
+  }
+
+  /** ExitStandby: Standby → Pending → InService (through a launch hook if any); desired grows by one each. */
+  exitStandby(groupName: string, instanceIds: string[]): InstanceView[] {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const insts = this.standbyTargets(group, instanceIds, 'Standby');
+      if (group.targetCapacity + insts.length > group.maximum)
+        throw new EmulatorError(
+          `AutoScalingGroup ${group.name} has min-size=${group.minimum}, max-size=${group.maximum}, and desired-size=${group.targetCapacity}. To move ${insts.length} instances out of standby, please update the AutoScalingGroup sizes appropriately.`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      const from = group.targetCapacity;
+      group.targetCapacity += insts.length;
+      this.record('capacity-changed', { groupId: group.id, detail: { from, to: group.targetCapacity } });
+      for (const inst of insts) {
+        this.setAsgState(inst, 'Pending');
+        this.afterPending(inst);
+      }
+      return insts.map((i) => this.instanceView(i));
+    });
+  }
+
+  private standbyTargets(group: GroupView, ids: string[], must: 'InService' | 'Standby'): InstanceRec[] {
+    if (ids.length === 0)
+      throw new EmulatorError('InstanceIds must not be empty', 400, undefined, 'ValidationError');
+    return ids.map((id) => {
+      const inst = this.instances.get(id);
+      if (!inst || inst.groupId !== group.id || inst.state === 'terminated')
+        throw new EmulatorError(
+          `The instance ${id} is not part of Auto Scaling group ${group.name}.`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      if (inst.asg?.lifecycleState !== must)
+        throw new EmulatorError(`The instance ${id} is not in ${must}.`, 400, undefined, 'ValidationError');
+      return inst;
     });
   }
 
@@ -1541,7 +1612,7 @@ export class CloudState {
         maxHealthyPercentage: p.maxHealthyPercentage ?? policy?.maxHealthyPercentage ?? 100,
         instanceWarmupMs: p.instanceWarmupMs ?? 0,
         toReplace: this.liveOf(group)
-          .filter((i) => i.state !== 'terminating' && !isWarmed(i))
+          .filter((i) => i.state !== 'terminating' && !outOfService(i))
           .sort((a, b) => a.launchedAt - b.launchedAt || a.ordinal - b.ordinal)
           .map((i) => i.id),
         replaced: 0,
@@ -1649,7 +1720,7 @@ export class CloudState {
         if (!oldGone) return; // in the termination hook
         if (!launchFirst) {
           // terminate first: wait until the group is back at desired, all InService and warm
-          const active = this.liveOf(group).filter((i) => i.state !== 'terminating' && !isWarmed(i));
+          const active = this.liveOf(group).filter((i) => i.state !== 'terminating' && !outOfService(i));
           if (active.length < group.targetCapacity) return;
           let latest = now;
           for (const i of active) {
@@ -1930,6 +2001,12 @@ export class CloudState {
 
 function isWarmed(i: InstanceView): boolean {
   return i.asg?.lifecycleState === 'Warmed:Running';
+}
+
+/** Live but not counted towards desired capacity: warm pool and Standby. */
+function outOfService(i: InstanceView): boolean {
+  const s = i.asg?.lifecycleState;
+  return s === 'Warmed:Running' || s === 'Standby' || s === 'EnteringStandby';
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -31,7 +31,9 @@ export type AsgLifecycleState =
   | 'Terminating:Wait'
   | 'Terminating:Proceed'
   | 'Terminated'
-  | 'Warmed:Running';
+  | 'Warmed:Running'
+  | 'EnteringStandby'
+  | 'Standby';
 
 export type LifecycleTransition =
   'autoscaling:EC2_INSTANCE_LAUNCHING' | 'autoscaling:EC2_INSTANCE_TERMINATING';
@@ -293,6 +295,8 @@ export const ASG_ACTIONS = [
   'StartInstanceRefresh',
   'DescribeInstanceRefreshes',
   'CancelInstanceRefresh',
+  'EnterStandby',
+  'ExitStandby',
 ] as const;
 export type AsgAction = (typeof ASG_ACTIONS)[number];
 /** EC2 Query API actions the emulator serves (Version 2016-11-15). */

@@ -11,6 +11,8 @@ import {
   DescribeAutoScalingInstancesCommand,
   DescribeInstanceRefreshesCommand,
   DescribeLifecycleHooksCommand,
+  EnterStandbyCommand,
+  ExitStandbyCommand,
   PutLifecycleHookCommand,
   RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
@@ -308,6 +310,19 @@ describe('emulator: AWS Auto Scaling and EC2 through the real SDK clients', () =
       .AutoScalingGroups?.[0];
     assert.equal(g?.CapacityRebalance, true);
     assert.deepEqual(g?.InstanceMaintenancePolicy, { MinHealthyPercentage: 100, MaxHealthyPercentage: 150 });
+
+    const standby = await asg.send(
+      new EnterStandbyCommand({
+        AutoScalingGroupName: 'ops-asg',
+        InstanceIds: [ids[1]!],
+        ShouldDecrementDesiredCapacity: false,
+      }),
+    );
+    assert.equal(standby.Activities?.[0]?.Description, `Moving EC2 instance to Standby: ${ids[1]}`);
+    const sb = await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [ids[1]!] }));
+    assert.equal(sb.AutoScalingInstances?.[0]?.LifecycleState, 'Standby');
+    await asg.send(new ExitStandbyCommand({ AutoScalingGroupName: 'ops-asg', InstanceIds: [ids[1]!] }));
+    assert.equal(emu.state.getInstance(ids[1]!)?.asg?.lifecycleState, 'InService');
 
     const { InstanceRefreshId } = await asg.send(
       new StartInstanceRefreshCommand({ AutoScalingGroupName: 'ops-asg' }),

@@ -605,6 +605,41 @@ function asgHandler(state: CloudState, call: Call, mods: Mods): string {
         'member',
       );
     }
+    case 'EnterStandby':
+    case 'ExitStandby': {
+      const name = required(p, 'AutoScalingGroupName');
+      const ids = members(p, 'InstanceIds');
+      let moved: InstanceView[];
+      if (call.action === 'EnterStandby') {
+        const dec = boolParam(p, 'ShouldDecrementDesiredCapacity');
+        if (dec === undefined) required(p, 'ShouldDecrementDesiredCapacity');
+        moved = state.enterStandby(name, ids, dec === true);
+      } else {
+        moved = state.exitStandby(name, ids);
+      }
+      const start = isoMs(state.now());
+      const verb =
+        call.action === 'EnterStandby'
+          ? 'Moving EC2 instance to Standby'
+          : 'Moving EC2 instance out of Standby';
+      return list(
+        'Activities',
+        moved.map(
+          (i) =>
+            leaf('ActivityId', state.newAwsRequestId()) +
+            leaf('AutoScalingGroupName', name) +
+            leaf('Description', `${verb}: ${i.id}`) +
+            leaf(
+              'Cause',
+              `At ${start.replace(/\.\d{3}Z$/, 'Z')} instance ${i.id} was ${call.action === 'EnterStandby' ? 'moved to standby' : 'moved out of standby'} in response to a user request.`,
+            ) +
+            leaf('StartTime', start) +
+            leaf('StatusCode', 'InProgress') +
+            leaf('Progress', 50),
+        ),
+        'member',
+      );
+    }
     case 'CancelInstanceRefresh': {
       const r = state.cancelInstanceRefresh(required(p, 'AutoScalingGroupName'));
       return leaf('InstanceRefreshId', r.id);

@@ -81,6 +81,13 @@ test('hooks, protection, warm pool and instance refresh through the control API'
   const prot = await call('POST', `/emulator/instances/${ids[2]}/protection`, { protected: true });
   assert.equal((prot.json.instance as InstanceView).asg?.protectedFromScaleIn, true);
 
+  const sb = await call('POST', `/emulator/instances/${ids[0]}/standby`, {
+    shouldDecrementDesiredCapacity: true,
+  });
+  assert.equal((sb.json.instance as InstanceView).asg?.lifecycleState, 'Standby');
+  const back = await call('POST', `/emulator/instances/${ids[0]}/exit-standby`);
+  assert.equal((back.json.instance as InstanceView).asg?.lifecycleState, 'InService');
+
   const warm = await call('POST', '/emulator/groups/etcd-asg/instances', { warmed: true });
   assert.equal(warm.status, 201);
   const warmId = (warm.json.instance as InstanceView).id;

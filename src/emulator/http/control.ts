@@ -165,6 +165,23 @@ export function createControlApp(state: CloudState): Hono {
     return c.json({ instance: state.getInstance(id) });
   });
 
+  app.post('/instances/:id/standby', async (c) => {
+    const o = parse(terminateInGroupSchema, await body(c));
+    const id = c.req.param('id');
+    const inst = state.getInstance(id);
+    if (!inst) throw new EmulatorError(`instance ${id} does not exist`, 404);
+    const [moved] = state.enterStandby(inst.groupId, [id], o.shouldDecrementDesiredCapacity ?? false);
+    return c.json({ instance: moved });
+  });
+
+  app.post('/instances/:id/exit-standby', (c) => {
+    const id = c.req.param('id');
+    const inst = state.getInstance(id);
+    if (!inst) throw new EmulatorError(`instance ${id} does not exist`, 404);
+    const [moved] = state.exitStandby(inst.groupId, [id]);
+    return c.json({ instance: moved });
+  });
+
   app.post('/instances/:id/enter-service', (c) =>
     c.json({ instance: state.enterServiceFromWarmPool(c.req.param('id')) }),
   );
