@@ -220,7 +220,7 @@ export class Observer {
           this.d.logger.warn({ err: desiredError }, 'cannot read the desired capacity');
       }
       this.lastDesiredError = desiredError;
-      const groupId = this.d.settings.groupId ?? this.groupId;
+      const groupId = this.d.settings.groupId ?? this.groupId ?? this.d.group.groupId;
       if (groupId !== undefined) view.groupId = groupId;
       this.groupCache = { view, at: fetchedAt };
       this.lastGroupError = undefined;

@@ -24,6 +24,8 @@ export type LifecycleState = 'active' | 'terminating' | 'not-in-service' | 'gone
 export interface InstanceGroup {
   /** Human-readable kind and id, e.g. `elastigroup sig-1234`. */
   readonly description: string;
+  /** The group's id once known (Elastigroup `sig-…`, Auto Scaling group name): bootstrap token, snapshots. */
+  readonly groupId?: string | undefined;
   /**
    * The group's running instances (including ones the cloud is terminating but has not yet stopped).
    * Instances that are not in service (ASG: Pending, Warmed:*, Standby) are not listed.

@@ -7,7 +7,15 @@ import type { InstanceGroup } from '../ports/instance-group.ts';
 
 export type LazyGroup = InstanceGroup & { resolve(): Promise<InstanceGroup> };
 
-export function lazyGroup(description: string, build: () => Promise<InstanceGroup>): LazyGroup {
+/**
+ * `notBuiltYet`: what `notInService` says before the group is built (a provider that can tell whether
+ * an instance is in service must not answer "in service" while it cannot read the group).
+ */
+export function lazyGroup(
+  description: string,
+  build: () => Promise<InstanceGroup>,
+  opts: { notBuiltYet?: string } = {},
+): LazyGroup {
   let built: Promise<InstanceGroup> | undefined;
   let resolved: InstanceGroup | undefined;
   const resolve = () => {
@@ -24,6 +32,9 @@ export function lazyGroup(description: string, build: () => Promise<InstanceGrou
     get description() {
       return resolved?.description ?? description;
     },
+    get groupId() {
+      return resolved?.groupId;
+    },
     resolve,
     listInstances: async (signal) => (await resolve()).listInstances(signal),
     lifecycleState: async (id, signal) => (await resolve()).lifecycleState(id, signal),
@@ -32,6 +43,6 @@ export function lazyGroup(description: string, build: () => Promise<InstanceGrou
       const g = await resolve();
       return g.desiredCapacity ? g.desiredCapacity(signal) : undefined;
     },
-    notInService: (id) => resolved?.notInService?.(id),
+    notInService: (id) => (resolved === undefined ? opts.notBuiltYet : resolved.notInService?.(id)),
   };
 }

@@ -568,6 +568,7 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
 
   return {
     description: `asg ${groupName}`,
+    groupId: groupName,
     groupName,
     region: opts.region,
 

@@ -82,7 +82,9 @@ export const asgProvider: ProviderFactory<'asg'> = {
     };
     const lazy =
       deps.group === undefined
-        ? lazyGroup(`asg ${g.groupName ?? '(name from instance tags)'}`, build)
+        ? lazyGroup(`asg ${g.groupName ?? '(name from instance tags)'}`, build, {
+            notBuiltYet: 'the Auto Scaling group could not be read yet',
+          })
         : undefined;
     const group: InstanceGroup = deps.group ?? (lazy as InstanceGroup);
     const resolveAsg = async (): Promise<AsgGroup | undefined> =>
