@@ -437,3 +437,14 @@ test('Standby: out of service (IMDS Standby) without termination; replaced unles
   assert.equal(inService(state, name).length, 3);
   awsError(() => state.exitStandby(name, [b]), 'ValidationError', /is not in Standby/);
 });
+
+test('SetInstanceHealth Unhealthy: replaced through the termination hook', () => {
+  const { state, name } = setup(withHook(300));
+  const id = state.listInstances({ groupId: name })[0]!.id;
+  const v = state.setInstanceHealth(id, 'Unhealthy');
+  assert.equal(v.asg?.healthStatus, 'Unhealthy');
+  assert.equal(v.asg?.lifecycleState, 'Terminating:Wait');
+  assert.equal(v.terminationReason, 'unhealthy');
+  assert.equal(inService(state, name).length, 3);
+  assert.ok(state.events().some((e) => e.type === 'health' && e.instanceId === id));
+});

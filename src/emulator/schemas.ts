@@ -133,6 +133,8 @@ export const completeActionSchema = z.strictObject({
 
 export const protectionSchema = z.strictObject({ protected: z.boolean() });
 
+export const healthSchema = z.strictObject({ healthStatus: z.enum(['Healthy', 'Unhealthy']) });
+
 export const instanceRefreshSchema = z.strictObject({
   minHealthyPercentage: z.number().int().min(0).max(100).optional(),
   maxHealthyPercentage: z.number().int().min(100).max(200).optional(),

@@ -1473,6 +1473,31 @@ export class CloudState {
   }
 
   /**
+   * SetInstanceHealth: an Unhealthy in-service instance is replaced — it goes through the termination
+   * hook like any other termination (`terminationReason: 'unhealthy'`), as AWS does after a failed health
+   * check. `Healthy` only records.
+   */
+  setInstanceHealth(instanceId: string, health: 'Healthy' | 'Unhealthy'): InstanceView {
+    return this.mutate(() => {
+      const inst = this.instances.get(instanceId);
+      if (!inst?.asg || inst.state === 'terminated')
+        throw new EmulatorError(
+          `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      const was = inst.asg.healthStatus;
+      inst.asg.healthStatus = health;
+      if (was !== health)
+        this.record('health', { instanceId, groupId: inst.groupId, detail: { from: was, to: health } });
+      if (health === 'Unhealthy' && inst.state !== 'terminating' && !outOfService(inst))
+        this.beginAsgTermination(inst, 'unhealthy', {});
+      return this.instanceView(inst);
+    });
+  }
+
+  /**
    * EnterStandby: InService instances leave service (IMDS `target-lifecycle-state` = `Standby`) without
    * being terminated; unless `decrement`, replacements launch.
    */

@@ -263,6 +263,7 @@ export type EmulatorEventType =
   | 'lifecycle-heartbeat'
   | 'lifecycle-completed'
   | 'protection'
+  | 'health'
   | 'instance-refresh';
 
 export interface EmulatorEvent {
@@ -297,6 +298,7 @@ export const ASG_ACTIONS = [
   'CancelInstanceRefresh',
   'EnterStandby',
   'ExitStandby',
+  'SetInstanceHealth',
 ] as const;
 export type AsgAction = (typeof ASG_ACTIONS)[number];
 /** EC2 Query API actions the emulator serves (Version 2016-11-15). */

@@ -13,6 +13,7 @@ import {
   DescribeLifecycleHooksCommand,
   EnterStandbyCommand,
   ExitStandbyCommand,
+  SetInstanceHealthCommand,
   PutLifecycleHookCommand,
   RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
@@ -323,6 +324,8 @@ describe('emulator: AWS Auto Scaling and EC2 through the real SDK clients', () =
     assert.equal(sb.AutoScalingInstances?.[0]?.LifecycleState, 'Standby');
     await asg.send(new ExitStandbyCommand({ AutoScalingGroupName: 'ops-asg', InstanceIds: [ids[1]!] }));
     assert.equal(emu.state.getInstance(ids[1]!)?.asg?.lifecycleState, 'InService');
+    await asg.send(new SetInstanceHealthCommand({ InstanceId: ids[0]!, HealthStatus: 'Unhealthy' }));
+    assert.equal(emu.state.getInstance(ids[0]!)?.asg?.lifecycleState, 'Terminating:Wait');
 
     const { InstanceRefreshId } = await asg.send(
       new StartInstanceRefreshCommand({ AutoScalingGroupName: 'ops-asg' }),

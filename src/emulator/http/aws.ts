@@ -605,6 +605,13 @@ function asgHandler(state: CloudState, call: Call, mods: Mods): string {
         'member',
       );
     }
+    case 'SetInstanceHealth': {
+      const health = required(p, 'HealthStatus');
+      if (health !== 'Healthy' && health !== 'Unhealthy')
+        throw invalid(`Invalid value for HealthStatus: ${health}. Valid values are Healthy and Unhealthy.`);
+      state.setInstanceHealth(required(p, 'InstanceId'), health);
+      return '';
+    }
     case 'EnterStandby':
     case 'ExitStandby': {
       const name = required(p, 'AutoScalingGroupName');

@@ -17,6 +17,7 @@ import {
   interruptOptionsSchema,
   launchOptionsSchema,
   completeActionSchema,
+  healthSchema,
   instanceRefreshSchema,
   limitRouteSchema,
   lifecycleHookSpecSchema,
@@ -163,6 +164,11 @@ export function createControlApp(state: CloudState): Hono {
     if (!inst) throw new EmulatorError(`instance ${id} does not exist`, 404);
     state.setInstanceProtection(inst.groupId, [id], o.protected);
     return c.json({ instance: state.getInstance(id) });
+  });
+
+  app.post('/instances/:id/health', async (c) => {
+    const o = parse(healthSchema, await body(c));
+    return c.json({ instance: state.setInstanceHealth(c.req.param('id'), o.healthStatus) });
   });
 
   app.post('/instances/:id/standby', async (c) => {
