@@ -21,8 +21,9 @@ import {
   StartInstanceRefreshCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
+  paginateDescribeAutoScalingGroups,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { ManualClock } from '../support/manual-clock.ts';
 import { startEmulator } from '../../src/emulator/server.ts';
 import type { RunningEmulator } from '../../src/emulator/server.ts';
@@ -418,6 +419,37 @@ describe('emulator: AWS Auto Scaling and EC2 through the real SDK clients', () =
     } finally {
       once.destroy();
     }
+  });
+
+  test('pagination: the SDK paginators walk NextToken pages; a bad token is refused', async () => {
+    await freshGroup('page-a', 3);
+    await freshGroup('page-b', 3);
+    const names: string[] = [];
+    let pages = 0;
+    for await (const pg of paginateDescribeAutoScalingGroups({ client: asg, pageSize: 1 }, {})) {
+      pages++;
+      names.push(...(pg.AutoScalingGroups ?? []).map((g) => g.AutoScalingGroupName ?? ''));
+    }
+    assert.ok(names.includes('page-a') && names.includes('page-b'));
+    assert.equal(pages, names.length, 'one group per page');
+    const ids: string[] = [];
+    let ec2Pages = 0;
+    for await (const pg of paginateDescribeInstances(
+      { client: ec2, pageSize: 5 },
+      { Filters: [{ Name: 'tag:aws:autoscaling:groupName', Values: ['page-a', 'page-b'] }] },
+    )) {
+      ec2Pages++;
+      ids.push(...(pg.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId ?? '')));
+    }
+    assert.equal(ec2Pages, 2);
+    assert.deepEqual(
+      ids.sort(),
+      [...emu.state.listInstances({ groupId: 'page-a' }), ...emu.state.listInstances({ groupId: 'page-b' })]
+        .map((i) => i.id)
+        .sort(),
+    );
+    const bad = await sdkError(asg.send(new DescribeAutoScalingGroupsCommand({ NextToken: 'bm9wZQ==' })));
+    assert.equal(bad.name, 'InvalidNextToken');
   });
 
   test('an instance without a private IP yet (no-private-ip fault); pending state code 0', async () => {

@@ -153,6 +153,50 @@ function boolParam(p: URLSearchParams, name: string): boolean | undefined {
   return v === 'true';
 }
 
+// ------------------------------------------------------------------ pagination
+
+/**
+ * One page of `all`: at most `size` items after the offset the `NextToken` names. The token is opaque to
+ * clients (base64 of `<action>:<offset>`); a token of another action or a bad one → 400 InvalidNextToken
+ * (EC2: InvalidParameterValue).
+ */
+function page<T>(
+  call: Call,
+  all: T[],
+  size: number,
+  tokenParam = 'NextToken',
+): { items: T[]; next: string | undefined } {
+  const token = call.params.get(tokenParam);
+  let offset = 0;
+  if (token !== null && token !== '') {
+    const decoded = Buffer.from(token, 'base64').toString('utf8');
+    const m = new RegExp(`^${call.action}:(\\d+)$`).exec(decoded);
+    if (!m)
+      throw call.service === 'ec2'
+        ? new AwsFault('InvalidParameterValue', `Invalid value '${token}' for NextToken`)
+        : new AwsFault('InvalidNextToken', 'The token provided is not valid.');
+    offset = Number(m[1]);
+  }
+  const items = all.slice(offset, offset + size);
+  const end = offset + items.length;
+  return {
+    items,
+    next: end < all.length ? Buffer.from(`${call.action}:${end}`).toString('base64') : undefined,
+  };
+}
+
+/** `MaxRecords` (Auto Scaling) / `MaxResults` (EC2) within [min, max], or the default. */
+function pageSize(p: URLSearchParams, name: string, dflt: number, min: number, max: number): number {
+  const n = intParam(p, name);
+  if (n === undefined) return dflt;
+  if (n < min || n > max)
+    throw new AwsFault(
+      name === 'MaxResults' ? 'InvalidParameterValue' : 'ValidationError',
+      `Value '${n}' for ${name} must be between ${min} and ${max}`,
+    );
+  return n;
+}
+
 // ------------------------------------------------------------------ SigV4 (shape only)
 
 const SIGV4 =
@@ -441,12 +485,15 @@ function asgHandler(state: CloudState, call: Call, mods: Mods): string {
         .filter((g) => tagFilterMatch(g, filters))
         .sort((a, b) => a.name.localeCompare(b.name));
       const include = boolParam(p, 'IncludeInstances') ?? true;
-      return list(
-        'AutoScalingGroups',
-        groups.map((g) =>
-          groupXml(g, include ? applyMods(state, asgGroupMembers(state, g), mods) : [], state.awsAccountId),
-        ),
-        'member',
+      const pg = page(call, groups, pageSize(p, 'MaxRecords', 50, 1, 100));
+      return (
+        list(
+          'AutoScalingGroups',
+          pg.items.map((g) =>
+            groupXml(g, include ? applyMods(state, asgGroupMembers(state, g), mods) : [], state.awsAccountId),
+          ),
+          'member',
+        ) + leaf('NextToken', pg.next)
       );
     }
     case 'DescribeAutoScalingInstances': {
@@ -454,13 +501,16 @@ function asgHandler(state: CloudState, call: Call, mods: Mods): string {
       let insts = state.listInstances().filter((i) => i.asg !== undefined);
       if (ids.length > 0) insts = insts.filter((i) => ids.includes(i.id));
       insts = applyMods(state, insts, mods);
-      return list(
-        'AutoScalingInstances',
-        insts.flatMap((i) => {
-          const g = state.getGroup(i.groupId);
-          return g ? [asgInstanceXml(g, i, true)] : [];
-        }),
-        'member',
+      const pg = page(call, insts, pageSize(p, 'MaxRecords', 50, 1, 50));
+      return (
+        list(
+          'AutoScalingInstances',
+          pg.items.flatMap((i) => {
+            const g = state.getGroup(i.groupId);
+            return g ? [asgInstanceXml(g, i, true)] : [];
+          }),
+          'member',
+        ) + leaf('NextToken', pg.next)
       );
     }
     case 'DescribeLifecycleHooks': {
@@ -712,16 +762,29 @@ function ec2Handler(state: CloudState, call: Call, mods: Mods): string {
         });
       });
       insts = applyMods(state, insts, mods);
-      return list(
-        'reservationSet',
-        insts.map(
-          (i) =>
-            leaf('reservationId', `r-${i.id.slice(2)}`) +
-            leaf('ownerId', state.awsAccountId) +
-            list('groupSet', [], 'item') +
-            list('instancesSet', [ec2InstanceXml(state, i, state.getGroup(i.groupId), mods.noIp)], 'item'),
-        ),
-        'item',
+      if (ids.length > 0 && p.has('MaxResults'))
+        throw new AwsFault(
+          'InvalidParameterCombination',
+          'The parameter instancesSet cannot be used with the parameter maxResults',
+        );
+      // without MaxResults EC2 answers everything at once
+      const pg = page(
+        call,
+        insts,
+        p.has('MaxResults') ? pageSize(p, 'MaxResults', 1000, 5, 1000) : insts.length || 1,
+      );
+      return (
+        list(
+          'reservationSet',
+          pg.items.map(
+            (i) =>
+              leaf('reservationId', `r-${i.id.slice(2)}`) +
+              leaf('ownerId', state.awsAccountId) +
+              list('groupSet', [], 'item') +
+              list('instancesSet', [ec2InstanceXml(state, i, state.getGroup(i.groupId), mods.noIp)], 'item'),
+          ),
+          'item',
+        ) + leaf('nextToken', pg.next)
       );
     }
   }
