@@ -566,6 +566,34 @@ export class Fleet implements AsyncDisposable {
     this.emit({ type: 'scaled', text: `group target capacity → ${n}` });
   }
 
+  /**
+   * An instance refresh (Auto Scaling groups only): every instance replaced one at a time, launch before
+   * terminate (MinHealthyPercentage 100, MaxHealthyPercentage 150), each old one through the termination
+   * hook. Resolves when the refresh has succeeded; throws when it was cancelled or `signal` aborts.
+   */
+  async instanceRefresh(opts: { warmupMs: number; signal?: AbortSignal }): Promise<void> {
+    if (this.provider !== 'asg') throw new Error('an instance refresh needs group.provider: asg');
+    const started = this.state.startInstanceRefresh(this.groupId, {
+      minHealthyPercentage: 100,
+      maxHealthyPercentage: 150,
+      instanceWarmupMs: opts.warmupMs,
+    });
+    this.emit({
+      type: 'note',
+      text: `instance refresh ${started.id}: replacing ${started.toReplace.length} instance(s), launch before terminate`,
+    });
+    for (;;) {
+      const r = this.state.instanceRefreshes(this.groupId).find((x) => x.id === started.id);
+      if (r?.status === 'Successful') {
+        this.emit({ type: 'note', text: `instance refresh ${started.id}: done (${r.replaced} replaced)` });
+        return;
+      }
+      if (r === undefined || r.status === 'Cancelled')
+        throw new Error(`instance refresh ${started.id} ${r === undefined ? 'vanished' : 'was cancelled'}`);
+      await delay(250, undefined, opts.signal ? { signal: opts.signal } : {});
+    }
+  }
+
   /** From now on new instances take the most recently freed IP (`prefer`), or fresh ones (`never`). */
   setIpReuse(mode: 'never' | 'prefer'): void {
     this.state.updateGroup(this.groupId, { ipReuse: mode });

@@ -95,6 +95,8 @@ export interface ApiCallStats {
   callsPerMinute: Record<ApiRoute, number>;
   /** Requests per minute over the Spot API routes (what counts against Spot.io's rate limits). */
   spotCallsPerMinute: number;
+  /** AWS Auto Scaling + EC2 calls per minute (asg groups), when any was made. */
+  awsCallsPerMinute?: number;
   /** The raw counters by route: requests, ok, client/server errors, rate limited, faulted, dropped. */
   routes: Record<ApiRoute, RouteStats>;
 }
@@ -173,7 +175,15 @@ export function apiCallStats(stats: EmulatorStats): ApiCallStats {
   for (const [route, s] of Object.entries(stats.routes) as [ApiRoute, RouteStats][])
     callsPerMinute[route] = perMin(s.requests);
   const spot = SPOT_ROUTES.reduce((n, r) => n + stats.routes[r].requests, 0);
-  return { durationMs: ms, callsPerMinute, spotCallsPerMinute: perMin(spot), routes: stats.routes };
+  // An Auto Scaling group's agents call AWS instead (counted per action once called).
+  const aws = Object.values(stats.aws ?? {}).reduce((n, r) => n + (r?.requests ?? 0), 0);
+  return {
+    durationMs: ms,
+    callsPerMinute,
+    spotCallsPerMinute: perMin(spot),
+    ...(aws > 0 ? { awsCallsPerMinute: perMin(aws) } : {}),
+    routes: stats.routes,
+  };
 }
 
 export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
@@ -616,6 +626,10 @@ async function runStep(
     case 'scale':
       await record([undefined]);
       fleet.scaleTo(step.to);
+      return undefined;
+    case 'instance-refresh':
+      await record([undefined]);
+      await fleet.instanceRefresh({ warmupMs: step.warmupMs, signal });
       return undefined;
     case 'fault': {
       const instanceId = step.instance === undefined ? undefined : await fleet.pick(step.instance);

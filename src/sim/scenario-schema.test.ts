@@ -213,3 +213,23 @@ test('data built in code goes through the same checks', () => {
       err instanceof ScenarioError && err.issues.some((i) => i.startsWith('bench row: timeline[0].sleep')),
   );
 });
+
+test('group.provider asg and the instanceRefresh step (bare: 10 s warmup)', () => {
+  const s = parseScenarioText(
+    [
+      'name: r',
+      'description: d',
+      'group: { provider: asg }',
+      'timeline:',
+      '  - waitConverged',
+      '  - instanceRefresh: 5s',
+      '  - instanceRefresh',
+    ].join('\n'),
+    'r.yaml',
+  );
+  assert.equal(s.group.provider, 'asg');
+  assert.deepEqual(s.timeline.slice(1), [
+    { kind: 'instance-refresh', warmupMs: 5000 },
+    { kind: 'instance-refresh', warmupMs: 10_000 },
+  ]);
+});

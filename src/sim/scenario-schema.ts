@@ -416,6 +416,8 @@ const stepSchemas = {
   }),
   clearFaults: z.null({ error: "takes no value; write '- clearFaults'" }),
   scaleTo: field(integer(1, 15, 'a group size')),
+  // The value is the instance warmup (`- instanceRefresh` alone: 10 s).
+  instanceRefresh: field(durationMs({ min: 0, max: 600_000 }), { def: 10_000 }),
   chaos: mapping(chaosShape).superRefine((c, ctx) => {
     if (c.choose.length === 0)
       ctx.addIssue({
@@ -593,6 +595,8 @@ function toStep(s: StepInput): Step {
       return { kind: 'sleep', ms: s.value };
     case 'scaleTo':
       return { kind: 'scale', to: s.value };
+    case 'instanceRefresh':
+      return { kind: 'instance-refresh', warmupMs: s.value };
     case 'reuseIp':
       return { kind: 'reuse-ip', enabled: s.value };
     case 'clearFaults':

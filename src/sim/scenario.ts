@@ -34,6 +34,12 @@ export type Step =
   | { kind: 'converge'; timeoutMs?: number; voters?: number }
   | { kind: 'scale'; to: number }
   /**
+   * An instance refresh of an Auto Scaling group (`group.provider: asg`): every instance replaced one at
+   * a time, launch before terminate, each new one counted healthy `warmupMs` after it is InService; the
+   * step returns when the refresh has finished.
+   */
+  | { kind: 'instance-refresh'; warmupMs: number }
+  /**
    * A cloud API fault; `durationMs` clears it by itself, `instance` limits it to one instance's IMDS
    * and instance-status calls. `label` is the scenario file's kind name (outage, 5xx, 429, …).
    */
@@ -124,6 +130,8 @@ export function describeStep(s: Step): string {
       return `wipe the data dir of ${targetText(s.target, s.count)}`;
     case 'scale':
       return `scale the group to ${s.to}`;
+    case 'instance-refresh':
+      return `instance refresh of the whole group (launch before terminate, warmup ${formatDuration(s.warmupMs)})`;
     case 'fault': {
       const what =
         s.label ??
@@ -152,7 +160,13 @@ export function describeStep(s: Step): string {
 
 /** Steps that disturb the fleet (and get per-event timings in the report). */
 export function isDisruption(s: Step): boolean {
-  return s.kind === 'interrupt' || s.kind === 'kill9' || s.kind === 'wipe' || s.kind === 'scale';
+  return (
+    s.kind === 'interrupt' ||
+    s.kind === 'kill9' ||
+    s.kind === 'wipe' ||
+    s.kind === 'scale' ||
+    s.kind === 'instance-refresh'
+  );
 }
 
 /** The chaos step's draws: a seeded sequence, the same for the same seed. */

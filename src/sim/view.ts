@@ -183,7 +183,7 @@ export interface Verdict {
   events: EventTimings[];
   aborted?: string;
   /** Cloud API calls per minute (see SimReport.api). */
-  api?: { spotCallsPerMinute: number; callsPerMinute: Record<string, number> };
+  api?: { spotCallsPerMinute: number; awsCallsPerMinute?: number; callsPerMinute: Record<string, number> };
   resources?: ResourceReport;
 }
 
@@ -194,7 +194,8 @@ export function apiLine(api: NonNullable<Verdict['api']>): string {
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
   const imds = api.callsPerMinute.imds ?? 0;
-  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}; metadata service ${imds}`;
+  const aws = api.awsCallsPerMinute !== undefined ? `; AWS ${api.awsCallsPerMinute}` : '';
+  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}${aws}; metadata service ${imds}`;
 }
 
 /** `agents: peak RSS …, CPU …; etcd: …` for the verdict. */
