@@ -285,12 +285,15 @@ describe('listInstances and desired capacity', () => {
             : asgOk(action, ''),
       () => ({ xml: ec2Xml([['i-1', '10.0.0.1']]) }),
     );
-    const g = await createAsgGroup(r.opts);
+    const reported: { route: string; status: unknown }[] = [];
+    const g = await createAsgGroup({ ...r.opts, onCall: (c) => reported.push(c) });
     await assert.rejects(g.listInstances(), (e: unknown) => {
       assert.ok(e instanceof RateLimitedError);
       assert.equal(e.retryAfterMs, 1000);
       return true;
     });
+    // AWS throttles with a 400; the metric counts it as rate-limited.
+    assert.deepEqual(reported, [{ route: 'DescribeAutoScalingGroups', status: 429 }]);
     throttle = false;
     await assert.rejects(g.listInstances(), RateLimitedError);
     assert.equal(r.calls.length, 1, 'no request during the back-off');

@@ -205,7 +205,6 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const f = failureOf(err);
-      report(op, f.status ?? (timeout.aborted ? 'timeout' : 'unreachable'));
       const e =
         err instanceof CloudApiError || err instanceof TimeoutError
           ? err
@@ -216,6 +215,11 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
               timeoutMs: opts.requestTimeoutMs,
               timedOut: timeout.aborted,
             });
+      // AWS throttles with a 400 (`Throttling`): counted as 429, what the metric calls rate-limited.
+      report(
+        op,
+        e instanceof RateLimitedError ? 429 : (f.status ?? (timeout.aborted ? 'timeout' : 'unreachable')),
+      );
       if (isRetryable(e) && !(e instanceof MalformedResponseError)) throw recordFailure(op, e);
       if (e instanceof MalformedResponseError)
         log.warn({ op, err: e.message }, `${what}: malformed response`);
