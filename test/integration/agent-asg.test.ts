@@ -134,4 +134,90 @@ describe('agent with group.provider: asg (emulator, real etcd)', () => {
       await closeAll(agents, emu);
     }
   });
+
+  it('an agent on a warm-pool instance (Warmed:Running) never joins; once in service it joins (as the hot-spare learner of a 2-instance group)', async (t) => {
+    let emu: RunningEmulator | undefined;
+    const agents: TestAgent[] = [];
+    const etcd = createEtcdCluster({ callTimeoutMs: 1000 });
+    const t0 = Date.now();
+    try {
+      emu = await startEmulator({
+        listen: '127.0.87.1:0',
+        token: 'unused',
+        imdsPort: 13_387,
+        ipPrefix: '127.0.87',
+        tickMs: 20,
+      });
+      emu.state.createGroup({
+        provider: 'asg',
+        name: GROUP,
+        targetCapacity: 1,
+        asg: { lifecycleHooks: [{ name: HOOK, transition: 'autoscaling:EC2_INSTANCE_TERMINATING' }] },
+      });
+      const e = emu;
+      const warm = e.state.launchInstance(GROUP, { warmed: true });
+      await e.settled();
+      await waitFor(
+        () => e.state.listInstances({ groupId: GROUP }).some((i) => i.asg?.lifecycleState === 'InService'),
+        { timeoutMs: 10_000, intervalMs: 50, what: 'one InService instance' },
+      );
+      const first = e.state.listInstances({ groupId: GROUP }).find((i) => i.id !== warm.id)!;
+      assert.equal(e.state.getInstance(warm.id)?.asg?.lifecycleState, 'Warmed:Running');
+      const config = { 'group.provider': 'asg', 'group.heartbeatInterval': '1s' };
+      agents.push(await startAgent(e, GROUP, first.id, { config }));
+      agents.push(await startAgent(e, GROUP, warm.id, { config }));
+      const firstUrl = `http://${first.privateIp}:2379`;
+      await waitFor(async () => (await etcd.listMembers([firstUrl])).length === 1, {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: 'a one-member cluster',
+      });
+      // The warmed agent waits, naming its state, and no member appears for it.
+      await waitFor(
+        async () =>
+          (await logLines(agents[1]!)).some(
+            (l) =>
+              l.msg === 'plan' &&
+              l.action === 'wait' &&
+              /Warmed:Running|not in Auto Scaling group/.test(String(l.reason)),
+          ),
+        { timeoutMs: 20_000, intervalMs: 250, what: 'the warmed agent to wait on its state' },
+      );
+      const cycles = agents[1]!.runtime.agent.cycleCount;
+      await waitFor(() => agents[1]!.runtime.agent.cycleCount >= cycles + 5, {
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        what: 'five more cycles of the warmed agent',
+      });
+      assert.equal((await etcd.listMembers([firstUrl])).length, 1, 'no member for the warmed instance');
+      const warmedPlans = (await logLines(agents[1]!))
+        .filter((l) => l.msg === 'plan')
+        .map((l) => String(l.action));
+      assert.ok(
+        !warmedPlans.some((a) =>
+          ['add-self-as-learner', 'bootstrap', 'collect-votes', 'start-etcd'].includes(a),
+        ),
+        warmedPlans.join(' → '),
+      );
+
+      e.state.enterServiceFromWarmPool(warm.id);
+      const tIn = Date.now();
+      // Two instances keep one voter (the largest odd number ≤ 2): the newcomer is a started learner.
+      await waitFor(
+        async () => {
+          const m = await etcd.listMembers([firstUrl]);
+          return m.length === 2 && m.some((x) => x.name === warm.id);
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: 'the formerly warmed instance to join' },
+      );
+      t.diagnostic(`in service → started member after ${Date.now() - tIn} ms`);
+    } catch (err) {
+      for (const a of agents)
+        t.diagnostic(`${await timeline(a, t0)}\nlog of ${a.instanceId}:\n${await logTail(a, 30)}`);
+      throw err;
+    } finally {
+      await etcd.close();
+      await closeAll(agents, emu);
+    }
+  });
 });
