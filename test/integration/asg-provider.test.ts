@@ -152,6 +152,14 @@ describe('ASG provider against the emulator (real AWS SDK)', () => {
     });
     await unknown.close();
 
+    const wrongRegion = await direct({ groupName: GROUP, region: 'eu-west-1' });
+    await assert.rejects(wrongRegion.listInstances(), (e: unknown) => {
+      assert.ok(e instanceof CloudApiError && !isRetryable(e) && e.code === 'AWS_WRONG_REGION', String(e));
+      assert.match((e as Error).message, /check group.region/);
+      return true;
+    });
+    await wrongRegion.close();
+
     const g = await direct({ groupName: GROUP, lifecycleHookName: 'no-such-hook' });
     try {
       emu.state.terminateInAutoScalingGroup(ids[2] as string, false);

@@ -105,6 +105,23 @@ export function mapAwsError(
   if (f.code !== undefined && THROTTLING_CODES.has(f.code))
     return new RateLimitedError(`${what}: throttled by AWS (${f.code}: ${f.message})`, { cause: err });
   if (f.status === 429) return new RateLimitedError(`${what}: throttled by AWS (HTTP 429)`, { cause: err });
+  if (
+    f.code !== undefined &&
+    /region/i.test(f.message) &&
+    /Signature|Credential|Endpoint|Region/i.test(f.code)
+  ) {
+    // A request signed for another region than the endpoint's: the configuration, not the role.
+    return new CloudApiError(
+      `${what}: AWS refused the request's region (${f.code}: ${f.message}); check group.region (or placement/region) against the endpoint ${ctx.endpoint}`,
+      {
+        ...(f.status !== undefined ? { status: f.status } : {}),
+        apiCode: f.code,
+        retryable: false,
+        code: 'AWS_WRONG_REGION',
+        cause: err,
+      },
+    );
+  }
   if (f.code !== undefined && ACCESS_CODES.has(f.code)) {
     return new CloudApiError(
       `${what}: AWS refused the credentials or the permission (${f.code}: ${f.message}); the instance role needs ${ctx.iamAction} (see the IAM policy in docs/deploy.md)`,
