@@ -220,4 +220,98 @@ describe('agent with group.provider: asg (emulator, real etcd)', () => {
       await closeAll(agents, emu);
     }
   });
+
+  it('an instance refresh replaces every instance, each old one released by its agent after its member left', async (t) => {
+    let emu: RunningEmulator | undefined;
+    const agents: TestAgent[] = [];
+    const etcd = createEtcdCluster({ callTimeoutMs: 1000 });
+    const t0 = Date.now();
+    const config = { 'group.provider': 'asg', 'group.heartbeatInterval': '1s' };
+    const starting: Promise<void>[] = [];
+    try {
+      emu = await startEmulator({
+        listen: '127.0.89.1:0',
+        token: 'unused',
+        imdsPort: 13_389,
+        ipPrefix: '127.0.89',
+        tickMs: 20,
+      });
+      const e = emu;
+      e.state.createGroup({
+        provider: 'asg',
+        name: GROUP,
+        targetCapacity: 3,
+        asg: {
+          lifecycleHooks: [
+            { name: HOOK, transition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeatTimeoutSec: 600 },
+          ],
+        },
+      });
+      await e.settled();
+      await waitFor(
+        () => e.state.listInstances({ groupId: GROUP }).every((i) => i.asg?.lifecycleState === 'InService'),
+        { timeoutMs: 10_000, intervalMs: 50, what: 'three InService instances' },
+      );
+      const old = e.state.listInstances({ groupId: GROUP });
+      for (const inst of old) agents.push(await startAgent(e, GROUP, inst.id, { config }));
+      const started = new Set(old.map((i) => i.id));
+      // Every instance the refresh launches boots an agent, as its user-data would.
+      e.state.subscribe((ev) => {
+        if (ev.type !== 'running' || ev.groupId !== GROUP || ev.instanceId === undefined) return;
+        const id = ev.instanceId;
+        if (started.has(id)) return;
+        started.add(id);
+        starting.push(
+          e.settled().then(async () => {
+            agents.push(await startAgent(e, GROUP, id, { config }));
+          }),
+        );
+      });
+      const urlsOf = () =>
+        e.state
+          .listInstances({ groupId: GROUP })
+          .filter((i) => i.state !== 'terminated')
+          .map((i) => `http://${i.privateIp}:2379`);
+      await waitFor(
+        async () => {
+          const m = await etcd.listMembers(urlsOf());
+          return m.length === 3 && m.every((x) => !x.isLearner && x.name !== '');
+        },
+        { timeoutMs: 90_000, intervalMs: 250, what: 'three started voters' },
+      );
+      const tr = Date.now();
+      const refresh = e.state.startInstanceRefresh(GROUP, {
+        minHealthyPercentage: 100,
+        maxHealthyPercentage: 150,
+        instanceWarmupMs: 3000,
+      });
+      await waitFor(
+        () => e.state.instanceRefreshes(GROUP).find((r) => r.id === refresh.id)?.status === 'Successful',
+        { timeoutMs: 240_000, intervalMs: 250, what: 'the instance refresh to succeed' },
+      );
+      t.diagnostic(`instance refresh: ${Date.now() - tr} ms`);
+      for (const o of old) {
+        const done = e.state.getInstance(o.id)?.asg?.completedActions.at(-1);
+        assert.equal(done?.how, 'complete', `${o.id} released by its agent (${JSON.stringify(done)})`);
+      }
+      await waitFor(
+        async () => {
+          const m = await etcd.listMembers(urlsOf());
+          return (
+            m.length === 3 &&
+            m.every((x) => !x.isLearner && x.name !== '' && !old.some((o) => o.id === x.name))
+          );
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: 'three voters, all on new instances' },
+      );
+    } catch (err) {
+      for (const a of agents)
+        t.diagnostic(`${await timeline(a, t0)}\nlog of ${a.instanceId}:\n${await logTail(a, 20)}`);
+      throw err;
+    } finally {
+      await Promise.allSettled(starting);
+      await etcd.close();
+      await closeAll(agents, emu);
+    }
+  });
 });
