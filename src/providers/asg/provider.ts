@@ -112,7 +112,8 @@ export const asgProvider: ProviderFactory<'asg'> = {
           (err: unknown) => log.warn({ err: describeError(err) }, 'cannot start lifecycle action heartbeats'),
         );
       },
-      async checkDeployment(identity, signal) {
+      // The instance's tag was read when the group was built (taggedName); the identity adds nothing.
+      async checkDeployment(_identity, signal) {
         const clog = deps.logger.child({ component: 'deploy-check' });
         try {
           const a = await resolveAsg();
@@ -128,7 +129,6 @@ export const asgProvider: ProviderFactory<'asg'> = {
           for (const w of warnings) clog.warn({ check: 'deployment' }, w);
           if (warnings.length === 0)
             clog.info({ check: 'deployment', settings }, 'the Auto Scaling group waits for the leave');
-          void identity;
           return warnings;
         } catch (err) {
           if (!signal?.aborted)
