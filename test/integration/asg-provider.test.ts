@@ -200,6 +200,19 @@ describe('ASG provider against the emulator (real AWS SDK)', () => {
         assert.ok(e instanceof CloudApiError && e.code === 'MALFORMED_RESPONSE', String(e));
         return true;
       });
+      // An instance EC2 lists without a private IP yet: the list is unknown (retryable), never shortened.
+      emu.state.addFault('ec2:DescribeInstances', {
+        kind: 'no-private-ip',
+        drop: [ids[0] as string],
+        count: 1,
+      });
+      await assert.rejects(m.listInstances(), (e: unknown) => {
+        assert.ok(
+          e instanceof CloudApiError && isRetryable(e) && e.code === 'ASG_INSTANCE_WITHOUT_IP',
+          String(e),
+        );
+        return true;
+      });
       emu.state.addFault('ec2:DescribeInstances', {
         kind: 'aws-error',
         code: 'UnauthorizedOperation',
