@@ -366,6 +366,33 @@ describe('lifecycle: state, release and heartbeats', () => {
     assert.ok(logger.entries.some((e) => /treated as done/.test(e.msg ?? '')));
   });
 
+  test('release before Auto Scaling opened an action (spot notice first): a retryable error, retried at most every 10 s, then done once the instance is terminating', async () => {
+    let state = 'InService';
+    const r = rig((action) =>
+      action === 'CompleteLifecycleAction'
+        ? asgError(400, 'ValidationError', 'No active Lifecycle Action found with instance ID i-1')
+        : action === 'DescribeAutoScalingInstances'
+          ? asgOk(
+              action,
+              `<AutoScalingInstances><member><InstanceId>i-1</InstanceId><AutoScalingGroupName>etcd</AutoScalingGroupName><LifecycleState>${state}</LifecycleState></member></AutoScalingInstances>`,
+            )
+          : asgOk(action, ''),
+    );
+    const g = await createAsgGroup({ ...r.opts, lifecycleHookName: 'etcd-leave' });
+    const completes = () => r.calls.filter((c) => c.action === 'CompleteLifecycleAction').length;
+    await assert.rejects(g.signalReadyToShutdown('i-1'), (e: unknown) => {
+      assert.ok(e instanceof CloudApiError && isRetryable(e) && e.code === 'ASG_NO_ACTION_YET', String(e));
+      assert.match(e.message, /LifecycleState InService/);
+      return true;
+    });
+    await assert.rejects(g.signalReadyToShutdown('i-1'), /no lifecycle action is open/);
+    assert.equal(completes(), 1, 'no call within 10 s of the last try');
+    await r.clock.advance(10_000);
+    state = 'Terminating:Proceed';
+    await g.signalReadyToShutdown('i-1');
+    assert.equal(completes(), 2);
+  });
+
   test('release on an unknown hook fails with a clear error (the agent retries; nothing is assumed)', async () => {
     const r = rig((action) =>
       action === 'CompleteLifecycleAction'

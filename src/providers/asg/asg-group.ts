@@ -97,6 +97,8 @@ export type AsgGroup = InstanceGroup & {
 };
 
 export const BASE_BACKOFF_MS = 1000;
+/** How long a release that found no lifecycle action open yet is not tried again (a few calls a minute). */
+export const NO_ACTION_RETRY_MS = 10_000;
 export const MAX_BACKOFF_MS = 60_000;
 const JITTER = 0.2;
 
@@ -527,6 +529,21 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
 
   let heartbeat: AbortController | undefined;
   let heartbeatLoop: Promise<void> | undefined;
+  /** The last release found no action open yet; retried after NO_ACTION_RETRY_MS. */
+  let noActionYet: { until: number; error: CloudApiError } | undefined;
+
+  async function complete(id: InstanceId, name: string, signal?: AbortSignal): Promise<void> {
+    await sdk(
+      'CompleteLifecycleAction',
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: groupName,
+        LifecycleHookName: name,
+        InstanceId: id,
+        LifecycleActionResult: 'CONTINUE',
+      }),
+      signal,
+    );
+  }
 
   async function beat(id: InstanceId, signal: AbortSignal): Promise<void> {
     let lastProblem: string | undefined;
@@ -568,6 +585,13 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
   function stopHeartbeats(): void {
     heartbeat?.abort(new Error('heartbeats stopped'));
     heartbeat = undefined;
+  }
+
+  function startHeartbeats(id: InstanceId): void {
+    if (heartbeat !== undefined) return;
+    const ctl = new AbortController();
+    heartbeat = ctl;
+    heartbeatLoop = beat(id, ctl.signal);
   }
 
   return {
@@ -628,6 +652,9 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
     },
 
     async signalReadyToShutdown(id: InstanceId, signal?: AbortSignal): Promise<void> {
+      // Asked again within seconds of 'no action yet' (every cycle): answered without a call.
+      if (noActionYet !== undefined && opts.clock.now() < noActionYet.until) throw noActionYet.error;
+      noActionYet = undefined;
       const name = await hookName(signal);
       if (name === undefined) {
         stopHeartbeats();
@@ -635,24 +662,29 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
         return;
       }
       try {
-        await sdk(
-          'CompleteLifecycleAction',
-          new CompleteLifecycleActionCommand({
-            AutoScalingGroupName: groupName,
-            LifecycleHookName: name,
-            InstanceId: id,
-            LifecycleActionResult: 'CONTINUE',
-          }),
-          signal,
-        );
+        await complete(id, name, signal);
         stopHeartbeats();
         glog.info({ instanceId: id, hook: name }, 'completed the lifecycle action (CONTINUE)');
       } catch (err) {
         if (actionIsOver(err)) {
-          // Timed out or completed already (by us before a restart, or by an operator): done either way.
+          // No action open: it timed out or was completed (by us before a restart, or an operator),
+          // which is done; or Auto Scaling has not opened it yet (a spot notice or rebalance comes
+          // first), which is not: the release is then retried by the next cycles, for as long as the
+          // notice lasts, so the action is completed when it opens (never a later one after a rejoin).
+          const { state, cls } = await instanceState(id, signal);
+          if (cls === 'running' || cls === 'not-in-service') {
+            noActionYet = {
+              until: opts.clock.now() + NO_ACTION_RETRY_MS,
+              error: new CloudApiError(
+                `no lifecycle action is open for ${id} yet (LifecycleState ${state ?? cls}); the release is retried until Auto Scaling opens one`,
+                { retryable: true, code: 'ASG_NO_ACTION_YET', cause: err },
+              ),
+            };
+            throw noActionYet.error;
+          }
           stopHeartbeats();
           glog.info(
-            { instanceId: id, hook: name, err: (err as Error).message },
+            { instanceId: id, hook: name, state, err: (err as Error).message },
             'no active lifecycle action to complete (it timed out or was completed); treated as done',
           );
           return;
@@ -663,12 +695,7 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
 
     hookName,
 
-    startHeartbeats(id: InstanceId): void {
-      if (heartbeat !== undefined) return;
-      const ctl = new AbortController();
-      heartbeat = ctl;
-      heartbeatLoop = beat(id, ctl.signal);
-    },
+    startHeartbeats,
 
     stopHeartbeats,
 
