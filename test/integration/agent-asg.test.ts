@@ -314,4 +314,76 @@ describe('agent with group.provider: asg (emulator, real etcd)', () => {
       await closeAll(agents, emu);
     }
   });
+
+  it('a member whose instance enters Standby keeps serving: not reaped, not leaving; back InService nothing changed', async (t) => {
+    let emu: RunningEmulator | undefined;
+    const agents: TestAgent[] = [];
+    const etcd = createEtcdCluster({ callTimeoutMs: 1000 });
+    const t0 = Date.now();
+    try {
+      emu = await startEmulator({
+        listen: '127.0.88.1:0',
+        token: 'unused',
+        imdsPort: 13_388,
+        ipPrefix: '127.0.88',
+        tickMs: 20,
+      });
+      const e = emu;
+      e.state.createGroup({
+        provider: 'asg',
+        name: GROUP,
+        targetCapacity: 3,
+        asg: { lifecycleHooks: [{ name: HOOK, transition: 'autoscaling:EC2_INSTANCE_TERMINATING' }] },
+      });
+      await e.settled();
+      await waitFor(
+        () => e.state.listInstances({ groupId: GROUP }).every((i) => i.asg?.lifecycleState === 'InService'),
+        { timeoutMs: 10_000, intervalMs: 50, what: 'three InService instances' },
+      );
+      const instances = e.state.listInstances({ groupId: GROUP });
+      for (const inst of instances)
+        agents.push(await startAgent(e, GROUP, inst.id, { config: { 'group.provider': 'asg' } }));
+      const urls = instances.map((i) => `http://${i.privateIp}:2379`);
+      const threeVoters = async () => {
+        const m = await etcd.listMembers(urls);
+        return m.length === 3 && m.every((x) => !x.isLearner && x.name !== '');
+      };
+      await waitFor(threeVoters, { timeoutMs: 90_000, intervalMs: 250, what: 'three started voters' });
+      const standby = instances[2]!;
+      // Desired capacity drops with it (no replacement is launched).
+      e.state.enterStandby(GROUP, [standby.id], true);
+      assert.equal(e.state.getInstance(standby.id)?.asg?.lifecycleState, 'Standby');
+      // Well past memberDeadAfter (3 s) and many cycles of every agent.
+      const cycles = agents.map((a) => a.runtime.agent.cycleCount);
+      await waitFor(() => agents.every((a, i) => a.runtime.agent.cycleCount >= (cycles[i] ?? 0) + 20), {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: 'twenty more cycles of every agent',
+      });
+      assert.ok(await threeVoters(), 'the Standby member is still a started voter');
+      for (const a of agents) {
+        const bad = (await logLines(a)).filter(
+          (l) =>
+            l.msg === 'plan' &&
+            ['remove-member', 'stop-etcd', 'wipe-data', 'mark-left'].includes(String(l.action)),
+        );
+        assert.deepEqual(bad, [], `${a.instanceId} planned nothing destructive`);
+      }
+      e.state.exitStandby(GROUP, [standby.id]);
+      await waitFor(() => e.state.getInstance(standby.id)?.asg?.lifecycleState === 'InService', {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        what: 'the instance back InService',
+      });
+      assert.ok(await threeVoters());
+      t.diagnostic(`standby → back in service, 3 voters throughout (${Date.now() - t0} ms)`);
+    } catch (err) {
+      for (const a of agents)
+        t.diagnostic(`${await timeline(a, t0)}\nlog of ${a.instanceId}:\n${await logTail(a, 20)}`);
+      throw err;
+    } finally {
+      await etcd.close();
+      await closeAll(agents, emu);
+    }
+  });
 });
