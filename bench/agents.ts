@@ -4,12 +4,13 @@
  */
 import { join, relative, resolve } from 'node:path';
 import { parseDuration } from '../src/config/duration.ts';
+import { envVarFor } from '../src/config/load.ts';
 import { describeStep, loadScenario } from '../src/sim/scenario.ts';
 import type { Scenario, Step } from '../src/sim/scenario.ts';
 import { BENCH_SCENARIOS } from './scenarios.ts';
 import type { BenchScenario } from './scenarios.ts';
 
-export const AGENTS = ['etcd-spot', 'seed'] as const;
+export const AGENTS = ['etcd-spot', 'etcd-spot-defaults', 'seed'] as const;
 export type AgentName = (typeof AGENTS)[number];
 
 /** The repository root (the agents' and the seed command's working directory). */
@@ -44,6 +45,22 @@ export function seedPollIntervalS(raw: string | undefined): number {
   return n;
 }
 
+/**
+ * The agent's own defaults for every interval the simulator shortens (src/config/schema.ts): the
+ * `etcd-spot-defaults` column runs with these, so users see what they will get.
+ */
+export const PRODUCT_DEFAULTS = {
+  cycleInterval: '5s',
+  terminationPollInterval: '5s',
+  groupPollInterval: '10s',
+  followerGroupPollInterval: '60s',
+  cloudStatusPollInterval: '30s',
+  memberDeadAfter: '60s',
+  terminatedMemberDeadAfter: '5s',
+  unstartedMemberTtl: '2m',
+  replacementWait: '15s',
+} as const;
+
 export interface AgentSetup {
   /** A shell command run once per instance instead of etcd-spot's agent (runSim's `agentCommand`). */
   agentCommand?: string;
@@ -58,6 +75,13 @@ export function agentSetup(
   scenario: Scenario,
   env: NodeJS.ProcessEnv = process.env,
 ): AgentSetup {
+  if (agent === 'etcd-spot-defaults') {
+    // The product's defaults (etcd-spot.example.yaml), whatever the scenario sets for the fast agent.
+    const agentEnv = Object.fromEntries(
+      Object.entries(PRODUCT_DEFAULTS).map(([k, v]) => [envVarFor(['agent', k]), v]),
+    );
+    return { agentEnv, terminationPollMs: parseDuration(PRODUCT_DEFAULTS.terminationPollInterval) as number };
+  }
   if (agent === 'etcd-spot') {
     const set = scenario.agent.terminationPollInterval;
     const ms = set === undefined ? FLEET_TERMINATION_POLL_MS : parseDuration(set);
@@ -76,6 +100,8 @@ export function agentSetup(
 export const AGENT_DESCRIPTIONS: Record<AgentName, string> = {
   'etcd-spot':
     "etcd-spot's agent (`node bin/etcd-spot.js agent`, the simulator's default agent) with the simulator's settings: decision cycle 1 s, termination poll 1 s, group poll 2 s, member dead after 10 s",
+  'etcd-spot-defaults':
+    "etcd-spot's agent with the product's defaults (etcd-spot.example.yaml): decision cycle 5 s, termination poll 5 s (the cloud's own status every 30 s), group poll 10 s (60 s for a calm follower), member dead after 60 s (5 s once the cloud confirms the termination), replacement wait 15 s",
   seed: `the seed baseline, \`--agent-command '${SEED_COMMAND}'\` (bench/baselines/seed/README.md), with the 2017 guide's status-check interval unless SEED_POLL_INTERVAL is set`,
 };
 

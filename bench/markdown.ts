@@ -104,6 +104,8 @@ function metricRows(cells: (CellSummary | undefined)[]): string[][] {
     ['Acknowledged writes in the run (grows with its length)', ...per((c) => count(c.acknowledged))],
     ['Spot API calls per minute (all agents)', ...per((c) => dec(c.apiPerMin, '/min'))],
   ];
+  if (cells.some((c) => c?.apiPerInstanceMin !== undefined))
+    rows.push(['Spot API calls per instance-minute', ...per((c) => dec(c.apiPerInstanceMin, '/inst·min'))]);
   if (cells.some((c) => c?.peakRssMb !== undefined))
     rows.push(['Agent peak RSS (one instance)', ...per((c) => dec(c.peakRssMb, 'MB'))]);
   if (cells.some((c) => c?.cpuPercent !== undefined))
@@ -252,7 +254,7 @@ export function renderMarkdown(all: BenchResults): string {
     "- **Failed writes / longest write gap** count the writers' puts in the disruption's window. The gap is the longest time without any acknowledged put. A put fails when etcd refuses it or its per-put deadline (1 s in this simulator) passes, so a stalled leader shows as a gap first, then as failures. At the scenarios' write rate the normal gap is a few ms.",
     '- **Time below target voters**: how long the cluster had fewer healthy voters than the target (the largest odd number ≤ the running instances, capped by maxVoters: 3 for these 3-instance groups), from the disruption to the end of the run. An agent that removes the leaving member first and promotes the replacement later spends that interval below target; one that adds the replacement as a voter before the old member leaves does not, but runs a 4-voter cluster (quorum 3) meanwhile, and a dead voter left in the list does not count as below target either.',
     '- **Replacement launched → voter**: from the moment the group launched the replacement instance to the moment its member was a voter. The seed adds members directly as voters; etcd-spot adds a learner first and promotes it once it has caught up.',
-    "- **Spot API calls per minute**: every call the agents made to the emulated Spot.io API (IMDS not counted), summed over all instances, divided by the run's length.",
+    "- **Spot API calls per minute**: every call the agents made to the emulated Spot.io API (IMDS not counted), summed over all instances, divided by the run's length. **Per instance-minute** divides the same calls by the minutes the instances ran (Spot.io's rate limit is per organisation, so this is what scales with the number of clusters).",
     '- A run **passes** when the fleet converged again (one member per running instance, the target voter count, a leader), no acknowledged write was lost, and every step ran. A run that did not converge still has all the timings it measured up to then.',
     '',
   );

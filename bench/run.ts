@@ -3,7 +3,7 @@
  * standard scenarios, each repeated, one run at a time; writes BENCHMARKS.md and a JSON of every
  * number behind it.
  *
- *   node --import tsx bench/run.ts [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|seed]
+ *   node --import tsx bench/run.ts [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|etcd-spot-defaults|seed]
  *                                  [--scenario id[,id…]] [--seed N] [--out BENCHMARKS.md] [--json file]
  *
  * Every run is its own process (bench/run-one.ts) on its own loopback prefix (127.0.70 … 127.0.79 in
@@ -32,7 +32,7 @@ import type { BenchResults, BenchRun, MachineInfo, ScenarioInfo } from './result
 import type { RunOneResult } from './run-one.ts';
 import { BENCH_SCENARIOS, recoveryKindOf } from './scenarios.ts';
 
-const USAGE = `usage: npm run bench -- [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|seed]
+const USAGE = `usage: npm run bench -- [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|etcd-spot-defaults|seed]
                          [--scenario id[,id...]] [--seed N] [--out BENCHMARKS.md] [--json bench-results.json]
   --quick       1 repeat of the two 15 s interruptions only
   --repeats N   runs per scenario and agent (default: BENCH_REPEATS or 3)
@@ -375,6 +375,9 @@ async function main(): Promise<number> {
       for (const agent of r % 2 === 0 ? opts.agents : [...opts.agents].reverse()) {
         if (r >= (opts.repeatsByAgent[agent] ?? opts.repeats)) continue;
         if (rowAgents !== undefined && !rowAgents.includes(agent)) continue;
+        // The seed's scripts speak plain HTTP: a TLS row measures etcd-spot alone.
+        const res = resolved.get(id);
+        if (agent === 'seed' && res !== undefined && !(res instanceof Error) && res.scenario.tls) continue;
         const index = plan.length;
         const name = `${String(index + 1).padStart(2, '0')}-${id}-${agent}-r${r + 1}`;
         plan.push({
@@ -384,7 +387,7 @@ async function main(): Promise<number> {
             agent,
             repeat: r,
             seed: opts.seed + 100 * k + r,
-            ipPrefix: `127.0.${70 + (index % 10)}`,
+            ipPrefix: `127.0.${200 + (index % 10)}`, // clear of the test suites' fixed prefixes (127.0.2x–11x)
             resultPath: join(benchDir, `${name}.json`),
           },
         });

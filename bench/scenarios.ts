@@ -11,7 +11,7 @@ export interface BenchScenario {
   /** The group's cloud the row's scenario must use (default elastigroup). */
   provider?: 'elastigroup' | 'asg';
   /** The agents that run this row (default all). The seed baseline speaks only the Spot.io API. */
-  agents?: readonly ('etcd-spot' | 'seed')[];
+  agents?: readonly ('etcd-spot' | 'etcd-spot-defaults' | 'seed')[];
   /** The one disruption a scenario file must hold to be used for this row. */
   expect:
     | { kind: 'interrupt'; target: 'follower' | 'leader'; minNoticeMs: number; maxNoticeMs: number }
@@ -53,6 +53,17 @@ export const BENCH_SCENARIOS: readonly BenchScenario[] = [
     expect: { kind: 'interrupt', target: 'leader', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
   },
   {
+    id: 'interrupt-notice-30s',
+    quick: false,
+    expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 30_000, maxNoticeMs: 120_000 },
+  },
+  {
+    // interrupt-follower over TLS (scenario `tls: true`): what TLS costs; etcd-spot only (the seed is plain HTTP).
+    id: 'interrupt-follower-tls',
+    quick: false,
+    expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
+  },
+  {
     id: 'short-notice',
     quick: false,
     expect: { kind: 'interrupt', target: 'follower', minNoticeMs: 0, maxNoticeMs: 5000 },
@@ -63,13 +74,13 @@ export const BENCH_SCENARIOS: readonly BenchScenario[] = [
     expect: { kind: 'kill9', target: 'follower', instanceGone: true },
   },
   // The same disruptions on an AWS Auto Scaling group with a termination lifecycle hook (issue 10), next
-  // to the Elastigroup rows; etcd-spot only (the seed baseline cannot speak the AWS APIs).
+  // to the Elastigroup rows; etcd-spot at both settings (the seed baseline cannot speak the AWS APIs).
   ...(['interrupt-follower', 'interrupt-leader', 'short-notice', 'kill9-reaped'] as const).map(
     (id): BenchScenario => ({
       id: `asg-${id}`,
       quick: false,
       provider: 'asg',
-      agents: ['etcd-spot'],
+      agents: ['etcd-spot', 'etcd-spot-defaults'],
       expect: expectOf(id),
     }),
   ),

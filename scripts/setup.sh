@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything etcd-spot's tests, demo and benchmarks need on a fresh Debian machine (root):
-# Debian's etcd-server/etcd-client (and jq, curl) when missing, the npm dependencies, and dist/ (npm run build).
+# Debian's etcd-server/etcd-client (and jq, curl, openssl) when missing, the npm dependencies, and dist/ (npm run build).
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
 command -v jq >/dev/null 2>&1 || missing+=(jq)     # the seed baseline and the emulator's wire tests use jq, like the 2017 scripts
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # `etcd-spot certs`, the TLS demo and tests (OpenSSL >= 3.0)
 # `etcd-spot render` tests validate their output with the real tools: cloud-init's schema, systemd-analyze verify,
 # and ignition-validate (Butane output, translated to Ignition in the test).
 command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RateLimitedError } from '../core/errors.ts';
-import type { ClusterView, PeerBootstrapView } from '../core/observation.ts';
+import type { ClusterView, PeerBootstrapView, TerminationView } from '../core/observation.ts';
 import { DEFAULT_POLICY } from '../core/policy.ts';
 import type { InstanceMetadata } from '../ports/instance-metadata.ts';
 import { ManualClock } from '../../test/support/manual-clock.ts';
@@ -49,6 +49,8 @@ describe('Observer (fake ports)', () => {
       get: async () => undefined,
     };
     const peersAsked: string[] = [];
+    const runner = new FakeRunner();
+    let notices: TerminationView['notices'] = [];
     const memory = newAgentMemory();
     const store = new LocalStateStore(join(dir, `s${++n}`));
     const observer = new Observer({
@@ -61,13 +63,14 @@ describe('Observer (fake ports)', () => {
         cloudTimeoutMs: 200,
         cycleIntervalMs: 100,
         groupPollIntervalMs: 10_000,
+        followerGroupPollIntervalMs: 60_000,
         policy: DEFAULT_POLICY,
       },
       metadata,
       group,
       etcd,
-      runner: new FakeRunner(),
-      termination: { view: () => ({ notices: [], errors: [] }) },
+      runner,
+      termination: { view: () => ({ notices, errors: [] }) },
       store,
       peers: {
         bootstrapView: async (p): Promise<PeerBootstrapView> => {
@@ -88,7 +91,20 @@ describe('Observer (fake ports)', () => {
       clientUrls: [url(i)],
       isLearner: false,
     }));
-    return { clock, etcd, group, observer, memory, store, peersAsked, identityCalls: () => identityCalls };
+    return {
+      clock,
+      etcd,
+      group,
+      observer,
+      memory,
+      store,
+      peersAsked,
+      runner,
+      setNotices: (n: TerminationView['notices']) => {
+        notices = n;
+      },
+      identityCalls: () => identityCalls,
+    };
   }
 
   it('lists members through the leader and takes each member’s own status', async () => {
@@ -142,6 +158,72 @@ describe('Observer (fake ports)', () => {
     assert.deepEqual([m3?.reachable, m3?.unstartedSince], [false, 1_000_000]);
   });
 
+  describe("the cloud's proof that a dead member's instance is terminated", () => {
+    // i-3's etcd is down and i-3 is missing from the group list.
+    function deadI3(leader: string) {
+      const s = setup();
+      s.group.instances = s.group.instances.filter((i) => i.id !== 'i-3');
+      s.etcd.statuses.set(url(1), memberStatus(M1, C, leader));
+      s.etcd.statuses.set(url(2), memberStatus(M2, C, leader));
+      return s;
+    }
+    const m3 = (c: ClusterView) => reachable(c).members.find((m) => m.id === M3);
+
+    it('the leader\'s agent asks, and a "terminated" answer marks the member', async () => {
+      const s = deadI3(M1);
+      s.group.terminated.add('i-3');
+      const obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, ['i-3']);
+      assert.equal(m3(obs.cluster)?.instanceTerminated, true);
+      await s.clock.advance(60_000);
+      const again = await s.observer.observe();
+      assert.equal(
+        m3(again.cluster)?.instanceTerminated,
+        true,
+        'remembered: a terminated instance never returns',
+      );
+      assert.deepEqual(s.group.confirmCalls, ['i-3'], 'not asked again');
+    });
+
+    it('no proof from an error or a "not terminated" answer; asked again only after groupPollInterval', async () => {
+      const s = deadI3(M1);
+      s.group.confirmError = new RateLimitedError('429', { retryAfterMs: 1000 });
+      let obs = await s.observer.observe();
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+      await s.clock.advance(5000);
+      s.group.confirmError = undefined;
+      obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, ['i-3'], 'not before groupPollIntervalMs');
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+      await s.clock.advance(5000);
+      obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, ['i-3', 'i-3']);
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined, 'the cloud said it is not terminated');
+    });
+
+    it("only the leader's agent asks, and never about a listed instance", async () => {
+      const s = deadI3(M2);
+      s.group.terminated.add('i-3');
+      const obs = await s.observer.observe();
+      assert.deepEqual(s.group.confirmCalls, []);
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+      const listed = setup();
+      listed.etcd.statuses.set(url(1), memberStatus(M1, C, M1));
+      listed.group.terminated.add('i-3');
+      await listed.observer.observe();
+      assert.deepEqual(listed.group.confirmCalls, [], 'i-3 is still in the list');
+    });
+
+    it('a member that answers again loses the mark', async () => {
+      const s = deadI3(M1);
+      s.group.terminated.add('i-3');
+      await s.observer.observe();
+      s.etcd.statuses.set(url(3), memberStatus(M3, C, M1));
+      const obs = await s.observer.observe();
+      assert.equal(m3(obs.cluster)?.instanceTerminated, undefined);
+    });
+  });
+
   it('a member list only from a voter: learners alone make the cluster unreachable', async () => {
     const s = setup();
     s.etcd.statuses.set(url(1), memberStatus(M1, C, M2, { isLearner: true }));
@@ -175,6 +257,45 @@ describe('Observer (fake ports)', () => {
     await s.clock.advance(3000);
     s.group.listError = undefined;
     assert.equal((await s.observer.observe()).group.ok, true);
+  });
+
+  it('a calm follower polls the group at followerGroupPollInterval; the leader, a leaver and a joiner at groupPollInterval', async () => {
+    const calm = setup();
+    calm.runner.running = true;
+    for (const i of [1, 2, 3]) calm.etcd.statuses.set(url(i), memberStatus(`000000000000000${i}`, C, M2));
+    await calm.observer.observe();
+    for (let i = 0; i < 5; i++) {
+      await calm.clock.advance(11_000);
+      await calm.observer.observe();
+    }
+    assert.equal(calm.group.listCalls, 1, 'a calm follower: once in 55 s');
+    await calm.clock.advance(11_000);
+    await calm.observer.observe();
+    assert.equal(calm.group.listCalls, 2, 'again after 66 s');
+    // A notice makes it poll at the full rate at once (its cache is 11 s old > 10 s).
+    calm.setNotices([{ source: 'imds-spot', seenAt: calm.clock.now(), detail: 'x' }]);
+    await calm.clock.advance(11_000);
+    await calm.observer.observe();
+    await calm.clock.advance(11_000);
+    await calm.observer.observe();
+    assert.equal(calm.group.listCalls, 4, 'a leaver polls every groupPollInterval');
+
+    const leader = setup();
+    leader.runner.running = true;
+    for (const i of [1, 2, 3]) leader.etcd.statuses.set(url(i), memberStatus(`000000000000000${i}`, C, M1));
+    await leader.observer.observe();
+    for (let i = 0; i < 5; i++) {
+      await leader.clock.advance(11_000);
+      await leader.observer.observe();
+    }
+    assert.equal(leader.group.listCalls, 6, "the leader's agent polls every groupPollInterval");
+
+    const joiner = setup(); // etcd not running here: joining
+    for (const i of [2, 3]) joiner.etcd.statuses.set(url(i), memberStatus(`000000000000000${i}`, C, M2));
+    await joiner.observer.observe();
+    await joiner.clock.advance(11_000);
+    await joiner.observer.observe();
+    assert.equal(joiner.group.listCalls, 2);
   });
 
   it('asks for the desired capacity (a bootstrap input) only while no cluster answers', async () => {

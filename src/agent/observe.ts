@@ -87,6 +87,9 @@ export class Observer {
   /** Quorum-loss recovery memory: the unbroken leaderless streak and the last two successful group fetches. */
   private noLeaderSince: number | undefined;
   private groupFetches: { fetchedAt: number; instances: GroupInstanceView[] }[] = [];
+  /** Members whose instance the cloud said is terminated (final), and when each other one was last asked. */
+  private readonly terminatedConfirmed = new Set<MemberId>();
+  private readonly terminationAskedAt = new Map<MemberId, number>();
 
   constructor(deps: ObserverDeps) {
     this.d = deps;
@@ -116,22 +119,28 @@ export class Observer {
     this.selfCache = {
       instanceId: id.instanceId,
       privateIp: id.privateIp,
-      peerUrl: peerUrlFor(id.privateIp, s.peerPort),
-      clientUrl: clientUrlFor(id.privateIp, s.clientPort),
+      peerUrl: peerUrlFor(id.privateIp, s.peerPort, s.peerScheme ?? 'http'),
+      clientUrl: clientUrlFor(id.privateIp, s.clientPort, s.clientScheme ?? 'http'),
     };
     return this.selfCache;
   }
 
   /** Whether the last observation reached a cluster. */
   private clusterSeen = false;
+  /** Whether the last observation was a calm follower's (the slower group poll applies). */
+  private calmFollower = false;
 
   async observe(signal?: AbortSignal): Promise<Observation> {
     const self = await this.observeSelf(signal);
+    const termination = this.d.termination.view();
+    // A notice ends calm at once: the leave needs a fresh list (its replacement, dead members).
+    if (termination.notices.length > 0) this.calmFollower = false;
     const [group, local] = await Promise.all([this.observeGroup(signal), this.observeLocal(signal)]);
     this.latestGroup = group;
-    const termination = this.d.termination.view();
     const cluster = await this.observeCluster(self, group, signal);
+    if (cluster.reachable && group.ok) await this.confirmTerminations(self, group, cluster, signal);
     this.clusterSeen = cluster.reachable;
+    this.calmFollower = isCalmFollower(self, cluster, local, termination);
     const obs: Observation = { self, group, termination, local, cluster };
     const notInService = this.d.group.notInService?.(self.instanceId);
     if (notInService !== undefined) obs.selfNotInService = notInService;
@@ -175,10 +184,21 @@ export class Observer {
     return view;
   }
 
+  /**
+   * The group list's refresh interval: `groupPollIntervalMs`, or the slower
+   * `followerGroupPollIntervalMs` while the last observation was calm (see {@link isCalmFollower}):
+   * only the leader's agent reaps and promotes, so only it needs a fresh list when nothing happens.
+   */
+  private groupPollIntervalMs(): number {
+    const s = this.d.settings;
+    return this.calmFollower
+      ? Math.max(s.groupPollIntervalMs, s.followerGroupPollIntervalMs ?? 0)
+      : s.groupPollIntervalMs;
+  }
+
   private async observeGroup(signal?: AbortSignal): Promise<GroupView> {
     const now = this.d.clock.now();
-    if (this.groupCache && now - this.groupCache.at < this.d.settings.groupPollIntervalMs)
-      return this.groupCache.view;
+    if (this.groupCache && now - this.groupCache.at < this.groupPollIntervalMs()) return this.groupCache.view;
     if (now < this.groupRetryAt && this.lastGroupError !== undefined) {
       return {
         ok: false,
@@ -286,7 +306,10 @@ export class Observer {
   private candidateUrls(self: SelfView, group: GroupView): string[] {
     const urls = [self.clientUrl];
     if (group.ok)
-      for (const i of group.instances) urls.push(clientUrlFor(i.privateIp, this.d.settings.clientPort));
+      for (const i of group.instances)
+        urls.push(
+          clientUrlFor(i.privateIp, this.d.settings.clientPort, this.d.settings.clientScheme ?? 'http'),
+        );
     urls.push(...(this.d.extraClientUrls ?? []), ...this.lastGoodClientUrls);
     return [...new Set(urls.map(trimSlash))];
   }
@@ -446,6 +469,62 @@ export class Observer {
     return { reachable: true, clusterId, members: views, leaderId: viaStatus.leaderId, via };
   }
 
+  /**
+   * The leader's agent asks the cloud about the instance of each member that is unreachable and missing
+   * from the (ok) group list: a positive "terminated" (`InstanceGroup.confirmTerminated`) is remembered
+   * (a terminated instance never comes back) and marks the member `instanceTerminated`, the proof that
+   * shortens its reap wait. An error or "not terminated" is no proof. At most 3 members per cycle, each
+   * asked again no sooner than `groupPollIntervalMs`.
+   */
+  private async confirmTerminations(
+    self: SelfView,
+    group: Extract<GroupView, { ok: true }>,
+    cluster: Extract<ClusterView, { reachable: true }>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const ids = new Set(cluster.members.map((m) => m.id));
+    for (const id of [...this.terminatedConfirmed]) if (!ids.has(id)) this.terminatedConfirmed.delete(id);
+    for (const id of [...this.terminationAskedAt.keys()])
+      if (!ids.has(id)) this.terminationAskedAt.delete(id);
+    const g = this.d.group;
+    if (g.confirmTerminated === undefined) return;
+    const selfUrl = trimSlash(self.peerUrl);
+    const selfMember = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
+    if (selfMember === undefined || selfMember.id !== cluster.leaderId) return;
+    const now = this.d.clock.now();
+    const listed = new Set(group.instances.map((i) => i.id));
+    const ask = cluster.members
+      .filter(
+        (m) =>
+          !m.reachable &&
+          m.name !== '' &&
+          !listed.has(m.name) &&
+          !this.terminatedConfirmed.has(m.id) &&
+          now - (this.terminationAskedAt.get(m.id) ?? -Infinity) >= this.d.settings.groupPollIntervalMs,
+      )
+      .slice(0, 3);
+    await Promise.all(
+      ask.map(async (m) => {
+        this.terminationAskedAt.set(m.id, now);
+        try {
+          const sig = withDeadline(this.d.settings.cloudTimeoutMs, signal);
+          if (await g.confirmTerminated!(m.name, sig)) this.terminatedConfirmed.add(m.id);
+        } catch (err) {
+          this.d.logger.debug(
+            { member: m.id, instance: m.name, err: describeError(err) },
+            'could not ask the cloud whether the instance is terminated; no proof, so the full memberDeadAfter applies',
+          );
+        }
+      }),
+    );
+    for (const m of cluster.members) {
+      if (!this.terminatedConfirmed.has(m.id)) continue;
+      // A member that answers again was never gone: the cloud's word is dropped.
+      if (m.reachable) this.terminatedConfirmed.delete(m.id);
+      else m.instanceTerminated = true;
+    }
+  }
+
   private async observePeers(
     self: SelfView,
     instances: GroupInstanceView[],
@@ -454,4 +533,22 @@ export class Observer {
     const others = instances.filter((i) => i.id !== self.instanceId && i.privateIp !== self.privateIp);
     return Promise.all(others.map((i) => this.d.peers.bootstrapView(i, signal)));
   }
+}
+
+/**
+ * A calm follower: a leader answers, self's etcd runs as a started member that is not the leader, and
+ * no termination notice is present. Anything else (no cluster, no leader, joining, leaving, leading)
+ * polls the group at the full rate.
+ */
+export function isCalmFollower(
+  self: SelfView,
+  cluster: ClusterView,
+  local: LocalView,
+  termination: TerminationView,
+): boolean {
+  if (!cluster.reachable || cluster.leaderId === undefined || !local.etcdRunning) return false;
+  if (termination.notices.length > 0) return false;
+  const selfUrl = trimSlash(self.peerUrl);
+  const me = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
+  return me !== undefined && me.name === self.instanceId && me.reachable && me.id !== cluster.leaderId;
 }

@@ -1,5 +1,5 @@
 /**
- * HTTP client for the other agents' status servers (`http://<privateIp>:<statusPort>`). Every request
+ * HTTP client for the other agents' status servers (`http(s)://<privateIp>:<statusPort>`). Every request
  * is signed with the group's peer key (./peer-auth.ts); a peer that refuses it (401) is reported with
  * its reason, never mistaken for a refusal of the vote itself.
  */
@@ -8,6 +8,8 @@ import type { GroupInstanceView, PeerBootstrapView } from '../core/observation.t
 import type { PeerAgents, VoteAnswer } from './types.ts';
 import { withDeadline } from './deadline.ts';
 import { signRequest } from './peer-auth.ts';
+import { requestText } from '../adapters/local/https-get.ts';
+import type { ClientTls } from '../adapters/local/https-get.ts';
 import type { PeerKey } from './peer-auth.ts';
 
 export interface HttpPeerAgentsOptions {
@@ -17,6 +19,8 @@ export interface HttpPeerAgentsOptions {
   /** Signs every request. */
   key: PeerKey;
   now: () => number;
+  /** With it, peers are called over https:// presenting this certificate (the group's CA verifies both ends). */
+  tls?: () => ClientTls;
 }
 
 function hostPart(ip: string): string {
@@ -29,19 +33,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
   const timeoutMs = opts.timeoutMs ?? 1000;
-  const base = (peer: GroupInstanceView) => `http://${hostPart(peer.privateIp)}:${opts.statusPort}`;
+  const scheme = opts.tls === undefined ? 'http' : 'https';
+  const base = (peer: GroupInstanceView) => `${scheme}://${hostPart(peer.privateIp)}:${opts.statusPort}`;
+  const tlsInit = () => {
+    const t = opts.tls?.();
+    return t === undefined ? {} : { tls: t };
+  };
   const deadline = (signal?: AbortSignal) => withDeadline(timeoutMs, signal);
 
   return {
     async bootstrapView(peer, signal) {
       try {
         const url = `${base(peer)}/v1/bootstrap`;
-        const res = await fetch(url, {
+        const res = await requestText(url, {
           headers: signRequest(opts.key, { method: 'GET', url, now: opts.now() }),
           signal: deadline(signal),
+          ...tlsInit(),
         });
-        const body: unknown = await res.json();
-        if (!res.ok || !isObject(body)) return { instanceId: peer.id, reachable: false };
+        const body: unknown = JSON.parse(res.text);
+        if (res.status !== 200 || !isObject(body)) return { instanceId: peer.id, reachable: false };
         const view: PeerBootstrapView = { instanceId: peer.id, reachable: true };
         if (typeof body.instanceId === 'string' && body.instanceId !== peer.id) {
           // Another agent answers on that IP (reused address): what it says is not about this peer.
@@ -67,12 +77,12 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
     },
 
     async requestVote(peer, candidate, desiredCapacity, signal): Promise<VoteAnswer> {
-      let res: Response;
+      let res: { status: number };
       let body: unknown;
       try {
         const url = `${base(peer)}/v1/bootstrap/vote`;
         const payload = JSON.stringify({ candidate, desiredCapacity });
-        res = await fetch(url, {
+        const answer = await requestText(url, {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
@@ -80,8 +90,10 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
           },
           body: payload,
           signal: deadline(signal),
+          ...tlsInit(),
         });
-        body = await res.json();
+        res = answer;
+        body = JSON.parse(answer.text);
       } catch (err) {
         throw new EtcdSpotError(
           `vote request to ${peer.id} (${peer.privateIp}) failed: ${describeError(err)}`,

@@ -1,5 +1,8 @@
 /**
- * The agent's status server on `http://<privateIp>:<statusPort>`:
+ * The agent's status server on `http://<privateIp>:<statusPort>`, or `https://` when `etcd.tls` has a
+ * client set: then every connection must present a certificate issued by the same CA (checked in the
+ * TLS handshake, before any route, /healthz and /metrics included), and a rotated certificate is taken
+ * up with `setSecureContext` without a restart. The HMAC check of /v1 stays on in both modes:
  * - `GET /healthz` — the loop is alive and the state file readable (no details without authentication);
  * - `GET /readyz` — self is a healthy member or legitimately waiting (200), else 503, with one word why;
  * - `GET /metrics` — Prometheus text (docs/metrics.md), open like /healthz: scrapers cannot sign, and
@@ -12,6 +15,8 @@
  * gets 401 and changes nothing.
  */
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -123,18 +128,39 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-/** Listens on `hostname:port` (a concrete address: never a wildcard). */
+/** The server's identity over TLS: its certificate and key, and the CA its clients' certificates must come from. */
+export interface StatusServerTls {
+  current(): { cert: Buffer; key: Buffer; ca: Buffer; generation: number };
+  /** Called with each rotated generation (the server swaps its context; open connections keep theirs). */
+  onChange(listener: (m: { cert: Buffer; key: Buffer; ca: Buffer }) => void): void;
+}
+
+/** Listens on `hostname:port` (a concrete address: never a wildcard); HTTPS with client certificates when `tls` is given. */
 export async function startStatusServer(opts: {
   app: Hono;
   hostname: string;
   port: number;
+  tls?: StatusServerTls;
 }): Promise<StatusServer> {
   if (opts.hostname === '0.0.0.0' || opts.hostname === '::' || opts.hostname === '') {
     throw new Error(
       `the status server listens on the instance's private IP, never ${opts.hostname || 'an empty host'}`,
     );
   }
-  const server = createAdaptorServer({ fetch: opts.app.fetch }) as Server;
+  const tls = opts.tls;
+  let server: Server;
+  if (tls === undefined) server = createAdaptorServer({ fetch: opts.app.fetch }) as Server;
+  else {
+    const m = tls.current();
+    server = createAdaptorServer({
+      fetch: opts.app.fetch,
+      createServer: createHttpsServer,
+      serverOptions: { cert: m.cert, key: m.key, ca: m.ca, requestCert: true, rejectUnauthorized: true },
+    }) as unknown as Server;
+    tls.onChange((n) =>
+      (server as unknown as HttpsServer).setSecureContext({ cert: n.cert, key: n.key, ca: n.ca }),
+    );
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.hostname, () => {
@@ -146,7 +172,7 @@ export async function startStatusServer(opts: {
   const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
   const host = opts.hostname.includes(':') ? `[${opts.hostname}]` : opts.hostname;
   return {
-    url: `http://${host}:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

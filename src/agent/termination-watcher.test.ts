@@ -9,10 +9,12 @@ import { TerminationWatcher } from './termination-watcher.ts';
 /** A source whose next answers are scripted: a notice, null, or an error. */
 class ScriptedSource implements TerminationSource {
   readonly name: string;
+  readonly minIntervalMs?: number;
   answer: TerminationNotice | null | Error = null;
   polls = 0;
-  constructor(name: string) {
+  constructor(name: string, minIntervalMs?: number) {
     this.name = name;
+    if (minIntervalMs !== undefined) this.minIntervalMs = minIntervalMs;
   }
   async poll(): Promise<TerminationNotice | null> {
     this.polls++;
@@ -22,6 +24,25 @@ class ScriptedSource implements TerminationSource {
 }
 
 describe('TerminationWatcher', () => {
+  it('polls a source with minIntervalMs no more often than that (± jitter), the others every round', async () => {
+    const clock = new ManualClock(1000);
+    const imds = new ScriptedSource('imds-spot');
+    const cloud = new ScriptedSource('spot-api', 30_000);
+    const w = new TerminationWatcher({
+      sources: [imds, cloud],
+      clock,
+      logger: recordingLogger(),
+      intervalMs: 5000,
+      random: () => 0.5, // no jitter
+    });
+    for (let i = 0; i < 12; i++) {
+      await w.pollOnce();
+      await clock.advance(5000);
+    }
+    assert.equal(imds.polls, 12);
+    assert.equal(cloud.polls, 2, 'at 0 s and 30 s of 55 s');
+  });
+
   it('keeps the first seenAt, calls onNotice once, drops a withdrawn notice', async () => {
     const clock = new ManualClock(1000);
     const src = new ScriptedSource('imds-spot');

@@ -1,5 +1,6 @@
 /**
- * Polls every TerminationSource on its own schedule (terminationPollIntervalMs ± jitter) and keeps the
+ * Polls every TerminationSource on its own schedule (terminationPollIntervalMs ± jitter, or the source's
+ * slower `minIntervalMs` ± jitter: a cloud API's own status call) and keeps the
  * merged view for the agent's observation. A source that errors keeps its last answer (an error is
  * never read as "no notice") and is listed in `errors`. The first time a notice appears, `onNotice`
  * wakes the agent's loop at once.
@@ -32,6 +33,8 @@ export class TerminationWatcher {
   private stopper: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private polls = 0;
+  /** Per source with `minIntervalMs`: not polled again before this time. */
+  private readonly nextPollAt = new Map<string, number>();
 
   constructor(opts: TerminationWatcherOptions) {
     this.opts = opts;
@@ -53,8 +56,16 @@ export class TerminationWatcher {
   /** Polls every source once, in parallel. Never throws. */
   async pollOnce(signal?: AbortSignal): Promise<void> {
     const timeoutMs = this.opts.timeoutMs ?? Math.min(this.opts.intervalMs, 5000);
+    const now = this.opts.clock.now();
+    const random = this.opts.random ?? Math.random;
+    const jitter = this.opts.jitter ?? 0.1;
     await Promise.all(
       this.opts.sources.map(async (source) => {
+        if (source.minIntervalMs !== undefined) {
+          if (now < (this.nextPollAt.get(source.name) ?? -Infinity)) return;
+          const gap = source.minIntervalMs * (1 + jitter * (2 * random() - 1));
+          this.nextPollAt.set(source.name, now + Math.round(gap));
+        }
         const sig = withDeadline(timeoutMs, signal);
         let notice: TerminationNotice | null;
         try {

@@ -9,6 +9,10 @@ export interface AgentSettings {
   clientPort: number;
   peerPort: number;
   statusPort: number;
+  /** `https` when etcd.tls has a client set (etcd's client URLs); default `http`. */
+  clientScheme?: 'http' | 'https';
+  /** `https` when etcd.tls has a peer set (etcd's peer URLs); default `http`. */
+  peerScheme?: 'http' | 'https';
   /** The group's id when configured (Elastigroup `sig-…`); instance tags may tell it too. */
   groupId?: string;
   /** etcd.clusterToken: prefixes the unique token the planner derives for a bootstrap. */
@@ -19,6 +23,8 @@ export interface AgentSettings {
   cloudTimeoutMs: number;
   cycleIntervalMs: number;
   groupPollIntervalMs: number;
+  /** The group poll of a calm follower's agent (default: groupPollIntervalMs). */
+  followerGroupPollIntervalMs?: number;
   policy: Policy;
   /** How long a start waits for the local etcd to answer status (default 10 s). */
   startWaitMs?: number;

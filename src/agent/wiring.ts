@@ -22,6 +22,9 @@ import { resolvePeerSecret } from '../config/credentials.ts';
 import { createProvider, providerSettings } from '../providers/registry.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { Config } from '../config/schema.ts';
+import { TlsSource, clientTlsFiles, peerTlsFiles, schemeOf } from '../config/tls-files.ts';
+import type { TlsFiles } from '../config/tls-files.ts';
+import type { EtcdTlsFiles } from '../adapters/etcd/etcd-process.ts';
 import { etcdBinaryVersionReader } from '../adapters/etcd/etcd-binary-version.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster } from '../ports/etcd-cluster.ts';
@@ -57,6 +60,9 @@ import { createSnapshotStore, retentionFromConfig } from '../adapters/snapshots/
 import { Snapshotter } from './snapshotter.ts';
 import type { SnapshotRecovery } from './snapshot-recovery.ts';
 import type { SnapshotStore } from '../ports/snapshot-store.ts';
+
+/** A certificate closer to its end than this draws a daily warning. */
+const CERT_EXPIRY_WARN_MS = 30 * 86_400_000;
 
 export interface RuntimeOptions {
   /** Default process.env (SPOTINST_TOKEN and friends for the Elastigroup credentials). */
@@ -100,18 +106,27 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
     cloudTimeoutMs: provider.cloudTimeoutMs,
     cycleIntervalMs: a.cycleIntervalMs,
     groupPollIntervalMs: a.groupPollIntervalMs,
+    followerGroupPollIntervalMs: Math.max(a.followerGroupPollIntervalMs, a.groupPollIntervalMs),
     policy: {
       ...DEFAULT_POLICY,
       maxVoters: a.maxVoters,
       maxLearners: a.maxLearners,
       memberDeadAfterMs: a.memberDeadAfterMs,
+      terminatedMemberDeadAfterMs: Math.min(a.terminatedMemberDeadAfterMs, a.memberDeadAfterMs),
       unstartedMemberTtlMs: a.unstartedMemberTtlMs,
       leaveOnRebalance: a.leaveOnRebalance,
+      leaveAfterReplacement: a.leaveAfterReplacement,
+      leaveMarginMs: a.leaveMarginMs,
+      replacementWaitMs: a.replacementWaitMs,
       recoveryMode: config.recovery.mode,
       noLeaderForMs: config.recovery.noLeaderForMs,
       ...policy,
     },
   };
+  const clientScheme = schemeOf(clientTlsFiles(config.etcd.tls));
+  const peerScheme = schemeOf(peerTlsFiles(config.etcd.tls));
+  if (clientScheme === 'https') settings.clientScheme = clientScheme;
+  if (peerScheme === 'https') settings.peerScheme = peerScheme;
   if (config.etcd.clusterToken !== undefined) settings.clusterToken = config.etcd.clusterToken;
   if (provider.groupId !== undefined) settings.groupId = provider.groupId;
   return settings;
@@ -178,7 +193,70 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
   const group: InstanceGroup = provider.group;
 
   const peerKey = resolvePeerKey(config, provider.sharedSecret);
-  const etcd: EtcdCluster = createEtcdCluster({ callTimeoutMs: settings.callTimeoutMs });
+  // TLS files are checked now (a ConfigError names the key); the client set is re-read when it changes.
+  const tlsConfig = config.etcd.tls;
+  const clientFiles = clientTlsFiles(tlsConfig);
+  const peerFiles = peerTlsFiles(tlsConfig);
+  const clientTls =
+    clientFiles === undefined
+      ? undefined
+      : new TlsSource(clientFiles, {
+          checkIntervalMs: tlsConfig.reloadIntervalMs,
+          now: () => clock.now(),
+          onProblem: (problem) => logger.warn({ problem }, 'TLS files changed but do not check out'),
+        });
+  // etcd reads the peer files itself; the agent checks them at start and watches them for expiry.
+  const peerTls =
+    peerFiles === undefined
+      ? undefined
+      : new TlsSource(peerFiles, {
+          checkIntervalMs: tlsConfig.reloadIntervalMs,
+          now: () => clock.now(),
+          onProblem: (problem) => logger.warn({ problem }, 'TLS files changed but do not check out'),
+        });
+  const expiryWarned = new Map<string, number>();
+  /** One warning a day per certificate that expires within 30 days (kops#8959: certificates nobody renewed). */
+  const warnExpiry = (): void => {
+    for (const src of [clientTls, peerTls]) {
+      if (src === undefined) continue;
+      const m = src.current();
+      const left = m.notAfter - clock.now();
+      const key = `${src.files.certFile}#${m.generation}`;
+      const last = expiryWarned.get(key);
+      if (left > CERT_EXPIRY_WARN_MS || (last !== undefined && clock.now() - last < 86_400_000)) continue;
+      expiryWarned.set(key, clock.now());
+      logger.warn(
+        {
+          certFile: src.files.certFile,
+          notAfter: new Date(m.notAfter).toISOString(),
+          daysLeft: Math.floor(left / 86_400_000),
+        },
+        'TLS certificate expires soon: issue a new one (systemctl restart etcd-spot-certs, or etcd-spot certs issue); etcd and the agent pick it up without a restart',
+      );
+    }
+  };
+  clientTls?.onChange((m) =>
+    logger.info(
+      {
+        certFile: clientFiles?.certFile,
+        generation: m.generation,
+        notAfter: new Date(m.notAfter).toISOString(),
+      },
+      'TLS certificate reloaded',
+    ),
+  );
+  const etcdTls = (files: TlsFiles | undefined, auth: boolean): EtcdTlsFiles | undefined =>
+    files === undefined
+      ? undefined
+      : { certFile: files.certFile, keyFile: files.keyFile, caFile: files.caFile, clientCertAuth: auth };
+  const runnerTls = {
+    ...(clientFiles !== undefined ? { clientTls: etcdTls(clientFiles, tlsConfig.clientCertAuth) } : {}),
+    ...(peerFiles !== undefined ? { peerTls: etcdTls(peerFiles, tlsConfig.peerClientCertAuth) } : {}),
+  };
+  const etcd: EtcdCluster = createEtcdCluster({
+    callTimeoutMs: settings.callTimeoutMs,
+    ...(clientTls !== undefined ? { tls: () => clientTls.current() } : {}),
+  });
   const runner: EtcdRunner =
     opts.runner ??
     (config.etcd.mode === 'systemd'
@@ -189,6 +267,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           stopCommand: config.etcd.systemd.stopCommand,
           binary: config.etcd.binary,
           extraArgs: config.etcd.extraArgs,
+          ...runnerTls,
           ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
           clock,
           logger: logger.child({ component: 'etcd-runner' }),
@@ -198,6 +277,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           stateDir,
           binary: config.etcd.binary,
           extraArgs: config.etcd.extraArgs,
+          ...runnerTls,
           ...(config.etcd.clusterToken !== undefined ? { defaultToken: config.etcd.clusterToken } : {}),
           clock,
           logger: logger.child({ component: 'etcd-runner' }),
@@ -210,6 +290,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     timeoutMs: Math.min(1000, settings.callTimeoutMs),
     key: peerKey,
     now: () => clock.now(),
+    ...(clientTls !== undefined ? { tls: () => clientTls.current() } : {}),
   });
   const hasData = (dir: string) => hasEtcdData(dir);
 
@@ -348,6 +429,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
   });
 
   let server: StatusServer | undefined;
+  let tlsTimer: NodeJS.Timeout | undefined;
 
   function readinessNow(): Readiness {
     if (lastCycle !== undefined && !agent.healthy()) return { ready: false, reason: 'stalled' };
@@ -409,7 +491,22 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       bootstrapView: () => agent.bootstrapView(),
       castVote: (c, capacity) => agent.castVote(c, capacity),
     });
-    server = await startStatusServer({ app, hostname: id.privateIp, port: settings.statusPort });
+    server = await startStatusServer({
+      app,
+      hostname: id.privateIp,
+      port: settings.statusPort,
+      ...(clientTls !== undefined ? { tls: clientTls } : {}),
+    });
+    if ((clientTls !== undefined || peerTls !== undefined) && tlsTimer === undefined) {
+      // The etcd client re-checks on each call; this also covers an agent whose etcd calls pause.
+      warnExpiry();
+      tlsTimer = setInterval(() => {
+        clientTls?.refresh();
+        peerTls?.refresh();
+        warnExpiry();
+      }, tlsConfig.reloadIntervalMs);
+      tlsTimer.unref();
+    }
     logger.info(
       {
         instanceId: self,
@@ -446,6 +543,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     async shutdown(o = {}) {
       await watcher.stop();
       await provider.close();
+      if (tlsTimer !== undefined) clearInterval(tlsTimer);
+      tlsTimer = undefined;
       await server?.close();
       server = undefined;
       if ((o.stopEtcd ?? config.etcd.mode === 'supervise') && runner.isRunning()) {

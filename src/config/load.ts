@@ -522,6 +522,12 @@ function configWarnings(config: Config): { text: string; path: string[] }[] {
       path: ['agent', 'memberDeadAfter'],
     });
   }
+  if (a.terminatedMemberDeadAfterMs > a.memberDeadAfterMs) {
+    out.push({
+      text: `agent.terminatedMemberDeadAfter: ${formatDuration(a.terminatedMemberDeadAfterMs)} is longer than agent.memberDeadAfter (${formatDuration(a.memberDeadAfterMs)}); memberDeadAfter is used (the cloud's proof of a termination never makes the wait longer)`,
+      path: ['agent', 'terminatedMemberDeadAfter'],
+    });
+  }
   return out;
 }
 

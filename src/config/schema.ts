@@ -307,6 +307,58 @@ nodes.set(group, {
   ]),
 });
 
+/** The three files of one TLS identity, under the keys they are written as. */
+const TLS_SETS = [
+  { what: 'client', keys: ['certFile', 'keyFile', 'caFile'] },
+  { what: 'peer', keys: ['peerCertFile', 'peerKeyFile', 'peerCaFile'] },
+] as const;
+
+/**
+ * Half-configured TLS (pure): each set (client: certFile/keyFile/caFile, peer: peerCertFile/…) is
+ * all three files or none. One issue per set, naming what is missing and the fix.
+ */
+export function tlsConfigIssues(tls: Record<string, unknown>): { key: string; message: string }[] {
+  const issues: { key: string; message: string }[] = [];
+  for (const set of TLS_SETS) {
+    const given = set.keys.filter((k) => tls[k] !== undefined);
+    if (given.length === 0 || given.length === set.keys.length) continue;
+    const missing = set.keys.filter((k) => tls[k] === undefined);
+    issues.push({
+      key: missing[0] as string,
+      message: `${set.what} TLS is half configured: ${given.map((k) => `etcd.tls.${k}`).join(' and ')} ${given.length === 1 ? 'is' : 'are'} set but ${missing.map((k) => `etcd.tls.${k}`).join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not; set all three (certificate, its key, the CA that issued the group's certificates) or none`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * `etcd.tls`: files only, never key material in the config. The client set secures etcd's client port,
+ * the agent's own etcd calls and the agent's status server (2378); the peer set secures etcd's peer
+ * port. Either set turns its URLs to https://. Files are re-read when they change (`reloadInterval`).
+ */
+function tlsSection() {
+  const shape = {
+    certFile: leaf('string', absolutePathString().optional()),
+    keyFile: leaf('string', absolutePathString().optional()),
+    caFile: leaf('string', absolutePathString().optional()),
+    clientCertAuth: bool(true),
+    peerCertFile: leaf('string', absolutePathString().optional()),
+    peerKeyFile: leaf('string', absolutePathString().optional()),
+    peerCaFile: leaf('string', absolutePathString().optional()),
+    peerClientCertAuth: bool(true),
+    reloadInterval: duration('10s', { min: 100, max: 3_600_000 }),
+  };
+  const schema = strictSection(shape)
+    .superRefine((tls, ctx) => {
+      for (const issue of tlsConfigIssues(tls)) {
+        ctx.addIssue({ code: 'custom', path: [issue.key], message: issue.message, input: undefined });
+      }
+    })
+    .prefault({} as never);
+  nodes.set(schema, { type: 'section', shape });
+  return schema;
+}
+
 /** The root schema: input is the file's shape, output is {@link Config}. */
 export const configSchema = strictSection({
   group,
@@ -338,6 +390,7 @@ export const configSchema = strictSection({
         .default([]),
     ),
     callTimeout: duration('2s', { min: 10, max: 120_000 }),
+    tls: tlsSection(),
   }),
   agent: section({
     stateDir: absolutePath('/var/lib/etcd-spot'),
@@ -352,8 +405,22 @@ export const configSchema = strictSection({
       why: 'a spot instance gets a 2-minute notice and the leave (hand over leadership, remove the member) needs most of it',
     }),
     groupPollInterval: duration('10s', { min: 100, max: 10 * 60_000 }),
+    // The group list for an agent whose member is a calm follower (a leader answers, no notice): the
+    // leader's agent polls at groupPollInterval and reaps; the others need the list only for changes.
+    followerGroupPollInterval: duration('60s', { min: 100, max: 10 * 60_000 }),
+    // The cloud's own status of this instance (Spot: instance-status): instance metadata is polled at
+    // terminationPollInterval for free; the cloud API counts against the organisation's rate limit.
+    cloudStatusPollInterval: duration('30s', { min: 100, max: 5 * 60_000 }),
     memberDeadAfter: duration('60s', { min: 1000, max: 24 * 3_600_000 }),
+    // The shorter wait once the cloud has said the member's instance is terminated (capped at memberDeadAfter).
+    terminatedMemberDeadAfter: duration('5s', { min: 1000, max: 24 * 3_600_000 }),
     unstartedMemberTtl: duration('2m', { min: 1000, max: 24 * 3_600_000 }),
+    // Leave after the replacement (design row B4a): with a notice's deadline more than leaveMargin away,
+    // stay a voter until the replacement is a caught-up learner; replacementWait bounds the wait for
+    // one to appear at all.
+    leaveAfterReplacement: bool(true),
+    leaveMargin: duration('15s', { min: 1000, max: 10 * 60_000 }),
+    replacementWait: duration('15s', { min: 0, max: 10 * 60_000 }),
     maxVoters: leaf(
       'number',
       z
@@ -423,6 +490,7 @@ export type AsgGroupConfig = Extract<GroupConfig, { provider: 'asg' }>;
 export type ProviderName = GroupConfig['provider'];
 export type MetadataConfig = Config['metadata'];
 export type EtcdConfig = Config['etcd'];
+export type EtcdTlsConfig = Config['etcd']['tls'];
 export type AgentConfig = Config['agent'];
 export type SnapshotConfig = Config['snapshot'];
 export type LogLevel = Config['log']['level'];

@@ -39,11 +39,39 @@ const MANAGED: ReadonlyMap<string, string> = new Map([
   ['config-file', 'not supported: etcd ignores every other flag when it reads a config file'],
   ['discovery', 'not supported: etcd-spot forms the cluster by a vote among the group'],
   ['discovery-srv', 'not supported: etcd-spot forms the cluster by a vote among the group'],
+  ['cert-file', 'etcd-spot sets --cert-file itself; use etcd.tls.certFile instead'],
+  ['key-file', 'etcd-spot sets --key-file itself; use etcd.tls.keyFile instead'],
+  ['trusted-ca-file', 'etcd-spot sets --trusted-ca-file itself; use etcd.tls.caFile instead'],
+  ['client-cert-auth', 'etcd-spot sets --client-cert-auth itself; use etcd.tls.clientCertAuth instead'],
+  ['peer-cert-file', 'etcd-spot sets --peer-cert-file itself; use etcd.tls.peerCertFile instead'],
+  ['peer-key-file', 'etcd-spot sets --peer-key-file itself; use etcd.tls.peerKeyFile instead'],
+  ['peer-trusted-ca-file', 'etcd-spot sets --peer-trusted-ca-file itself; use etcd.tls.peerCaFile instead'],
+  [
+    'peer-client-cert-auth',
+    'etcd-spot sets --peer-client-cert-auth itself; use etcd.tls.peerClientCertAuth instead',
+  ],
+  [
+    'auto-tls',
+    'not supported: self-signed certificates that no peer can verify; use etcd.tls with the group CA (etcd-spot certs)',
+  ],
+  [
+    'peer-auto-tls',
+    'not supported: self-signed certificates that no peer can verify; use etcd.tls with the group CA (etcd-spot certs)',
+  ],
   ['logger', "etcd-spot sets --logger itself: it reads etcd's zap log for removals and start errors"],
   [
     'log-outputs',
     "etcd-spot sets --log-outputs itself: it reads etcd's log from stderr (etcd.log in agent.stateDir)",
   ],
+]);
+
+/** Managed flags that take no separate value (Go's bool flags). */
+const BOOL_FLAGS: ReadonlySet<string> = new Set([
+  'force-new-cluster',
+  'client-cert-auth',
+  'peer-client-cert-auth',
+  'auto-tls',
+  'peer-auto-tls',
 ]);
 
 const MAX_SHOWN = 80;
@@ -156,7 +184,7 @@ export function extraArgsIssues(args: readonly string[]): string[] {
     let shown = arg;
     if (value === undefined && (managed !== undefined || takesUrls(flag.name)) && i + 1 < args.length) {
       const next = args[i + 1] as string;
-      if (parseFlag(next) === undefined && flag.name !== 'force-new-cluster') {
+      if (parseFlag(next) === undefined && !BOOL_FLAGS.has(flag.name)) {
         value = next;
         shown = `${arg} ${next}`;
         i++;

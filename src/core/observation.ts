@@ -58,6 +58,12 @@ export interface MemberView {
   reachable: boolean;
   /** First time (ms) this agent saw it unreachable in the current unbroken streak; undefined when reachable. */
   unreachableSince?: number;
+  /**
+   * The cloud positively said the instance this member is named after is terminated (asked by the
+   * leader's agent once the member was unreachable and its instance missing from a plausible list).
+   * Proof that lets the reaper wait `terminatedMemberDeadAfterMs` instead of `memberDeadAfterMs`.
+   */
+  instanceTerminated?: boolean;
   /** First time (ms) this agent saw it with name '' (never started); undefined when started. */
   unstartedSince?: number;
   /** From its own status when reachable. */

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  deadAfterMs,
   deadMember,
   effectiveNotices,
   findSelfMember,
@@ -102,6 +103,57 @@ describe('deadMember', () => {
     );
     const m = { ...one(voter('i-5', { downFor: 10 * TTL })), unreachableSince: undefined };
     assert.equal(deadMember(m, group(['i-1']), NOW, policy), undefined);
+  });
+});
+
+describe("deadMember with the cloud's proof of a termination", () => {
+  const FAST = policy.terminatedMemberDeadAfterMs;
+
+  test('reaps after terminatedMemberDeadAfter when the cloud says the instance is terminated', () => {
+    const c = deadMember(
+      one(voter('i-5', { downFor: FAST + 1, terminated: true })),
+      group(['i-1']),
+      NOW,
+      policy,
+    );
+    assert.equal(c?.why, 'dead');
+    assert.match(c?.detail ?? '', /the cloud says its instance is terminated/);
+  });
+
+  test('not without that proof: missing from one list is not enough before memberDeadAfter', () => {
+    assert.equal(
+      deadMember(one(voter('i-5', { downFor: FAST + 1 })), group(['i-1']), NOW, policy),
+      undefined,
+    );
+  });
+
+  test('not at or before terminatedMemberDeadAfter', () => {
+    assert.equal(
+      deadMember(one(voter('i-5', { downFor: FAST, terminated: true })), group(['i-1']), NOW, policy),
+      undefined,
+    );
+  });
+
+  test('not while the instance is in the list, whatever the instance call said', () => {
+    assert.equal(
+      deadMember(
+        one(voter('i-5', { downFor: 10 * TTL, terminated: true })),
+        group(['i-1', 'i-5']),
+        NOW,
+        policy,
+      ),
+      undefined,
+    );
+  });
+
+  test('not while reachable', () => {
+    const m = { ...one(voter('i-5')), instanceTerminated: true };
+    assert.equal(deadMember(m, group(['i-1']), NOW, policy), undefined);
+  });
+
+  test('the proof never makes the wait longer than memberDeadAfter', () => {
+    const p = { ...policy, terminatedMemberDeadAfterMs: 2 * TTL };
+    assert.equal(deadAfterMs(one(voter('i-5', { downFor: 1, terminated: true })), p), TTL);
   });
 });
 

@@ -122,10 +122,22 @@ export type ReapCandidate = {
 };
 
 /**
+ * How long a member whose instance is gone must have been unreachable before it is reaped: the shorter
+ * `terminatedMemberDeadAfterMs` only with the cloud's own word that the instance is terminated
+ * (`instanceTerminated`), else `memberDeadAfterMs` (the cloud is silent or unsure: one list that lacks
+ * the instance proves little).
+ */
+export function deadAfterMs(m: MemberView, policy: Policy): number {
+  return m.instanceTerminated === true
+    ? Math.min(policy.terminatedMemberDeadAfterMs, policy.memberDeadAfterMs)
+    : policy.memberDeadAfterMs;
+}
+
+/**
  * A member the leader's agent removes as dead.
  * - the group list is plausible;
  * - the member's instance is gone from it ({@link isInstanceGone});
- * - the member is unreachable, and has been for longer than `memberDeadAfterMs` (this agent's memory
+ * - the member is unreachable, and has been for longer than {@link deadAfterMs} (this agent's memory
  *   of `unreachableSince`; an unknown start never counts as long enough).
  */
 export function deadMember(
@@ -136,13 +148,14 @@ export function deadMember(
 ): ReapCandidate | undefined {
   if (!isInstanceGone(m, group)) return undefined;
   const down = unreachableFor(m, now);
-  if (down === undefined || down <= policy.memberDeadAfterMs || m.unreachableSince === undefined)
-    return undefined;
+  const ttl = deadAfterMs(m, policy);
+  if (down === undefined || down <= ttl || m.unreachableSince === undefined) return undefined;
+  const proof = m.instanceTerminated === true ? 'the cloud says its instance is terminated; ' : '';
   return {
     member: m,
     why: 'dead',
     since: m.unreachableSince,
-    detail: `instance gone from the group and unreachable for ${formatDuration(down)} > ${formatDuration(policy.memberDeadAfterMs)}`,
+    detail: `${proof}instance gone from the group and unreachable for ${formatDuration(down)} > ${formatDuration(ttl)}`,
   };
 }
 
@@ -286,4 +299,31 @@ export function formatDuration(ms: number): string {
 export function listWords(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** `https` for `https://…`, else the URL's scheme without the colon (`http`), or '' when it does not parse. */
+function schemeOfUrl(url: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url);
+  return m === null ? '' : (m[1] as string).toLowerCase();
+}
+
+/**
+ * Mixed TLS and plain (design row D0): the members whose peer URL (or, once started, client URL) uses
+ * another scheme than self's, each as `<member> peer http://… `, or undefined when every member matches.
+ * Joining, starting or bootstrapping across schemes splits the cluster (etcd-druid's users lost
+ * clusters switching running peers to TLS), so the planner waits and names them instead.
+ */
+export function schemeMismatch(members: readonly MemberView[], self: SelfView): string | undefined {
+  const peer = schemeOfUrl(self.peerUrl);
+  const client = schemeOfUrl(self.clientUrl);
+  const odd: string[] = [];
+  for (const m of members) {
+    const name = `${m.id}${m.name !== '' ? ` (${m.name})` : ''}`;
+    const badPeer = m.peerUrls.find((u) => schemeOfUrl(u) !== peer);
+    const badClient = m.clientUrls.find((u) => schemeOfUrl(u) !== client);
+    if (badPeer !== undefined) odd.push(`${name} peer ${badPeer}`);
+    else if (badClient !== undefined) odd.push(`${name} client ${badClient}`);
+  }
+  if (odd.length === 0) return undefined;
+  return `mixed TLS and plain: ${odd.join(', ')} ${odd.length === 1 ? 'does' : 'do'} not match this agent's ${peer}:// peer and ${client}:// client URLs; not joining, starting or adding (switch a running cluster by hand: docs/deploy.md, "Turning TLS on")`;
 }

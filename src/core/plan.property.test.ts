@@ -37,6 +37,12 @@ interface Scenario {
 const weighted = (pTrue: number): fc.Arbitrary<boolean> =>
   fc.integer({ min: 1, max: 100 }).map((n) => n <= pTrue * 100);
 
+interface NoticeSpec {
+  advisory: boolean;
+  seenAgo: number;
+  deadlineIn: number | undefined;
+}
+
 const memberSpec = fc.record({
   slot: fc.nat({ max: POOL.length - 1 }),
   stale: weighted(0.1),
@@ -51,6 +57,7 @@ const memberSpec = fc.record({
   lag: fc.integer({ min: 0, max: 3000 }),
   follows: weighted(0.85),
   generation: fc.nat({ max: 1 }),
+  terminated: weighted(0.3),
   version: fc.option(fc.constantFrom(...VERSIONS), { nil: undefined, freq: 3 }),
 });
 
@@ -72,10 +79,18 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       fc.nat({ max: POOL.length - 1 }),
     ),
     notices: fc.oneof(
-      { weight: 3, arbitrary: fc.constant([] as { advisory: boolean }[]) },
+      { weight: 3, arbitrary: fc.constant([] as NoticeSpec[]) },
       {
         weight: 1,
-        arbitrary: fc.array(fc.record({ advisory: weighted(0.3) }), { minLength: 1, maxLength: 2 }),
+        arbitrary: fc.array(
+          fc.record({
+            advisory: weighted(0.3),
+            seenAgo: fc.integer({ min: 0, max: 60_000 }),
+            // undefined: a notice without a deadline (the Spot API's TERMINATING).
+            deadlineIn: fc.option(fc.integer({ min: -5_000, max: 120_000 }), { nil: undefined, freq: 5 }),
+          }),
+          { minLength: 1, maxLength: 2 },
+        ),
       },
     ),
     /** Make local state agree with a running member of the current cluster (the common case). */
@@ -127,7 +142,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       ? {
           ...raw,
           clusterReachable: false,
-          notices: [] as { advisory: boolean }[],
+          notices: [] as NoticeSpec[],
           local: {
             ...raw.local,
             etcdRunning: false,
@@ -148,7 +163,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
             clusterReachable: true,
             coherent: false,
             selfInGroup: true,
-            notices: [] as { advisory: boolean }[],
+            notices: [] as NoticeSpec[],
             local: { ...raw.local, etcdRunning: false, left: false },
           }
         : raw;
@@ -195,6 +210,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
       };
       if (reachable && s.version !== undefined) m.version = s.version;
       if (!reachable && s.downFor !== undefined) m.unreachableSince = NOW - s.downFor;
+      // The cloud's word may be wrong or stale here: the planner must still need the list's proof too.
+      if (!unstarted && s.terminated) m.instanceTerminated = true;
       if (unstarted && s.unstartedFor !== undefined) m.unstartedSince = NOW - s.unstartedFor;
       if (reachable) {
         m.raftIndex = i === leaderIdx ? LEADER_INDEX : LEADER_INDEX - s.lag;
@@ -234,9 +251,13 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
     if (g.recordUnreadable) local.recordError = 'state.json is not valid JSON';
     const notices: NoticeView[] = g.notices.map((n, i) => ({
       source: n.advisory ? 'imds-rebalance' : `imds-spot-${i}`,
-      seenAt: NOW - 1000,
+      seenAt: NOW - n.seenAgo,
       detail: n.advisory ? 'rebalance recommendation' : 'spot interruption',
-      ...(n.advisory ? { advisory: true } : { deadline: NOW + 110_000 }),
+      ...(n.advisory
+        ? { advisory: true }
+        : n.deadlineIn === undefined
+          ? {}
+          : { deadline: NOW + n.deadlineIn }),
     }));
     const obs: Observation = {
       self: {
@@ -322,6 +343,28 @@ function check(name: string, invariant: (s: Scenario, a: Action) => void): void 
     );
   });
 }
+
+test('leave after the replacement (B4a) only ever waits, and never past leaveMargin: a leave that would have made the deadline still does', () => {
+  fc.assert(
+    fc.property(scenarioArb, (s) => {
+      const withRule = planMembership(s.obs, s.policy, NOW);
+      const without = planMembership(s.obs, { ...s.policy, leaveAfterReplacement: false }, NOW);
+      if (JSON.stringify(withRule) === JSON.stringify(without)) return;
+      const a = withRule[0]!;
+      assert.equal(a.kind, 'wait', `B4a produced ${a.kind}: ${describePlan(withRule)}`);
+      assert.match(a.reason, /staying a voter until the replacement can take over/);
+      const deadlines = s.obs.termination.notices.flatMap((n) =>
+        n.deadline === undefined ? [] : [n.deadline],
+      );
+      assert.ok(deadlines.length > 0, 'waited on a notice without a deadline');
+      assert.ok(
+        Math.min(...deadlines) - NOW > s.policy.leaveMarginMs,
+        `waited with ${Math.min(...deadlines) - NOW} ms left ≤ margin ${s.policy.leaveMarginMs}`,
+      );
+    }),
+    { seed: SEED, numRuns: RUNS },
+  );
+});
 
 check('never a removal that leaves healthy voters below quorum', (s, a) => {
   if (a.kind !== 'remove-member') return;
@@ -438,7 +481,11 @@ check(
     const m = s.obs.cluster.members.find((x) => x.id === a.memberId)!;
     if (a.why === 'dead') {
       assert.ok(!instanceRunning(s.obs, m) && !m.reachable);
-      assert.ok(m.unreachableSince !== undefined && NOW - m.unreachableSince > s.policy.memberDeadAfterMs);
+      const ttl =
+        m.instanceTerminated === true
+          ? Math.min(s.policy.terminatedMemberDeadAfterMs, s.policy.memberDeadAfterMs)
+          : s.policy.memberDeadAfterMs;
+      assert.ok(m.unreachableSince !== undefined && NOW - m.unreachableSince > ttl);
     }
     if (a.why === 'unstarted') {
       assert.ok(

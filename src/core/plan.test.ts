@@ -5,7 +5,7 @@ import { plausibleGroup, seederOf } from './plan-helpers.ts';
 import { DEFAULT_POLICY } from './policy.ts';
 import type { Policy } from './policy.ts';
 import type { Action } from './actions.ts';
-import type { Observation } from './observation.ts';
+import type { NoticeView, Observation } from './observation.ts';
 import {
   anObservation,
   ipOf,
@@ -264,20 +264,93 @@ describe('B. termination notice: leave', () => {
     ]);
   });
 
-  test('does not wait for a spare that has not caught up before leaving', () => {
-    const b = anObservation()
-      .withSelf('i-2')
-      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
-      .withMembers([
-        voter('i-1'),
-        voter('i-2'),
-        voter('i-3'),
-        learner('i-4', { raftIndex: LEADER_RAFT_INDEX - 5000 }),
-      ])
-      .withLeader('i-1')
-      .asRunningMember()
-      .withNotice();
-    expectRemove(first(b), 'i-2', 'self-leave');
+  describe('B4a. leave after the replacement when the deadline allows', () => {
+    const lagging = (notice: Partial<NoticeView> = {}): ObservationBuilder =>
+      anObservation()
+        .withSelf('i-2')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+        .withMembers([
+          voter('i-1'),
+          voter('i-2'),
+          voter('i-3'),
+          learner('i-4', { raftIndex: LEADER_RAFT_INDEX - 5000 }),
+        ])
+        .withLeader('i-1')
+        .asRunningMember()
+        .withNotice(notice);
+
+    test('a voter stays while a replacement learner catches up and the deadline is far', () => {
+      const a = first(lagging());
+      expectKind(a, 'wait');
+      assert.match(
+        a.reason,
+        /staying a voter until the replacement can take over: replacement .*\(i-4\) is joining \(learner, not caught up yet\); 90s to the deadline, leaving at the latest with 15s left/,
+      );
+    });
+
+    test('leaves at once when the deadline is within leaveMargin', () => {
+      expectRemove(first(lagging({ deadline: NOW + policy.leaveMarginMs })), 'i-2', 'self-leave');
+    });
+
+    test('leaves at once on a notice without a deadline', () => {
+      expectRemove(first(lagging({ deadline: undefined })), 'i-2', 'self-leave');
+    });
+
+    test('leaves at once with leaveAfterReplacement off', () => {
+      expectRemove(first(lagging(), { ...policy, leaveAfterReplacement: false }), 'i-2', 'self-leave');
+    });
+
+    test('leaves at once without a plausible group list', () => {
+      expectRemove(first(lagging().withGroupError()), 'i-2', 'self-leave');
+    });
+
+    test('once the replacement caught up, it is promoted before self leaves', () => {
+      const b = anObservation()
+        .withSelf('i-2')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3'), learner('i-4')])
+        .withLeader('i-1')
+        .asRunningMember()
+        .withNotice();
+      const a = first(b);
+      expectKind(a, 'promote-member');
+      assert.equal(a.kind === 'promote-member' && a.memberId, id('i-4'));
+    });
+
+    const withNewcomer = (launchedAgo: number, noticeAgo: number): ObservationBuilder => {
+      const b = anObservation()
+        .withSelf('i-2')
+        .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+        .withLeader('i-1')
+        .asRunningMember()
+        .withNotice({ seenAt: NOW - noticeAgo });
+      return b.withGroup([
+        'i-1',
+        'i-2',
+        'i-3',
+        { id: 'i-4', ip: ipOf('i-4'), launchedAt: NOW - launchedAgo },
+      ]);
+    };
+
+    test('waits for an instance launched after the notice that has not joined yet', () => {
+      const a = first(withNewcomer(1_000, 30_000));
+      expectKind(a, 'wait');
+      assert.match(a.reason, /replacement i-4 is waiting to join/);
+    });
+
+    test('an instance launched long before the notice is not a replacement (e.g. one that left already)', () => {
+      expectRemove(first(withNewcomer(600_000, 30_000)), 'i-2', 'self-leave');
+    });
+
+    test('waits up to replacementWait for a replacement to appear, then leaves', () => {
+      const fresh = first(threeVoters({ self: 'i-2', leader: 'i-1' }).withNotice({ seenAt: NOW - 1000 }));
+      expectKind(fresh, 'wait');
+      assert.match(fresh.reason, /no replacement in the group list yet \(waiting up to 15s after the notice/);
+      const late = threeVoters({ self: 'i-2', leader: 'i-1' }).withNotice({
+        seenAt: NOW - policy.replacementWaitMs,
+      });
+      expectRemove(first(late), 'i-2', 'self-leave');
+    });
   });
 
   test('does not promote a spare before leaving when voters already exceed maxVoters', () => {
@@ -1091,6 +1164,45 @@ describe('E. cluster-wide duties of the leader’s agent', () => {
     assert.match(a.reason, /unreachable for 60s ≤ 60s/);
   });
 
+  const withTerminated = (downFor: number): ObservationBuilder =>
+    anObservation()
+      .withSelf('i-1')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withMembers([
+        voter('i-1'),
+        voter('i-2'),
+        voter('i-3'),
+        voter('i-4'),
+        voter('i-5', { downFor, terminated: true }),
+      ])
+      .withLeader('i-1')
+      .asRunningMember();
+
+  test('reaps on proof: the cloud says the instance is terminated, unreachable past terminatedMemberDeadAfter', () => {
+    const a = expectRemove(first(withTerminated(6_000)), 'i-5', 'dead');
+    assert.equal(
+      a.reason,
+      `remove member ${id('i-5')} (i-5): the cloud says its instance is terminated; instance gone from the group and unreachable for 6s > 5s; 4 healthy voters of 4 remain ≥ quorum 3`,
+    );
+  });
+
+  test('reap on proof still waits terminatedMemberDeadAfter, and says so', () => {
+    const a = first(withTerminated(5_000));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /unreachable for 5s ≤ 5s \(the cloud says its instance is terminated\)/);
+  });
+
+  test('without the proof the same member waits the full memberDeadAfter', () => {
+    const a = first(withDead(6_000));
+    expectKind(a, 'wait');
+    assert.match(a.reason, /unreachable for 6s ≤ 60s/);
+  });
+
+  test('reap on proof still needs a plausible group list', () => {
+    expectKind(first(withTerminated(10 * TTL).withGroupError()), 'wait');
+    expectKind(first(withTerminated(10 * TTL).withGroup(['i-2', 'i-3', 'i-4'])), 'wait');
+  });
+
   test('does not reap a dead member while the group API is failing', () => {
     const a = first(withDead(10 * TTL).withGroupError());
     expectKind(a, 'wait');
@@ -1620,5 +1732,74 @@ describe('helpers', () => {
       'remove-member',
     );
     assert.match(a.memberId, /^[0-9a-f]{16}$/);
+  });
+});
+
+describe('D0. mixed TLS and plain (schemeMismatch)', () => {
+  const toHttps = (u: string) => u.replace(/^http:/, 'https:');
+  /** The same observation, with self's URLs (only) switched to https://. */
+  function selfOnTls(b: ObservationBuilder): Observation {
+    const obs = b.build();
+    obs.self = { ...obs.self, peerUrl: toHttps(obs.self.peerUrl), clientUrl: toHttps(obs.self.clientUrl) };
+    return obs;
+  }
+  const joining = (): ObservationBuilder =>
+    anObservation()
+      .withSelf('i-4')
+      .withGroup(['i-1', 'i-2', 'i-3', 'i-4'])
+      .withLeader('i-1')
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')]);
+
+  test('the same cluster over plain http is joined (the control)', () => {
+    expectKind(first(joining()), 'add-self-as-learner');
+  });
+
+  test('a TLS agent does not join a plain cluster: it waits, naming the members, the schemes and the docs', () => {
+    const actions = planMembership(selfOnTls(joining()), policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+    const reason = actions[0]!.reason;
+    assert.match(reason, /mixed TLS and plain/);
+    assert.match(reason, /\(i-1\) peer http:\/\/.*:2380/);
+    assert.match(reason, /\(i-3\) peer http:/);
+    assert.match(reason, /https:\/\/ peer and https:\/\/ client URLs/);
+    assert.match(reason, /docs\/deploy\.md/);
+  });
+
+  test('a plain agent does not join a TLS cluster', () => {
+    const obs = joining().build();
+    if (!obs.cluster.reachable) throw new Error('expected a reachable cluster');
+    obs.cluster.members = obs.cluster.members.map((m) => ({
+      ...m,
+      peerUrls: m.peerUrls.map(toHttps),
+      clientUrls: m.clientUrls.map(toHttps),
+    }));
+    const actions = planMembership(obs, policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+    assert.match(actions[0]!.reason, /mixed TLS and plain: .*peer https:\/\//);
+  });
+
+  test('a member switched to TLS in place while its etcd still runs (systemd mode) is neither stopped nor wiped', () => {
+    const b = anObservation()
+      .withSelf('i-3')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withLeader('i-1')
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3')])
+      .withData()
+      .withEtcdRunning();
+    const actions = planMembership(selfOnTls(b), policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+  });
+
+  test('a stopped member switched to TLS in place does not start on its data', () => {
+    const b = anObservation()
+      .withSelf('i-3')
+      .withGroup(['i-1', 'i-2', 'i-3'])
+      .withLeader('i-1')
+      .withMembers([voter('i-1'), voter('i-2'), voter('i-3', { reachable: false })])
+      .withData();
+    assert.equal(first(b).kind, 'start-etcd', 'the control: over plain http it starts on its data');
+    const actions = planMembership(selfOnTls(b), policy, NOW);
+    assert.deepEqual(kinds(actions), ['wait']);
+    assert.match(actions[0]!.reason, /mixed TLS and plain/);
   });
 });

@@ -26,9 +26,11 @@ import {
   plausibleGroup,
   selfMayJoin,
   reapCandidates,
+  deadAfterMs,
   seederOf,
   stalePeerUrlMember,
   unreachableFor,
+  schemeMismatch,
   unstartedFor,
 } from './plan-helpers.ts';
 import type { PlausibleGroup } from './plan-helpers.ts';
@@ -231,9 +233,14 @@ function rowB(ctx: Ctx): Action[] | undefined {
   }
 
   const before: Action[] = [];
-  // B4. Promote a caught-up spare first, so the cluster keeps its voter count after we go.
   const voters = votersOf(members).length;
   const spare = pickCaughtUpLearner(cc, selfMember.id);
+  // B4a. Time enough and a replacement on its way: stay a voter until it is a caught-up learner.
+  if (spare === undefined) {
+    const coming = awaitReplacement(cc, selfMember);
+    if (coming !== undefined) return [wait(`${why}; ${coming}`)];
+  }
+  // B4. Promote a caught-up spare first, so the cluster keeps its voter count after we go.
   if (spare !== undefined && voters <= ctx.policy.maxVoters) {
     const v = canPromote(members, spare.id, c.leaderId, ctx.policy.catchUpEntries);
     if (v.ok) {
@@ -290,6 +297,42 @@ function rowB(ctx: Ctx): Action[] | undefined {
       `${why}, but removing self ${describeMember(selfMember)} is not safe: ${selfRemoval} without self, and no member is confirmed dead to remove first`,
     ),
   ];
+}
+
+/**
+ * Row B4a, leave after the replacement. A voter with a notice stays (returns the reason) only while
+ * every one of these holds, else it leaves at once as before (B4–B8):
+ * - `leaveAfterReplacement` is on;
+ * - the earliest deadline among the notices is known and more than `leaveMarginMs` away (a notice
+ *   without a deadline, or a near one, never waits);
+ * - the group list is plausible (no list, no knowledge of a replacement);
+ * - a replacement is on its way: a learner or never-started member other than self (joining), an
+ *   instance of the list without a member that was launched after the notice came (an instance that
+ *   left earlier is still listed until the cloud ends it, so older ones do not count), or — within
+ *   `replacementWaitMs` of the notice — none yet (the cloud launches it at the notice; the list may lag).
+ * Only ever a `wait`: it delays the leave, and never past the margin, so a leave that would have made
+ * the deadline still makes it.
+ */
+function awaitReplacement(cc: ClusterCtx, selfMember: MemberView): string | undefined {
+  const { policy, now, notices } = cc;
+  if (!policy.leaveAfterReplacement || cc.group === undefined) return undefined;
+  const deadlines = notices.flatMap((n) => (n.deadline === undefined ? [] : [n.deadline]));
+  if (deadlines.length === 0) return undefined;
+  const left = Math.min(...deadlines) - now;
+  if (left <= policy.leaveMarginMs) return undefined;
+  const noticeAt = Math.min(...notices.map((n) => n.seenAt));
+  const joining = cc.members.find((m) => m.id !== selfMember.id && (m.isLearner || m.name === ''));
+  const launched = instancesWaitingToJoin(cc.members, cc.group, cc.obs.self.instanceId).find(
+    (i) => i.launchedAt !== undefined && i.launchedAt >= noticeAt - policy.replacementWaitMs,
+  );
+  let coming: string;
+  if (joining !== undefined)
+    coming = `replacement ${describeMember(joining)} is joining (${joining.name === '' ? 'not started yet' : 'learner, not caught up yet'})`;
+  else if (launched !== undefined) coming = `replacement ${launched.id} is waiting to join`;
+  else if (now - noticeAt < policy.replacementWaitMs)
+    coming = `no replacement in the group list yet (waiting up to ${formatDuration(policy.replacementWaitMs)} after the notice for one)`;
+  else return undefined;
+  return `staying a voter until the replacement can take over: ${coming}; ${formatDuration(left)} to the deadline, leaving at the latest with ${formatDuration(policy.leaveMarginMs)} left`;
 }
 
 function selfRemoveProjection(selfMember: MemberView, why: string): Action {
@@ -448,6 +491,10 @@ function rowD(cc: ClusterCtx): Action[] {
     kind: 'add-self-as-learner',
     reason: `join cluster ${c.clusterId} as a learner through a healthy voter`,
   });
+
+  // D0. Mixed TLS and plain: never join, start, stop or wipe across schemes.
+  const mixed = schemeMismatch(members, self);
+  if (mixed !== undefined) return [wait(`cluster ${c.clusterId}: ${mixed}`)];
 
   if (selfMember !== undefined && selfMember.name !== '' && selfMember.name !== self.instanceId) {
     // D1. Our peer URL belongs to a member of a terminated instance whose IP we inherited.
@@ -735,7 +782,10 @@ function pendingReaps(cc: ClusterCtx, selfId: MemberId, group: PlausibleGroup): 
       const since = down === undefined ? 'unreachable' : `unreachable for ${formatDuration(down)}`;
       if (!gone && stalePeerUrlMember(m, group, cc.now, 0) === undefined)
         out.push(`${describeMember(m)} ${since} but its instance is still in the group`);
-      else if (down === undefined || down <= cc.policy.memberDeadAfterMs)
+      else if (gone && (down === undefined || down <= deadAfterMs(m, cc.policy))) {
+        const proof = m.instanceTerminated === true ? ' (the cloud says its instance is terminated)' : '';
+        out.push(`${describeMember(m)} ${since} ≤ ${formatDuration(deadAfterMs(m, cc.policy))}${proof}`);
+      } else if (!gone && (down === undefined || down <= cc.policy.memberDeadAfterMs))
         out.push(`${describeMember(m)} ${since} ≤ ${formatDuration(cc.policy.memberDeadAfterMs)}`);
     }
   }

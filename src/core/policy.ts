@@ -9,6 +9,22 @@ export interface Policy {
   maxLearners: number;
   /** A member must be unreachable this long, AND its instance gone per the cloud, before it is reaped. */
   memberDeadAfterMs: number;
+  /**
+   * The shorter wait when the cloud has positively said the member's instance is terminated (not just
+   * missing from one list): `MemberView.instanceTerminated`. Never longer than memberDeadAfterMs.
+   */
+  terminatedMemberDeadAfterMs: number;
+  /**
+   * Leave after the replacement (design row B4a): with a notice whose deadline is more than
+   * `leaveMarginMs` away and a replacement on its way, a voter stays until the replacement is a
+   * caught-up learner, promotes it, then leaves. false: leave at once (the cluster runs a voter short
+   * until the replacement joins).
+   */
+  leaveAfterReplacement: boolean;
+  /** Time kept for the leave itself (etcd's ~5 s refusal after a change, hand-off, removal, signal). */
+  leaveMarginMs: number;
+  /** How long after a notice a voter waits for a replacement to appear in the group list at all. */
+  replacementWaitMs: number;
   /** An added-but-never-started member is removed after this. */
   unstartedMemberTtlMs: number;
   /** Treat an advisory rebalance recommendation as a termination notice. */
@@ -30,7 +46,11 @@ export const DEFAULT_POLICY: Policy = {
   maxVoters: 5,
   maxLearners: 1,
   memberDeadAfterMs: 60_000,
+  terminatedMemberDeadAfterMs: 5_000,
   unstartedMemberTtlMs: 120_000,
+  leaveAfterReplacement: true,
+  leaveMarginMs: 15_000,
+  replacementWaitMs: 15_000,
   leaveOnRebalance: false,
   voteTtlMs: 30_000,
   catchUpEntries: 1000,

@@ -430,3 +430,62 @@ describe('butane', () => {
     assert.equal(units.get('etcd-spot-secrets.service')?.enabled, true);
   });
 });
+
+describe('TLS: the instance certificate is issued at boot', () => {
+  const tls = (c: Record<string, Record<string, unknown>>) => {
+    c.etcd = {
+      ...(c.etcd ?? {}),
+      tls: {
+        certFile: '/etc/etcd-spot/tls/node.crt',
+        keyFile: '/etc/etcd-spot/tls/node.key',
+        caFile: '/etc/etcd-spot/tls/ca.crt',
+        peerCertFile: '/etc/etcd-spot/tls/node.crt',
+        peerKeyFile: '/etc/etcd-spot/tls/node.key',
+        peerCaFile: '/etc/etcd-spot/tls/ca.crt',
+      },
+    };
+  };
+
+  test('ssm: fetches the CA to tmpfs, issues for the private IP, installs each file once, removes the CA key', () => {
+    const b = buildDeploy(config(tls), opts({ secrets: { kind: 'ssm', prefix: '/etcd-spot/prod' } }));
+    const script = file(b, '/usr/local/lib/etcd-spot/issue-cert');
+    assert.match(script, /fetch '\/etcd-spot\/prod\/ca-cert' "\$ca\/ca\.crt"/);
+    assert.match(script, /fetch '\/etcd-spot\/prod\/ca-key' "\$ca\/ca\.key"/);
+    assert.match(script, /private_ip=\$\(imds local-ipv4\)/);
+    assert.match(script, /etcd-spot certs issue --ca-dir "\$ca" --ip "\$private_ip" --cn "\$instance_id"/);
+    assert.match(script, /trap 'rm -rf "\$out"; rm -f "\$ca\/ca\.key"' EXIT/);
+    assert.match(script, /install -d -o etcd-spot -g etcd-spot -m 0750 '\/etc\/etcd-spot\/tls'/);
+    assert.match(
+      script,
+      /-m 0600 "\$out\/node\.key" '\/etc\/etcd-spot\/tls\/node\.key' +# etcd\.tls\.keyFile, etcd\.tls\.peerKeyFile/,
+    );
+    assert.equal(script.match(/node\.key' /g)?.length, 1, 'each file installed once');
+    assert.deepEqual(b.enable, ['etcd-spot-secrets.service', 'etcd-spot-certs.service', 'etcd-spot.service']);
+    assert.ok(b.debianPackages.includes('openssl'));
+    const agent = directives(file(b, '/etc/systemd/system/etcd-spot.service'));
+    assert.ok(agent.get('Requires')?.includes('etcd-spot-certs.service'));
+    // The rendered config names the files, never their contents.
+    assert.match(file(b, '/etc/etcd-spot/etcd-spot.yaml'), /certFile: \/etc\/etcd-spot\/tls\/node\.crt/);
+  });
+
+  test('systemd mode: the key is readable by the etcd user (root:etcd 0640); no secret source: the CA comes from /run/etcd-spot/ca', () => {
+    const b = buildDeploy(
+      config((c) => {
+        tls(c);
+        (c.etcd as Record<string, unknown>).mode = 'systemd';
+      }),
+      opts(),
+    );
+    const script = file(b, '/usr/local/lib/etcd-spot/issue-cert');
+    assert.match(script, /-o root -g etcd -m 0640 "\$out\/node\.key"/);
+    assert.match(script, /ca=\/run\/etcd-spot\/ca/);
+    assert.ok(!script.includes('aws '));
+    assert.ok(b.debianPackages.includes('curl'));
+  });
+
+  test('without etcd.tls: no certificate unit', () => {
+    const b = buildDeploy(config(), opts());
+    assert.ok(!b.files.some((f) => f.path.includes('issue-cert')));
+    assert.ok(!b.debianPackages.includes('openssl'));
+  });
+});

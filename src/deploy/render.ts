@@ -9,6 +9,10 @@
  * refused ({@link inlineSecretIssues}); the rendered config names the files (`group.tokenFile`,
  * `agent.peerSecretFile`) and, with a secret source, a oneshot unit fills them at every boot from AWS SSM
  * Parameter Store or Secrets Manager with the instance profile's credentials, mode 0600, on tmpfs.
+ *
+ * With `etcd.tls`, a second oneshot issues the instance's certificate for its private IP at every boot
+ * (`etcd-spot certs issue`, from the group CA fetched the same way or placed in /run/etcd-spot/ca) and
+ * removes the CA key: the IP is known only on the instance (docs/deploy.md section 5).
  */
 import { posix } from 'node:path';
 import { stringify } from 'yaml';
@@ -85,6 +89,10 @@ export interface DeployBundle {
 export const AGENT_UNIT = 'etcd-spot.service';
 export const SECRETS_UNIT = 'etcd-spot-secrets.service';
 const SECRETS_SCRIPT = '/usr/local/lib/etcd-spot/fetch-secrets';
+export const CERTS_UNIT = 'etcd-spot-certs.service';
+const CERTS_SCRIPT = '/usr/local/lib/etcd-spot/issue-cert';
+/** Where the boot script expects (or, with --secrets, fetches) the group CA; tmpfs, removed after use. */
+export const BOOT_CA_DIR = '/run/etcd-spot/ca';
 const TMPFILES = '/etc/tmpfiles.d/etcd-spot.conf';
 const PERSISTENT_DROP_IN = '/etc/systemd/system/etcd.service.d/30-etcd-spot.conf';
 
@@ -195,9 +203,11 @@ export function agentUnit(config: Config, opts: RenderOptions, warnings: string[
   const systemd = config.etcd.mode === 'systemd';
   const rw = writablePaths(config, warnings);
   const withSecrets = opts.secrets.kind !== 'none';
+  const withCerts = tlsTargets(config).length > 0;
   const after = [
     'network-online.target',
     ...(withSecrets ? [SECRETS_UNIT] : []),
+    ...(withCerts ? [CERTS_UNIT] : []),
     ...(systemd ? ['etcd.service'] : []),
   ];
   const lines = [
@@ -207,6 +217,7 @@ export function agentUnit(config: Config, opts: RenderOptions, warnings: string[
     'Wants=network-online.target',
     `After=${after.join(' ')}`,
     ...(withSecrets ? [`Requires=${SECRETS_UNIT}`] : []),
+    ...(withCerts ? [`Requires=${CERTS_UNIT}`] : []),
     // Never give up restarting: an agent that stays down cannot leave on a notice.
     'StartLimitIntervalSec=0',
     '',
@@ -365,6 +376,120 @@ function secretsUnit(): string {
   ].join('\n');
 }
 
+/** The certificate files `etcd.tls` names, each with the file `certs issue` writes for it. */
+function tlsTargets(
+  config: Config,
+): { key: string; file: string; from: 'node.crt' | 'node.key' | 'ca.crt' }[] {
+  const t = config.etcd.tls;
+  const out: { key: string; file: string; from: 'node.crt' | 'node.key' | 'ca.crt' }[] = [];
+  const add = (key: string, file: string | undefined, from: 'node.crt' | 'node.key' | 'ca.crt') => {
+    if (file !== undefined) out.push({ key: `etcd.tls.${key}`, file, from });
+  };
+  add('certFile', t.certFile, 'node.crt');
+  add('keyFile', t.keyFile, 'node.key');
+  add('caFile', t.caFile, 'ca.crt');
+  add('peerCertFile', t.peerCertFile, 'node.crt');
+  add('peerKeyFile', t.peerKeyFile, 'node.key');
+  add('peerCaFile', t.peerCaFile, 'ca.crt');
+  return out;
+}
+
+/**
+ * The boot-time certificate issuer (POSIX sh): the instance's private IP is known only now, so each boot
+ * issues a certificate for it from the group CA (`etcd-spot certs issue`), installs it where etcd.tls
+ * says, and removes the CA key. With a secret source, the CA (`<prefix>/ca-cert`, `<prefix>/ca-key`) is
+ * fetched to tmpfs first; without one, the operator's tooling puts ca.crt and ca.key in {@link BOOT_CA_DIR}.
+ */
+export function certsScript(config: Config, opts: RenderOptions): string | undefined {
+  const targets = tlsTargets(config);
+  if (targets.length === 0) return undefined;
+  const src = opts.secrets;
+  const systemd = config.etcd.mode === 'systemd';
+  // supervise: the agent's user runs etcd; systemd: root runs the agent, etcd.service runs as etcdUser.
+  const owner = systemd ? `root:${opts.etcdUser}` : `${opts.user}:${opts.user}`;
+  const keyMode = systemd ? '0640' : '0600';
+  const imds = [
+    'imds_token=$(curl -fsS -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)',
+    'imds() { curl -fsS -H "X-aws-ec2-metadata-token: $imds_token" "http://169.254.169.254/latest/meta-data/$1"; }',
+    'private_ip=$(imds local-ipv4)',
+    'instance_id=$(imds instance-id)',
+  ];
+  let fetchCa: string[] = [];
+  if (src.kind !== 'none') {
+    const get =
+      src.kind === 'ssm'
+        ? 'aws ssm get-parameter --with-decryption --name "$1" --query Parameter.Value --output text'
+        : 'aws secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text';
+    const prefix = src.prefix.replace(/\/+$/, '');
+    fetchCa = [
+      src.region
+        ? `AWS_DEFAULT_REGION=${shellQuote(src.region)}`
+        : 'AWS_DEFAULT_REGION=$(imds placement/region)',
+      'export AWS_DEFAULT_REGION',
+      'fetch() {',
+      `  if ! ${get} > "$2"; then echo "etcd-spot: cannot read the secret $1" >&2; exit 1; fi`,
+      '}',
+      `fetch ${shellQuote(`${prefix}/ca-cert`)} "$ca/ca.crt"`,
+      `fetch ${shellQuote(`${prefix}/ca-key`)} "$ca/ca.key"`,
+    ];
+  }
+  const [user, group] = owner.split(':') as [string, string];
+  // Each file once (the peer set usually names the client set's files), its directory first: readable by
+  // the user that runs etcd (and the agent), nobody else.
+  const unique = targets.filter((t, i) => targets.findIndex((u) => u.file === t.file) === i);
+  const dirs = [...new Set(unique.map((t) => posix.dirname(t.file)))];
+  const installs = [
+    ...dirs.map((d) => `install -d -o ${user} -g ${group} -m 0750 ${shellQuote(d)}`),
+    ...unique.map(
+      (t) =>
+        `install -o ${user} -g ${group} -m ${t.from === 'node.key' ? keyMode : '0644'} "$out/${t.from}" ${shellQuote(t.file)}   # ${targets
+          .filter((u) => u.file === t.file)
+          .map((u) => u.key)
+          .join(', ')}`,
+    ),
+  ];
+  return [
+    '#!/bin/sh',
+    "# Written by `etcd-spot render`: issues this instance's certificate for its private IP from the group",
+    `# CA at every boot (etcd.tls), then removes the CA key. ${src.kind === 'none' ? `The CA (ca.crt, ca.key) must be in ${BOOT_CA_DIR} (your tooling).` : `The CA comes from AWS ${src.kind === 'ssm' ? 'SSM Parameter Store' : 'Secrets Manager'}.`}`,
+    'set -eu',
+    'umask 077',
+    `ca=${BOOT_CA_DIR}`,
+    'out=$(mktemp -d /run/etcd-spot-cert.XXXXXX)',
+    `trap 'rm -rf "$out"; rm -f "$ca/ca.key"' EXIT`,
+    'mkdir -p "$ca"',
+    ...imds,
+    ...fetchCa,
+    `${opts.binPath} certs issue --ca-dir "$ca" --ip "$private_ip" --cn "$instance_id" --out "$out" >/dev/null`,
+    ...installs,
+    '',
+  ].join('\n');
+}
+
+function certsUnit(withSecrets: boolean): string {
+  return [
+    '# Written by `etcd-spot render`.',
+    '[Unit]',
+    "Description=Issue this instance's etcd-spot TLS certificate for its private IP",
+    'Wants=network-online.target',
+    `After=network-online.target${withSecrets ? ` ${SECRETS_UNIT}` : ''}`,
+    `Before=${AGENT_UNIT}`,
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=${CERTS_SCRIPT}`,
+    'Restart=on-failure',
+    'RestartSec=10s',
+    'StandardOutput=journal',
+    'StandardError=journal',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
 /** Every file an instance needs, the units to enable, the packages, and warnings. */
 export function buildDeploy(input: Config, opts: RenderOptions): DeployBundle {
   const issues = inlineSecretIssues(input);
@@ -390,7 +515,7 @@ export function buildDeploy(input: Config, opts: RenderOptions): DeployBundle {
       "agent.peerSecretFile: not set; an Auto Scaling group's agents have no Spot.io token to derive their peer key from, so they refuse to start without a peer secret: set agent.peerSecretFile and fill it from a secret store (--secrets ssm:<prefix>)",
     );
   }
-  if (opts.secrets.kind !== 'none' && secretFiles(config).length === 0) {
+  if (opts.secrets.kind !== 'none' && secretFiles(config).length === 0 && tlsTargets(config).length === 0) {
     warnings.push(
       '--secrets: the config names no secret file (group.tokenFile, agent.peerSecretFile): nothing to fetch',
     );
@@ -416,12 +541,23 @@ export function buildDeploy(input: Config, opts: RenderOptions): DeployBundle {
     files.push({ path: `/etc/systemd/system/${SECRETS_UNIT}`, content: secretsUnit(), mode: 0o644 });
     enable.unshift(SECRETS_UNIT);
   }
+  const certs = certsScript(config, opts);
+  if (certs !== undefined) {
+    files.push({ path: CERTS_SCRIPT, content: certs, mode: 0o700 });
+    files.push({
+      path: `/etc/systemd/system/${CERTS_UNIT}`,
+      content: certsUnit(opts.secrets.kind !== 'none'),
+      mode: 0o644,
+    });
+    enable.splice(enable.indexOf(AGENT_UNIT), 0, CERTS_UNIT);
+  }
   if (config.etcd.mode === 'systemd') {
     const dir = posix.dirname(config.etcd.systemd.dropInPath);
     files.push({ path: `${dir}/20-etcd-spot-base.conf`, content: etcdBaseDropIn(config, opts), mode: 0o644 });
   }
   const debianPackages = [...opts.nodePackages, 'etcd-server', 'etcd-client'];
   if (opts.secrets.kind !== 'none') debianPackages.push('awscli', 'curl');
+  if (certs !== undefined) debianPackages.push('openssl', ...(opts.secrets.kind === 'none' ? ['curl'] : []));
   return { files, enable, debianPackages, warnings, config };
 }
 

@@ -38,6 +38,13 @@ export interface InstanceGroup {
    * (Spot: INSTANCE_READY_TO_SHUTDOWN; ASG: CompleteLifecycleAction CONTINUE). No-op where unsupported.
    */
   signalReadyToShutdown(id: InstanceId, signal?: AbortSignal): Promise<void>;
+  /**
+   * True only when the cloud positively answers that this instance is terminated or no longer exists
+   * (Spot: `INSTANCE_DOESNT_EXIST` from the instance-status call). False when it says the instance is
+   * active or terminating; throws when it cannot tell. Absent where the provider has no such proof (a
+   * static list): then a dead member waits the full `memberDeadAfter`.
+   */
+  confirmTerminated?(id: InstanceId, signal?: AbortSignal): Promise<boolean>;
   /** Desired capacity when the cloud tells it, else undefined. */
   desiredCapacity?(signal?: AbortSignal): Promise<number | undefined>;
   /**

@@ -18,5 +18,10 @@ export interface TerminationNotice {
  */
 export interface TerminationSource {
   readonly name: string;
+  /**
+   * Poll no more often than this (± the watcher's jitter), whatever the watcher's interval: a cloud API
+   * call counts against a rate limit shared by the whole organisation, while instance metadata is free.
+   */
+  readonly minIntervalMs?: number;
   poll(signal?: AbortSignal): Promise<TerminationNotice | null>;
 }

@@ -39,6 +39,10 @@ export function lazyGroup(
     listInstances: async (signal) => (await resolve()).listInstances(signal),
     lifecycleState: async (id, signal) => (await resolve()).lifecycleState(id, signal),
     signalReadyToShutdown: async (id, signal) => (await resolve()).signalReadyToShutdown(id, signal),
+    confirmTerminated: async (id, signal) => {
+      const g = await resolve();
+      return g.confirmTerminated ? g.confirmTerminated(id, signal) : false;
+    },
     desiredCapacity: async (signal) => {
       const g = await resolve();
       return g.desiredCapacity ? g.desiredCapacity(signal) : undefined;

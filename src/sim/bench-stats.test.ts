@@ -243,6 +243,40 @@ describe('evaluateTargets', () => {
     assert.equal(rs.get('replacement-voter-5s')?.status, 'not met');
   });
 
+  it('a notice ≥ 30 s: replacement first is met only with 0 ms below target, 0 failed and a removal before the deadline', () => {
+    const long = (over: Partial<BenchEventInput>) =>
+      byId(
+        evaluateTargets(
+          'etcd-spot',
+          [
+            outcome(
+              runMetrics(
+                report({ events: [event({ noticeMs: 30_000, memberRemovedAfterMs: 6000, ...over })] }),
+              ),
+            ),
+          ],
+          1000,
+        ),
+      );
+    assert.equal(long({}).get('replacement-first-long-notice')?.status, 'met');
+    assert.equal(
+      long({}).get('removal-within-2x-poll')?.status,
+      'not measured',
+      'a long notice waits for its replacement by design: not held to 2 × poll',
+    );
+    assert.equal(long({ belowTargetMs: 1 }).get('replacement-first-long-notice')?.status, 'not met');
+    assert.equal(
+      long({ memberRemovedAfterMs: 30_001 }).get('replacement-first-long-notice')?.status,
+      'not met',
+    );
+    assert.equal(
+      long({ memberRemovedAfterMs: undefined }).get('replacement-first-long-notice')?.status,
+      'not met',
+    );
+    const short = byId(evaluateTargets('etcd-spot', [outcome(runMetrics(report()))], 1000));
+    assert.equal(short.get('replacement-first-long-notice')?.status, 'not measured');
+  });
+
   it('a gap of exactly 50 ms misses; a member never removed is ∞ at p99', () => {
     const m = runMetrics(
       report({

@@ -17,6 +17,10 @@ import { clientUrlFor } from '../core/ids.ts';
 import { createEtcdCluster } from '../adapters/etcd/etcd3-cluster.ts';
 import { wipeDataDir } from '../adapters/etcd/etcd-process.ts';
 import { envVarFor } from '../config/load.ts';
+import { readTlsMaterial } from '../config/tls-files.ts';
+import type { TlsMaterial } from '../config/tls-files.ts';
+import { CA_CERT, NODE_CERT, NODE_KEY, createCa, issueCert } from '../adapters/local/openssl-certs.ts';
+import type { ClientTls } from '../adapters/local/https-get.ts';
 import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
 import { Prng } from '../emulator/prng.ts';
 import { startEmulator } from '../emulator/server.ts';
@@ -32,6 +36,9 @@ import {
   pidsWithCommandLineContaining,
 } from './processes.ts';
 import { checkConvergence, targetVoters } from './snapshot.ts';
+import { NetworkFaults, PeerProxy, writePeerShim } from './network.ts';
+import type { PartitionDirection } from './network.ts';
+import { readProcStats } from './resources.ts';
 import { collapseDecisions, decisionLine } from './view.ts';
 import type { Convergence, FleetSnapshot, InstanceRow, MemberRow } from './snapshot.ts';
 
@@ -86,6 +93,16 @@ export interface FleetOptions {
   faults?: { route: FaultRoute; fault: FaultSpec }[];
   /** Called for every fleet event (emulator events, agent starts/kills/exits, injected faults). */
   onEvent?: (event: FleetEvent) => void;
+  /**
+   * etcd and the agents over TLS: a CA in `<runDir>/tls/ca`, a certificate per instance for its
+   * loopback IP in `<instance>/tls` (issued when it boots), and one for the fleet's own etcd calls.
+   */
+  tls?: boolean;
+  /**
+   * Route every member's peer traffic through a proxy the fleet owns (src/sim/network.ts), so network
+   * faults (partition, latency, drop) can be injected. The agents get an etcd shim as their etcd binary.
+   */
+  peerProxy?: boolean;
 }
 
 export type FleetEventType =
@@ -101,6 +118,9 @@ export type FleetEventType =
   | 'scaled'
   | 'fault'
   | 'faults-cleared'
+  | 'network'
+  | 'paused'
+  | 'resumed'
   | 'note';
 
 export interface FleetEvent {
@@ -170,12 +190,23 @@ export class Fleet implements AsyncDisposable {
   private readonly imdsPort: number;
   private readonly instances = new Map<string, SimInstance>();
   private readonly etcd: EtcdCluster;
+  /** The fleet's own client identity when the run is over TLS. */
+  private readonly tlsMaterial: TlsMaterial | undefined;
+  private readonly scheme: 'http' | 'https';
   private readonly closeEmulator: () => Promise<void>;
   private readonly emulatorSettled: () => Promise<void>;
   private readonly unsubscribe: () => void;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly decisionLog: AgentDecision[] = [];
   private closed = false;
+  /** The network between instances, when peer traffic goes through proxies (else undefined). */
+  readonly network: NetworkFaults | undefined;
+  private readonly proxies = new Map<string, Promise<PeerProxy | undefined>>();
+  private readonly ipOwner = new Map<string, string>();
+  private readonly memberOwner = new Map<string, string>();
+  private readonly etcdShim: string | undefined;
+  /** Processes stopped with SIGSTOP: pid → what it is, for `resume`. */
+  private readonly paused = new Map<number, { instanceId: string; what: 'agent' | 'etcd' }>();
 
   private constructor(init: {
     opts: FleetOptions;
@@ -184,6 +215,7 @@ export class Fleet implements AsyncDisposable {
     token: string;
     runDir: string;
     emulator: RunningEmulator;
+    tls?: TlsMaterial;
   }) {
     this.opts = init.opts;
     this.seed = init.seed;
@@ -197,7 +229,18 @@ export class Fleet implements AsyncDisposable {
     this.maxVoters = init.opts.maxVoters ?? 5;
     this.ipPrefix = init.opts.ipPrefix ?? '127.0.100';
     this.imdsPort = init.opts.imdsPort ?? 1338;
-    this.etcd = createEtcdCluster({ callTimeoutMs: 1000, removeTimeoutMs: 3000 });
+    this.tlsMaterial = init.tls;
+    this.scheme = init.tls === undefined ? 'http' : 'https';
+    const tls = init.tls;
+    this.etcd = createEtcdCluster({
+      callTimeoutMs: 1000,
+      removeTimeoutMs: 3000,
+      ...(tls !== undefined ? { tls: () => tls } : {}),
+    });
+    if (init.opts.peerProxy) {
+      this.network = new NetworkFaults({ seed: this.seed, instances: () => [...this.ipOwner.values()] });
+      this.etcdShim = writePeerShim(init.runDir);
+    }
     this.unsubscribe = this.state.subscribe((e) => this.onEmulatorEvent(e));
     this.provider = init.opts.provider ?? 'elastigroup';
     const signalTimeoutMs = init.opts.signalTimeoutMs ?? 120_000;
@@ -236,6 +279,20 @@ export class Fleet implements AsyncDisposable {
     for (let n = 2; existsSync(runDir); n++) runDir = join(runsDir, `${runDirName(seed, opts.label)}-${n}`);
     mkdirSync(runDir, { recursive: true });
     const token = `sim-${seed}-${rng.hex(12)}`;
+    let tls: TlsMaterial | undefined;
+    if (opts.tls === true) {
+      if (opts.simEnvOnly === true)
+        throw new Error('tls: only etcd-spot agents are given certificates (not a foreign agent command)');
+      const caDir = join(runDir, 'tls', 'ca');
+      await createCa(caDir, { commonName: `etcd-spot sim ${seed} CA` });
+      const files = await issueCert({
+        caDir,
+        outDir: join(runDir, 'tls', 'observer'),
+        commonName: 'sim-observer',
+        ips: ['127.0.0.1'],
+      });
+      tls = readTlsMaterial({ ...files, keys: { cert: 'observer cert', key: 'observer key', ca: 'sim CA' } });
+    }
     const emulator = await startEmulator({
       listen: '127.0.0.1:0',
       token,
@@ -245,7 +302,7 @@ export class Fleet implements AsyncDisposable {
     });
     let fleet: Fleet;
     try {
-      fleet = new Fleet({ opts, seed, rng, token, runDir, emulator });
+      fleet = new Fleet({ opts, seed, rng, token, runDir, emulator, ...(tls !== undefined ? { tls } : {}) });
     } catch (err) {
       await emulator.close();
       throw err;
@@ -272,7 +329,17 @@ export class Fleet implements AsyncDisposable {
 
   /** Client URLs of every live instance (what a client holding "all endpoints" uses). */
   clientUrls(): string[] {
-    return this.liveInstances().map((i) => clientUrlFor(i.privateIp));
+    return this.liveInstances().map((i) => clientUrlFor(i.privateIp, 2379, this.scheme));
+  }
+
+  /** The client certificate for the cluster's https:// URLs (the writers use it), or undefined without TLS. */
+  clientTls(): ClientTls | undefined {
+    return this.tlsMaterial;
+  }
+
+  /** Whether the run is over TLS. */
+  get tls(): boolean {
+    return this.tlsMaterial !== undefined;
   }
 
   /** The directory of one instance (agent.log, data/, state/). */
@@ -303,7 +370,10 @@ export class Fleet implements AsyncDisposable {
       live.map(async (i) => {
         if (i.state !== 'running' && i.state !== 'terminating') return;
         try {
-          statuses.set(i.id, await this.etcd.status(clientUrlFor(i.privateIp), AbortSignal.timeout(1500)));
+          statuses.set(
+            i.id,
+            await this.etcd.status(clientUrlFor(i.privateIp, 2379, this.scheme), AbortSignal.timeout(1500)),
+          );
         } catch {
           // not serving (yet / any more)
         }
@@ -313,7 +383,7 @@ export class Fleet implements AsyncDisposable {
     let memberListError: string | undefined;
     const endpoints = live
       .filter((i) => statuses.has(i.id) && !statuses.get(i.id)?.isLearner)
-      .map((i) => clientUrlFor(i.privateIp));
+      .map((i) => clientUrlFor(i.privateIp, 2379, this.scheme));
     if (endpoints.length === 0) memberListError = 'no voter answers';
     else {
       try {
@@ -326,6 +396,7 @@ export class Fleet implements AsyncDisposable {
     const rows: MemberRow[] = members.map((m) => {
       const ip = hostOf(m.peerUrls[0] ?? '');
       const instanceId = ip === undefined ? undefined : byIp.get(ip);
+      if (instanceId !== undefined) this.memberOwner.set(m.id, instanceId);
       const st = statusByMember.get(m.id);
       let role: MemberRow['role'];
       if (m.name === '') role = 'unstarted';
@@ -630,6 +701,111 @@ export class Fleet implements AsyncDisposable {
     this.emit({ type: 'faults-cleared', text: `${n} API fault(s) cleared` });
   }
 
+  /** The network faults, or an error saying the scenario runs without peer proxies. */
+  private requireNetwork(): NetworkFaults {
+    if (this.network === undefined)
+      throw new Error('network faults need the peer proxies (the fleet was started without peerProxy)');
+    return this.network;
+  }
+
+  /** Cuts `ids` off from every other instance (both ways, or one: `out` = their traffic to the rest is lost). */
+  partition(ids: readonly string[], direction: PartitionDirection = 'both'): void {
+    const n = this.requireNetwork();
+    n.partition(ids, direction);
+    this.emit({ type: 'network', text: `network: ${n.describe()}` });
+  }
+
+  /** Delays peer traffic to and from `ids`. */
+  addLatency(ids: readonly string[], delayMs: number, jitterMs: number): void {
+    const n = this.requireNetwork();
+    n.latency(ids, delayMs, jitterMs);
+    this.emit({ type: 'network', text: `network: ${n.describe()}` });
+  }
+
+  /** Resets a fraction of the peer connections to and from `ids` (now, and new ones while it lasts). */
+  dropConnections(ids: readonly string[], fraction: number): void {
+    const n = this.requireNetwork();
+    n.drop(ids, fraction);
+    this.emit({ type: 'network', text: `network: ${n.describe()}` });
+  }
+
+  /** Clears every network fault. */
+  heal(): void {
+    this.requireNetwork().heal();
+    this.emit({ type: 'network', text: 'network: healed' });
+  }
+
+  /**
+   * SIGSTOPs the instance's agent (its main process only) or its etcd (every `etcd` process in the
+   * agent's process group). Returns the pids stopped.
+   */
+  pause(id: string, what: 'agent' | 'etcd'): number[] {
+    const inst = this.require(id);
+    if (!(inst.proc instanceof RunningProcess)) throw new Error(`${id}: its agent is not running`);
+    const pgid = inst.proc.pid;
+    const pids =
+      what === 'agent'
+        ? [pgid]
+        : readProcStats()
+            .filter((p) => p.pgid === pgid && p.comm === 'etcd')
+            .map((p) => p.pid);
+    if (pids.length === 0) throw new Error(`${id}: no ${what} process to pause`);
+    for (const pid of pids) {
+      process.kill(pid, 'SIGSTOP');
+      this.paused.set(pid, { instanceId: id, what });
+    }
+    this.emit({ type: 'paused', instanceId: id, text: `${id}: ${what} paused (SIGSTOP ${pids.join(', ')})` });
+    return pids;
+  }
+
+  /** SIGCONTs every process {@link pause} stopped (those of `id` only, when given). */
+  resume(id?: string): void {
+    for (const [pid, p] of [...this.paused]) {
+      if (id !== undefined && p.instanceId !== id) continue;
+      this.paused.delete(pid);
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone (the instance was terminated meanwhile)
+      }
+      this.emit({
+        type: 'resumed',
+        instanceId: p.instanceId,
+        text: `${p.instanceId}: ${p.what} resumed (SIGCONT ${pid})`,
+      });
+    }
+  }
+
+  /** Peer proxy counters by instance IP (connections, dropped, swallowed and forwarded bytes). */
+  async proxyStats(): Promise<Record<string, PeerProxy['stats']>> {
+    const out: Record<string, PeerProxy['stats']> = {};
+    for (const [ip, p] of this.proxies) {
+      const proxy = await p;
+      if (proxy) out[ip] = { ...proxy.stats };
+    }
+    return out;
+  }
+
+  private async startProxy(ip: string): Promise<PeerProxy | undefined> {
+    try {
+      return await PeerProxy.start({
+        ip,
+        network: this.network as NetworkFaults,
+        instanceAt: (addr) => this.ipOwner.get(addr),
+        instanceOfMember: (m) => this.memberOwner.get(m),
+      });
+    } catch (err) {
+      this.note(`peer proxy on ${ip}:2380 failed to start: ${describeError(err)}`);
+      return undefined;
+    }
+  }
+
+  private async proxyFor(id: string): Promise<void> {
+    const inst = this.instances.get(id);
+    if (inst === undefined) return;
+    await this.proxies.get(inst.privateIp);
+  }
+
   /** Adds a free-text line to the trace. */
   note(text: string): void {
     this.emit({ type: 'note', text });
@@ -680,6 +856,7 @@ export class Fleet implements AsyncDisposable {
       }
     }
     await this.etcd.close();
+    for (const p of this.proxies.values()) await (await p)?.close();
     await this.closeEmulator();
     if (opts.removeData) await this.removeDataDirs();
   }
@@ -738,6 +915,21 @@ export class Fleet implements AsyncDisposable {
     await run;
   }
 
+  /** With TLS: the instance's certificate for its IP, issued once (the "boot script" of a real instance). */
+  private async issueInstanceCert(id: string): Promise<void> {
+    const inst = this.instances.get(id);
+    if (this.tlsMaterial === undefined || inst === undefined || existsSync(join(inst.dir, 'tls', NODE_KEY)))
+      return;
+    await issueCert({
+      caDir: join(this.runDir, 'tls', 'ca'),
+      outDir: join(inst.dir, 'tls'),
+      commonName: id,
+      // etcd's --peer-client-cert-auth checks a peer's certificate against the connection's source
+      // address. On a real instance that is the private IP; on loopback the kernel picks 127.0.0.1.
+      ips: [inst.privateIp, '127.0.0.1'],
+    });
+  }
+
   /** `{runDir}` / `{sharedDir}` in an agent environment value (the shared dir is created on first use). */
   private expandRunPaths(value: string): string {
     if (value.includes('{sharedDir}')) {
@@ -761,7 +953,7 @@ export class Fleet implements AsyncDisposable {
       SIM_SPOT_API_URL: this.emulatorUrl,
       SIM_SPOT_TOKEN: this.token,
       SIM_GROUP_ID: this.groupId,
-      SIM_ETCD_BINARY: 'etcd',
+      SIM_ETCD_BINARY: this.etcdShim ?? 'etcd',
       SIM_ETCDCTL_BINARY: 'etcdctl',
       SIM_DATA_DIR: inst.dataDir,
       SIM_STATE_DIR: inst.stateDir,
@@ -794,11 +986,30 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['agent', 'cycleInterval'])]: '1s',
       [envVarFor(['agent', 'terminationPollInterval'])]: '1s',
       [envVarFor(['agent', 'groupPollInterval'])]: '2s',
+      [envVarFor(['agent', 'followerGroupPollInterval'])]: '10s',
+      [envVarFor(['agent', 'cloudStatusPollInterval'])]: '2s',
       [envVarFor(['agent', 'memberDeadAfter'])]: '10s',
+      [envVarFor(['agent', 'terminatedMemberDeadAfter'])]: '2s',
+      [envVarFor(['agent', 'replacementWait'])]: '5s',
       [envVarFor(['agent', 'unstartedMemberTtl'])]: '20s',
       [envVarFor(['agent', 'maxVoters'])]: String(this.maxVoters),
       [envVarFor(['log', 'level'])]: this.opts.logLevel ?? 'info',
+      ...(this.etcdShim !== undefined ? { [envVarFor(['etcd', 'binary'])]: this.etcdShim } : {}),
     };
+    if (this.tlsMaterial !== undefined) {
+      // Paths only: the same certificate serves etcd's client and peer ports and the agent's endpoints.
+      const dir = join(inst.dir, 'tls');
+      for (const [key, file] of [
+        ['certFile', NODE_CERT],
+        ['keyFile', NODE_KEY],
+        ['caFile', CA_CERT],
+        ['peerCertFile', NODE_CERT],
+        ['peerKeyFile', NODE_KEY],
+        ['peerCaFile', CA_CERT],
+      ] as const) {
+        etcdSpot[envVarFor(['etcd', 'tls', key])] = join(dir, file);
+      }
+    }
     const env: Record<string, string> = {
       ...inheritedEnv(),
       ...sim,
@@ -845,6 +1056,8 @@ export class Fleet implements AsyncDisposable {
           killing: false,
           tail: new AgentLogTail(id, logPath),
         });
+        this.ipOwner.set(ip, id);
+        if (this.network !== undefined && !this.proxies.has(ip)) this.proxies.set(ip, this.startProxy(ip));
         this.emit({
           at: e.at,
           type: 'launched',
@@ -856,8 +1069,12 @@ export class Fleet implements AsyncDisposable {
       case 'running':
         if (id === undefined) return;
         this.emit({ at: e.at, type: 'running', instanceId: id, text: `${id}: running` });
-        // The VM boots once its metadata service listens.
-        this.track(this.emulatorSettled().then(() => this.startAgent(id)));
+        // The VM boots once its metadata service listens (and its peer proxy, if any).
+        this.track(
+          Promise.all([this.emulatorSettled(), this.proxyFor(id)])
+            .then(() => this.issueInstanceCert(id))
+            .then(() => this.startAgent(id)),
+        );
         return;
       case 'interrupted':
         this.emit({
@@ -899,6 +1116,7 @@ export class Fleet implements AsyncDisposable {
         });
         if (!inst) return;
         inst.gone = true;
+        if (this.ipOwner.get(inst.privateIp) === id) this.ipOwner.delete(inst.privateIp);
         this.track(this.stopAgent(id, 'instance terminated'));
         return;
       }

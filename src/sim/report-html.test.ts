@@ -607,3 +607,59 @@ test('a 10-minute run with churn stays well under 500 KB', () => {
   assert.equal(count(html, /<g class="lane" /g), next);
   assertNoExternalReferences(html);
 });
+
+test('linearizability: a violation shows the key and its window, and fails the page', () => {
+  const { report, timeline } = fixture();
+  const ok = renderHtmlReport(
+    {
+      ...report,
+      linearizability: {
+        verdict: 'ok',
+        operations: 1234,
+        registerOperations: 200,
+        keys: 1040,
+        checkMs: 12,
+        steps: 2500,
+        droppedMaybe: 3,
+        boundedMaybe: 1,
+        violations: [],
+        unknownKeys: [],
+      },
+    },
+    timeline,
+  );
+  assert.match(
+    ok,
+    /<h2>Linearizability<\/h2><p><b class="good">Linearizable\.<\/b> 1,234 operations on 1,040 keys/,
+  );
+  const bad = renderHtmlReport(
+    {
+      ...report,
+      linearizability: {
+        verdict: 'violation',
+        operations: 10,
+        registerOperations: 10,
+        keys: 1,
+        checkMs: 1,
+        steps: 20,
+        droppedMaybe: 0,
+        boundedMaybe: 0,
+        violations: [
+          {
+            key: 'l/3',
+            culprit: '#9 client 5 get → "a"',
+            window: ['#7 client 4 put "b"', '#9 client 5 get → "a"'],
+          },
+        ],
+        unknownKeys: [],
+      },
+    },
+    timeline,
+  );
+  assert.match(bad, /<div class="verdict fail">FAIL<\/div>/, 'a violation is never shown as a pass');
+  assert.match(bad, /<li>not linearizable: l\/3<\/li>/);
+  assert.match(
+    bad,
+    /key <span class="mono">l\/3<\/span>[\s\S]*<ol class="mono small"><li>#7 client 4 put &quot;b&quot;<\/li><li>#9 client 5 get → &quot;a&quot;<\/li><\/ol>/,
+  );
+});

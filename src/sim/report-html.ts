@@ -185,7 +185,19 @@ const ROLE_STYLE: Record<TimelineRole, RoleStyle> = {
 
 const ROLE_ORDER: TimelineRole[] = ['leader', 'follower', 'learner', 'unstarted', 'unreachable', 'absent'];
 
-type MarkKind = 'interrupt' | 'kill9' | 'wipe' | 'scale' | 'fault' | 'clear-faults';
+type MarkKind =
+  | 'interrupt'
+  | 'kill9'
+  | 'wipe'
+  | 'scale'
+  | 'fault'
+  | 'clear-faults'
+  | 'partition'
+  | 'latency'
+  | 'drop'
+  | 'heal'
+  | 'pause'
+  | 'resume';
 
 const KIND_STYLE: Record<MarkKind, { color: string; label: string }> = {
   interrupt: { color: '#ea580c', label: 'interrupt' },
@@ -194,6 +206,12 @@ const KIND_STYLE: Record<MarkKind, { color: string; label: string }> = {
   scale: { color: '#0e7490', label: 'scale' },
   fault: { color: '#475569', label: 'API fault' },
   'clear-faults': { color: '#94a3b8', label: 'faults cleared' },
+  partition: { color: '#7c3aed', label: 'partition' },
+  latency: { color: '#6d28d9', label: 'slow link' },
+  drop: { color: '#6d28d9', label: 'drop' },
+  heal: { color: '#a78bfa', label: 'heal' },
+  pause: { color: '#0f766e', label: 'pause' },
+  resume: { color: '#5eead4', label: 'resume' },
 };
 
 const OK_COLOR = '#059669';
@@ -224,7 +242,7 @@ function shortLabel(kind: MarkKind, step: StepRecord): string {
   const d = step.description;
   if (kind === 'scale') return `scale → ${/to (\d+)/.exec(d)?.[1] ?? '?'}`;
   if (kind === 'fault') return `fault: ${/: (\S+)/.exec(d)?.[1] ?? 'API'}`;
-  if (kind === 'clear-faults') return 'faults cleared';
+  if (kind === 'clear-faults' || kind === 'heal' || kind === 'resume') return KIND_STYLE[kind].label;
   const target = /the leader/.test(d)
     ? 'leader'
     : /a follower/.test(d)
@@ -970,6 +988,26 @@ export function recoverySection(report: Pick<SimReport, 'recovery'>): string {
   return `<section><h2>Quorum-loss recovery</h2><p class="dim small">No leader → writable again. Lost writes are acknowledged writes missing at the end: "on no surviving copy" were acknowledged at a revision above what the survivor (or the snapshot) kept, the physical minimum; any "held by a surviving copy" fails the run.</p><table class="t"><thead><tr><th>instance</th><th>action</th><th>no leader</th><th>decided</th><th>writable again</th><th>recovery</th><th>kept revision</th><th>writes lost</th><th>on no surviving copy</th><th>held by a surviving copy</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
+/** The linearizability check: a line when it passed, the violating keys with their windows when not. */
+function linearizabilitySection(report: SimReport): string {
+  const l = report.linearizability;
+  if (l === undefined) return '';
+  const what = `${num(l.operations)} operations on ${num(l.keys)} keys (${num(l.registerOperations)} get/put/compare-and-swap on shared keys, the rest the writers' puts and the final read of every key), checked in ${esc(fmtMs(l.checkMs))} (${num(l.steps)} search steps; ${num(l.droppedMaybe)} failed writes nobody observed left out, ${num(l.boundedMaybe)} observed ones bounded by their first reader).`;
+  const head =
+    l.verdict === 'ok'
+      ? `<p><b class="good">Linearizable.</b> ${what}</p>`
+      : l.verdict === 'unknown'
+        ? `<p><b class="bad">Unknown:</b> the search ran out of its step budget on ${num(l.unknownKeys.length)} key(s) (<span class="mono">${esc(l.unknownKeys.slice(0, 10).join(', '))}</span>). ${what}</p>`
+        : `<p><b class="bad">Not linearizable.</b> ${what}</p>`;
+  const keys = l.violations
+    .map(
+      (v) =>
+        `<div><h3 class="bad">key <span class="mono">${esc(v.key)}</span></h3>${v.culprit !== undefined ? `<p class="small">No order of the operations explains <span class="mono">${esc(v.culprit)}</span>. These operations alone already fail (times in ms from the first of them):</p>` : ''}<ol class="mono small">${v.window.map((o) => `<li>${esc(o)}</li>`).join('')}</ol></div>`,
+    )
+    .join('');
+  return `<section><h2>Linearizability</h2>${head}${keys ? `<div class="cols">${keys}</div>` : ''}</section>`;
+}
+
 function writesDetail(report: SimReport): string {
   const w = report.writes;
   const out: string[] = [];
@@ -1059,7 +1097,8 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
   const lost = w.lost.length;
   // A lost or changed acknowledged write can never be shown as a pass, whatever the flag says.
   const split = (report.clusterIds?.length ?? 0) > 1;
-  const pass = report.pass && lost === 0 && w.mismatched.length === 0 && !split;
+  const notLinearizable = report.linearizability?.verdict === 'violation';
+  const pass = report.pass && lost === 0 && w.mismatched.length === 0 && !split && !notLinearizable;
   const problems: string[] = [];
   if (report.aborted !== undefined) problems.push(`run stopped early: ${report.aborted}`);
   if (lost > 0) problems.push(`${num(lost)} acknowledged write(s) lost`);
@@ -1068,6 +1107,8 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
   if (w.nonMonotonic.length > 0)
     problems.push(`${num(w.nonMonotonic.length)} write(s) with out-of-order revisions`);
   if (w.readBackError !== undefined) problems.push(`read-back failed: ${w.readBackError}`);
+  if (notLinearizable && !report.problems.some((p) => /linearizable/.test(p)))
+    problems.push(`not linearizable: ${report.linearizability?.violations.map((v) => v.key).join(', ')}`);
   if (!report.converged) problems.push('the fleet did not converge at the end');
   if (split && !report.problems.some((p) => /cluster id/.test(p)))
     problems.push(`${report.clusterIds.length} cluster ids were seen during the run (a split)`);
@@ -1099,6 +1140,20 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
       w.longestGapMs >= 5000 ? 'warn' : '',
       'longest time between two consecutive acknowledged writes',
     ),
+    ...(report.linearizability
+      ? [
+          stat(
+            'linearizable',
+            report.linearizability.verdict === 'ok'
+              ? 'yes'
+              : report.linearizability.verdict === 'unknown'
+                ? 'unknown'
+                : 'no',
+            report.linearizability.verdict === 'ok' ? 'ok' : 'bad',
+            `${report.linearizability.operations} operations checked`,
+          ),
+        ]
+      : []),
     stat('leader changes', num(report.leaderChanges.length), ''),
     stat('converged at the end', report.converged ? 'yes' : 'no', report.converged ? 'ok' : 'bad'),
   ].join('');
@@ -1143,6 +1198,7 @@ ${captions()}
 ${eventsTable(report)}
 </section>
 ${recoverySection(report)}
+${linearizabilitySection(report)}
 ${writesDetail(report)}
 ${runDetails(report)}
 <section>

@@ -27,12 +27,14 @@ import { Monitor } from './monitor.ts';
 import { ResourceSampler } from './resources.ts';
 import type { ResourceReport } from './resources.ts';
 import { FleetSampler } from './sampler.ts';
-import { chaosDraws, describeStep } from './scenario.ts';
+import { chaosDraws, describeStep, isNetworkStep } from './scenario.ts';
 import type { Scenario, Step, StepKind } from './scenario.ts';
 import type { FleetSnapshot } from './snapshot.ts';
 import { progressLine, renderVerdict, renderView } from './view.ts';
 import type { Verdict, ViewState } from './view.ts';
 import { Workload } from './workload.ts';
+import { linearizabilityReport } from './linearizability.ts';
+import type { LinearizabilityReport } from './linearizability.ts';
 import type { AvailabilityBucket } from './workload.ts';
 
 export interface SimRunOptions {
@@ -68,6 +70,8 @@ export interface SimRunOptions {
   agentCommand?: string;
   /** Extra environment for every agent (wins over the scenario's `agentEnv`). */
   agentEnv?: Record<string, string>;
+  /** etcd and the agents over TLS even when the scenario does not say `tls: true` (`sim --tls`). */
+  tls?: boolean;
   /** Passed through to the fleet (tests: agent command, env). */
   fleet?: Partial<FleetOptions>;
 }
@@ -97,6 +101,8 @@ export interface ApiCallStats {
   spotCallsPerMinute: number;
   /** AWS Auto Scaling + EC2 calls per minute (asg groups), when any was made. */
   awsCallsPerMinute?: number;
+  /** Spot API calls per instance-minute (the minutes each instance ran in the window, summed). */
+  spotCallsPerInstanceMinute?: number;
   /** The raw counters by route: requests, ok, client/server errors, rate limited, faulted, dropped. */
   routes: Record<ApiRoute, RouteStats>;
 }
@@ -117,7 +123,16 @@ export interface SimReport {
   problems: string[];
   /** The agent that ran on every instance. */
   agent: { etcdSpot: boolean; command: string; env: Record<string, string> };
-  workload: { writers: number; writesPerSecond: number; valueSize: number };
+  workload: {
+    writers: number;
+    writesPerSecond: number;
+    valueSize: number;
+    registerClients?: number;
+    registerKeys?: number;
+    registerOpsPerSecond?: number;
+  };
+  /** The linearizability check of every client operation (see {@link LinearizabilityReport}). */
+  linearizability?: LinearizabilityReport;
   writes: {
     acknowledged: number;
     lost: string[];
@@ -167,8 +182,14 @@ function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-/** Calls per minute by route from the emulator's counters. */
-export function apiCallStats(stats: EmulatorStats): ApiCallStats {
+/**
+ * Calls per minute by route from the emulator's counters; with the instances' lifetimes, also the
+ * Spot API calls per instance-minute (calls ÷ the minutes instances were running in the window).
+ */
+export function apiCallStats(
+  stats: EmulatorStats,
+  instances: readonly { launchedAt: number; terminatedAt?: number }[] = [],
+): ApiCallStats {
   const ms = Math.max(1, stats.now - stats.since);
   const perMin = (n: number) => round1((n * 60_000) / ms);
   const callsPerMinute = {} as Record<ApiRoute, number>;
@@ -177,13 +198,20 @@ export function apiCallStats(stats: EmulatorStats): ApiCallStats {
   const spot = SPOT_ROUTES.reduce((n, r) => n + stats.routes[r].requests, 0);
   // An Auto Scaling group's agents call AWS instead (counted per action once called).
   const aws = Object.values(stats.aws ?? {}).reduce((n, r) => n + (r?.requests ?? 0), 0);
-  return {
+  const out: ApiCallStats = {
     durationMs: ms,
     callsPerMinute,
     spotCallsPerMinute: perMin(spot),
     ...(aws > 0 ? { awsCallsPerMinute: perMin(aws) } : {}),
     routes: stats.routes,
   };
+  const instanceMs = instances.reduce(
+    (a, i) =>
+      a + Math.max(0, Math.min(i.terminatedAt ?? stats.now, stats.now) - Math.max(i.launchedAt, stats.since)),
+    0,
+  );
+  if (instanceMs > 0) out.spotCallsPerInstanceMinute = Math.round(((spot * 60_000) / instanceMs) * 100) / 100;
+  return out;
 }
 
 export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
@@ -198,6 +226,9 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     writers: opts.writers ?? scenario.workload.writers,
     writesPerSecond: opts.writesPerSecond ?? scenario.workload.writesPerSecond,
     valueSize: scenario.workload.valueSize,
+    registerClients: scenario.workload.registerClients,
+    registerKeys: scenario.workload.registerKeys,
+    registerOpsPerSecond: scenario.workload.registerOpsPerSecond,
   };
   const startedAt = Date.now();
   const capAt = startedAt + capMs;
@@ -255,6 +286,8 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     ...(seed !== undefined ? { seed } : {}),
     ...(opts.ipPrefix !== undefined ? { ipPrefix: opts.ipPrefix } : {}),
     ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),
+    // Peer traffic goes through the simulator's proxies only when a step needs them (one hop less otherwise).
+    ...(timeline.some(isNetworkStep) ? { peerProxy: true } : {}),
     ...(foreign !== undefined
       ? {
           agentCommand: { command: '/bin/sh', args: ['-c', foreign] },
@@ -262,6 +295,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
           simEnvOnly: true,
         }
       : {}),
+    ...(scenario.tls || opts.tls === true ? { tls: true } : {}),
     ...opts.fleet,
     agentEnv,
     onEvent: (e) => {
@@ -272,7 +306,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const agentText =
     foreign ?? (fleet.agentIsEtcdSpot ? 'etcd-spot agent' : (opts.fleet?.agentCommand?.command ?? '?'));
   write(
-    `etcd-spot sim: scenario ${scenario.name}, seed ${fleet.seed}, ${instances} instances, agent: ${agentText}, run dir ${fleet.runDir}`,
+    `etcd-spot sim: scenario ${scenario.name}, seed ${fleet.seed}, ${instances} instances, agent: ${agentText}${fleet.tls ? ', TLS' : ''}, run dir ${fleet.runDir}`,
   );
   write(`  ${scenario.description}`);
 
@@ -281,10 +315,16 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     writers: workloadSpec.writers,
     writesPerSecond: workloadSpec.writesPerSecond,
     valueSize: workloadSpec.valueSize,
+    registerClients: workloadSpec.registerClients,
+    registerKeys: workloadSpec.registerKeys,
+    registerOpsPerSecond: workloadSpec.registerOpsPerSecond,
+    seed: fleet.seed,
     runId: `s${fleet.seed}`,
+    ...(fleet.clientTls() !== undefined ? { tls: fleet.clientTls() } : {}),
   });
   const stepRecords: StepRecord[] = [];
   const disruptions: DisruptionRecord[] = [];
+  const guarded: GuardedMember[] = [];
   const view = { stepIndex: 0, doing: 'starting' };
   const snapshots: TimelineSnapshot[] = [];
   const clusterIds = new Set<string>();
@@ -356,7 +396,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     stepRecords.push(rec);
     if (!tty) write(`${stamp(t0)} step ${rec.index + 1}: ${view.doing}`);
     try {
-      const hit = await runStep(step, rec.index, fleet, monitor, keep, disruptions, signal, capAt);
+      const hit = await runStep(step, rec.index, fleet, monitor, keep, disruptions, signal, capAt, guarded);
       if (hit !== undefined && hit.length > 0) {
         rec.instanceId = hit.join(', ');
         rec.instanceIds = hit;
@@ -424,10 +464,11 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
 
   view.doing = 'checking: reading every write back';
   const endedAt = Date.now();
-  const api = apiCallStats(fleet.state.stats());
+  const api = apiCallStats(fleet.state.stats(), fleet.state.listInstances({ includeTerminated: true }));
   const resourceReport = resources.stop();
   const { convergence, snapshot: last } = await fleet.convergence();
   keep(last);
+  const replacedWhileRunning = guardViolations(guarded, last, disruptions);
   const result = await workload.check(signal.aborted ? 10_000 : 30_000);
   await sampler.stop();
   clearInterval(renderTimer);
@@ -443,7 +484,20 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   });
   const check = result.check;
   const aborted = fatal ?? stopReason.text;
-  const problems = [...convergence.problems];
+  const problems = [...convergence.problems, ...replacedWhileRunning];
+  const lin = linearizabilityReport(result.linearizability, result.registerOps);
+  if (lin.verdict !== 'ok') {
+    // The whole history, one operation a line, to check again or by hand (`checkLinearizable`).
+    const historyPath = join(fleet.runDir, 'history.jsonl');
+    try {
+      writeFileSync(historyPath, result.history.map((o) => JSON.stringify(o)).join('\n') + '\n');
+      lin.historyFile = historyPath;
+    } catch (err) {
+      write(`could not write ${historyPath}: ${describeError(err)}`);
+    }
+  }
+  // After a quorum-loss recovery writes may be lost on purpose (judged below); the register keys then
+  // lose their history too, so only a run without a recovery is held to linearizability.
   const recoveries = measureRecoveries({
     decisions,
     acked: workload.acked,
@@ -471,12 +525,16 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     problems.push(
       `${clusterIds.size} cluster ids were seen during the run (a split): ${[...clusterIds].join(', ')}`,
     );
+  const linProblem = linearizabilityProblem(lin, recoveries.length);
+  if (linProblem !== undefined) problems.push(linProblem);
   const verdict: Verdict = {
     pass:
       aborted === undefined &&
       convergence.converged &&
       clusterIds.size <= 1 + restores &&
       writesOk &&
+      linProblem === undefined &&
+      replacedWhileRunning.length === 0 &&
       result.readBackError === undefined &&
       stepRecords.every((s) => s.ok),
     converged: convergence.converged,
@@ -488,6 +546,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     failed: check.failed,
     longestGapMs: check.longestGapMs,
     ...(result.readBackError !== undefined ? { readBackError: result.readBackError } : {}),
+    linearizability: lin,
     events,
     ...(aborted !== undefined ? { aborted } : {}),
     api,
@@ -512,6 +571,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
       env: { ...scenario.agentEnv, ...opts.agentEnv },
     },
     workload: workloadSpec,
+    linearizability: lin,
     writes: {
       acknowledged: check.acknowledged,
       lost: check.lost,
@@ -565,6 +625,50 @@ function withUntil(fault: FaultSpec, durationMs: number | undefined, now: number
   return durationMs === undefined ? fault : { ...fault, untilMs: now + durationMs };
 }
 
+/**
+ * Why the linearizability check fails the run, or undefined when it does not: a violation, or an
+ * unknown (the search ran out of budget: not a proof). After a quorum-loss recovery the writes it lost
+ * are judged by the recovery report instead, so the check is reported but does not decide.
+ */
+export function linearizabilityProblem(lin: LinearizabilityReport, recoveries: number): string | undefined {
+  if (lin.verdict === 'ok' || recoveries > 0) return undefined;
+  return lin.verdict === 'unknown'
+    ? `linearizability unknown: the search ran out of its step budget on ${lin.unknownKeys.length} key(s) (${lin.unknownKeys.slice(0, 5).join(', ')})`
+    : `not linearizable: ${lin.violations.map((v) => v.key).join(', ')}`;
+}
+
+/** A member whose instance a network fault or a pause hit: it must keep its member while the instance runs. */
+export interface GuardedMember {
+  step: number;
+  instanceId: string;
+  memberId: string;
+}
+
+/**
+ * Members of instances that a partition, slow link, dropped connections or a pause hit, which are no
+ * longer the same member although their instance still runs (and was not wiped or killed by a later
+ * step): the agents removed or wiped a member that was only cut off or frozen.
+ */
+export function guardViolations(
+  guarded: readonly GuardedMember[],
+  last: FleetSnapshot,
+  disruptions: readonly DisruptionRecord[],
+): string[] {
+  const out: string[] = [];
+  for (const g of guarded) {
+    const inst = last.instances.find((i) => i.id === g.instanceId);
+    if (inst === undefined || inst.state !== 'running') continue;
+    if (disruptions.some((d) => d.instanceId === g.instanceId && d.index > g.step && d.kind !== 'interrupt'))
+      continue;
+    const now = inst.etcd?.memberId;
+    if (now !== g.memberId)
+      out.push(
+        `${g.instanceId} still runs but its member ${g.memberId} (cut off or frozen at step ${g.step + 1}) is ${now === undefined ? 'not serving' : `now ${now}`}: removed or wiped while its instance ran`,
+      );
+  }
+  return out;
+}
+
 /** Executes one step; returns the instances it hit, if any. */
 async function runStep(
   step: Step,
@@ -575,7 +679,22 @@ async function runStep(
   disruptions: DisruptionRecord[],
   signal: AbortSignal,
   capAt: number,
+  guarded: GuardedMember[],
 ): Promise<string[] | undefined> {
+  /** Remembers the members of instances a network fault or a pause hits (see guardViolations). */
+  const guard = async (ids: string[]): Promise<void> => {
+    const snap = await fleet.snapshot();
+    monitor.observe(snap);
+    keep(snap);
+    for (const instanceId of ids) {
+      const memberId = snap.instances.find((i) => i.id === instanceId)?.etcd?.memberId;
+      if (
+        memberId !== undefined &&
+        !guarded.some((g) => g.instanceId === instanceId && g.memberId === memberId)
+      )
+        guarded.push({ step: index, instanceId, memberId });
+    }
+  };
   /** Writes down the disruption of each instance, from one snapshot taken just before. */
   const record = async (ids: (string | undefined)[], final = false): Promise<void> => {
     const snap = await fleet.snapshot();
@@ -645,6 +764,36 @@ async function runStep(
       return undefined;
     case 'sleep':
       await delay(step.ms, undefined, { signal });
+      return undefined;
+    case 'partition': {
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await guard(ids);
+      fleet.partition(ids, step.direction);
+      return ids;
+    }
+    case 'latency': {
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await guard(ids);
+      fleet.addLatency(ids, step.delayMs, step.jitterMs);
+      return ids;
+    }
+    case 'drop': {
+      const ids = await fleet.pickMany(step.target, step.count ?? 1);
+      await guard(ids);
+      fleet.dropConnections(ids, step.fraction);
+      return ids;
+    }
+    case 'heal':
+      fleet.heal();
+      return undefined;
+    case 'pause': {
+      const id = await fleet.pick(step.target);
+      await guard([id]);
+      fleet.pause(id, step.process);
+      return [id];
+    }
+    case 'resume':
+      fleet.resume();
       return undefined;
     case 'chaos':
       throw new Error('a chaos step is expanded by the runner, not run as one step');

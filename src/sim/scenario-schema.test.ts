@@ -28,7 +28,14 @@ test('a minimal file takes every default', () => {
   });
   assert.deepEqual(s.agent, {});
   assert.deepEqual(s.agentEnv, {});
-  assert.deepEqual(s.workload, { writers: 4, writesPerSecond: 0, valueSize: 0 });
+  assert.deepEqual(s.workload, {
+    writers: 4,
+    writesPerSecond: 0,
+    valueSize: 0,
+    registerClients: 2,
+    registerKeys: 8,
+    registerOpsPerSecond: 40,
+  });
   assert.deepEqual(s.timeline, [{ kind: 'converge', timeoutMs: 180_000 }]);
 });
 
@@ -42,7 +49,7 @@ duration: 7m
 group: { size: 5, maxVoters: 3, signalTimeout: 30s, ipReuse: prefer, bootAllAtOnce: false, provider: asg }
 agent: { cycleInterval: 500ms, memberDeadAfter: 15s, leaveOnRebalance: true }
 agentEnv: { SEED_POLL_INTERVAL: 30, NAME: x }
-workload: { writers: 2, writesPerSecond: 50, valueSize: 256 }
+workload: { writers: 2, writesPerSecond: 50, valueSize: 256, registerClients: 0 }
 timeline:
   - fault: { route: group-status, kind: partial, dropRandom: 2, duration: 20s }
   - waitConverged: { timeout: 2m, voters: 3 }
@@ -76,7 +83,14 @@ timeline:
   });
   assert.deepEqual(s.agent, { cycleInterval: '500ms', memberDeadAfter: '15s', leaveOnRebalance: 'true' });
   assert.deepEqual(s.agentEnv, { SEED_POLL_INTERVAL: '30', NAME: 'x' });
-  assert.deepEqual(s.workload, { writers: 2, writesPerSecond: 50, valueSize: 256 });
+  assert.deepEqual(s.workload, {
+    writers: 2,
+    writesPerSecond: 50,
+    valueSize: 256,
+    registerClients: 0,
+    registerKeys: 8,
+    registerOpsPerSecond: 40,
+  });
   assert.deepEqual(s.timeline, [
     {
       kind: 'fault',

@@ -222,9 +222,15 @@ export const AGENT_SETTINGS: Record<AgentSettingKey, 'duration' | 'boolean'> = {
   cycleInterval: 'duration',
   terminationPollInterval: 'duration',
   groupPollInterval: 'duration',
+  followerGroupPollInterval: 'duration',
+  cloudStatusPollInterval: 'duration',
   memberDeadAfter: 'duration',
+  terminatedMemberDeadAfter: 'duration',
   unstartedMemberTtl: 'duration',
   leaveOnRebalance: 'boolean',
+  leaveAfterReplacement: 'boolean',
+  leaveMargin: 'duration',
+  replacementWait: 'duration',
 };
 
 const agentShape = Object.fromEntries(
@@ -245,6 +251,9 @@ const workloadShape = {
   writers: field(integer(1, 64), { def: 4 }),
   writesPerSecond: field(nonNegative, { def: 0 }),
   valueSize: field(integer(0, 1_048_576, 'a byte count'), { def: 0 }),
+  registerClients: field(integer(0, 32), { def: 2 }),
+  registerKeys: field(integer(1, 1000), { def: 8 }),
+  registerOpsPerSecond: field(nonNegative, { def: 40 }),
 };
 
 /** The YAML fault kinds and the emulator fault each one becomes. */
@@ -298,6 +307,33 @@ const faultShape = {
   duration: optionalField(durationMs({ min: 1 })),
 };
 
+function fraction(v: unknown): Parsed<number> {
+  return typeof v === 'number' && v > 0 && v <= 1
+    ? { ok: v }
+    : fail(`expected a fraction above 0 and at most 1, e.g. 0.5 (got ${showValue(v)})`);
+}
+
+const partitionShape = {
+  target: targetField,
+  count: countField,
+  direction: field(oneOf(['both', 'in', 'out'] as const), { def: 'both' as const }),
+};
+const latencyShape = {
+  target: targetField,
+  count: countField,
+  delay: field(durationMs({ min: 0, max: 10_000 }), { requiredHint: "e.g. '200ms'" }),
+  jitter: field(durationMs({ min: 0, max: 10_000 }), { def: 0 }),
+};
+const dropShape = {
+  target: targetField,
+  count: countField,
+  fraction: field(fraction, { requiredHint: 'e.g. 0.5' }),
+};
+const pauseShape = {
+  target: targetField,
+  process: field(oneOf(['etcd', 'agent'] as const), { def: 'etcd' as const }),
+};
+
 /** Step kinds whose value is required (a bare word is not enough), with what to write. */
 const NEEDS_VALUE: Record<string, string> = {
   sleep: "write '- sleep: 5s'",
@@ -307,6 +343,10 @@ const NEEDS_VALUE: Record<string, string> = {
   wipe: "write '- wipe: { target: random }'",
   fault: "write '- fault: { route: all, kind: outage, duration: 20s }'",
   chaos: "write '- chaos: { for: 90s, choose: [...] }'",
+  partition: "write '- partition: { target: follower, direction: both }'",
+  latency: "write '- latency: { target: follower, delay: 200ms, jitter: 50ms }'",
+  drop: "write '- drop: { target: follower, fraction: 0.5 }'",
+  pause: "write '- pause: { target: follower, process: etcd }'",
 };
 
 /** A count above 1 needs a role or random (an index names one instance). */
@@ -415,6 +455,12 @@ const stepSchemas = {
       );
   }),
   clearFaults: z.null({ error: "takes no value; write '- clearFaults'" }),
+  partition: mapping(partitionShape).superRefine(checkCount),
+  latency: mapping(latencyShape).superRefine(checkCount),
+  drop: mapping(dropShape).superRefine(checkCount),
+  heal: z.null({ error: "takes no value; write '- heal'" }),
+  pause: mapping(pauseShape),
+  resume: z.null({ error: "takes no value; write '- resume'" }),
   scaleTo: field(integer(1, 15, 'a group size')),
   // The value is the instance warmup (`- instanceRefresh` alone: 10 s).
   instanceRefresh: field(durationMs({ min: 0, max: 600_000 }), { def: 10_000 }),
@@ -437,6 +483,8 @@ const rootShape = {
   group: section(groupShape),
   agent: section(agentShape),
   agentEnv: field(envMap, { def: {} }),
+  // etcd and the agents over TLS: a CA and a certificate per instance, made for each run.
+  tls: field(bool, { def: false }),
   workload: section(workloadShape),
   timeline: stepList(stepSchemas, 'steps').prefault(null as never),
 };
@@ -601,6 +649,29 @@ function toStep(s: StepInput): Step {
       return { kind: 'reuse-ip', enabled: s.value };
     case 'clearFaults':
       return { kind: 'clear-faults' };
+    case 'partition':
+      return {
+        kind: 'partition',
+        target: s.value.target,
+        count: s.value.count,
+        direction: s.value.direction,
+      };
+    case 'latency':
+      return {
+        kind: 'latency',
+        target: s.value.target,
+        count: s.value.count,
+        delayMs: s.value.delay,
+        jitterMs: s.value.jitter,
+      };
+    case 'drop':
+      return { kind: 'drop', target: s.value.target, count: s.value.count, fraction: s.value.fraction };
+    case 'heal':
+      return { kind: 'heal' };
+    case 'pause':
+      return { kind: 'pause', target: s.value.target, process: s.value.process };
+    case 'resume':
+      return { kind: 'resume' };
     case 'fault': {
       const f = s.value;
       return {
@@ -641,6 +712,7 @@ function toScenario(s: ScenarioInput, source: string): Scenario {
     },
     agent,
     agentEnv: s.agentEnv,
+    tls: s.tls,
     workload: { ...s.workload },
     timeline: s.timeline.map(toStep),
   };

@@ -92,3 +92,13 @@ test('step descriptions name the target, the count and the fault', () => {
   );
   assert.equal(describeStep({ kind: 'reuse-ip', enabled: true }), 'new instances reuse freed IPs');
 });
+
+test('interrupt-follower-tls is interrupt-follower over TLS (the bench compares the two rows)', () => {
+  const plain = loadScenario('interrupt-follower');
+  const tls = loadScenario('interrupt-follower-tls');
+  assert.equal(plain.tls, false);
+  assert.equal(tls.tls, true);
+  assert.deepEqual(tls.timeline, plain.timeline);
+  assert.deepEqual(tls.group, plain.group);
+  assert.deepEqual(tls.workload, plain.workload);
+});

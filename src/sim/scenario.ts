@@ -55,6 +55,18 @@ export type Step =
   /** From now on, new instances take the most recently freed IP (or, with false, fresh ones). */
   | { kind: 'reuse-ip'; enabled: boolean }
   | { kind: 'sleep'; ms: number }
+  /**
+   * Network faults on peer traffic (through the fleet's peer proxies): cut the target(s) off from the
+   * rest (`out`: only their traffic to the rest is lost; `in`: only the rest's to them), delay it,
+   * reset a fraction of its connections; `heal` clears them all.
+   */
+  | { kind: 'partition'; target: Target; count?: number; direction: 'both' | 'in' | 'out' }
+  | { kind: 'latency'; target: Target; count?: number; delayMs: number; jitterMs: number }
+  | { kind: 'drop'; target: Target; count?: number; fraction: number }
+  | { kind: 'heal' }
+  /** SIGSTOP the instance's etcd or agent; `resume` SIGCONTs everything paused. */
+  | { kind: 'pause'; target: Target; process: 'etcd' | 'agent' }
+  | { kind: 'resume' }
   /** Seeded random churn: draw one of `choose`, run it, wait for convergence; repeat for `forMs`. */
   | { kind: 'chaos'; forMs: number; choose: DisruptionStep[]; convergeTimeoutMs?: number };
 
@@ -65,9 +77,15 @@ export type AgentSettingKey =
   | 'cycleInterval'
   | 'terminationPollInterval'
   | 'groupPollInterval'
+  | 'followerGroupPollInterval'
+  | 'cloudStatusPollInterval'
   | 'memberDeadAfter'
+  | 'terminatedMemberDeadAfter'
   | 'unstartedMemberTtl'
-  | 'leaveOnRebalance';
+  | 'leaveOnRebalance'
+  | 'leaveAfterReplacement'
+  | 'leaveMargin'
+  | 'replacementWait';
 
 export interface Scenario {
   name: string;
@@ -94,12 +112,21 @@ export interface Scenario {
   agent: Partial<Record<AgentSettingKey, string>>;
   /** Extra environment for every agent (any agent). */
   agentEnv: Record<string, string>;
+  /** etcd's client and peer ports and the agents' status servers over TLS (certificates made per run). */
+  tls: boolean;
   workload: {
     writers: number;
     /** Total over all writers; 0 = as fast as possible. */
     writesPerSecond: number;
     /** Bytes per value (0 = just the key's tag). */
     valueSize: number;
+    /**
+     * Clients doing get / put / compare-and-swap on a few shared keys (`l/<n>`), for the
+     * linearizability check (0 = none); their keys; their total rate (0 = as fast as possible).
+     */
+    registerClients: number;
+    registerKeys: number;
+    registerOpsPerSecond: number;
   };
   timeline: Step[];
 }
@@ -153,9 +180,26 @@ export function describeStep(s: Step): string {
       return s.enabled ? 'new instances reuse freed IPs' : 'new instances get fresh IPs';
     case 'sleep':
       return `keep writing for ${formatDuration(s.ms)}`;
+    case 'partition':
+      return `partition ${targetText(s.target, s.count)} from the rest (${s.direction === 'both' ? 'both ways' : s.direction === 'out' ? 'one way: its traffic to the rest lost' : 'one way: traffic to it lost'})`;
+    case 'latency':
+      return `slow peer link on ${targetText(s.target, s.count)}: ${formatDuration(s.delayMs)}${s.jitterMs > 0 ? ` ± ${formatDuration(s.jitterMs)}` : ''}`;
+    case 'drop':
+      return `drop ${Math.round(s.fraction * 100)}% of the peer connections of ${targetText(s.target, s.count)}`;
+    case 'heal':
+      return 'heal the network';
+    case 'pause':
+      return `pause (SIGSTOP) the ${s.process} of ${targetText(s.target)}`;
+    case 'resume':
+      return 'resume (SIGCONT) every paused process';
     case 'chaos':
       return `chaos for ${formatDuration(s.forMs)}: ${s.choose.map(describeStep).join(' | ')}, converging after each`;
   }
+}
+
+/** Steps that need the peer proxies (network faults). */
+export function isNetworkStep(s: Step): boolean {
+  return s.kind === 'partition' || s.kind === 'latency' || s.kind === 'drop' || s.kind === 'heal';
 }
 
 /** Steps that disturb the fleet (and get per-event timings in the report). */

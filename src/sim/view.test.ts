@@ -7,6 +7,7 @@ import {
   collapseDecisions,
   decisionLine,
   fleetTable,
+  linearizabilityLines,
   progressLine,
   renderVerdict,
   renderView,
@@ -247,4 +248,35 @@ test('log lines: ISO times, outcomes attached to the decision before them', () =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the verdict names a non-linearizable key and lists its window', () => {
+  const lines = linearizabilityLines({
+    verdict: 'violation',
+    operations: 5000,
+    registerOperations: 400,
+    keys: 4608,
+    checkMs: 85,
+    steps: 9000,
+    droppedMaybe: 2,
+    boundedMaybe: 1,
+    violations: [{ key: 'l/2', culprit: '#9 get → "a"', window: ['#7 put "b"', '#9 get → "a"'] }],
+    unknownKeys: [],
+  });
+  assert.match(lines[0] as string, /^linearizable: NO, 5000 operations on 4608 keys .* checked in 85 ms/);
+  assert.match(lines[1] as string, /key l\/2: no linearization places #9 get → "a"/);
+  assert.deepEqual(lines.slice(2), ['    #7 put "b"', '    #9 get → "a"']);
+  const unknown = linearizabilityLines({
+    verdict: 'unknown',
+    operations: 1,
+    registerOperations: 1,
+    keys: 1,
+    checkMs: 1,
+    steps: 1,
+    droppedMaybe: 0,
+    boundedMaybe: 0,
+    violations: [],
+    unknownKeys: ['l/0'],
+  });
+  assert.match(unknown[0] as string, /^linearizable: unknown \(step budget exceeded on 1 key\(s\): l\/0\)/);
 });

@@ -5,6 +5,7 @@
 import { formatDuration } from '../config/duration.ts';
 import type { AgentDecision } from './agent-log.ts';
 import type { EventTimings } from './measure.ts';
+import type { LinearizabilityReport } from './linearizability.ts';
 import type { ResourceReport } from './resources.ts';
 import { fmtMs, summariseTimings } from './measure.ts';
 import type { FleetSnapshot, MemberRow } from './snapshot.ts';
@@ -180,11 +181,38 @@ export interface Verdict {
   failed: number;
   longestGapMs: number;
   readBackError?: string;
+  /** The linearizability check (absent in verdicts built before it existed). */
+  linearizability?: LinearizabilityReport;
   events: EventTimings[];
   aborted?: string;
   /** Cloud API calls per minute (see SimReport.api). */
-  api?: { spotCallsPerMinute: number; awsCallsPerMinute?: number; callsPerMinute: Record<string, number> };
+  api?: {
+    spotCallsPerMinute: number;
+    spotCallsPerInstanceMinute?: number;
+    awsCallsPerMinute?: number;
+    callsPerMinute: Record<string, number>;
+  };
   resources?: ResourceReport;
+}
+
+/** The verdict's linearizability line, then each violating key with its window of operations. */
+export function linearizabilityLines(l: LinearizabilityReport): string[] {
+  const what = `${l.operations} operations on ${l.keys} keys (${l.registerOperations} get/put/cas on shared keys) checked in ${fmtMs(l.checkMs)}`;
+  const head =
+    l.verdict === 'ok'
+      ? `linearizable: yes, ${what}`
+      : l.verdict === 'unknown'
+        ? `linearizable: unknown (step budget exceeded on ${l.unknownKeys.length} key(s): ${l.unknownKeys.slice(0, 5).join(', ')}), ${what}`
+        : `linearizable: NO, ${what}`;
+  const out = [head];
+  for (const v of l.violations) {
+    out.push(
+      `  key ${v.key}: no linearization places ${v.culprit ?? 'an operation'}; a window that alone fails:`,
+    );
+    for (const o of v.window.slice(0, 20)) out.push(`    ${o}`);
+    if (v.window.length > 20) out.push(`    … ${v.window.length - 20} more`);
+  }
+  return out;
 }
 
 /** `cloud API calls/min: …` for the verdict. */
@@ -195,7 +223,11 @@ export function apiLine(api: NonNullable<Verdict['api']>): string {
     .join(', ');
   const imds = api.callsPerMinute.imds ?? 0;
   const aws = api.awsCallsPerMinute !== undefined ? `; AWS ${api.awsCallsPerMinute}` : '';
-  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}${aws}; metadata service ${imds}`;
+  const perInstance =
+    api.spotCallsPerInstanceMinute === undefined
+      ? ''
+      : `, ${api.spotCallsPerInstanceMinute} per instance-minute`;
+  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}${perInstance}${aws}; metadata service ${imds}`;
 }
 
 /** `agents: peak RSS …, CPU …; etcd: …` for the verdict. */
@@ -222,6 +254,7 @@ export function renderVerdict(
       (v.nonMonotonic > 0 ? `, ${v.nonMonotonic} out of order` : ''),
   );
   if (v.readBackError) lines.push(`read-back failed: ${v.readBackError}`);
+  if (v.linearizability) lines.push(...linearizabilityLines(v.linearizability));
   if (v.api) lines.push(apiLine(v.api));
   if (v.resources && v.resources.samples > 0) lines.push(resourcesLine(v.resources));
   if (v.events.length > 0) lines.push('events:');

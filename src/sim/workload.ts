@@ -4,6 +4,13 @@
  * deadlines and concurrency, so a failover is measured, not etcd's 7 s server timeout). Every
  * acknowledged put and every failure is recorded; {@link Workload.check} reads everything back at the
  * end and runs the pure checker.
+ *
+ * Beside the writers, "register clients" do get / put / compare-and-swap (an etcd txn) on a few shared
+ * keys `l/<n>`. Every operation of both kinds, and the final read-back, goes into {@link Workload.history}
+ * with start and end times from a monotonic clock, for the linearizability checker.
+ *
+ * Values are never kept in memory: a value is its tag padded to `valueSize` ({@link padValue}), so
+ * what is recorded and compared is the tag, and the read-back checks the padding as it pages.
  */
 import { Etcd3 } from 'etcd3';
 import { classifyEtcdFailure } from '../adapters/etcd/etcd-errors.ts';
@@ -11,6 +18,9 @@ import { systemClock } from '../adapters/local/system-clock.ts';
 import type { Clock } from '../ports/clock.ts';
 import { checkWrites, longestGap } from './checker.ts';
 import type { AckedWrite, FailedWrite, WriteCheck } from './checker.ts';
+import { checkLinearizable } from './linearizability.ts';
+import type { KvOperation, LinearizabilityResult } from './linearizability.ts';
+import { Prng } from '../emulator/prng.ts';
 
 export interface WorkloadOptions {
   /** Concurrent sequential writers (default 4). */
@@ -31,6 +41,20 @@ export interface WorkloadOptions {
   clock?: Clock;
   /** Width of one availability bucket (default 100 ms). */
   bucketMs?: number;
+  /** Client certificate, key and CA for https:// endpoints. */
+  tls?: { cert: Buffer; key: Buffer; ca: Buffer };
+  /** Register clients (get / put / compare-and-swap on shared keys) for the linearizability check (default 0). */
+  registerClients?: number;
+  /** Keys the register clients share (default 8). */
+  registerKeys?: number;
+  /** Their total operations per second (default 40; 0 = as fast as possible). */
+  registerOpsPerSecond?: number;
+  /** Seeds the register clients' choices (default 1). */
+  seed?: number;
+  /** Monotonic time in ms for the history (default performance.now). */
+  monotonicNow?: () => number;
+  /** Step budget per key of the linearizability search (default the checker's). */
+  stepBudgetPerKey?: number;
 }
 
 /** One bucket of the availability timeline: puts that completed in [t, t + bucketMs). */
@@ -59,6 +83,19 @@ export interface WorkloadResult {
   readBackKeys: number;
   /** Set when the final read-back failed: then every acknowledged write counts as unverified, not lost. */
   readBackError?: string;
+  /** The whole history (writers, register clients, final read-back) checked for linearizability. */
+  linearizability: LinearizabilityResult;
+  /** Operations of the register clients (the writers' puts are `check.acknowledged` + `check.failed`). */
+  registerOps: number;
+  /** The history that was checked (with the final reads), for a file when the check did not pass. */
+  history: readonly KvOperation[];
+}
+
+/** The tag a stored value carries, or `corrupt:<tag>` when its padding is not the tag's. */
+export function tagOfValue(value: string, size: number): string {
+  const colon = value.indexOf(':');
+  const tag = colon < 0 ? value : value.slice(0, colon);
+  return padValue(tag, size) === value ? tag : `corrupt:${tag}`;
 }
 
 /** How long a replaced client stays open for the puts still in flight on it. */
@@ -80,8 +117,11 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 export class Workload {
+  /** Acknowledged puts; `value` is the tag (the stored value is the tag padded to `valueSize`). */
   readonly acked: AckedWrite[] = [];
   readonly failures: FailedWrite[] = [];
+  /** Every client operation with monotonic start/end times (see the module comment). */
+  readonly history: KvOperation[] = [];
   private readonly writers: number;
   private readonly pauseMs: number;
   /** Per writer, ms between put starts (0 = none). */
@@ -95,12 +135,20 @@ export class Workload {
   private endpoints: string[] = [];
   private client: Etcd3 | undefined;
   private readonly retiring = new Set<Etcd3>();
+  private readonly tls: WorkloadOptions['tls'];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private stopController = new AbortController();
   private loops: Promise<void>[] = [];
   private lastOkAt: number | undefined;
   private maxGapMs = 0;
   private startedAt: number | undefined;
+  private readonly registerClients: number;
+  private readonly registerKeys: number;
+  private readonly registerIntervalMs: number;
+  private readonly rng: Prng;
+  private readonly mono: () => number;
+  private readonly stepBudgetPerKey: number | undefined;
+  private opId = 0;
 
   constructor(options: WorkloadOptions = {}) {
     this.writers = options.writers ?? 4;
@@ -112,6 +160,14 @@ export class Workload {
     this.clock = options.clock ?? systemClock;
     this.runId = options.runId ?? String(this.clock.now());
     this.bucketMs = options.bucketMs ?? 100;
+    this.tls = options.tls;
+    this.registerClients = options.registerClients ?? 0;
+    this.registerKeys = options.registerKeys ?? 8;
+    const regRate = options.registerOpsPerSecond ?? 40;
+    this.registerIntervalMs = regRate > 0 ? (this.registerClients * 1000) / regRate : 0;
+    this.rng = new Prng(options.seed ?? 1);
+    this.mono = options.monotonicNow ?? (() => performance.now());
+    this.stepBudgetPerKey = options.stepBudgetPerKey;
   }
 
   /** Replaces the client when the set of URLs changed; puts in flight finish on the old one. */
@@ -130,6 +186,10 @@ export class Workload {
     this.stopController = new AbortController();
     this.startedAt = this.clock.now();
     for (let w = 0; w < this.writers; w++) this.loops.push(this.writerLoop(w, this.stopController.signal));
+    for (let c = 0; c < this.registerClients; c++)
+      this.loops.push(
+        this.registerLoop(this.writers + c, new Prng(this.rng.int(2 ** 31)), this.stopController.signal),
+      );
   }
 
   /** Stops the writers and waits for the puts in flight (each ends by its deadline). */
@@ -174,9 +234,11 @@ export class Workload {
     await this.stop();
     let readBack: Map<string, string> | undefined;
     let readBackError: string | undefined;
+    let readStart = 0;
     const deadline = this.clock.now() + readTimeoutMs;
     while (readBack === undefined) {
       try {
+        readStart = this.mono();
         readBack = await this.readAll();
       } catch (err) {
         readBackError = `${classifyEtcdFailure(err).code}: ${err instanceof Error ? err.message : String(err)}`;
@@ -184,6 +246,7 @@ export class Workload {
         await this.clock.sleep(500);
       }
     }
+    const registerOps = this.history.length - this.acked.length - this.failures.length;
     if (readBack === undefined) {
       // Without a read-back nothing can be called lost; the report says so instead.
       const check = checkWrites([], new Map(), this.failures);
@@ -192,13 +255,41 @@ export class Workload {
         timeline: this.timeline(),
         readBackKeys: 0,
         readBackError: readBackError ?? 'read-back failed',
+        linearizability: this.checkHistory(this.history),
+        registerOps,
+        history: this.history,
       };
     }
+    // The read-back is one read per key, somewhere in [readStart, readEnd]; a key never seen is absent.
+    const readEnd = this.mono();
+    const finalReads: KvOperation[] = [];
+    const keys = new Set(this.history.map((o) => o.key));
+    for (const key of keys)
+      finalReads.push({
+        id: ++this.opId,
+        client: -1,
+        key,
+        kind: 'get',
+        start: readStart,
+        end: readEnd,
+        status: 'ok',
+        read: readBack.get(key) ?? null,
+      });
+    const history = [...this.history, ...finalReads];
     return {
       check: checkWrites(this.acked, readBack, this.failures),
       timeline: this.timeline(),
       readBackKeys: readBack.size,
+      linearizability: this.checkHistory(history),
+      registerOps,
+      history,
     };
+  }
+
+  private checkHistory(history: readonly KvOperation[]): LinearizabilityResult {
+    return checkLinearizable(history, {
+      ...(this.stepBudgetPerKey !== undefined ? { stepBudgetPerKey: this.stepBudgetPerKey } : {}),
+    });
   }
 
   /** Closes every client (call after check/stop). */
@@ -222,7 +313,14 @@ export class Workload {
 
   private newClient(hosts: string[]): Etcd3 {
     const deadlineMs = this.callDeadlineMs;
-    return new Etcd3({ hosts, defaultCallOptions: () => ({ deadline: Date.now() + deadlineMs }) });
+    const tls = this.tls;
+    return new Etcd3({
+      hosts,
+      defaultCallOptions: () => ({ deadline: Date.now() + deadlineMs }),
+      ...(tls !== undefined
+        ? { credentials: { rootCertificate: tls.ca, privateKey: tls.key, certChain: tls.cert } }
+        : {}),
+    });
   }
 
   private retire(client: Etcd3): void {
@@ -267,15 +365,31 @@ export class Workload {
       }
       seq++;
       const key = `w${writer}/${seq}`;
-      const value = padValue(`${this.runId}-${writer}-${seq}`, this.valueSize);
+      const tag = `${this.runId}-${writer}-${seq}`;
       const startedAt = this.clock.now();
+      const start = this.mono();
+      const op: KvOperation = {
+        id: ++this.opId,
+        client: writer,
+        key,
+        kind: 'put',
+        value: tag,
+        start,
+        end: start,
+        status: 'failed',
+      };
+      this.history.push(op);
       try {
-        const res = await client.put(key).value(value).exec();
+        const res = await client.put(key).value(padValue(tag, this.valueSize)).exec();
         const at = this.clock.now();
-        this.acked.push({ writer, seq, key, value, revision: Number(res.header.revision), startedAt, at });
+        op.end = this.mono();
+        op.status = 'ok';
+        op.revision = Number(res.header.revision);
+        this.acked.push({ writer, seq, key, value: tag, revision: op.revision, startedAt, at });
         this.record(at, true);
       } catch (err) {
         const at = this.clock.now();
+        op.end = this.mono();
         this.failures.push({ writer, seq, key, startedAt, at, code: classifyEtcdFailure(err).code });
         this.record(at, false);
         // A failing cluster is not hammered: back off a little before the next attempt.
@@ -286,38 +400,134 @@ export class Workload {
     }
   }
 
+  /**
+   * One register client: a sequential process doing get (40 %), put (30 %) or compare-and-swap from the
+   * value it last read (30 %) on a random shared key. Failures back off like the writers'.
+   */
+  private async registerLoop(client: number, rng: Prng, signal: AbortSignal): Promise<void> {
+    let seq = 0;
+    const lastRead = new Map<string, string | null>();
+    let nextAt = this.clock.now() + rng.int(Math.max(1, Math.floor(this.registerIntervalMs)));
+    while (!signal.aborted) {
+      if (this.registerIntervalMs > 0) {
+        const wait = nextAt - this.clock.now();
+        if (wait > 0) await this.pause(wait, signal);
+        if (signal.aborted) break;
+        nextAt = Math.max(nextAt + this.registerIntervalMs, this.clock.now());
+      }
+      const etcd = this.client;
+      if (etcd === undefined) {
+        await this.pause(100, signal);
+        continue;
+      }
+      seq++;
+      const key = `l/${rng.int(this.registerKeys)}`;
+      const roll = rng.int(10);
+      const value = `${this.runId}-c${client}-${seq}`;
+      const start = this.mono();
+      const op: KvOperation =
+        roll < 4
+          ? { id: ++this.opId, client, key, kind: 'get', start, end: start, status: 'failed' }
+          : roll < 7
+            ? { id: ++this.opId, client, key, kind: 'put', value, start, end: start, status: 'failed' }
+            : {
+                id: ++this.opId,
+                client,
+                key,
+                kind: 'cas',
+                value,
+                expected: lastRead.get(key) ?? null,
+                start,
+                end: start,
+                status: 'failed',
+              };
+      this.history.push(op);
+      try {
+        if (op.kind === 'get') {
+          const res = await etcd.kv.range({ key: Buffer.from(key), serializable: false });
+          const kv = res.kvs[0];
+          op.read = kv === undefined ? null : tagOfValue(kv.value.toString(), 0);
+          op.revision = kv === undefined ? 0 : Number(kv.mod_revision);
+          lastRead.set(key, op.read);
+        } else if (op.kind === 'put') {
+          const res = await etcd.put(key).value(value).exec();
+          op.revision = Number(res.header.revision);
+        } else {
+          const expected = op.expected ?? null;
+          const cond =
+            expected === null ? etcd.if(key, 'Version', '==', 0) : etcd.if(key, 'Value', '==', expected);
+          // The else branch reads what was there instead: a failed compare is an observation too.
+          const res = await cond.then(etcd.put(key).value(value)).else(etcd.get(key)).commit();
+          op.succeeded = res.succeeded;
+          op.revision = Number(res.header.revision);
+          if (res.succeeded) lastRead.set(key, value);
+          else {
+            const kv = res.responses[0]?.response_range?.kvs[0];
+            const found = kv === undefined ? null : tagOfValue(kv.value.toString(), 0);
+            // etcd3 retries a call that timed out: when an earlier attempt was applied, the retry's
+            // compare fails on this op's own (unique) value. The op did happen, with its compare held.
+            if (found === value) op.succeeded = true;
+            else op.read = found;
+            lastRead.set(key, found);
+          }
+        }
+        op.end = this.mono();
+        op.status = 'ok';
+      } catch {
+        op.end = this.mono();
+        await this.pause(50, signal);
+      }
+    }
+  }
+
   private async pause(ms: number, signal: AbortSignal): Promise<void> {
     if (ms <= 0) return;
     await this.clock.sleep(ms, signal).catch(() => undefined);
   }
 
-  /** Every `w…` key, paginated so no single reply grows past gRPC's message limit. */
+  /** Every `w…` and `l/…` key (their tags), paginated so no single reply grows past gRPC's message limit. */
   private async readAll(): Promise<Map<string, string>> {
     if (this.endpoints.length === 0) throw new Error('no endpoints to read back from');
     // A fresh client: the writers' one may hold hosts its circuit breaker has just blocked.
     const client = this.newClient(this.endpoints);
     try {
-      return await this.readAllWith(client);
+      const out = new Map<string, string>();
+      await readRange(client, 'w', 'x', this.valueSize, out);
+      await readRange(client, 'l/', 'l0', 0, out);
+      return out;
     } finally {
       client.close();
     }
   }
+}
 
-  private async readAllWith(client: Etcd3): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    const end = Buffer.from('x'); // 'w' + 1: the prefix range end of 'w'
-    let start = Buffer.from('w');
-    const page = 5000;
-    for (;;) {
-      const res = await client.kv.range(
-        { key: start, range_end: end, limit: page, serializable: false },
-        { deadline: Date.now() + 10_000 },
-      );
-      for (const kv of res.kvs) out.set(kv.key.toString(), kv.value.toString());
-      if (!res.more || res.kvs.length === 0) break;
-      const lastKey = (res.kvs[res.kvs.length - 1] as { key: Buffer }).key;
-      start = Buffer.concat([lastKey, Buffer.from([0])]);
-    }
-    return out;
+/** Keys per page for values of `valueSize` bytes: a reply stays near 1 MiB, well under gRPC's 4 MiB. */
+export function pageSize(valueSize: number): number {
+  return Math.max(1, Math.min(5000, Math.floor(1_048_576 / (valueSize + 64))));
+}
+
+/**
+ * Reads [start, end) page by page (linearizable) into `out` as key → tag ({@link tagOfValue}). Every
+ * page is its own range request: one reply never holds more than {@link pageSize} values.
+ */
+export async function readRange(
+  client: Etcd3,
+  start: string,
+  end: string,
+  valueSize: number,
+  out: Map<string, string>,
+): Promise<void> {
+  const rangeEnd = Buffer.from(end);
+  let from = Buffer.from(start);
+  const limit = pageSize(valueSize);
+  for (;;) {
+    const res = await client.kv.range(
+      { key: from, range_end: rangeEnd, limit, serializable: false },
+      { deadline: Date.now() + 10_000 },
+    );
+    for (const kv of res.kvs) out.set(kv.key.toString(), tagOfValue(kv.value.toString(), valueSize));
+    if (!res.more || res.kvs.length === 0) break;
+    const lastKey = (res.kvs[res.kvs.length - 1] as { key: Buffer }).key;
+    from = Buffer.concat([lastKey, Buffer.from([0])]);
   }
 }

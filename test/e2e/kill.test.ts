@@ -1,6 +1,8 @@
 /**
  * Hard failures, one fleet for the file, four writers holding every endpoint throughout. Subnet 127.0.43.
- * - kill -9 with the instance gone: the dead member is reaped only after the TTL (10 s), then replaced;
+ * - kill -9 with the instance terminated: the dead member is reaped on the cloud's proof (its instance
+ *   call answers INSTANCE_DOESNT_EXIST) after terminatedMemberDeadAfter (2 s), then replaced;
+ * - the same while the instance call fails: no proof, so the reaper waits the full TTL (10 s);
  * - kill -9 with the instance still running, down for longer than the TTL: NOT reaped, rejoins with
  *   its data under the same member id;
  * - a wiped data dir: rejoins under a new member id;
@@ -16,6 +18,7 @@ import { CONVERGE_MS, reportWrites, seedFor, withFleet } from './helpers.ts';
 const IP_PREFIX = '127.0.43';
 const SEED = seedFor(4300);
 const MEMBER_DEAD_AFTER_MS = 10_000;
+const TERMINATED_DEAD_AFTER_MS = 2_000;
 
 test(
   'kill -9, reboot, wipe and a removed member coming back: the cluster heals and keeps every write',
@@ -30,7 +33,8 @@ test(
         h.startWriting();
         await delay(2000);
 
-        await t.test('kill -9 with the instance gone: reaped after the TTL and replaced', async (st) => {
+        /** kill -9 a follower with its instance terminated; returns ms from the kill to the reap and its reason. */
+        const killAndReap = async (): Promise<{ after: number; reason: string }> => {
           const before = await h.sampler.sample();
           const id = await fleet.pick('follower');
           const member = h.memberOf(before, id);
@@ -44,17 +48,40 @@ test(
           const reap = fleet
             .decisions()
             .find((d) => d.action === 'remove-member' && d.target === member.id && d.outcome?.progressed);
-          st.diagnostic(
-            `reaped ${((reap?.outcome?.at ?? removedAt) - at) / 1000} s after the kill by ${reap?.instanceId ?? '?'}: ${reap?.reason ?? ''}`,
-          );
-          // Safety, not speed: the reaper must have waited for the TTL (counted from its first failed probe, after the kill).
-          assert.ok(
-            (reap?.outcome?.at ?? removedAt) - at >= MEMBER_DEAD_AFTER_MS,
-            'the dead member was reaped before the TTL',
-          );
           assert.ok(!converged.members.some((m) => m.id === member.id));
           assert.equal(converged.members.length, 3);
-        });
+          return { after: (reap?.outcome?.at ?? removedAt) - at, reason: reap?.reason ?? '' };
+        };
+
+        await t.test(
+          "kill -9 with the instance terminated: reaped on the cloud's proof and replaced",
+          async (st) => {
+            const { after, reason } = await killAndReap();
+            st.diagnostic(`reaped ${after / 1000} s after the kill: ${reason}`);
+            // Safety, not speed: the proof is in the reason, and the shorter wait was still kept.
+            assert.match(reason, /the cloud says its instance is terminated/);
+            assert.ok(after >= TERMINATED_DEAD_AFTER_MS, 'reaped before terminatedMemberDeadAfter');
+          },
+        );
+
+        await t.test(
+          'kill -9 while the cloud cannot confirm the termination: reaped only after the full TTL',
+          async (st) => {
+            // Every instance-status call fails: the list lacks the instance, but there is no proof.
+            fleet.fault('instance-status', { kind: 'status', status: 503 });
+            try {
+              const { after, reason } = await killAndReap();
+              st.diagnostic(`reaped ${after / 1000} s after the kill: ${reason}`);
+              assert.doesNotMatch(reason, /the cloud says its instance is terminated/);
+              assert.ok(
+                after >= MEMBER_DEAD_AFTER_MS,
+                'the dead member was reaped before the TTL without proof',
+              );
+            } finally {
+              fleet.clearFaults();
+            }
+          },
+        );
 
         await t.test(
           'kill -9 with the instance still running: not reaped, rejoins with its data',

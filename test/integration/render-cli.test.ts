@@ -46,7 +46,18 @@ function writeTemp(name: string, text: string, mode = 0o600): string {
 const TOKEN_CANARY = 'spot-token-canary-7f3a9c';
 const PEER_CANARY = 'peer-secret-canary-0123456789abcdef';
 
-function configFile(extra: { mode?: 'supervise' | 'systemd' } = {}): string {
+/** etcd.tls for both sets, the files `certs issue` writes (issued at boot by the rendered etcd-spot-certs unit). */
+const TLS_LINES = [
+  '  tls:',
+  '    certFile: /etc/etcd-spot/tls/node.crt',
+  '    keyFile: /etc/etcd-spot/tls/node.key',
+  '    caFile: /etc/etcd-spot/tls/ca.crt',
+  '    peerCertFile: /etc/etcd-spot/tls/node.crt',
+  '    peerKeyFile: /etc/etcd-spot/tls/node.key',
+  '    peerCaFile: /etc/etcd-spot/tls/ca.crt',
+];
+
+function configFile(extra: { mode?: 'supervise' | 'systemd'; tls?: boolean } = {}): string {
   const tokenFile = writeTemp('spot-token', `${TOKEN_CANARY}\n`);
   const peerFile = writeTemp('peer-secret', `${PEER_CANARY}\n`);
   return writeTemp(
@@ -57,6 +68,7 @@ function configFile(extra: { mode?: 'supervise' | 'systemd' } = {}): string {
       `  tokenFile: ${tokenFile}`,
       'etcd:',
       `  mode: ${extra.mode ?? 'supervise'}`,
+      ...(extra.tls === true ? TLS_LINES : []),
       'agent:',
       `  peerSecretFile: ${peerFile}`,
       '',
@@ -76,12 +88,17 @@ function run(cmd: string, args: string[]): { code: number | null; out: string } 
   return { code: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
-const matrix: { mode: 'supervise' | 'systemd'; secrets: string }[] = [
+const matrix: { mode: 'supervise' | 'systemd'; secrets: string; tls?: boolean }[] = [
   { mode: 'supervise', secrets: 'none' },
   { mode: 'supervise', secrets: 'ssm:/etcd-spot/prod' },
   { mode: 'systemd', secrets: 'secretsmanager:etcd-spot/prod' },
   { mode: 'systemd', secrets: 'none' },
+  // TLS: the boot script issues the instance's certificate (etcd-spot-certs.service) before the agent.
+  { mode: 'supervise', secrets: 'ssm:/etcd-spot/prod', tls: true },
+  { mode: 'systemd', secrets: 'none', tls: true },
 ];
+const label = (m: (typeof matrix)[number]) =>
+  `${m.mode}, secrets ${m.secrets}${m.tls === true ? ', TLS' : ''}`;
 
 describe('secrets never reach the output', () => {
   test('an inline group.token is refused (exit 2), naming the key and the file key, without the value', async () => {
@@ -130,12 +147,12 @@ describe('cloud-init schema --config-file', () => {
   before(() => tool('cloud-init'));
 
   for (const m of matrix) {
-    test(`${m.mode}, secrets ${m.secrets}: valid cloud-config`, async () => {
+    test(`${label(m)}: valid cloud-config`, async () => {
       const r = await runCli([
         'render',
         'cloud-init',
         '-c',
-        configFile({ mode: m.mode }),
+        configFile({ mode: m.mode, tls: m.tls === true }),
         '--secrets',
         m.secrets,
       ]);
@@ -162,13 +179,13 @@ describe('cloud-init schema --config-file', () => {
  * (for the targets they order against and the distribution's etcd.service), and a stub for every
  * executable a unit names (verify checks they exist and are executable).
  */
-async function scratchRoot(mode: 'supervise' | 'systemd', secrets: string): Promise<string> {
+async function scratchRoot(mode: 'supervise' | 'systemd', secrets: string, tls = false): Promise<string> {
   const root = mkdtempSync(join(dir, 'root-'));
   const r = await runCli([
     'render',
     'systemd',
     '-c',
-    configFile({ mode }),
+    configFile({ mode, tls }),
     '--secrets',
     secrets,
     '--out-dir',
@@ -193,15 +210,22 @@ async function scratchRoot(mode: 'supervise' | 'systemd', secrets: string): Prom
       );
     }
     // What the agent writes before each start (SystemdEtcdRunner): the seed's 30-etcd_peers.conf done right.
+    const scheme = tls ? 'https' : 'http';
+    const files = {
+      certFile: '/etc/etcd-spot/tls/node.crt',
+      keyFile: '/etc/etcd-spot/tls/node.key',
+      caFile: '/etc/etcd-spot/tls/ca.crt',
+    };
     const env = buildEtcdEnvironment({
       name: 'i-0123456789abcdef0',
       dataDir: '/var/lib/etcd-spot/etcd',
-      clientUrl: 'http://10.0.1.11:2379',
-      peerUrl: 'http://10.0.1.11:2380',
+      clientUrl: `${scheme}://10.0.1.11:2379`,
+      peerUrl: `${scheme}://10.0.1.11:2380`,
       initialCluster: [
-        { name: 'i-0123456789abcdef0', peerUrl: 'http://10.0.1.11:2380' },
-        { name: 'i-0fedcba9876543210', peerUrl: 'http://10.0.2.12:2380' },
+        { name: 'i-0123456789abcdef0', peerUrl: `${scheme}://10.0.1.11:2380` },
+        { name: 'i-0fedcba9876543210', peerUrl: `${scheme}://10.0.2.12:2380` },
       ],
+      ...(tls ? { clientTls: files, peerTls: files } : {}),
       initialClusterState: 'existing',
       initialClusterToken: 'etcd-spot-sig-12345678',
       extraArgs: ['--quota-backend-bytes=8589934592'],
@@ -216,10 +240,11 @@ describe('systemd-analyze verify', () => {
   before(() => tool('systemd-analyze'));
 
   for (const m of matrix) {
-    test(`${m.mode}, secrets ${m.secrets}: every unit verifies without a warning`, async () => {
-      const root = await scratchRoot(m.mode, m.secrets);
+    test(`${label(m)}: every unit verifies without a warning`, async () => {
+      const root = await scratchRoot(m.mode, m.secrets, m.tls === true);
       const units = ['etcd-spot.service'];
       if (m.secrets !== 'none') units.push('etcd-spot-secrets.service');
+      if (m.tls === true) units.push('etcd-spot-certs.service');
       if (m.mode === 'systemd') units.push('etcd.service');
       const v = run('systemd-analyze', ['verify', `--root=${root}`, ...units]);
       assert.equal(v.code, 0, v.out);
@@ -265,12 +290,12 @@ describe('ignition-validate (Butane translated to Ignition 3.3.0)', () => {
   before(() => tool('ignition-validate'));
 
   for (const m of matrix) {
-    test(`${m.mode}, secrets ${m.secrets}: valid, no warning`, async () => {
+    test(`${label(m)}: valid, no warning`, async () => {
       const r = await runCli([
         'render',
         'butane',
         '-c',
-        configFile({ mode: m.mode }),
+        configFile({ mode: m.mode, tls: m.tls === true }),
         '--secrets',
         m.secrets,
       ]);

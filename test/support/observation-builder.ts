@@ -63,6 +63,8 @@ export interface MemberSpec {
   downFor?: number;
   /** Unreachable, with no recorded start of the streak (a fresh agent). */
   reachable?: boolean;
+  /** The cloud said the member's instance is terminated (MemberView.instanceTerminated). */
+  terminated?: boolean;
   /** Added but never started, first seen so this long ago (implies unreachable). */
   unstartedFor?: number;
   raftIndex?: number;
@@ -137,13 +139,19 @@ export class ObservationBuilder {
 
   /** The group's running instances, as ids (IP from {@link ipOf}) or `{ id, ip }`. */
   withGroup(
-    instances: (InstanceId | { id: InstanceId; ip: string })[],
+    instances: (InstanceId | { id: InstanceId; ip: string; launchedAt?: number })[],
     opts: { desiredCapacity?: number; groupId?: string } = {},
   ): this {
     this.group = {
       kind: 'ok',
       instances: instances.map((i) =>
-        typeof i === 'string' ? { id: i, privateIp: ipOf(i) } : { id: i.id, privateIp: i.ip },
+        typeof i === 'string'
+          ? { id: i, privateIp: ipOf(i) }
+          : {
+              id: i.id,
+              privateIp: i.ip,
+              ...(i.launchedAt === undefined ? {} : { launchedAt: i.launchedAt }),
+            },
       ),
       ...opts,
     };
@@ -196,12 +204,16 @@ export class ObservationBuilder {
     return this;
   }
 
+  /**
+   * A spot notice seen 30 s ago with 90 s left: past the wait for a replacement to appear (row B4a), so
+   * with no replacement in sight the leave goes ahead at once.
+   */
   withNotice(n: Partial<NoticeView> = {}): this {
     this.notices.push({
       source: 'imds-spot',
-      seenAt: this.now,
+      seenAt: this.now - 30_000,
       detail: 'spot interruption: terminate',
-      deadline: this.now + 120_000,
+      deadline: this.now + 90_000,
       ...n,
     });
     return this;
@@ -322,6 +334,7 @@ export class ObservationBuilder {
         const downFor = s.downFor ?? s.unstartedFor;
         if (!reachable && downFor !== undefined) m.unreachableSince = this.now - downFor;
         if (unstarted) m.unstartedSince = this.now - (s.unstartedFor ?? 0);
+        if (s.terminated === true) m.instanceTerminated = true;
         if (reachable) {
           m.raftIndex = s.raftIndex ?? LEADER_RAFT_INDEX;
           m.raftAppliedIndex = m.raftIndex;

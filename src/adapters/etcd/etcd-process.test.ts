@@ -49,8 +49,17 @@ test('buildEtcdArgs listens and advertises only the given URLs, with zap logs on
     '--initial-cluster-token=sig-1234',
     '--logger=zap',
     '--log-outputs=stderr',
+    '--pre-vote=true',
     '--snapshot-count=1000',
   ]);
+});
+
+test('pre-vote is on, so a member back from a partition cannot depose a healthy leader; extraArgs can turn it off', () => {
+  assert.ok(buildEtcdArgs(opts).includes('--pre-vote=true'));
+  // Go's flag package takes the last value of a repeated flag: the operator's comes after ours.
+  const args = buildEtcdArgs({ ...opts, extraArgs: ['--pre-vote=false'] });
+  assert.ok(args.indexOf('--pre-vote=false') > args.indexOf('--pre-vote=true'));
+  assert.equal(buildEtcdEnvironment({ ...opts, extraArgs: ['--pre-vote=false'] }).ETCD_PRE_VOTE, 'false');
 });
 
 test('buildEtcdEnvironment gives the EnvironmentFile shape, extra args included', () => {
@@ -71,6 +80,7 @@ test('buildEtcdEnvironment gives the EnvironmentFile shape, extra args included'
     ETCD_INITIAL_CLUSTER_TOKEN: 'sig-1234',
     ETCD_LOGGER: 'zap',
     ETCD_LOG_OUTPUTS: 'stderr',
+    ETCD_PRE_VOTE: 'true',
     ETCD_ENABLE_PPROF: 'true',
   });
   assert.match(formatEnvironmentFile(env), /^ETCD_NAME="m1"\nETCD_DATA_DIR="\/var\/lib\/etcd"\n/);

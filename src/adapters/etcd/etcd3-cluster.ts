@@ -19,6 +19,11 @@ import { memberIdFromDecimal, memberIdToDecimal, type MemberId } from '../../cor
 import type { EtcdCluster, Member, MemberStatus } from '../../ports/etcd-cluster.ts';
 import { abortedError, memberNotFoundOnAdd, toEtcdError, type EtcdErrorCode } from './etcd-errors.ts';
 import { raceAbort } from '../local/abort.ts';
+import { requestText } from '../local/https-get.ts';
+import type { ClientTls } from '../local/https-get.ts';
+
+/** The client identity for https:// endpoints; `generation` changes when the files were rotated. */
+export type EtcdClientTls = ClientTls & { generation: number };
 
 export interface EtcdClusterOptions {
   /** Deadline of each unary call (member list/add/promote, status, move-leader, health read). */
@@ -27,6 +32,13 @@ export interface EtcdClusterOptions {
   removeTimeoutMs?: number;
   /** Deadline of a whole snapshot stream. */
   snapshotTimeoutMs?: number;
+  /**
+   * The client certificate, key and CA for https:// endpoints, asked before each call (cheap: the
+   * source re-reads its files only when they change). A new generation closes every client, so the
+   * next call connects with the rotated certificate. Without it, an https:// endpoint is verified
+   * against the system's CAs and presents no certificate.
+   */
+  tls?: () => EtcdClientTls;
 }
 
 type CallOptions = { deadline: number };
@@ -111,6 +123,7 @@ export function createEtcdCluster(options: EtcdClusterOptions = {}): EtcdCluster
   const snapshotTimeoutMs = options.snapshotTimeoutMs ?? 120_000;
   const clients = new Map<string, Etcd3>();
   let closed = false;
+  let generation = 0;
 
   function clientFor(url: string, context: string): Etcd3 {
     if (closed) {
@@ -120,10 +133,20 @@ export function createEtcdCluster(options: EtcdClusterOptions = {}): EtcdCluster
       });
     }
     const key = normalizeClientUrl(url);
+    const tls = options.tls?.();
+    if (tls !== undefined && tls.generation !== generation) {
+      // Rotated files: every connection made with the old certificate goes.
+      generation = tls.generation;
+      for (const c of clients.values()) c.close();
+      clients.clear();
+    }
     let client = clients.get(key);
     if (client === undefined) {
       client = new Etcd3({
         hosts: key,
+        ...(tls !== undefined && key.startsWith('https:')
+          ? { credentials: { rootCertificate: tls.ca, privateKey: tls.key, certChain: tls.cert } }
+          : {}),
         faultHandling: { host: () => noop, global: noop },
         // A function, so that every call gets a fresh deadline (a static object would fix one instant).
         defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
@@ -333,15 +356,15 @@ export function createEtcdCluster(options: EtcdClusterOptions = {}): EtcdCluster
  * member without quorum answers 503. Never throws: any failure (refused, timeout, abort) is false.
  * Cheap enough for readiness polling every few ms.
  */
-export async function etcdHealth(clientUrl: string, signal?: AbortSignal): Promise<boolean> {
+export async function etcdHealth(clientUrl: string, signal?: AbortSignal, tls?: ClientTls): Promise<boolean> {
   const timeout = AbortSignal.timeout(2000);
   try {
-    const res = await fetch(`${normalizeClientUrl(clientUrl)}/health`, {
+    const res = await requestText(`${normalizeClientUrl(clientUrl)}/health`, {
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      ...(tls !== undefined ? { tls } : {}),
     });
-    const body = await res.text();
     if (res.status !== 200) return false;
-    return (JSON.parse(body) as { health?: unknown }).health === 'true';
+    return (JSON.parse(res.text) as { health?: unknown }).health === 'true';
   } catch {
     return false;
   }

@@ -4,15 +4,19 @@
  * answers HTTP at all. It cannot start or stop anything.
  */
 import { EtcdError } from '../../core/errors.ts';
+import { requestText } from '../local/https-get.ts';
+import type { ClientTls } from '../local/https-get.ts';
 import type { EtcdExit, EtcdRunner } from '../../ports/etcd-runner.ts';
 
 export class ProbeEtcdRunner implements EtcdRunner {
   private readonly clientUrl: () => string | undefined;
   private readonly timeoutMs: number;
   private running = false;
+  private readonly tls: (() => ClientTls) | undefined;
 
-  constructor(opts: { clientUrl: () => string | undefined; timeoutMs?: number }) {
+  constructor(opts: { clientUrl: () => string | undefined; timeoutMs?: number; tls?: () => ClientTls }) {
     this.clientUrl = opts.clientUrl;
+    this.tls = opts.tls;
     this.timeoutMs = opts.timeoutMs ?? 1000;
   }
 
@@ -24,10 +28,11 @@ export class ProbeEtcdRunner implements EtcdRunner {
     }
     const deadline = AbortSignal.timeout(this.timeoutMs);
     try {
-      const res = await fetch(`${url.replace(/\/+$/, '')}/version`, {
+      const tls = this.tls?.();
+      await requestText(`${url.replace(/\/+$/, '')}/version`, {
         signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        ...(tls !== undefined ? { tls } : {}),
       });
-      await res.arrayBuffer();
       this.running = true;
     } catch {
       this.running = false;

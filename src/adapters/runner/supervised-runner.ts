@@ -13,7 +13,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { EtcdExit, EtcdLaunch, EtcdRunner } from '../../ports/etcd-runner.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { etcdExitReason, startEtcd } from '../etcd/etcd-process.ts';
-import type { RunningEtcd } from '../etcd/etcd-process.ts';
+import type { EtcdTlsFiles, RunningEtcd } from '../etcd/etcd-process.ts';
 
 /** What etcd logs when it learns that it was removed from the cluster. */
 export const REMOVED_MESSAGE = 'permanently removed from the cluster';
@@ -27,6 +27,9 @@ export interface SupervisedRunnerOptions {
   /** Default 'etcd' on PATH. */
   binary?: string;
   extraArgs?: string[];
+  /** etcd's client and peer certificates (paths; etcd.tls): passed as --cert-file … / ETCD_CERT_FILE …. */
+  clientTls?: EtcdTlsFiles;
+  peerTls?: EtcdTlsFiles;
   /** Token used when a launch has none (an `existing` start; etcd ignores it then). */
   defaultToken?: string;
   /** SIGTERM grace before SIGKILL (default 10 s). */
@@ -165,6 +168,8 @@ export class SupervisedEtcdRunner implements EtcdRunner {
       initialClusterToken: token,
       ...(this.opts.binary !== undefined ? { etcdBinary: this.opts.binary } : {}),
       extraArgs: this.opts.extraArgs ?? [],
+      ...(this.opts.clientTls !== undefined ? { clientTls: this.opts.clientTls } : {}),
+      ...(this.opts.peerTls !== undefined ? { peerTls: this.opts.peerTls } : {}),
       logFile: this.logFile,
       ...(launch.forceNewCluster === true ? { forceNewCluster: true } : {}),
     });

@@ -14,6 +14,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { EtcdExit, EtcdLaunch, EtcdRunner } from '../../ports/etcd-runner.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { buildEtcdEnvironment } from '../etcd/etcd-process.ts';
+import type { EtcdTlsFiles } from '../etcd/etcd-process.ts';
 
 export interface SystemdRunnerOptions {
   dataDir: string;
@@ -28,6 +29,9 @@ export interface SystemdRunnerOptions {
   commandTimeoutMs?: number;
   binary?: string;
   extraArgs?: string[];
+  /** etcd's client and peer certificates (paths; etcd.tls): passed as --cert-file … / ETCD_CERT_FILE …. */
+  clientTls?: EtcdTlsFiles;
+  peerTls?: EtcdTlsFiles;
   defaultToken?: string;
   clock: Clock;
   logger: Logger;
@@ -134,6 +138,8 @@ export class SystemdEtcdRunner implements EtcdRunner {
       initialClusterToken: launch.token ?? this.opts.defaultToken ?? 'etcd-spot',
       ...(this.opts.binary !== undefined ? { etcdBinary: this.opts.binary } : {}),
       extraArgs: this.opts.extraArgs ?? [],
+      ...(this.opts.clientTls !== undefined ? { clientTls: this.opts.clientTls } : {}),
+      ...(this.opts.peerTls !== undefined ? { peerTls: this.opts.peerTls } : {}),
     });
     await this.writeDropIn(formatDropIn(env));
     const reload = this.opts.reloadCommand ?? ['systemctl', 'daemon-reload'];

@@ -136,4 +136,13 @@ export class FakeGroup implements InstanceGroup {
   async signalReadyToShutdown(id: string): Promise<void> {
     this.signalled.push(id);
   }
+  /** Instances the cloud says are terminated; `confirmError` makes the call fail. */
+  terminated = new Set<string>();
+  confirmError: Error | undefined;
+  confirmCalls: string[] = [];
+  async confirmTerminated(id: string): Promise<boolean> {
+    this.confirmCalls.push(id);
+    if (this.confirmError) throw this.confirmError;
+    return this.terminated.has(id);
+  }
 }

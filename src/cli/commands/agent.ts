@@ -9,6 +9,7 @@ import { ConfigError, ExitError, describeError } from '../../core/errors.ts';
 import { envVarFor, loadConfig } from '../../config/load.ts';
 import { leafAt } from '../../config/schema.ts';
 import type { Config } from '../../config/schema.ts';
+import type { EtcdClientTls } from '../../adapters/etcd/etcd3-cluster.ts';
 import { EXIT } from '../exit-codes.ts';
 import { noteLogLevel } from '../output.ts';
 import { findExecutable } from './executable.ts';
@@ -16,7 +17,18 @@ import { findExecutable } from './executable.ts';
 export interface ConfigFlags {
   config?: string;
   set: string[];
+  /** etcdctl's TLS flags: shorthands for etcd.tls.caFile, certFile and keyFile. */
+  cacert?: string;
+  cert?: string;
+  key?: string;
 }
+
+/** etcdctl's flag names → the etcd.tls keys they set (the client set: etcd's client port and the agents'). */
+const TLS_FLAGS = [
+  ['cacert', 'etcd.tls.caFile'],
+  ['cert', 'etcd.tls.certFile'],
+  ['key', 'etcd.tls.keyFile'],
+] as const;
 
 function collectSet(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -34,7 +46,13 @@ export function withConfigOptions(cmd: Command): Command {
       'override one setting, e.g. --set agent.maxVoters=3 (repeatable; wins over file and env)',
       collectSet,
       [],
-    );
+    )
+    .option(
+      '--cacert <file>',
+      "CA certificate of etcd's and the agents' certificates (same as --set etcd.tls.caFile=…)",
+    )
+    .option('--cert <file>', 'client certificate for etcd and the agents (same as --set etcd.tls.certFile=…)')
+    .option('--key <file>', 'its private key, a path (same as --set etcd.tls.keyFile=…)');
 }
 
 /**
@@ -71,12 +89,39 @@ export function loadConfigFromFlags(
     }
     overrides[path] = s.slice(i + 1);
   }
+  for (const [flag, key] of TLS_FLAGS) {
+    const v = flags[flag];
+    if (v !== undefined) overrides[key] = v;
+  }
   const file = flags.config ?? (env.ETCD_SPOT_CONFIG || undefined);
   const r = loadConfig({ ...(file !== undefined ? { file } : {}), env, overrides });
   if (!r.ok) issues.push(...r.issues);
   if (issues.length > 0 || !r.ok) throw new ExitError(new ConfigError(issues).message, EXIT.badArgs);
   for (const w of new Set(r.warnings)) warn(`warning: ${w}`);
   return r.config;
+}
+
+/**
+ * The client identity of `etcd.tls` (from the config or --cacert/--cert/--key) for a command's etcd
+ * calls, read and checked once (exit 2 naming the key when a file is missing, a key does not match or
+ * the CA did not issue the certificate); `{}` without TLS. Spread into createEtcdCluster's options.
+ */
+export async function cliEtcdTls(config: Config): Promise<{ tls?: () => EtcdClientTls }> {
+  const { clientTlsFiles, readTlsMaterial } = await import('../../config/tls-files.ts');
+  const files = clientTlsFiles(config.etcd.tls);
+  if (files === undefined) return {};
+  try {
+    const m = readTlsMaterial(files);
+    return { tls: () => m };
+  } catch (err) {
+    throw configErrorToExit(err);
+  }
+}
+
+/** `https` when etcd.tls has a client set, else `http`: the scheme of etcd's client URLs. */
+export function clientSchemeOf(config: Config): 'http' | 'https' {
+  const t = config.etcd.tls;
+  return t.certFile !== undefined && t.keyFile !== undefined && t.caFile !== undefined ? 'https' : 'http';
 }
 
 /** Turns a ConfigError thrown while wiring (e.g. no Spot.io token) into exit code 2. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAgentCommand } from './agent.ts';
+import { registerCertsCommand } from './certs.ts';
 import { registerEmulatorCommand } from './emulator.ts';
 import { registerPlanCommand } from './plan.ts';
 import { registerRenderCommand } from './render.ts';
@@ -11,6 +12,7 @@ import { registerStatusCommand } from './status.ts';
 /** Every CLI command registers itself here, one module per noun. */
 export function registerCommands(program: Command): void {
   registerAgentCommand(program);
+  registerCertsCommand(program);
   registerEmulatorCommand(program);
   registerPlanCommand(program);
   registerRenderCommand(program);

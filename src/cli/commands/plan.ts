@@ -12,7 +12,7 @@ import type { InstanceIdentity, InstanceMetadata } from '../../ports/instance-me
 import type { Logger } from '../../ports/logger.ts';
 import { EXIT } from '../exit-codes.ts';
 import { cliRun, errorDocument, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
-import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
+import { cliEtcdTls, configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
 import type { ConfigFlags } from './agent.ts';
 import {
   cloudApiHint,
@@ -130,7 +130,11 @@ export function registerPlanCommand(program: Command): void {
     }
     let runtime: ReturnType<typeof createAgentRuntime> | undefined;
     try {
-      const probe = new ProbeEtcdRunner({ clientUrl: () => runtime?.observer.self()?.clientUrl });
+      const probeTls = (await cliEtcdTls(config)).tls;
+      const probe = new ProbeEtcdRunner({
+        clientUrl: () => runtime?.observer.self()?.clientUrl,
+        ...(probeTls !== undefined ? { tls: probeTls } : {}),
+      });
       runtime = createAgentRuntime(config, {
         logger,
         metadata,

@@ -12,7 +12,7 @@ import type { RecoveryOrder } from '../../core/observation.ts';
 import { ORDER_TTL_MS, parseRecoveryOrder, writeRecoveryOrder } from '../../agent/recovery-order.ts';
 import { EXIT } from '../exit-codes.ts';
 import { noteLogLevel } from '../output.ts';
-import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
+import { cliEtcdTls, configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
 import type { ConfigFlags } from './agent.ts';
 import { formatPlanTable, openMetadataOnce } from './plan.ts';
 
@@ -63,7 +63,11 @@ export function registerRecoverCommand(program: Command): void {
     const { logger, metadata } = await openMetadataOnce(config, 'recover runs on the instance itself');
     let runtime: ReturnType<typeof createAgentRuntime> | undefined;
     try {
-      const probe = new ProbeEtcdRunner({ clientUrl: () => runtime?.observer.self()?.clientUrl });
+      const probeTls = (await cliEtcdTls(config)).tls;
+      const probe = new ProbeEtcdRunner({
+        clientUrl: () => runtime?.observer.self()?.clientUrl,
+        ...(probeTls !== undefined ? { tls: probeTls } : {}),
+      });
       runtime = createAgentRuntime(config, {
         logger,
         metadata,

@@ -23,6 +23,7 @@ interface SimFlags {
   report?: string;
   html?: string;
   keep: boolean;
+  tls: boolean;
   writers?: number;
   writesPerSecond?: number;
   agentCommand?: string;
@@ -115,6 +116,11 @@ export function registerSimCommand(program: Command): void {
     .option('--report <file>', 'write the JSON report here')
     .option('--html <file>', 'write the HTML report here (default: report.html in the run dir)')
     .option('--keep', 'leave the fleet running after the verdict, until Ctrl-C', false)
+    .option(
+      '--tls',
+      "etcd's client and peer ports and the agents' endpoints over TLS: a CA and a certificate per instance made for this run (also `tls: true` in a scenario)",
+      false,
+    )
     .addHelpText(
       'after',
       '\nEvery run keeps its logs under .runs/<timestamp>-<seed>-<scenario>/<instance>/ (agent.log, state/etcd.log);\n' +
@@ -156,6 +162,7 @@ export function registerSimCommand(program: Command): void {
           ipPrefix: flags.ipPrefix,
           signal: controller.signal,
           keepFleet: flags.keep && !controller.signal.aborted,
+          ...(flags.tls ? { tls: true } : {}),
           ...(flags.agentEnv !== undefined ? { agentEnv: flags.agentEnv } : {}),
           ...(flags.agentCommand !== undefined ? { agentCommand: flags.agentCommand } : {}),
           ...(flags.writers !== undefined ? { writers: flags.writers } : {}),
@@ -169,6 +176,9 @@ export function registerSimCommand(program: Command): void {
         if (flags.keep && !controller.signal.aborted) {
           process.stdout.write(
             `\n--keep: the fleet keeps running. etcd endpoints: ${fleet.clientUrls().join(',')}\n` +
+              (fleet.tls
+                ? `TLS: --cacert ${fleet.runDir}/tls/observer/ca.crt --cert ${fleet.runDir}/tls/observer/node.crt --key ${fleet.runDir}/tls/observer/node.key\n`
+                : '') +
               `emulator: ${fleet.emulatorUrl} (group ${fleet.groupId}). Ctrl-C to stop.\n`,
           );
           await new Promise<void>((resolve) => {

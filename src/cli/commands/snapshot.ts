@@ -12,7 +12,13 @@ import type { Config } from '../../config/schema.ts';
 import type { SnapshotManifest, SnapshotStore } from '../../ports/snapshot-store.ts';
 import { EXIT } from '../exit-codes.ts';
 import { cliRun, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
-import { configErrorToExit, loadConfigFromFlags, withConfigOptions } from './agent.ts';
+import {
+  cliEtcdTls,
+  clientSchemeOf,
+  configErrorToExit,
+  loadConfigFromFlags,
+  withConfigOptions,
+} from './agent.ts';
 import type { ConfigFlags } from './agent.ts';
 import { parseEndpoints } from './target-flags.ts';
 
@@ -154,13 +160,18 @@ export function registerSnapshotCommand(program: Command): void {
       .option('--reason <text>', 'recorded in the manifest', 'on demand'),
   ).action(async (flags: SnapshotFlags & { endpoints?: string; reason: string }) => {
     await withStore(flags, async (store, config, groupId) => {
-      const endpoints = parseEndpoints(flags.endpoints) ?? [`http://127.0.0.1:${config.etcd.clientPort}`];
+      const endpoints = parseEndpoints(flags.endpoints) ?? [
+        `${clientSchemeOf(config)}://127.0.0.1:${config.etcd.clientPort}`,
+      ];
       const [{ createEtcdCluster }, { takeSnapshot }, { retentionFromConfig }] = await Promise.all([
         import('../../adapters/etcd/etcd3-cluster.ts'),
         import('../../adapters/snapshots/snapshots.ts'),
         import('../../adapters/snapshots/create-store.ts'),
       ]);
-      const etcd = createEtcdCluster({ callTimeoutMs: config.etcd.callTimeoutMs });
+      const etcd = createEtcdCluster({
+        callTimeoutMs: config.etcd.callTimeoutMs,
+        ...(await cliEtcdTls(config)),
+      });
       try {
         let url: string | undefined;
         const tried: string[] = [];

@@ -10,7 +10,14 @@ import type { Config } from '../../config/schema.ts';
 import type { InstanceGroup } from '../../ports/instance-group.ts';
 import { EXIT } from '../exit-codes.ts';
 import { cliRun, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
-import { configErrorToExit, loadConfigFromFlags, withConfigOptions, type ConfigFlags } from './agent.ts';
+import {
+  cliEtcdTls,
+  clientSchemeOf,
+  configErrorToExit,
+  loadConfigFromFlags,
+  withConfigOptions,
+  type ConfigFlags,
+} from './agent.ts';
 import {
   cloudApiHint,
   parseEndpoints,
@@ -126,10 +133,11 @@ export async function gatherStatus(
     );
   }
   const { createEtcdCluster } = await import('../../adapters/etcd/etcd3-cluster.ts');
-  const etcd = createEtcdCluster({ callTimeoutMs: config.etcd.callTimeoutMs });
+  const etcd = createEtcdCluster({ callTimeoutMs: config.etcd.callTimeoutMs, ...(await cliEtcdTls(config)) });
   try {
     const endpoints =
-      opts.endpoints ?? instances.map((i) => clientUrlFor(i.privateIp, config.etcd.clientPort));
+      opts.endpoints ??
+      instances.map((i) => clientUrlFor(i.privateIp, config.etcd.clientPort, clientSchemeOf(config)));
     if (endpoints.length === 0) {
       throw new ExitError(
         `${group.description} has no running instances and no --endpoints were given: no etcd member to ask`,

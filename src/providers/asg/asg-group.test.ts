@@ -329,6 +329,36 @@ describe('lifecycle: state, release and heartbeats', () => {
     await assert.rejects(g.instanceState('i-1'), /belongs to Auto Scaling group other, not etcd/);
   });
 
+  test('confirmTerminated: true only when EC2 says terminated; running, unknown and errors are no proof', async () => {
+    let state: string | undefined = 'terminated';
+    let status = 200;
+    const r = rig(
+      (action) => asgOk(action, '<AutoScalingInstances></AutoScalingInstances>'),
+      () =>
+        status !== 200
+          ? {
+              status,
+              xml: '<Response><Errors><Error><Code>Unavailable</Code><Message>x</Message></Error></Errors><RequestID>r</RequestID></Response>',
+            }
+          : {
+              xml: ec2Xml([]).replace(
+                '<instancesSet></instancesSet>',
+                state === undefined
+                  ? '<instancesSet></instancesSet>'
+                  : `<instancesSet><item><instanceId>i-9</instanceId><instanceState><code>48</code><name>${state}</name></instanceState></item></instancesSet>`,
+              ),
+            },
+    );
+    const g = await createAsgGroup(r.opts);
+    assert.equal(await g.confirmTerminated?.('i-9'), true);
+    state = 'shutting-down';
+    assert.equal(await g.confirmTerminated?.('i-9'), false, 'shutting down is not terminated yet');
+    state = undefined;
+    assert.equal(await g.confirmTerminated?.('i-9'), false, 'unknown to EC2: no proof');
+    status = 503;
+    await assert.rejects(g.confirmTerminated!('i-9'));
+  });
+
   test('no group name: the group of the instance (DescribeAutoScalingInstances)', async () => {
     const r = rig((action) =>
       asgOk(

@@ -651,6 +651,12 @@ export async function createAsgGroup(opts: AsgGroupOptions): Promise<AsgGroup> {
       return cls === 'running' ? 'active' : cls;
     },
 
+    /** The proof that shortens a dead member's reap wait: EC2 itself says `terminated` (nothing else). */
+    async confirmTerminated(id: InstanceId, signal?: AbortSignal): Promise<boolean> {
+      const found = await describeInstances([id], signal);
+      return found.get(id)?.state === 'terminated';
+    },
+
     async signalReadyToShutdown(id: InstanceId, signal?: AbortSignal): Promise<void> {
       // Asked again within seconds of 'no action yet' (every cycle): answered without a call.
       if (noActionYet !== undefined && opts.clock.now() < noActionYet.until) throw noActionYet.error;

@@ -81,6 +81,8 @@ export async function runDeploymentChecks(o: {
   config: Config;
   logger: Logger;
   signal?: AbortSignal;
+  /** Receives the settings once read (the agent derives the Spot notice's deadline from them). */
+  onSettings?: (settings: GroupDeploymentSettings) => void;
 }): Promise<string[]> {
   const gcfg = o.config.group;
   if (gcfg.provider !== 'elastigroup') return [];
@@ -88,6 +90,7 @@ export async function runDeploymentChecks(o: {
     const g = (o.group.resolve ? await o.group.resolve() : o.group) as WithSettings;
     if (g.deploymentSettings === undefined) return [];
     const settings = await g.deploymentSettings(o.signal);
+    o.onSettings?.(settings);
     const warnings = deploymentWarnings({
       groupId: g.groupId ?? gcfg.groupId ?? o.identity.groupId ?? '(unknown)',
       ...(gcfg.groupId !== undefined ? { configGroupId: gcfg.groupId } : {}),

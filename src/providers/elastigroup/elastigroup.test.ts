@@ -173,6 +173,32 @@ describe('elastigroup happy paths', () => {
     assert.equal(await g.lifecycleState('i-0aaaaaaaaaaaaaaa9'), 'gone');
   });
 
+  test('confirmTerminated: true only on INSTANCE_DOESNT_EXIST; ACTIVE/TERMINATING are false; other errors throw', async () => {
+    const replies: Array<(res: ServerResponse, url: string) => void> = [
+      (res) => sendJson(res, 400, errorBody(400, 'INSTANCE_DOESNT_EXIST', "Instance doesn't exist")),
+      (res, url) =>
+        sendJson(
+          res,
+          200,
+          envelope('spotinst:aws:ec2:instance', [{ instanceId: 'i-a', lifeCycleState: 'TERMINATING' }], url),
+        ),
+      (res, url) =>
+        sendJson(
+          res,
+          200,
+          envelope('spotinst:aws:ec2:instance', [{ instanceId: 'i-a', lifeCycleState: 'ACTIVE' }], url),
+        ),
+      (res) => sendJson(res, 503, errorBody(503, 'SERVICE_UNAVAILABLE', 'try later')),
+    ];
+    let n = 0;
+    const s = await stub((req, res) => replies[n++]?.(res, req.url));
+    const { g } = group(s.url);
+    assert.equal(await g.confirmTerminated?.('i-a'), true);
+    assert.equal(await g.confirmTerminated?.('i-a'), false);
+    assert.equal(await g.confirmTerminated?.('i-a'), false);
+    await assert.rejects(g.confirmTerminated!('i-a'));
+  });
+
   test('an unknown lifeCycleState, an answer for another instance or no item is malformed, never guessed', async () => {
     const replies = [
       [{ instanceId: 'i-a', lifeCycleState: 'HIBERNATING' }],

@@ -425,6 +425,11 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & {
       }
     },
 
+    /** Spot's proof of a termination: the instance-status call answers INSTANCE_DOESNT_EXIST. */
+    async confirmTerminated(id: InstanceId, signal?: AbortSignal): Promise<boolean> {
+      return (await this.lifecycleState(id, signal)) === 'gone';
+    },
+
     async signalReadyToShutdown(id: InstanceId, signal?: AbortSignal): Promise<void> {
       await call(
         'POST /aws/ec2/instance/signal',

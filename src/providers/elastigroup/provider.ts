@@ -45,6 +45,8 @@ export const elastigroupProvider: ProviderFactory<'elastigroup'> = {
           onCall: (c) => deps.onCloudCall?.(c.route, c.status),
         });
       });
+    /** The group's INSTANCE_READY_TO_SHUTDOWN timeout, once the start-up check has read it. */
+    let signalTimeoutMs: number | undefined;
     return {
       name: 'elastigroup',
       group,
@@ -52,7 +54,19 @@ export const elastigroupProvider: ProviderFactory<'elastigroup'> = {
         ? { sharedSecret: { value: credentials.token, derive: 'spot-token' as const } }
         : {}),
       terminationSources: (self) => [
-        createSpotTerminationSource({ group, instanceId: self.instanceId, clock: deps.clock }),
+        createSpotTerminationSource({
+          group,
+          instanceId: self.instanceId,
+          clock: deps.clock,
+          // Spot's rate limit is per organisation: its own status of self is asked rarely (IMDS is free).
+          minIntervalMs: config.agent.cloudStatusPollIntervalMs,
+          // Spot holds a TERMINATING instance for the shutdown signal's timeout at most; the state may
+          // have begun up to one poll before this agent saw it.
+          deadlineFor: (seenAt) =>
+            signalTimeoutMs === undefined
+              ? undefined
+              : seenAt + signalTimeoutMs - config.agent.terminationPollIntervalMs,
+        }),
         ...createImdsTerminationSources({ metadata: deps.metadata, clock: deps.clock }),
       ],
       checkDeployment: (identity, signal) =>
@@ -62,6 +76,10 @@ export const elastigroupProvider: ProviderFactory<'elastigroup'> = {
           config,
           logger: deps.logger.child({ component: 'deploy-check' }),
           ...(signal !== undefined ? { signal } : {}),
+          onSettings: (st) => {
+            const sec = st.shutdownSignal?.timeoutSec;
+            if (typeof sec === 'number' && sec > 0) signalTimeoutMs = sec * 1000;
+          },
         }),
       close: async () => {},
     };

@@ -37,6 +37,22 @@ test('terminating → notice with first-seen time; active → null', async () =>
   assert.deepEqual(new Set(g.asked), new Set(['i-self']));
 });
 
+test("a notice gets a deadline only when the hold is known (the group's shutdown signal timeout)", async () => {
+  const clock = new ManualClock();
+  const hold: { ms?: number } = {};
+  const src = createSpotTerminationSource({
+    group: group(() => 'terminating'),
+    instanceId: 'i-self',
+    clock,
+    deadlineFor: (seenAt) => (hold.ms === undefined ? undefined : seenAt + hold.ms),
+  });
+  const first = await src.poll();
+  assert.equal(first?.deadline, undefined, 'unknown hold: no deadline, so the planner leaves at once');
+  hold.ms = 120_000;
+  await clock.advance(1000);
+  assert.equal((await src.poll())?.deadline, (first?.seenAt ?? NaN) + 120_000, 'counted from first seen');
+});
+
 test('gone for our own running instance is implausible: an error, never a notice', async () => {
   const src = createSpotTerminationSource({
     group: group(() => 'gone'),

@@ -13,6 +13,14 @@ export interface SpotTerminationSourceOptions {
   /** This instance. */
   instanceId: InstanceId;
   clock: Clock;
+  /**
+   * The deadline of a TERMINATING state first seen at `seenAt`, when known: Spot holds the instance
+   * for the group's INSTANCE_READY_TO_SHUTDOWN signal timeout at most. Undefined (the default): the
+   * notice has no deadline, and the planner treats it as "leave now".
+   */
+  deadlineFor?: (seenAt: number) => number | undefined;
+  /** Poll no more often than this (`agent.cloudStatusPollInterval`): Spot's rate limit is per organisation. */
+  minIntervalMs?: number;
 }
 
 /**
@@ -23,12 +31,20 @@ export function createSpotTerminationSource(opts: SpotTerminationSourceOptions):
   let firstSeenAt: number | undefined;
   return {
     name: 'spot-api',
+    ...(opts.minIntervalMs !== undefined ? { minIntervalMs: opts.minIntervalMs } : {}),
     async poll(signal?: AbortSignal): Promise<TerminationNotice | null> {
       const state = await opts.group.lifecycleState(opts.instanceId, signal);
       switch (state) {
-        case 'terminating':
+        case 'terminating': {
           firstSeenAt ??= opts.clock.now();
-          return { source: 'spot-api', seenAt: firstSeenAt, detail: 'lifeCycleState=TERMINATING' };
+          const deadline = opts.deadlineFor?.(firstSeenAt);
+          return {
+            source: 'spot-api',
+            seenAt: firstSeenAt,
+            detail: 'lifeCycleState=TERMINATING',
+            ...(deadline === undefined ? {} : { deadline }),
+          };
+        }
         case 'active':
         case 'not-in-service':
           firstSeenAt = undefined;
