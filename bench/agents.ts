@@ -115,6 +115,9 @@ export function disruptionSteps(scenario: Scenario): Step[] {
 /** Why a scenario does not fit a bench row (undefined: it fits). */
 export function misfit(scenario: Scenario, b: BenchScenario): string | undefined {
   if (scenario.group.size !== 3) return `its group has ${scenario.group.size} instances, not 3`;
+  const provider = b.provider ?? 'elastigroup';
+  if (scenario.group.provider !== provider)
+    return `its group's provider is ${scenario.group.provider}, not ${provider}`;
   const ds = disruptionSteps(scenario);
   if (ds.length !== 1) return `it has ${ds.length} disruption steps, not 1`;
   const d = ds[0] as Step;

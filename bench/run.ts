@@ -371,8 +371,10 @@ async function main(): Promise<number> {
   for (let r = 0; r < opts.repeats; r++) {
     opts.scenarios.forEach((id) => {
       const k = BENCH_SCENARIOS.findIndex((s) => s.id === id);
+      const rowAgents = BENCH_SCENARIOS[k]?.agents;
       for (const agent of r % 2 === 0 ? opts.agents : [...opts.agents].reverse()) {
         if (r >= (opts.repeatsByAgent[agent] ?? opts.repeats)) continue;
+        if (rowAgents !== undefined && !rowAgents.includes(agent)) continue;
         // The seed's scripts speak plain HTTP: a TLS row measures etcd-spot alone.
         const res = resolved.get(id);
         if (agent === 'seed' && res !== undefined && !(res instanceof Error) && res.scenario.tls) continue;

@@ -8,6 +8,10 @@ export interface BenchScenario {
   id: string;
   /** In `--quick`. */
   quick: boolean;
+  /** The group's cloud the row's scenario must use (default elastigroup). */
+  provider?: 'elastigroup' | 'asg';
+  /** The agents that run this row (default all). The seed baseline speaks only the Spot.io API. */
+  agents?: readonly ('etcd-spot' | 'etcd-spot-defaults' | 'seed')[];
   /** The one disruption a scenario file must hold to be used for this row. */
   expect:
     | { kind: 'interrupt'; target: 'follower' | 'leader'; minNoticeMs: number; maxNoticeMs: number }
@@ -22,6 +26,19 @@ export interface BenchScenario {
 export function recoveryKindOf(id: string): 'majority-lost' | 'all-lost' | undefined {
   const e = BENCH_SCENARIOS.find((s) => s.id === id)?.expect;
   return e?.kind === 'majority-lost' || e?.kind === 'all-lost' ? e.kind : undefined;
+}
+
+const ELASTIGROUP_EXPECT: Record<string, BenchScenario['expect']> = {
+  'interrupt-follower': { kind: 'interrupt', target: 'follower', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
+  'interrupt-leader': { kind: 'interrupt', target: 'leader', minNoticeMs: 10_000, maxNoticeMs: 120_000 },
+  'short-notice': { kind: 'interrupt', target: 'follower', minNoticeMs: 0, maxNoticeMs: 5000 },
+  'kill9-reaped': { kind: 'kill9', target: 'follower', instanceGone: true },
+};
+
+function expectOf(id: string): BenchScenario['expect'] {
+  const e = ELASTIGROUP_EXPECT[id];
+  if (e === undefined) throw new Error(`no bench expectation for ${id}`);
+  return e;
 }
 
 export const BENCH_SCENARIOS: readonly BenchScenario[] = [
@@ -56,6 +73,17 @@ export const BENCH_SCENARIOS: readonly BenchScenario[] = [
     quick: false,
     expect: { kind: 'kill9', target: 'follower', instanceGone: true },
   },
+  // The same disruptions on an AWS Auto Scaling group with a termination lifecycle hook (issue 10), next
+  // to the Elastigroup rows; etcd-spot at both settings (the seed baseline cannot speak the AWS APIs).
+  ...(['interrupt-follower', 'interrupt-leader', 'short-notice', 'kill9-reaped'] as const).map(
+    (id): BenchScenario => ({
+      id: `asg-${id}`,
+      quick: false,
+      provider: 'asg',
+      agents: ['etcd-spot', 'etcd-spot-defaults'],
+      expect: expectOf(id),
+    }),
+  ),
   {
     id: 'majority-lost',
     quick: false,

@@ -142,6 +142,8 @@ export class Observer {
     this.clusterSeen = cluster.reachable;
     this.calmFollower = isCalmFollower(self, cluster, local, termination);
     const obs: Observation = { self, group, termination, local, cluster };
+    const notInService = this.d.group.notInService?.(self.instanceId);
+    if (notInService !== undefined) obs.selfNotInService = notInService;
     // Peers are asked while no cluster answers (bootstrap) and while it has no leader (quorum-loss
     // recovery compares the survivors' raft indexes).
     const leaderless = cluster.reachable && cluster.leaderId === undefined;
@@ -238,7 +240,7 @@ export class Observer {
           this.d.logger.warn({ err: desiredError }, 'cannot read the desired capacity');
       }
       this.lastDesiredError = desiredError;
-      const groupId = this.d.settings.groupId ?? this.groupId;
+      const groupId = this.d.settings.groupId ?? this.groupId ?? this.d.group.groupId;
       if (groupId !== undefined) view.groupId = groupId;
       this.groupCache = { view, at: fetchedAt };
       this.lastGroupError = undefined;

@@ -2,7 +2,6 @@
  * The composition root: validated Config → adapters → Agent. The only place (besides config loading)
  * that reads the environment, and the only place in src/agent that picks adapter implementations.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Action } from '../core/actions.ts';
@@ -15,15 +14,13 @@ import type { Policy } from '../core/policy.ts';
 import { createEtcdCluster } from '../adapters/etcd/etcd3-cluster.ts';
 import { hasEtcdData } from '../adapters/etcd/etcd-process.ts';
 import { createImds } from '../adapters/imds/imds.ts';
-import { createImdsTerminationSources } from '../adapters/imds/imds-termination-sources.ts';
 import { createLogger } from '../adapters/local/logger.ts';
 import { systemClock } from '../adapters/local/system-clock.ts';
 import { SupervisedEtcdRunner } from '../adapters/runner/supervised-runner.ts';
 import { SystemdEtcdRunner } from '../adapters/runner/systemd-runner.ts';
-import { createElastigroup } from '../adapters/spot/elastigroup.ts';
-import { createSpotTerminationSource } from '../adapters/spot/spot-termination-source.ts';
-import { createStaticGroup } from '../adapters/static/static-group.ts';
-import { resolvePeerSecret, resolveSpotCredentials } from '../config/credentials.ts';
+import { resolvePeerSecret } from '../config/credentials.ts';
+import { createProvider, providerSettings } from '../providers/registry.ts';
+import type { Provider } from '../providers/provider.ts';
 import type { Config } from '../config/schema.ts';
 import { TlsSource, clientTlsFiles, peerTlsFiles, schemeOf } from '../config/tls-files.ts';
 import type { TlsFiles } from '../config/tls-files.ts';
@@ -99,13 +96,14 @@ export interface RuntimeOptions {
 /** The agent's tunables from config. */
 export function settingsFromConfig(config: Config, policy: Partial<Policy> = {}): AgentSettings {
   const a = config.agent;
+  const provider = providerSettings(config);
   const settings: AgentSettings = {
     dataDir: config.etcd.dataDir,
     clientPort: config.etcd.clientPort,
     peerPort: config.etcd.peerPort,
     statusPort: a.statusPort,
     callTimeoutMs: config.etcd.callTimeoutMs,
-    cloudTimeoutMs: config.group.provider === 'elastigroup' ? config.group.requestTimeoutMs : 5000,
+    cloudTimeoutMs: provider.cloudTimeoutMs,
     cycleIntervalMs: a.cycleIntervalMs,
     groupPollIntervalMs: a.groupPollIntervalMs,
     followerGroupPollIntervalMs: Math.max(a.followerGroupPollIntervalMs, a.groupPollIntervalMs),
@@ -130,8 +128,7 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
   if (clientScheme === 'https') settings.clientScheme = clientScheme;
   if (peerScheme === 'https') settings.peerScheme = peerScheme;
   if (config.etcd.clusterToken !== undefined) settings.clusterToken = config.etcd.clusterToken;
-  if (config.group.provider === 'elastigroup' && config.group.groupId !== undefined)
-    settings.groupId = config.group.groupId;
+  if (provider.groupId !== undefined) settings.groupId = provider.groupId;
   return settings;
 }
 
@@ -160,38 +157,6 @@ export interface AgentRuntime {
   shutdown(opts?: { stopEtcd?: boolean }): Promise<void>;
 }
 
-/** An InstanceGroup whose real adapter is built on first use (the Elastigroup id may come from instance tags). */
-function lazyGroup(
-  description: string,
-  build: () => Promise<InstanceGroup>,
-): InstanceGroup & { resolve(): Promise<InstanceGroup> } {
-  let built: Promise<InstanceGroup> | undefined;
-  const resolve = () => {
-    built ??= build().catch((err: unknown) => {
-      built = undefined;
-      throw err;
-    });
-    return built;
-  };
-  return {
-    get description() {
-      return description;
-    },
-    resolve,
-    listInstances: async (signal) => (await resolve()).listInstances(signal),
-    lifecycleState: async (id, signal) => (await resolve()).lifecycleState(id, signal),
-    signalReadyToShutdown: async (id, signal) => (await resolve()).signalReadyToShutdown(id, signal),
-    confirmTerminated: async (id, signal) => {
-      const g = await resolve();
-      return g.confirmTerminated ? g.confirmTerminated(id, signal) : false;
-    },
-    desiredCapacity: async (signal) => {
-      const g = await resolve();
-      return g.desiredCapacity ? g.desiredCapacity(signal) : undefined;
-    },
-  };
-}
-
 export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): AgentRuntime {
   const env = opts.env ?? process.env;
   const clock = opts.clock ?? systemClock;
@@ -215,39 +180,19 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     });
 
   let identity: InstanceIdentity | undefined;
-  const gcfg = config.group;
-  // Credentials are checked at once: a missing token is a configuration error, not a cycle error.
-  const credentials =
-    opts.group === undefined && gcfg.provider === 'elastigroup'
-      ? resolveSpotCredentials(config, env)
-      : undefined;
-  const group: InstanceGroup & { resolve?: () => Promise<InstanceGroup> } =
-    opts.group ??
-    (gcfg.provider === 'static'
-      ? createStaticGroup({ instances: gcfg.instances })
-      : lazyGroup(`elastigroup ${gcfg.groupId ?? '(id from instance tags)'}`, async () => {
-          const groupId =
-            gcfg.groupId ??
-            identity?.groupId ??
-            (await metadata.identity(AbortSignal.timeout(settings.cloudTimeoutMs))).groupId;
-          if (groupId === undefined) {
-            throw new ConfigError([
-              'group.groupId: not set, and the instance has no spotinst:aws:ec2:group:id tag in its metadata; set group.groupId (ETCD_SPOT_GROUP_GROUP_ID)',
-            ]);
-          }
-          return createElastigroup({
-            apiUrl: gcfg.apiUrl,
-            token: (credentials as { token: string }).token,
-            account: credentials?.account,
-            groupId,
-            requestTimeoutMs: gcfg.requestTimeoutMs,
-            clock,
-            logger,
-            onCall: (c) => metrics.cloudApiCall(c.route, statusClass(c.status)),
-          });
-        }));
+  // The group, its termination sources, its release call and its credentials (a missing credential
+  // is a configuration error here, not a cycle error): one unit per `group.provider`.
+  const provider: Provider = createProvider(config, {
+    metadata,
+    clock,
+    logger,
+    env,
+    onCloudCall: (route, status) => metrics.cloudApiCall(route, statusClass(status)),
+    ...(opts.group !== undefined ? { group: opts.group } : {}),
+  });
+  const group: InstanceGroup = provider.group;
 
-  const peerKey = resolvePeerKey(config, credentials?.token);
+  const peerKey = resolvePeerKey(config, provider.sharedSecret);
   // TLS files are checked now (a ConfigError names the key); the client set is re-read when it changes.
   const tlsConfig = config.etcd.tls;
   const clientFiles = clientTlsFiles(tlsConfig);
@@ -357,9 +302,10 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     intervalMs: config.agent.terminationPollIntervalMs,
     timeoutMs: Math.max(settings.cloudTimeoutMs, config.metadata.timeoutMs),
     // Called only after start(), when `agent` exists.
-    onNotice: () => {
+    onNotice: (notice) => {
       // A leave must not wait for an upload.
       snapshotter?.abort('termination notice');
+      if (identity !== undefined) provider.onNotice?.(notice, identity);
       agent.wake();
     },
   });
@@ -490,8 +436,6 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     return readiness(lastCycle?.observation, lastCycle?.action, settings.policy);
   }
   let sourcesReady = false;
-  /** The Elastigroup's INSTANCE_READY_TO_SHUTDOWN timeout, once the start-up check has read it. */
-  let spotSignalTimeoutMs: number | undefined;
 
   async function readIdentity(signal: AbortSignal): Promise<InstanceIdentity> {
     await mkdir(stateDir, { recursive: true });
@@ -508,23 +452,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     await observer.observeSelf(signal);
     if (!sourcesReady) {
       sourcesReady = true;
-      if (gcfg.provider === 'elastigroup') {
-        sources.push(
-          createSpotTerminationSource({
-            group,
-            instanceId: identity.instanceId,
-            clock,
-            // Spot holds a TERMINATING instance for the shutdown signal's timeout at most; the state
-            // may have begun up to one poll before this agent saw it.
-            minIntervalMs: config.agent.cloudStatusPollIntervalMs,
-            deadlineFor: (seenAt) =>
-              spotSignalTimeoutMs === undefined
-                ? undefined
-                : seenAt + spotSignalTimeoutMs - config.agent.terminationPollIntervalMs,
-          }),
-        );
-      }
-      sources.push(...createImdsTerminationSources({ metadata, clock }));
+      sources.push(...provider.terminationSources(identity));
     }
     return identity;
   }
@@ -590,19 +518,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       },
       'agent started',
     );
-    // Warn once if the Elastigroup will not wait for a leave (docs/deploy.md); never blocks the start.
-    const { runDeploymentChecks } = await import('./deploy-checks.ts');
-    void runDeploymentChecks({
-      group,
-      identity: id,
-      config,
-      logger: logger.child({ component: 'deploy-check' }),
-      signal,
-      onSettings: (st) => {
-        const sec = st.shutdownSignal?.timeoutSec;
-        if (typeof sec === 'number' && sec > 0) spotSignalTimeoutMs = sec * 1000;
-      },
-    });
+    // Warn once if the group will not wait for a leave (docs/deploy.md); never blocks the start.
+    void provider.checkDeployment(id, signal);
     return id;
   }
 
@@ -625,6 +542,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     readiness: readinessNow,
     async shutdown(o = {}) {
       await watcher.stop();
+      await provider.close();
       if (tlsTimer !== undefined) clearInterval(tlsTimer);
       tlsTimer = undefined;
       await server?.close();
@@ -642,16 +560,14 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
 
 /**
  * The key that authenticates the agents to each other: `agent.peerSecret`/`peerSecretFile` when set,
- * else derived from the Spot.io token every agent of an Elastigroup holds. A static group of several
- * instances has no shared token, so it must configure a secret; a lone instance has no peers to talk
- * to, and gets a random key nobody else knows.
+ * else derived from the secret the provider says every agent of the group holds (the Spot.io token), or
+ * a random one for a lone static instance (it has no peers to talk to). Otherwise it must be configured.
  */
-function resolvePeerKey(config: Config, spotToken: string | undefined): PeerKey {
+function resolvePeerKey(config: Config, shared: Provider['sharedSecret']): PeerKey {
   const secret = resolvePeerSecret(config);
   if (secret !== undefined) return peerKeyFromSecret(secret);
-  if (spotToken !== undefined) return peerKeyFromSpotToken(spotToken);
-  if (config.group.provider === 'static' && config.group.instances.length <= 1)
-    return peerKeyFromSecret(randomBytes(32).toString('hex'));
+  if (shared?.derive === 'spot-token') return peerKeyFromSpotToken(shared.value);
+  if (shared?.derive === 'secret') return peerKeyFromSecret(shared.value);
   throw new ConfigError([
     "agent.peerSecret: required for this group (it authenticates the agents' bootstrap votes and status to each other); " +
       'set agent.peerSecretFile or ETCD_SPOT_AGENT_PEER_SECRET to the same secret of 16+ characters on every instance',

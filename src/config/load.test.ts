@@ -193,7 +193,7 @@ describe('loadConfig', () => {
     const got = issues(loadConfig({ file: f }));
     assert.equal(got.length, 4, got.join('\n'));
     assert.ok(
-      got.includes(`group.provider: expected 'elastigroup' or 'static' (got 'aws') [${f} line 2]`),
+      got.includes(`group.provider: expected 'elastigroup' or 'static' or 'asg' (got 'aws') [${f} line 2]`),
       got.join('\n'),
     );
     assert.ok(
@@ -368,8 +368,11 @@ describe('hardening (issue 7)', () => {
     assert.ok(durations.length >= 9, durations.map((l) => l.path.join('.')).join(', '));
     for (const l of durations) {
       const path = l.path.join('.');
+      // A group key of another provider than the default is set with its provider.
+      const provider: Record<string, string> =
+        l.path[0] === 'group' && l.path[1] === 'heartbeatInterval' ? { 'group.provider': 'asg' } : {};
       // 600h is above 2^31-1 ms: Node would clamp such a timer to 1 ms.
-      const got = issues(loadConfig({ overrides: { [path]: '600h' } }));
+      const got = issues(loadConfig({ overrides: { ...provider, [path]: '600h' } }));
       assert.equal(got.length, 1, `${path}: ${got.join('\n')}`);
       assert.match(got[0] as string, new RegExp(`^${esc(path)}: must be between \\S+ and \\S+`), got[0]);
       assert.ok((got[0] as string).endsWith(`(got '600h') [flag ${path}]`), got[0]);

@@ -326,11 +326,13 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { text: string;
         if (near) hint = `; did you mean '${near}'?`;
         else if (formatPath(path) === 'group') {
           const provider = isTree(got) ? String(got.provider) : 'elastigroup';
-          const other = provider === 'static' ? 'elastigroup' : 'static';
-          const otherKeys = shapeAt(['group'], { group: { provider: other } }) ?? [];
-          hint = otherKeys.includes(key)
-            ? ` for provider '${provider}' (it belongs to provider '${other}')`
-            : `; expected one of: ${allowed.join(', ')}`;
+          const other = (['elastigroup', 'static', 'asg'] as const).find(
+            (p) => p !== provider && (shapeAt(['group'], { group: { provider: p } }) ?? []).includes(key),
+          );
+          hint =
+            other !== undefined
+              ? ` for provider '${provider}' (it belongs to provider '${other}')`
+              : `; expected one of: ${allowed.join(', ')}`;
         } else hint = `; expected one of: ${allowed.join(', ')}`;
         return { text: `${clip(formatPath([...path, key]), 100)}: unknown key${hint}`, path: [...path, key] };
       });

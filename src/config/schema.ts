@@ -245,7 +245,50 @@ const staticGroup = strictSection({
   instances: staticInstances,
 });
 
-const groupUnion = z.discriminatedUnion('provider', [elastigroupGroup, staticGroup]);
+/** An optional http(s) URL (endpoint overrides, e.g. the emulator's). */
+function optionalUrl() {
+  return leaf(
+    'string',
+    z
+      .string()
+      .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), {
+        error: (iss) => `must be an http:// or https:// URL (got ${showValue(iss.input)})`,
+      })
+      .optional(),
+  );
+}
+
+/**
+ * An AWS Auto Scaling group (issue 10). Every key may be left out on an instance of the group: the name
+ * comes from the `aws:autoscaling:groupName` instance tag, the region from the instance metadata, the
+ * hook from DescribeLifecycleHooks, and the credentials from the AWS SDK's default chain (the instance
+ * profile): none are configured here.
+ */
+const asgGroup = strictSection({
+  provider: leaf('enum', z.literal('asg')),
+  groupName: leaf(
+    'string',
+    z
+      .string()
+      .refine((s) => s.trim().length > 0 && s.length <= 255, {
+        error: (iss) =>
+          `must be an Auto Scaling group name of 1 to 255 characters (got ${showValue(iss.input)})`,
+      })
+      .optional(),
+  ),
+  region: leaf('string', pattern(/^[a-z]{2}(-[a-z0-9]+)+-\d+$/, 'us-east-1').optional()),
+  autoscalingEndpoint: optionalUrl(),
+  ec2Endpoint: optionalUrl(),
+  lifecycleHookName: leaf('string', pattern(/^[A-Za-z0-9\-_/]{1,255}$/, 'etcd-spot-leave').optional()),
+  heartbeatInterval: duration('60s', {
+    min: 1000,
+    max: 3_600_000,
+    why: 'RecordLifecycleActionHeartbeat restarts the hook timeout (30 s to 2 h): send it well within it',
+  }),
+  requestTimeout: duration('5s', { min: 100, max: 120_000 }),
+});
+
+const groupUnion = z.discriminatedUnion('provider', [elastigroupGroup, staticGroup, asgGroup]);
 /** `provider` defaults to elastigroup, also when the whole `group` section is left out. */
 const group = z.preprocess((v) => {
   if (v === undefined || v === null) return { provider: 'elastigroup' };
@@ -260,6 +303,7 @@ nodes.set(group, {
   variants: new Map<string, Shape>([
     ['elastigroup', (nodes.get(elastigroupGroup) as { shape: Shape }).shape],
     ['static', (nodes.get(staticGroup) as { shape: Shape }).shape],
+    ['asg', (nodes.get(asgGroup) as { shape: Shape }).shape],
   ]),
 });
 
@@ -441,6 +485,9 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type GroupConfig = Config['group'];
 export type ElastigroupConfig = Extract<GroupConfig, { provider: 'elastigroup' }>;
 export type StaticGroupConfig = Extract<GroupConfig, { provider: 'static' }>;
+export type AsgGroupConfig = Extract<GroupConfig, { provider: 'asg' }>;
+/** The group providers, by `group.provider`. */
+export type ProviderName = GroupConfig['provider'];
 export type MetadataConfig = Config['metadata'];
 export type EtcdConfig = Config['etcd'];
 export type EtcdTlsConfig = Config['etcd']['tls'];

@@ -194,4 +194,11 @@ export interface Observation {
   snapshot?: SnapshotView;
   /** The leader's agent's snapshot duty (last taken, last failure, interval); absent without a store. */
   snapshotSchedule?: SnapshotScheduleView;
+  /**
+   * Why the cloud says self is not in service (an Auto Scaling instance that is Pending, Warmed:* in a
+   * warm pool, in Standby, or not in the group), from the provider's latest list; absent when self is in
+   * service or leaving, or when the provider cannot tell (Elastigroup, static). While it is set, self
+   * never joins nor bootstraps (`selfMayJoin`).
+   */
+  selfNotInService?: string;
 }

@@ -3,7 +3,14 @@
  * preconditions; each precondition has a test in plan.test.ts.
  */
 import type { InstanceId, MemberId } from './ids.ts';
-import type { GroupInstanceView, GroupView, MemberView, NoticeView, SelfView } from './observation.ts';
+import type {
+  GroupInstanceView,
+  GroupView,
+  MemberView,
+  NoticeView,
+  Observation,
+  SelfView,
+} from './observation.ts';
 import type { Policy } from './policy.ts';
 import { hostOfUrl, isUnstarted, peerHostOf } from './quorum.ts';
 
@@ -43,6 +50,21 @@ export function plausibleGroup(
     ...(group.desiredCapacityError !== undefined ? { desiredCapacityError: group.desiredCapacityError } : {}),
     groupId: group.groupId,
   };
+}
+
+/**
+ * Safety rule (warm pools): self joins the cluster (add-self-as-learner, collect-votes, bootstrap,
+ * restore) only while the cloud does not say it is out of service. A warmed instance runs its agent
+ * before it serves (and may come back from a scale-in with an old data dir); a Pending or Standby one is
+ * not part of the desired capacity. Unknown (no provider answer) does not block: the provider says so
+ * explicitly (`the group has not been read yet`).
+ */
+export function selfMayJoin(
+  obs: Pick<Observation, 'selfNotInService'>,
+): { ok: true } | { ok: false; reason: string } {
+  return obs.selfNotInService === undefined
+    ? { ok: true }
+    : { ok: false, reason: `${obs.selfNotInService}; an instance that is not in service never joins` };
 }
 
 /** The notices that make self leave: every non-advisory one, and advisory ones when `leaveOnRebalance`. */

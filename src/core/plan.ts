@@ -24,6 +24,7 @@ import {
   listWords,
   membersWithRunningInstance,
   plausibleGroup,
+  selfMayJoin,
   reapCandidates,
   deadAfterMs,
   seederOf,
@@ -375,6 +376,8 @@ function rowC(ctx: Ctx): Action[] | undefined {
   }
   if (local.etcdRunning)
     return [wait(`${none}; etcd was started without data yet, waiting for it to answer`)];
+  const serving = selfMayJoin(ctx.obs);
+  if (!serving.ok) return [wait(`${none}; not bootstrapping: ${serving.reason}`)];
   const group = ctx.group;
   if (group === undefined)
     return [wait(`${none} and ${ctx.groupProblem}; not bootstrapping on an uncertain list`)];
@@ -596,6 +599,8 @@ function rowD(cc: ClusterCtx): Action[] {
     return wipeThenRejoin(cc, proof);
   }
   if (c.leaderId === undefined) return [wait(`cluster ${c.clusterId} has no leader; waiting to join`)];
+  const serving = selfMayJoin(obs);
+  if (!serving.ok) return [wait(`not joining cluster ${c.clusterId}: ${serving.reason}`)];
   // D3'. etcd's own rules before an add it would refuse, or a member it would refuse to run.
   const version = canJoinWithVersion(local.etcdVersion, members);
   if (!version.ok) return [wait(`not joining cluster ${c.clusterId}: ${version.reason}`)];

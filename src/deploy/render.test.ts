@@ -303,6 +303,40 @@ describe('the config file', () => {
   });
 });
 
+describe('AWS Auto Scaling (group.provider: asg)', () => {
+  const asg = (peerSecretFile = true): Config =>
+    configSchema.parse({
+      group: { provider: 'asg', heartbeatInterval: '30s' },
+      agent: peerSecretFile ? { peerSecretFile: '/run/etcd-spot/peer-secret' } : {},
+    });
+
+  test('user-data for a launch template: names the metadata options, the instance profile and the hook; no Spot token', () => {
+    const o = opts({ secrets: { kind: 'ssm', prefix: '/etcd' } });
+    const bundle = buildDeploy(asg(), o);
+    assert.deepEqual(bundle.warnings, []);
+    const text = renderCloudInit(bundle, o);
+    assert.match(text, /^#cloud-config\n/);
+    assert.match(text, /launch template's UserData/);
+    assert.match(text, /InstanceMetadataTags: enabled/);
+    assert.match(text, /EC2_INSTANCE_TERMINATING lifecycle hook/);
+    assert.doesNotMatch(text, /spot-token|SPOTINST/);
+    const conf = parse(file(bundle, DEFAULT_RENDER_OPTIONS.configPath)) as { group: Record<string, unknown> };
+    assert.deepEqual(conf.group, { provider: 'asg', heartbeatInterval: '30s', requestTimeout: '5s' });
+    // Still valid YAML for cloud-init after the comment lines.
+    assert.ok((parse(text) as { runcmd: unknown[] }).runcmd.length > 0);
+  });
+
+  test('without agent.peerSecretFile: a warning (no Spot token to derive the peer key from)', () => {
+    const w = buildDeploy(asg(false), opts()).warnings;
+    assert.equal(w.length, 1);
+    assert.match(w[0] as string, /^agent.peerSecretFile: not set; an Auto Scaling group/);
+  });
+
+  test('an Elastigroup config gets no launch-template note', () => {
+    assert.doesNotMatch(renderCloudInit(buildDeploy(config(), opts()), opts()), /launch template/);
+  });
+});
+
 describe('cloud-init', () => {
   test('supervise: installs the packages, masks the package etcd, writes files, installs the agent and starts it', () => {
     const o = opts({

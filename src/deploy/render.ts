@@ -510,6 +510,11 @@ export function buildDeploy(input: Config, opts: RenderOptions): DeployBundle {
       'group.tokenFile: not set; the agent then needs SPOTINST_TOKEN or ~/.spotinst/credentials, which this user-data does not provide: set group.tokenFile',
     );
   }
+  if (config.group.provider === 'asg' && config.agent.peerSecretFile === undefined) {
+    warnings.push(
+      "agent.peerSecretFile: not set; an Auto Scaling group's agents have no Spot.io token to derive their peer key from, so they refuse to start without a peer secret: set agent.peerSecretFile and fill it from a secret store (--secrets ssm:<prefix>)",
+    );
+  }
   if (opts.secrets.kind !== 'none' && secretFiles(config).length === 0 && tlsTargets(config).length === 0) {
     warnings.push(
       '--secrets: the config names no secret file (group.tokenFile, agent.peerSecretFile): nothing to fetch',
@@ -559,6 +564,14 @@ export function buildDeploy(input: Config, opts: RenderOptions): DeployBundle {
 const NODE_CHECK =
   'node -e \'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)\' || { echo "etcd-spot needs Node.js >= 20: $(node --version 2>&1); use a distribution release that ships Node.js 20+ or add a Node.js 20+ apt repository" >&2; exit 1; }';
 
+/** What an Auto Scaling group's launch template needs besides this user-data (docs/deploy.md §2b). */
+export const ASG_LAUNCH_TEMPLATE_NOTE =
+  "# AWS Auto Scaling: use as the launch template's UserData (base64). The launch template sets\n" +
+  '#   MetadataOptions: { HttpTokens: required, HttpPutResponseHopLimit: 1, InstanceMetadataTags: enabled }\n' +
+  '# (the agent reads aws:autoscaling:groupName and placement/region from instance metadata) and an\n' +
+  '# instance profile with the IAM policy of docs/deploy.md; the group needs an\n' +
+  '# autoscaling:EC2_INSTANCE_TERMINATING lifecycle hook (HeartbeatTimeout 300, DefaultResult CONTINUE).\n';
+
 /** A `#cloud-config` for Debian/Ubuntu (cloud-init 22.4+). */
 export function renderCloudInit(bundle: DeployBundle, opts: RenderOptions): string {
   const supervise = bundle.config.etcd.mode === 'supervise';
@@ -603,6 +616,7 @@ export function renderCloudInit(bundle: DeployBundle, opts: RenderOptions): stri
   return (
     '#cloud-config\n' +
     '# Written by `etcd-spot render cloud-init`. Holds no secret: see docs/deploy.md.\n' +
+    (bundle.config.group.provider === 'asg' ? ASG_LAUNCH_TEMPLATE_NOTE : '') +
     stringify(doc, { lineWidth: 0 })
   );
 }

@@ -9,10 +9,10 @@ export const ETCD_STOP_GRACE_MS = 10_000;
 
 /**
  * The longest a leave can take once started, plus etcd's stop: promote a spare, move leadership and
- * remove self (one etcd call each), the signal to Spot.io, etcd's graceful stop, and 5 s of slack.
+ * remove self (one etcd call each), the release call to the cloud (Spot.io's signal, ASG's CompleteLifecycleAction), etcd's graceful stop, and 5 s of slack.
  */
 export function leaveBudgetMs(config: Config): number {
-  const requestTimeout = config.group.provider === 'elastigroup' ? config.group.requestTimeoutMs : 0;
+  const requestTimeout = 'requestTimeoutMs' in config.group ? config.group.requestTimeoutMs : 0;
   return 3 * config.etcd.callTimeoutMs + requestTimeout + ETCD_STOP_GRACE_MS + 5_000;
 }
 

@@ -34,11 +34,15 @@ export interface StartEmulatorOptions {
   tickMs?: number;
   /** Groups to create once the listeners are up. */
   groups?: GroupSpec[];
+  /** AWS region of the Auto Scaling / EC2 endpoints (default us-east-1). */
+  region?: string;
+  /** SigV4 access key ids the AWS endpoints accept (default: any well-formed one). */
+  awsAccessKeyIds?: string[];
   logger?: Logger;
 }
 
 export interface RunningEmulator {
-  /** `http://127.0.0.1:PORT` — the Spot API base URL and the control API's origin. */
+  /** `http://127.0.0.1:PORT` — the Spot API base URL, the AWS Auto Scaling / EC2 endpoint and the control API's origin. */
   url: string;
   state: CloudState;
   /** Undefined when per-instance listeners are off. */
@@ -244,6 +248,8 @@ export async function startEmulator(opts: StartEmulatorOptions): Promise<Running
     ipPrefix,
     ...(opts.account !== undefined ? { account: opts.account } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.region !== undefined ? { region: opts.region } : {}),
+    ...(opts.awsAccessKeyIds !== undefined ? { awsAccessKeyIds: opts.awsAccessKeyIds } : {}),
   });
 
   const listeners = instanceImds ? new ImdsListeners(state, imdsPort, opts.logger) : undefined;

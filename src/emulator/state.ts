@@ -21,13 +21,30 @@ import {
   groupSpecSchema,
   interruptOptionsSchema,
   launchOptionsSchema,
+  asgPatchSchema,
+  completeActionSchema,
+  instanceRefreshSchema,
+  limitRouteSchema,
+  lifecycleHookSpecSchema,
   rateLimitSchema,
   signalSchema,
-  spotRouteSchema,
 } from './schemas.ts';
+import type { LimitRoute } from './schemas.ts';
 import { SPOT_ROUTES } from './types.ts';
 import type {
   ApiRoute,
+  AsgInstanceView,
+  AsgLifecycleState,
+  AsgSpec,
+  AsgView,
+  AwsRoute,
+  CountedRoute,
+  LifecycleActionResult,
+  LifecycleActionView,
+  LifecycleHookSpec,
+  LifecycleHookView,
+  LifecycleTransition,
+  TargetLifecycleState,
   EmulatorEvent,
   EmulatorEventType,
   EmulatorStats,
@@ -43,7 +60,6 @@ import type {
   LaunchOptions,
   RateLimitSpec,
   RouteStats,
-  SpotRoute,
   SpotSignal,
 } from './types.ts';
 import type { z } from 'zod';
@@ -58,6 +74,40 @@ export interface CloudStateOptions {
   ipPrefix?: string;
   /** Seed of the PRNG behind every random choice. Random when absent (see `seed`). */
   seed?: number;
+  /** The AWS region the Auto Scaling / EC2 endpoints answer for (default us-east-1). */
+  region?: string;
+  /**
+   * Access key ids the AWS endpoints accept in a SigV4 `Credential=` (plus the instance-profile key IMDS
+   * hands out). Absent = any well-formed key id.
+   */
+  awsAccessKeyIds?: string[];
+}
+
+/** One instance refresh (StartInstanceRefresh), as DescribeInstanceRefreshes shows it. */
+export interface InstanceRefreshView {
+  id: string;
+  groupId: string;
+  status: 'InProgress' | 'Successful' | 'Cancelled';
+  startTime: number;
+  endTime?: number;
+  minHealthyPercentage: number;
+  maxHealthyPercentage: number;
+  instanceWarmupMs: number;
+  /** Instances to replace (launched before the refresh started), oldest first. */
+  toReplace: string[];
+  replaced: number;
+  /** Instances still to replace. */
+  instancesToUpdate: number;
+  percentageComplete: number;
+}
+
+/** The instance profile's temporary credentials, as IMDS `iam/security-credentials/<role>` serves them. */
+export interface InstanceCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  token: string;
+  expiration: number;
+  lastUpdated: number;
 }
 
 /** A fault that applies to one request, as handed to the HTTP layer. */
@@ -83,7 +133,8 @@ export interface StateSnapshot {
   groups: GroupView[];
   instances: InstanceView[];
   faults: FaultView[];
-  rateLimits: Partial<Record<SpotRoute, { limit: number; windowMs: number }>>;
+  rateLimits: Partial<Record<LimitRoute, { limit: number; windowMs: number }>>;
+  instanceRefreshes: InstanceRefreshView[];
   lastSeq: number;
 }
 
@@ -99,13 +150,60 @@ export const DEFAULT_RATE_LIMIT = { limit: 100_000, windowMs: 60_000 };
 interface InstanceRec extends InstanceView {
   /** Launch order, to break ties between instances launched in the same millisecond. */
   ordinal: number;
+  asg?: AsgInstanceView;
 }
 
 interface Due {
   at: number;
   seq: number;
-  kind: 'running' | 'terminate';
+  /** `hook-timeout`: a lifecycle action's timeout; `refresh`: re-check a group's instance refresh (instanceId = group id). */
+  kind: 'running' | 'terminate' | 'hook-timeout' | 'refresh';
   instanceId: string;
+}
+
+interface RefreshRec {
+  id: string;
+  groupId: string;
+  status: 'InProgress' | 'Successful' | 'Cancelled';
+  startTime: number;
+  endTime?: number;
+  minHealthyPercentage: number;
+  maxHealthyPercentage: number;
+  instanceWarmupMs: number;
+  toReplace: string[];
+  replaced: number;
+  /** The old instance being replaced now and (launch-before-terminate) its replacement. */
+  current?: { old: string; replacement?: string };
+}
+
+/** The AWS error a lifecycle call gets (message texts follow AWS's). */
+function noActiveAction(by: { instanceId?: string; token?: string }): EmulatorError {
+  const msg =
+    by.token !== undefined && by.instanceId === undefined
+      ? `No active Lifecycle Action found with token ${by.token}`
+      : `No active Lifecycle Action found with instance ID ${by.instanceId ?? ''}`;
+  return new EmulatorError(msg, 400, undefined, 'ValidationError');
+}
+
+const MAX_GLOBAL_TIMEOUT_SEC = 48 * 3600;
+
+function hookView(h: LifecycleHookSpec): LifecycleHookView {
+  const heartbeatTimeoutSec = h.heartbeatTimeoutSec ?? 3600;
+  return {
+    name: h.name,
+    transition: h.transition,
+    heartbeatTimeoutSec,
+    defaultResult: h.defaultResult ?? 'ABANDON',
+    globalTimeoutSec: Math.min(MAX_GLOBAL_TIMEOUT_SEC, 100 * heartbeatTimeoutSec),
+  };
+}
+
+/** IMDS `autoscaling/target-lifecycle-state` for an ASG lifecycle state. */
+function targetStateOf(s: AsgLifecycleState): TargetLifecycleState {
+  if (s.startsWith('Terminat')) return 'Terminated';
+  if (s === 'Warmed:Running') return 'Warmed:Running';
+  if (s === 'Standby' || s === 'EnteringStandby') return 'Standby';
+  return 'InService';
 }
 
 interface FaultRec {
@@ -127,9 +225,29 @@ function emptyStats(): RouteStats {
   return { requests: 0, ok: 0, clientErrors: 0, serverErrors: 0, rateLimited: 0, faulted: 0, dropped: 0 };
 }
 
+function isAwsRoute(route: CountedRoute): route is AwsRoute {
+  return route.startsWith('autoscaling:') || route.startsWith('ec2:');
+}
+
 /** Which fault kinds mean something on which route; a fault that does not apply is neither used nor counted. */
-function faultApplies(kind: FaultSpec['kind'], route: ApiRoute): boolean {
+function faultApplies(kind: FaultSpec['kind'], route: CountedRoute): boolean {
+  if (isAwsRoute(route)) {
+    switch (kind) {
+      case 'partial':
+        return route === 'autoscaling:DescribeAutoScalingGroups' || route === 'ec2:DescribeInstances';
+      case 'stale':
+      case 'empty':
+        return /^(autoscaling|ec2):Describe/.test(route);
+      case 'no-private-ip':
+        return route === 'ec2:DescribeInstances';
+      default:
+        return true;
+    }
+  }
   switch (kind) {
+    case 'aws-error':
+    case 'no-private-ip':
+      return false;
     case 'partial':
       return route === 'group-status';
     case 'stale':
@@ -164,13 +282,22 @@ export class CloudState {
   private readonly listeners = new Set<EventListener>();
   private faultList: FaultRec[] = [];
   private faultSeq = 0;
-  private readonly limits = new Map<SpotRoute, SlidingWindow>();
-  private readonly defaultWindows = new Map<SpotRoute, SlidingWindow>();
+  private readonly limits = new Map<LimitRoute, SlidingWindow>();
+  private readonly defaultWindows = new Map<LimitRoute, SlidingWindow>();
   private counters: Record<ApiRoute, RouteStats>;
   private countersSince: number;
   private readonly tokens = new Map<string, { instanceId: string; expiresAt: number }>();
   private logicalNow: number | undefined;
   private advancing = false;
+  private awsCounters: Partial<Record<AwsRoute, RouteStats>> = {};
+  private readonly refreshes: RefreshRec[] = [];
+  private refreshSeq = 0;
+  /** The AWS region of the Auto Scaling / EC2 endpoints. */
+  readonly region: string;
+  /** Access key ids the AWS endpoints accept; undefined = any well-formed one. */
+  private readonly accessKeyIds: Set<string> | undefined;
+  private readonly profileCredentials: InstanceCredentials;
+  private readonly awsRng: Prng;
 
   constructor(opts: CloudStateOptions) {
     this.clock = opts.clock;
@@ -191,6 +318,22 @@ export class CloudState {
     this.awsAccountId = String(100_000_000_000 + (this.rng.u32() % 800_000_000) * 1000 + this.rng.int(1000));
     this.counters = this.freshCounters();
     this.countersSince = this.clock.now();
+    this.region = opts.region ?? 'us-east-1';
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(this.region))
+      throw new ConfigError([
+        `region: expected an AWS region such as us-east-1, got ${JSON.stringify(this.region)}`,
+      ]);
+    this.accessKeyIds = opts.awsAccessKeyIds ? new Set(opts.awsAccessKeyIds) : undefined;
+    // A PRNG of its own, so that AWS request ids and tokens never shift the Spot side's seeded ids.
+    this.awsRng = new Prng((this.seed ^ 0x9e3779b9) >>> 0);
+    const issued = this.clock.now();
+    this.profileCredentials = {
+      accessKeyId: `ASIA${this.awsRng.alnum(16).toUpperCase()}`,
+      secretAccessKey: this.awsRng.base64(30),
+      token: this.awsRng.base64(120),
+      expiration: issued + 6 * 3600_000,
+      lastUpdated: issued,
+    };
   }
 
   // ---------------------------------------------------------------- time
@@ -252,6 +395,11 @@ export class CloudState {
   }
 
   private applyDue(d: Due): boolean {
+    if (d.kind === 'refresh') {
+      const group = this.groups.get(d.instanceId);
+      if (group) this.stepRefresh(group);
+      return group !== undefined;
+    }
     const inst = this.instances.get(d.instanceId);
     if (!inst) return false;
     if (d.kind === 'running') {
@@ -259,8 +407,13 @@ export class CloudState {
       this.markRunning(inst);
       return true;
     }
+    if (d.kind === 'hook-timeout') return this.lifecycleTimeout(inst, d.at);
     if (inst.state !== 'terminating' || inst.terminateAt !== d.at) return false;
     const noticeEnded = inst.spotNotice !== undefined && inst.spotNotice.time <= d.at;
+    if (inst.asg) {
+      this.finishTermination(inst, noticeEnded ? 'interrupt' : (inst.terminationReason ?? 'scale-in'));
+      return true;
+    }
     this.finishTermination(
       inst,
       inst.terminationReason === 'scale-in' ? 'scale-in' : noticeEnded ? 'interrupt' : 'timeout',
@@ -338,7 +491,16 @@ export class CloudState {
   createGroup(spec: GroupSpec): GroupView {
     return this.mutate(() => {
       const s = parseOrThrow(groupSpecSchema, spec, 'group');
-      let id = s.id;
+      const provider = s.provider ?? 'elastigroup';
+      let id = provider === 'asg' ? s.name : s.id;
+      if (provider === 'asg' && this.groups.has(s.name)) {
+        throw new EmulatorError(
+          `AutoScalingGroup by this name already exists - A group with the name ${s.name} already exists`,
+          409,
+          undefined,
+          'AlreadyExists',
+        );
+      }
       if (id === undefined) {
         do id = `sig-${this.rng.hex(8)}`;
         while (this.groups.has(id));
@@ -359,6 +521,8 @@ export class CloudState {
       const group: GroupView = {
         id,
         name: s.name,
+        provider,
+        ...(provider === 'asg' ? { asg: this.buildAsgView(s.name, s.asg ?? {}) } : {}),
         targetCapacity: s.targetCapacity,
         minimum,
         maximum,
@@ -370,7 +534,9 @@ export class CloudState {
         ipReuse: s.ipReuse ?? 'never',
         imds: { ...DEFAULT_IMDS, ...stripUndefined(s.imds ?? {}) },
         instanceType: s.instanceType ?? 'm5.large',
-        availabilityZones: s.availabilityZones ?? [...DEFAULT_AZS],
+        availabilityZones:
+          s.availabilityZones ??
+          (provider === 'asg' ? ['a', 'b', 'c'].map((z) => `${this.region}${z}`) : [...DEFAULT_AZS]),
         createdAt: now,
         updatedAt: now,
       };
@@ -401,9 +567,30 @@ export class CloudState {
       const minimum = p.minimum ?? group.minimum;
       const maximum = p.maximum ?? group.maximum;
       this.checkCapacityBounds(minimum, group.targetCapacity, maximum);
-      const { imds, ...rest } = p;
+      const { imds, asg, ...rest } = p;
+      if (asg !== undefined && !group.asg)
+        throw new EmulatorError(`asg: group ${id} is not an asg group`, 400);
       Object.assign(group, stripUndefined(rest));
       if (imds) group.imds = { ...group.imds, ...stripUndefined(imds) };
+      if (asg && group.asg) {
+        const a = parseOrThrow(asgPatchSchema, asg, 'asg patch');
+        const next = this.buildAsgView(group.name, {
+          lifecycleHooks: a.lifecycleHooks ?? group.asg.lifecycleHooks,
+          capacityRebalance: a.capacityRebalance ?? group.asg.capacityRebalance,
+          tags: a.tags ?? group.asg.tags,
+          proceedMs: a.proceedMs ?? group.asg.proceedMs,
+          market: a.market ?? group.asg.market,
+          iamRole: group.asg.iamRole,
+          ...((a.instanceMaintenancePolicy ?? group.asg.instanceMaintenancePolicy)
+            ? {
+                instanceMaintenancePolicy: a.instanceMaintenancePolicy ?? group.asg.instanceMaintenancePolicy,
+              }
+            : {}),
+        });
+        next.arn = group.asg.arn;
+        next.launchTemplateId = group.asg.launchTemplateId;
+        group.asg = next;
+      }
       group.updatedAt = this.now();
       this.record('group-updated', { groupId: id, detail: { changes: p } });
       this.reconcile(group);
@@ -418,24 +605,86 @@ export class CloudState {
       if (!Number.isInteger(target) || target < 0)
         throw new EmulatorError(`target: expected a non-negative integer, got ${target}`, 400);
       this.checkCapacityBounds(group.minimum, target, group.maximum);
-      const from = group.targetCapacity;
-      group.targetCapacity = target;
-      group.updatedAt = this.now();
-      this.record('capacity-changed', { groupId, detail: { from, to: target } });
-      const active = this.liveOf(group).filter((i) => i.state === 'pending' || i.state === 'running');
-      if (active.length > target) {
-        const newestFirst = active.sort((a, b) => b.launchedAt - a.launchedAt || b.ordinal - a.ordinal);
-        for (const inst of newestFirst.slice(0, active.length - target)) {
-          this.beginTermination(
-            inst,
-            { noticeMs: group.signalTimeoutMs, spotNotice: false, rebalance: false, lifecycle: true },
-            'scale-in',
-          );
-        }
-      }
-      this.fill(group);
+      this.applyTarget(group, target);
       return this.groupView(group);
     });
+  }
+
+  /**
+   * UpdateAutoScalingGroup / SetDesiredCapacity: min, max and desired checked together with AWS's
+   * messages (400 ValidationError), then applied like setTargetCapacity.
+   */
+  updateAutoScalingGroup(
+    groupName: string,
+    u: {
+      minSize?: number;
+      maxSize?: number;
+      desiredCapacity?: number;
+      capacityRebalance?: boolean;
+      instanceMaintenancePolicy?: { minHealthyPercentage: number; maxHealthyPercentage: number } | null;
+    },
+    action: 'SetDesiredCapacity' | 'UpdateAutoScalingGroup' = 'UpdateAutoScalingGroup',
+  ): GroupView {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const asg = group.asg as AsgView;
+      const min = u.minSize ?? group.minimum;
+      const max = u.maxSize ?? group.maximum;
+      let desired = u.desiredCapacity ?? group.targetCapacity;
+      const invalid = (m: string): EmulatorError => new EmulatorError(m, 400, undefined, 'ValidationError');
+      if (action === 'SetDesiredCapacity') {
+        if (desired > max)
+          throw invalid(
+            `New SetDesiredCapacity value ${desired} is above max value ${max} for the AutoScalingGroup.`,
+          );
+        if (desired < min)
+          throw invalid(
+            `New SetDesiredCapacity value ${desired} is below min value ${min} for the AutoScalingGroup.`,
+          );
+      } else {
+        if (min > max) throw invalid(`Max bound, ${max}, must be greater than or equal to min bound, ${min}`);
+        if (u.desiredCapacity !== undefined && (desired < min || desired > max))
+          throw invalid(
+            `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`,
+          );
+        // AWS moves desired into the new bounds when only min/max changed
+        desired = Math.min(Math.max(desired, min), max);
+      }
+      group.minimum = min;
+      group.maximum = max;
+      if (u.capacityRebalance !== undefined) asg.capacityRebalance = u.capacityRebalance;
+      if (u.instanceMaintenancePolicy === null) delete asg.instanceMaintenancePolicy;
+      else if (u.instanceMaintenancePolicy !== undefined)
+        asg.instanceMaintenancePolicy = { ...u.instanceMaintenancePolicy };
+      group.updatedAt = this.now();
+      this.record('group-updated', { groupId: group.id, detail: { action, ...u } });
+      if (desired !== group.targetCapacity) this.applyTarget(group, desired);
+      return this.groupView(group);
+    });
+  }
+
+  private applyTarget(group: GroupView, target: number): void {
+    const groupId = group.id;
+    const from = group.targetCapacity;
+    group.targetCapacity = target;
+    group.updatedAt = this.now();
+    this.record('capacity-changed', { groupId, detail: { from, to: target } });
+    const active = this.liveOf(group).filter(
+      (i) => (i.state === 'pending' || i.state === 'running') && !outOfService(i),
+    );
+    if (active.length > target) {
+      // ASG: scale-in protection exempts an instance (AWS then leaves the group above desired).
+      const candidates = active.filter((i) => !i.asg?.protectedFromScaleIn);
+      const newestFirst = candidates.sort((a, b) => b.launchedAt - a.launchedAt || b.ordinal - a.ordinal);
+      for (const inst of newestFirst.slice(0, active.length - target)) {
+        this.beginTermination(
+          inst,
+          { noticeMs: group.signalTimeoutMs, spotNotice: false, rebalance: false, lifecycle: true },
+          'scale-in',
+        );
+      }
+    }
+    this.fill(group);
   }
 
   private requireGroup(id: string): GroupView {
@@ -455,7 +704,43 @@ export class CloudState {
   }
 
   private groupView(g: GroupView): GroupView {
-    return { ...g, imds: { ...g.imds }, availabilityZones: [...g.availabilityZones] };
+    const v: GroupView = { ...g, imds: { ...g.imds }, availabilityZones: [...g.availabilityZones] };
+    if (g.asg) {
+      v.asg = {
+        ...g.asg,
+        lifecycleHooks: g.asg.lifecycleHooks.map((h) => ({ ...h })),
+        tags: { ...g.asg.tags },
+      };
+      if (g.asg.instanceMaintenancePolicy)
+        v.asg.instanceMaintenancePolicy = { ...g.asg.instanceMaintenancePolicy };
+    }
+    return v;
+  }
+
+  private buildAsgView(name: string, spec: AsgSpec): AsgView {
+    const hooks = (spec.lifecycleHooks ?? []).map(hookView);
+    const names = new Set<string>();
+    for (const h of hooks) {
+      if (names.has(h.name)) throw new EmulatorError(`lifecycleHooks: hook ${h.name} is listed twice`, 400);
+      names.add(h.name);
+    }
+    const v: AsgView = {
+      lifecycleHooks: hooks,
+      capacityRebalance: spec.capacityRebalance ?? false,
+      tags: { ...(spec.tags ?? {}) },
+      proceedMs: spec.proceedMs ?? 0,
+      market: spec.market ?? 'spot',
+      iamRole: spec.iamRole ?? 'etcd-spot-instance',
+      launchTemplateId: `lt-${this.awsRng.hex(17)}`,
+      arn: `arn:aws:autoscaling:${this.region}:${this.awsAccountId}:autoScalingGroup:${this.awsRng.uuid()}:autoScalingGroupName/${name}`,
+    };
+    if (spec.instanceMaintenancePolicy) v.instanceMaintenancePolicy = { ...spec.instanceMaintenancePolicy };
+    return v;
+  }
+
+  /** Live instances in the warm pool (ASG). */
+  private warmedOf(group: GroupView): InstanceRec[] {
+    return this.liveOf(group).filter((i) => isWarmed(i) && i.state !== 'terminating');
   }
 
   private liveOf(group: GroupView): InstanceRec[] {
@@ -464,7 +749,7 @@ export class CloudState {
 
   /** Slots an instance occupies towards the target: active ones, plus TERMINATING ones until they are gone when replaceOn='terminated'. */
   private heldSlots(group: GroupView): number {
-    const live = this.liveOf(group);
+    const live = this.liveOf(group).filter((i) => !outOfService(i));
     return group.replaceOn === 'terminated'
       ? live.length
       : live.filter((i) => i.state !== 'terminating').length;
@@ -473,6 +758,11 @@ export class CloudState {
   /** Launches until the target is met (scale-up and auto-replace). */
   private fill(group: GroupView): void {
     for (let held = this.heldSlots(group); held < group.targetCapacity; held++) {
+      const warmed = this.warmedOf(group)[0];
+      if (warmed) {
+        this.leaveWarmPool(warmed);
+        continue;
+      }
       try {
         this.launch(group, {}, 'capacity');
       } catch (err) {
@@ -553,6 +843,20 @@ export class CloudState {
         groupId: inst.groupId,
         detail: { noticeTime: inst.rebalanceNoticeTime },
       });
+      const group = this.requireGroup(inst.groupId);
+      // Capacity Rebalancing: launch the replacement now; the old one goes to the termination hook once
+      // the replacement is InService (see enterService).
+      if (
+        group.asg?.capacityRebalance &&
+        inst.asg?.lifecycleState === 'InService' &&
+        !this.liveOf(group).some((i) => i.asg?.replaces === id)
+      ) {
+        try {
+          this.launch(group, { replaces: id }, 'rebalance');
+        } catch (err) {
+          this.record('launch-failed', { groupId: group.id, detail: { error: describeError(err) } });
+        }
+      }
       return this.instanceView(inst);
     });
   }
@@ -565,7 +869,8 @@ export class CloudState {
       if (!inst || inst.state === 'terminated')
         throw new EmulatorError(`instance ${instanceId} does not exist`, 404);
       inst.signals.push({ signal: sig, at: this.now() });
-      const ends = sig === 'INSTANCE_READY_TO_SHUTDOWN' && inst.state === 'terminating';
+      // An ASG instance's termination is held by its lifecycle hook, not by Spot signals.
+      const ends = sig === 'INSTANCE_READY_TO_SHUTDOWN' && inst.state === 'terminating' && !inst.asg;
       this.record('signal', {
         instanceId,
         groupId: inst.groupId,
@@ -583,7 +888,7 @@ export class CloudState {
     return inst;
   }
 
-  private launch(group: GroupView, opts: LaunchOptions, reason: string): InstanceRec {
+  private launch(group: GroupView, opts: LaunchOptions & { replaces?: string }, reason: string): InstanceRec {
     const privateIp = this.allocateIp(group, opts);
     let id: string;
     do id = `i-${this.rng.hex(17)}`;
@@ -599,10 +904,22 @@ export class CloudState {
       launchedAt: now,
       state: 'pending',
       lifeCycleState: 'ACTIVE',
-      targetLifecycleState: 'InService',
+      targetLifecycleState: opts.warmed ? 'Warmed:Running' : 'InService',
       signals: [],
       ordinal: ++this.ordinal,
     };
+    if (group.asg) {
+      inst.asg = {
+        lifecycleState: opts.warmed ? 'Warmed:Running' : 'Pending',
+        healthStatus: 'Healthy',
+        protectedFromScaleIn: false,
+        lifecycleActions: [],
+        completedActions: [],
+      };
+      if (opts.replaces !== undefined) inst.asg.replaces = opts.replaces;
+    } else if (opts.warmed) {
+      throw new EmulatorError('warmed: only instances of an asg group can be warmed', 400);
+    }
     this.instances.set(id, inst);
     this.liveIps.set(privateIp, id);
     this.everUsedIps.add(privateIp);
@@ -624,9 +941,14 @@ export class CloudState {
       groupId: inst.groupId,
       detail: { privateIp: inst.privateIp },
     });
+    if (inst.asg && inst.asg.lifecycleState === 'Pending') this.afterPending(inst);
   }
 
   private beginTermination(inst: InstanceRec, o: InterruptOptions, reason: 'interrupt' | 'scale-in'): void {
+    if (inst.asg) {
+      this.beginAsgTermination(inst, reason, o);
+      return;
+    }
     const group = this.requireGroup(inst.groupId);
     const now = this.now();
     const noticeMs = o.noticeMs ?? 120_000;
@@ -671,6 +993,10 @@ export class CloudState {
     inst.state = 'terminated';
     inst.terminatedAt = this.now();
     inst.terminationReason = reason;
+    if (inst.asg) {
+      this.dropActions(inst);
+      this.setAsgState(inst, 'Terminated');
+    }
     this.liveIps.delete(inst.privateIp);
     this.freedIps = this.freedIps.filter((ip) => ip !== inst.privateIp);
     this.freedIps.push(inst.privateIp);
@@ -681,6 +1007,7 @@ export class CloudState {
     });
     const group = this.groups.get(inst.groupId);
     if (group) this.reconcile(group);
+    if (group?.asg) this.stepRefresh(group);
   }
 
   private pickAz(group: GroupView): string {
@@ -729,6 +1056,739 @@ export class CloudState {
     throw new EmulatorError(`no free address left in ${this.ipPrefix}.${IP_FIRST}-${IP_LAST}`, 409);
   }
 
+  // ---------------------------------------------------------------- Auto Scaling
+
+  private setAsgState(inst: InstanceRec, to: AsgLifecycleState): void {
+    const a = inst.asg;
+    if (!a || a.lifecycleState === to) return;
+    const from = a.lifecycleState;
+    a.lifecycleState = to;
+    inst.targetLifecycleState = targetStateOf(to);
+    this.record('lifecycle-state', { instanceId: inst.id, groupId: inst.groupId, detail: { from, to } });
+  }
+
+  private hooksFor(group: GroupView, transition: LifecycleTransition): LifecycleHookView[] {
+    return (group.asg?.lifecycleHooks ?? []).filter((h) => h.transition === transition);
+  }
+
+  /** EC2 says running: Pending:Wait while a launch hook holds it, else InService. */
+  private afterPending(inst: InstanceRec): void {
+    if (inst.state !== 'running') return; // still booting: markRunning comes back here
+    const group = this.requireGroup(inst.groupId);
+    const hooks = this.hooksFor(group, 'autoscaling:EC2_INSTANCE_LAUNCHING');
+    if (hooks.length > 0) {
+      this.setAsgState(inst, 'Pending:Wait');
+      this.startActions(inst, hooks);
+    } else {
+      this.enterService(inst);
+    }
+  }
+
+  private enterService(inst: InstanceRec): void {
+    const a = inst.asg;
+    if (!a) return;
+    if (a.lifecycleState === 'Pending:Wait') this.setAsgState(inst, 'Pending:Proceed');
+    this.setAsgState(inst, 'InService');
+    a.inServiceAt = this.now();
+    const group = this.requireGroup(inst.groupId);
+    if (a.replaces !== undefined) {
+      const old = this.instances.get(a.replaces);
+      if (old && old.state !== 'terminated' && old.state !== 'terminating')
+        this.beginAsgTermination(old, 'rebalance', {});
+    }
+    this.stepRefresh(group);
+  }
+
+  /** A warm-pool instance is taken into the group (scale-out or the control API). */
+  private leaveWarmPool(inst: InstanceRec): void {
+    this.setAsgState(inst, 'Pending');
+    this.afterPending(inst);
+  }
+
+  private startActions(inst: InstanceRec, hooks: LifecycleHookView[]): void {
+    const a = inst.asg as AsgInstanceView;
+    const now = this.now();
+    for (const h of hooks) {
+      const action: LifecycleActionView = {
+        hookName: h.name,
+        transition: h.transition,
+        token: this.awsRng.uuid(),
+        startedAt: now,
+        timeoutAt: now + h.heartbeatTimeoutSec * 1000,
+        globalTimeoutAt: now + h.globalTimeoutSec * 1000,
+        heartbeats: 0,
+      };
+      a.lifecycleActions.push(action);
+      this.schedule(action.timeoutAt, 'hook-timeout', inst.id);
+      this.record('lifecycle-action', {
+        instanceId: inst.id,
+        groupId: inst.groupId,
+        detail: {
+          hookName: h.name,
+          transition: h.transition,
+          token: action.token,
+          timeoutAt: action.timeoutAt,
+        },
+      });
+    }
+  }
+
+  /** Ends every pending action without a result (the instance went away first). */
+  private dropActions(inst: InstanceRec): void {
+    const a = inst.asg;
+    if (!a) return;
+    for (const x of a.lifecycleActions.splice(0)) {
+      a.completedActions.push({
+        hookName: x.hookName,
+        transition: x.transition,
+        result: 'ABANDON',
+        how: 'interrupted',
+        at: this.now(),
+      });
+    }
+  }
+
+  private lifecycleTimeout(inst: InstanceRec, at: number): boolean {
+    const a = inst.asg;
+    if (!a) return false;
+    const action = a.lifecycleActions.find((x) => x.timeoutAt === at);
+    if (!action) return false;
+    const group = this.groups.get(inst.groupId);
+    const hook = group?.asg?.lifecycleHooks.find((h) => h.name === action.hookName);
+    this.finishAction(inst, action, hook?.defaultResult ?? 'ABANDON', 'timeout');
+    return true;
+  }
+
+  private finishAction(
+    inst: InstanceRec,
+    action: LifecycleActionView,
+    result: LifecycleActionResult,
+    how: 'complete' | 'timeout',
+  ): void {
+    const a = inst.asg as AsgInstanceView;
+    a.lifecycleActions = a.lifecycleActions.filter((x) => x !== action);
+    a.completedActions.push({
+      hookName: action.hookName,
+      transition: action.transition,
+      result,
+      how,
+      at: this.now(),
+    });
+    this.record('lifecycle-completed', {
+      instanceId: inst.id,
+      groupId: inst.groupId,
+      detail: { hookName: action.hookName, transition: action.transition, result, how },
+    });
+    if (action.transition === 'autoscaling:EC2_INSTANCE_TERMINATING') {
+      if (result === 'ABANDON') this.dropActions(inst); // ABANDON skips the remaining hooks
+      if (a.lifecycleActions.length === 0 && a.lifecycleState === 'Terminating:Wait')
+        this.proceedTermination(inst);
+      return;
+    }
+    if (result === 'ABANDON') {
+      this.beginAsgTermination(inst, 'launch-abandoned', {});
+      return;
+    }
+    if (a.lifecycleActions.length === 0 && a.lifecycleState === 'Pending:Wait') this.enterService(inst);
+  }
+
+  /**
+   * ASG termination: `Terminating` → `Terminating:Wait` while the group's termination hooks hold it →
+   * `Terminating:Proceed` → `Terminated` after `proceedMs`. A spot interruption also publishes the
+   * IMDS notices and ends the instance at the notice's time whatever the hook says (AWS: a hook does
+   * not outlast a spot interruption).
+   */
+  private beginAsgTermination(inst: InstanceRec, reason: string, o: InterruptOptions): void {
+    const group = this.requireGroup(inst.groupId);
+    const now = this.now();
+    const interrupt = reason === 'interrupt';
+    const noticeMs = o.noticeMs ?? 120_000;
+    if (inst.state === 'terminating') {
+      if (interrupt && (inst.terminateAt === undefined || now + noticeMs < inst.terminateAt)) {
+        inst.terminateAt = now + noticeMs;
+        if (o.spotNotice ?? true) inst.spotNotice = { action: 'terminate', time: inst.terminateAt };
+        this.schedule(inst.terminateAt, 'terminate', inst.id);
+        this.record('interrupted', {
+          instanceId: inst.id,
+          groupId: inst.groupId,
+          detail: { reason, noticeMs, terminateAt: inst.terminateAt, again: true },
+        });
+      }
+      return;
+    }
+    this.dropActions(inst); // a launch hook still holding it
+    inst.state = 'terminating';
+    inst.lifeCycleState = 'TERMINATING';
+    inst.interruptedAt = now;
+    inst.terminationReason = reason;
+    if (interrupt) {
+      if (o.spotNotice ?? true) inst.spotNotice = { action: 'terminate', time: now + noticeMs };
+      if (o.rebalance ?? true) inst.rebalanceNoticeTime = now;
+      inst.terminateAt = now + noticeMs;
+      this.schedule(inst.terminateAt, 'terminate', inst.id);
+    }
+    const hooks = this.hooksFor(group, 'autoscaling:EC2_INSTANCE_TERMINATING');
+    this.record('interrupted', {
+      instanceId: inst.id,
+      groupId: inst.groupId,
+      detail: {
+        reason,
+        ...(interrupt
+          ? { noticeMs, terminateAt: inst.terminateAt, spotNotice: inst.spotNotice !== undefined }
+          : {}),
+        hooks: hooks.map((h) => h.name),
+      },
+    });
+    this.setAsgState(inst, 'Terminating');
+    if (hooks.length > 0) {
+      this.setAsgState(inst, 'Terminating:Wait');
+      this.startActions(inst, hooks);
+    } else {
+      this.proceedTermination(inst);
+    }
+    if (group.replaceOn === 'terminating') this.reconcile(group);
+  }
+
+  private proceedTermination(inst: InstanceRec): void {
+    const group = this.requireGroup(inst.groupId);
+    this.setAsgState(inst, 'Terminating:Proceed');
+    const end = this.now() + (group.asg?.proceedMs ?? 0);
+    if (end <= this.now()) {
+      this.finishTermination(inst, inst.terminationReason ?? 'scale-in');
+      return;
+    }
+    if (inst.terminateAt === undefined || end < inst.terminateAt) {
+      inst.terminateAt = end;
+      this.schedule(end, 'terminate', inst.id);
+    }
+  }
+
+  /** The `asg` group called `name` (AutoScalingGroupName), if any. */
+  asgGroup(name: string): GroupView | undefined {
+    const g = this.groups.get(name);
+    return g?.asg ? this.groupView(g) : undefined;
+  }
+
+  private requireAsg(name: string): GroupView {
+    const g = this.groups.get(name);
+    if (!g?.asg)
+      throw new EmulatorError(
+        `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`,
+        400,
+        undefined,
+        'ValidationError',
+      );
+    return g;
+  }
+
+  private findAction(p: { groupName: string; hookName: string; instanceId?: string; token?: string }): {
+    inst: InstanceRec;
+    action: LifecycleActionView;
+  } {
+    const group = this.requireAsg(p.groupName);
+    if (p.instanceId === undefined && p.token === undefined)
+      throw new EmulatorError(
+        'Either LifecycleActionToken or InstanceId must be specified.',
+        400,
+        undefined,
+        'ValidationError',
+      );
+    if (!group.asg?.lifecycleHooks.some((h) => h.name === p.hookName))
+      throw new EmulatorError(
+        `No Lifecycle Hook found with name ${p.hookName} for group ${group.name}`,
+        400,
+        undefined,
+        'ValidationError',
+      );
+    for (const inst of this.liveOf(group)) {
+      if (p.instanceId !== undefined && inst.id !== p.instanceId) continue;
+      const action = inst.asg?.lifecycleActions.find(
+        (x) => x.hookName === p.hookName && (p.token === undefined || x.token === p.token),
+      );
+      if (action) return { inst, action };
+    }
+    throw noActiveAction(p);
+  }
+
+  /** CompleteLifecycleAction. 400 ValidationError when no action of that hook is pending for the instance/token. */
+  completeLifecycleAction(p: {
+    groupName: string;
+    hookName: string;
+    instanceId?: string;
+    token?: string;
+    result: LifecycleActionResult;
+  }): void {
+    this.mutate(() => {
+      const { inst, action } = this.findAction(p);
+      this.finishAction(inst, action, p.result, 'complete');
+    });
+  }
+
+  /** RecordLifecycleActionHeartbeat: restarts the action's heartbeat timeout (never past its global timeout). */
+  recordLifecycleActionHeartbeat(p: {
+    groupName: string;
+    hookName: string;
+    instanceId?: string;
+    token?: string;
+  }): void {
+    this.mutate(() => {
+      const { inst, action } = this.findAction(p);
+      const group = this.requireGroup(inst.groupId);
+      const hook = group.asg?.lifecycleHooks.find((h) => h.name === action.hookName);
+      const next = Math.min(this.now() + (hook?.heartbeatTimeoutSec ?? 3600) * 1000, action.globalTimeoutAt);
+      action.heartbeats++;
+      if (next !== action.timeoutAt) {
+        action.timeoutAt = next;
+        this.schedule(next, 'hook-timeout', inst.id);
+      }
+      this.record('lifecycle-heartbeat', {
+        instanceId: inst.id,
+        groupId: inst.groupId,
+        detail: { hookName: action.hookName, timeoutAt: next, heartbeats: action.heartbeats },
+      });
+    });
+  }
+
+  /** Control API: completes the instance's pending lifecycle action (the first, or the named hook's). */
+  completeInstanceAction(
+    instanceId: string,
+    opts: { hookName?: string; result?: LifecycleActionResult } = {},
+  ): InstanceView {
+    return this.mutate(() => {
+      const o = parseOrThrow(completeActionSchema, opts, 'lifecycle action');
+      const inst = this.requireLive(instanceId);
+      const action = inst.asg?.lifecycleActions.find(
+        (x) => o.hookName === undefined || x.hookName === o.hookName,
+      );
+      if (!action) throw noActiveAction({ instanceId });
+      this.finishAction(inst, action, o.result ?? 'CONTINUE', 'complete');
+      return this.instanceView(inst);
+    });
+  }
+
+  /** SetInstanceProtection. Unknown instance or one of another group → ValidationError. */
+  setInstanceProtection(groupName: string, instanceIds: string[], protect: boolean): void {
+    this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const insts = instanceIds.map((id) => {
+        const inst = this.instances.get(id);
+        if (!inst || inst.groupId !== group.id || inst.state === 'terminated')
+          throw new EmulatorError(
+            `The instance ${id} is not part of Auto Scaling group ${group.name}.`,
+            400,
+            undefined,
+            'ValidationError',
+          );
+        return inst;
+      });
+      for (const inst of insts) {
+        (inst.asg as AsgInstanceView).protectedFromScaleIn = protect;
+        this.record('protection', { instanceId: inst.id, groupId: group.id, detail: { protected: protect } });
+      }
+    });
+  }
+
+  /**
+   * TerminateInstanceInAutoScalingGroup: the instance goes through the termination hook; the group
+   * launches a replacement unless `decrement` lowers the desired capacity.
+   */
+  terminateInAutoScalingGroup(
+    instanceId: string,
+    decrement: boolean,
+  ): { instance: InstanceView; group: GroupView } {
+    return this.mutate(() => {
+      const inst = this.instances.get(instanceId);
+      const group = inst ? this.groups.get(inst.groupId) : undefined;
+      if (!inst || !group?.asg || inst.state === 'terminated')
+        throw new EmulatorError(
+          `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      if (decrement && inst.state !== 'terminating' && !outOfService(inst)) {
+        if (group.targetCapacity - 1 < group.minimum)
+          throw new EmulatorError(
+            `Currently, desiredSize equals minSize (${group.minimum}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
+            400,
+            undefined,
+            'ValidationError',
+          );
+        const from = group.targetCapacity;
+        group.targetCapacity = from - 1;
+        group.updatedAt = this.now();
+        this.record('capacity-changed', { groupId: group.id, detail: { from, to: group.targetCapacity } });
+      }
+      this.beginAsgTermination(inst, 'terminate-in-group', {});
+      return { instance: this.instanceView(inst), group: this.groupView(group) };
+    });
+  }
+
+  /** PutLifecycleHook: creates or replaces a hook by name. */
+  putLifecycleHook(groupName: string, spec: LifecycleHookSpec): LifecycleHookView {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const s = parseOrThrow(lifecycleHookSpecSchema, spec, 'lifecycle hook');
+      const asg = group.asg as AsgView;
+      const view = hookView(s);
+      const i = asg.lifecycleHooks.findIndex((h) => h.name === s.name);
+      if (i === -1) asg.lifecycleHooks.push(view);
+      else asg.lifecycleHooks[i] = view;
+      group.updatedAt = this.now();
+      this.record('group-updated', { groupId: group.id, detail: { lifecycleHook: view } });
+      return { ...view };
+    });
+  }
+
+  /** DeleteLifecycleHook. Pending actions of the hook end as if completed with its default result. */
+  deleteLifecycleHook(groupName: string, hookName: string): void {
+    this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const asg = group.asg as AsgView;
+      const hook = asg.lifecycleHooks.find((h) => h.name === hookName);
+      if (!hook)
+        throw new EmulatorError(
+          `No Lifecycle Hook found with name ${hookName} for group ${group.name}`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      asg.lifecycleHooks = asg.lifecycleHooks.filter((h) => h !== hook);
+      this.record('group-updated', { groupId: group.id, detail: { lifecycleHookDeleted: hookName } });
+      for (const inst of this.liveOf(group)) {
+        const action = inst.asg?.lifecycleActions.find((x) => x.hookName === hookName);
+        if (action) this.finishAction(inst, action, hook.defaultResult, 'timeout');
+      }
+    });
+  }
+
+  /** Control API / warm pools: takes a `Warmed:Running` instance into service (Pending → InService). */
+  enterServiceFromWarmPool(instanceId: string): InstanceView {
+    return this.mutate(() => {
+      const inst = this.requireLive(instanceId);
+      if (!isWarmed(inst)) throw new EmulatorError(`instance ${instanceId} is not in a warm pool`, 409);
+      this.leaveWarmPool(inst);
+      return this.instanceView(inst);
+    });
+  }
+
+  /**
+   * SetInstanceHealth: an Unhealthy in-service instance is replaced — it goes through the termination
+   * hook like any other termination (`terminationReason: 'unhealthy'`), as AWS does after a failed health
+   * check. `Healthy` only records.
+   */
+  setInstanceHealth(instanceId: string, health: 'Healthy' | 'Unhealthy'): InstanceView {
+    return this.mutate(() => {
+      const inst = this.instances.get(instanceId);
+      if (!inst?.asg || inst.state === 'terminated')
+        throw new EmulatorError(
+          `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      const was = inst.asg.healthStatus;
+      inst.asg.healthStatus = health;
+      if (was !== health)
+        this.record('health', { instanceId, groupId: inst.groupId, detail: { from: was, to: health } });
+      if (health === 'Unhealthy' && inst.state !== 'terminating' && !outOfService(inst))
+        this.beginAsgTermination(inst, 'unhealthy', {});
+      return this.instanceView(inst);
+    });
+  }
+
+  /**
+   * EnterStandby: InService instances leave service (IMDS `target-lifecycle-state` = `Standby`) without
+   * being terminated; unless `decrement`, replacements launch.
+   */
+  enterStandby(groupName: string, instanceIds: string[], decrement: boolean): InstanceView[] {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const insts = this.standbyTargets(group, instanceIds, 'InService');
+      if (decrement) {
+        if (group.targetCapacity - insts.length < group.minimum)
+          throw new EmulatorError(
+            `AutoScalingGroup ${group.name} has min-size=${group.minimum}, max-size=${group.maximum}, and desired-size=${group.targetCapacity}. To place into standby ${insts.length} instances, please update the AutoScalingGroup sizes appropriately.`,
+            400,
+            undefined,
+            'ValidationError',
+          );
+        const from = group.targetCapacity;
+        group.targetCapacity -= insts.length;
+        this.record('capacity-changed', { groupId: group.id, detail: { from, to: group.targetCapacity } });
+      }
+      for (const inst of insts) {
+        this.setAsgState(inst, 'EnteringStandby');
+        this.setAsgState(inst, 'Standby');
+      }
+      this.reconcile(group);
+      return insts.map((i) => this.instanceView(i));
+    });
+  }
+
+  /** ExitStandby: Standby → Pending → InService (through a launch hook if any); desired grows by one each. */
+  exitStandby(groupName: string, instanceIds: string[]): InstanceView[] {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const insts = this.standbyTargets(group, instanceIds, 'Standby');
+      if (group.targetCapacity + insts.length > group.maximum)
+        throw new EmulatorError(
+          `AutoScalingGroup ${group.name} has min-size=${group.minimum}, max-size=${group.maximum}, and desired-size=${group.targetCapacity}. To move ${insts.length} instances out of standby, please update the AutoScalingGroup sizes appropriately.`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      const from = group.targetCapacity;
+      group.targetCapacity += insts.length;
+      this.record('capacity-changed', { groupId: group.id, detail: { from, to: group.targetCapacity } });
+      for (const inst of insts) {
+        this.setAsgState(inst, 'Pending');
+        this.afterPending(inst);
+      }
+      return insts.map((i) => this.instanceView(i));
+    });
+  }
+
+  private standbyTargets(group: GroupView, ids: string[], must: 'InService' | 'Standby'): InstanceRec[] {
+    if (ids.length === 0)
+      throw new EmulatorError('InstanceIds must not be empty', 400, undefined, 'ValidationError');
+    return ids.map((id) => {
+      const inst = this.instances.get(id);
+      if (!inst || inst.groupId !== group.id || inst.state === 'terminated')
+        throw new EmulatorError(
+          `The instance ${id} is not part of Auto Scaling group ${group.name}.`,
+          400,
+          undefined,
+          'ValidationError',
+        );
+      if (inst.asg?.lifecycleState !== must)
+        throw new EmulatorError(`The instance ${id} is not in ${must}.`, 400, undefined, 'ValidationError');
+      return inst;
+    });
+  }
+
+  // ---------------------------------------------------------------- instance refresh
+
+  private refreshView(r: RefreshRec): InstanceRefreshView {
+    const left = this.refreshLeft(r);
+    const total = r.toReplace.length;
+    const v: InstanceRefreshView = {
+      id: r.id,
+      groupId: r.groupId,
+      status: r.status,
+      startTime: r.startTime,
+      minHealthyPercentage: r.minHealthyPercentage,
+      maxHealthyPercentage: r.maxHealthyPercentage,
+      instanceWarmupMs: r.instanceWarmupMs,
+      toReplace: [...r.toReplace],
+      replaced: r.replaced,
+      instancesToUpdate: left,
+      percentageComplete: total === 0 ? 100 : Math.floor(((total - left) * 100) / total),
+    };
+    if (r.endTime !== undefined) v.endTime = r.endTime;
+    return v;
+  }
+
+  /** Old instances not yet replaced (the one being replaced counts until it is gone). */
+  private refreshLeft(r: RefreshRec): number {
+    if (r.status !== 'InProgress') return r.status === 'Successful' ? 0 : this.candidates(r).length;
+    return this.candidates(r).length + (r.current ? 1 : 0);
+  }
+
+  private candidates(r: RefreshRec): InstanceRec[] {
+    const out: InstanceRec[] = [];
+    for (const id of r.toReplace) {
+      const i = this.instances.get(id);
+      if (!i || i.state === 'terminated' || i.state === 'terminating') continue;
+      if (r.current?.old === id) continue;
+      out.push(i);
+    }
+    return out;
+  }
+
+  /**
+   * StartInstanceRefresh: replaces every instance that was in the group when it started, one at a time.
+   * MinHealthyPercentage 100 = launch before terminate (the replacement is InService and warmed up
+   * before the old one goes to the termination hook); below 100 = terminate first, then wait until the
+   * group is back at desired capacity, all InService and warmed up. Preferences default to the group's
+   * instance maintenance policy, else 90/100 (AWS's defaults).
+   */
+  startInstanceRefresh(
+    groupName: string,
+    prefs: { minHealthyPercentage?: number; maxHealthyPercentage?: number; instanceWarmupMs?: number } = {},
+  ): InstanceRefreshView {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const p = parseOrThrow(instanceRefreshSchema, prefs, 'instance refresh');
+      if (this.refreshes.some((r) => r.groupId === group.id && r.status === 'InProgress'))
+        throw new EmulatorError(
+          'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
+          400,
+          undefined,
+          'InstanceRefreshInProgress',
+        );
+      const policy = group.asg?.instanceMaintenancePolicy;
+      const rec: RefreshRec = {
+        id: this.awsRng.uuid(),
+        groupId: group.id,
+        status: 'InProgress',
+        startTime: this.now(),
+        minHealthyPercentage: p.minHealthyPercentage ?? policy?.minHealthyPercentage ?? 90,
+        maxHealthyPercentage: p.maxHealthyPercentage ?? policy?.maxHealthyPercentage ?? 100,
+        instanceWarmupMs: p.instanceWarmupMs ?? 0,
+        toReplace: this.liveOf(group)
+          .filter((i) => i.state !== 'terminating' && !outOfService(i))
+          .sort((a, b) => a.launchedAt - b.launchedAt || a.ordinal - b.ordinal)
+          .map((i) => i.id),
+        replaced: 0,
+      };
+      if (rec.minHealthyPercentage >= 100 && rec.maxHealthyPercentage <= 100)
+        throw new EmulatorError(
+          'MinHealthyPercentage of 100 needs MaxHealthyPercentage above 100 (launch before terminate).',
+          400,
+          undefined,
+          'ValidationError',
+        );
+      this.refreshes.push(rec);
+      this.record('instance-refresh', {
+        groupId: group.id,
+        detail: { id: rec.id, status: rec.status, toReplace: rec.toReplace.length },
+      });
+      this.stepRefresh(group);
+      return this.refreshView(rec);
+    });
+  }
+
+  /** Newest first, like DescribeInstanceRefreshes. */
+  instanceRefreshes(groupName?: string): InstanceRefreshView[] {
+    return this.refreshes
+      .filter((r) => groupName === undefined || r.groupId === groupName)
+      .map((r) => this.refreshView(r))
+      .reverse();
+  }
+
+  cancelInstanceRefresh(groupName: string): InstanceRefreshView {
+    return this.mutate(() => {
+      const group = this.requireAsg(groupName);
+      const rec = this.refreshes.find((r) => r.groupId === group.id && r.status === 'InProgress');
+      if (!rec)
+        throw new EmulatorError(
+          `No in progress or pending Instance Refresh found for Auto Scaling group ${group.name}`,
+          400,
+          undefined,
+          'ActiveInstanceRefreshNotFound',
+        );
+      this.endRefresh(rec, 'Cancelled');
+      return this.refreshView(rec);
+    });
+  }
+
+  private endRefresh(rec: RefreshRec, status: 'Successful' | 'Cancelled'): void {
+    rec.status = status;
+    rec.endTime = this.now();
+    delete rec.current;
+    this.record('instance-refresh', {
+      groupId: rec.groupId,
+      detail: { id: rec.id, status, replaced: rec.replaced },
+    });
+  }
+
+  /** When an InService instance counts as healthy for a refresh (warm-up done), or undefined if not InService. */
+  private healthyAt(inst: InstanceRec, rec: RefreshRec): number | undefined {
+    if (inst.state !== 'running' || inst.asg?.lifecycleState !== 'InService') return undefined;
+    return (inst.asg.inServiceAt ?? this.now()) + rec.instanceWarmupMs;
+  }
+
+  private readonly steppingRefresh = new Set<string>();
+
+  private stepRefresh(group: GroupView): void {
+    if (this.steppingRefresh.has(group.id)) return; // the outer step loops again
+    const rec = this.refreshes.find((r) => r.groupId === group.id && r.status === 'InProgress');
+    if (!rec) return;
+    this.steppingRefresh.add(group.id);
+    try {
+      this.stepRefreshLoop(group, rec);
+    } finally {
+      this.steppingRefresh.delete(group.id);
+    }
+  }
+
+  private stepRefreshLoop(group: GroupView, rec: RefreshRec): void {
+    const launchFirst = rec.minHealthyPercentage >= 100;
+    for (let guard = 0; guard < 10_000; guard++) {
+      const now = this.now();
+      const cur = rec.current;
+      if (cur) {
+        const old = this.instances.get(cur.old);
+        const oldGone = !old || old.state === 'terminated';
+        if (!oldGone && old.state !== 'terminating') {
+          // launch before terminate: the old one waits for its replacement to be InService and warm
+          const rep = cur.replacement !== undefined ? this.instances.get(cur.replacement) : undefined;
+          if (!rep || rep.state === 'terminated') {
+            try {
+              cur.replacement = this.launch(group, {}, 'refresh').id;
+            } catch (err) {
+              this.record('launch-failed', { groupId: group.id, detail: { error: describeError(err) } });
+              return;
+            }
+            continue;
+          }
+          const ready = this.healthyAt(rep, rec);
+          if (ready === undefined) return;
+          if (ready > now) {
+            this.schedule(ready, 'refresh', group.id);
+            return;
+          }
+          this.beginAsgTermination(old, 'refresh', {});
+          continue;
+        }
+        if (!oldGone) return; // in the termination hook
+        if (!launchFirst) {
+          // terminate first: wait until the group is back at desired, all InService and warm
+          const active = this.liveOf(group).filter((i) => i.state !== 'terminating' && !outOfService(i));
+          if (active.length < group.targetCapacity) return;
+          let latest = now;
+          for (const i of active) {
+            const at = this.healthyAt(i, rec);
+            if (at === undefined) return;
+            latest = Math.max(latest, at);
+          }
+          if (latest > now) {
+            this.schedule(latest, 'refresh', group.id);
+            return;
+          }
+        }
+        rec.replaced++;
+        delete rec.current;
+      }
+      const next = this.candidates(rec)[0];
+      if (!next) {
+        this.endRefresh(rec, 'Successful');
+        return;
+      }
+      rec.current = { old: next.id };
+      if (!launchFirst) this.beginAsgTermination(next, 'refresh', {});
+    }
+  }
+
+  // ---------------------------------------------------------------- AWS credentials
+
+  /** The instance profile's credentials (one set for every instance, never rotated; always accepted by the AWS endpoints). */
+  instanceCredentials(): InstanceCredentials {
+    return { ...this.profileCredentials };
+  }
+
+  /** Whether the AWS endpoints accept this SigV4 access key id. */
+  acceptsAccessKey(id: string): boolean {
+    if (id === this.profileCredentials.accessKeyId) return true;
+    return this.accessKeyIds === undefined || this.accessKeyIds.has(id);
+  }
+
+  /** A request id for the AWS endpoints (seeded UUID, from a PRNG apart from the Spot side's). */
+  newAwsRequestId(): string {
+    return this.awsRng.uuid();
+  }
+
   private instanceView(i: InstanceRec): InstanceView {
     const v: InstanceView = {
       id: i.id,
@@ -750,6 +1810,13 @@ export class CloudState {
     if (i.terminateAt !== undefined) v.terminateAt = i.terminateAt;
     if (i.terminatedAt !== undefined) v.terminatedAt = i.terminatedAt;
     if (i.terminationReason !== undefined) v.terminationReason = i.terminationReason;
+    if (i.asg) {
+      v.asg = {
+        ...i.asg,
+        lifecycleActions: i.asg.lifecycleActions.map((x) => ({ ...x })),
+        completedActions: i.asg.completedActions.map((x) => ({ ...x })),
+      };
+    }
     return v;
   }
 
@@ -823,11 +1890,12 @@ export class CloudState {
    * For the HTTP layer: the faults that apply to one request on `route` (about `instanceId`, when
    * the route concerns one instance), oldest first. Each use counts against a fault's `count`.
    */
-  takeFaults(route: ApiRoute, ctx: { instanceId?: string } = {}): ActiveFault[] {
+  takeFaults(route: CountedRoute, ctx: { instanceId?: string } = {}): ActiveFault[] {
     const now = this.now();
     const out: ActiveFault[] = [];
     for (const f of this.faultList.slice()) {
-      if (f.route !== 'all' && f.route !== route) continue;
+      const service = f.route === 'autoscaling' || f.route === 'ec2' ? `${f.route}:` : undefined;
+      if (f.route !== 'all' && f.route !== route && !(service && route.startsWith(service))) continue;
       if (f.fault.untilMs !== undefined && f.fault.untilMs <= now) continue;
       if (f.fault.instanceId !== undefined && f.fault.instanceId !== ctx.instanceId) continue;
       if (!faultApplies(f.fault.kind, route)) continue;
@@ -854,9 +1922,9 @@ export class CloudState {
 
   // ---------------------------------------------------------------- rate limits
 
-  /** Sets (or with `null` removes) a sliding-window limit on one Spot route. */
-  setRateLimit(route: SpotRoute, spec: RateLimitSpec | null): void {
-    const r = parseOrThrow(spotRouteSchema, route, 'rate-limit route');
+  /** Sets (or with `null` removes) a sliding-window limit on one Spot route or one AWS action (`autoscaling:<Action>`). */
+  setRateLimit(route: LimitRoute, spec: RateLimitSpec | null): void {
+    const r = parseOrThrow(limitRouteSchema, route, 'rate-limit route');
     if (spec === null) {
       this.limits.delete(r);
       this.record('rate-limit-set', { detail: { route: r, limit: null } });
@@ -868,13 +1936,13 @@ export class CloudState {
     this.record('rate-limit-set', { detail: { route: r, limit: s.limit, windowMs } });
   }
 
-  rateLimits(): Partial<Record<SpotRoute, { limit: number; windowMs: number }>> {
-    const out: Partial<Record<SpotRoute, { limit: number; windowMs: number }>> = {};
+  rateLimits(): Partial<Record<LimitRoute, { limit: number; windowMs: number }>> {
+    const out: Partial<Record<LimitRoute, { limit: number; windowMs: number }>> = {};
     for (const [r, w] of this.limits) out[r] = { limit: w.limit, windowMs: w.windowMs };
     return out;
   }
 
-  private window(route: SpotRoute): SlidingWindow {
+  private window(route: LimitRoute): SlidingWindow {
     const w = this.limits.get(route);
     if (w) return w;
     let d = this.defaultWindows.get(route);
@@ -886,12 +1954,12 @@ export class CloudState {
   }
 
   /** Counts one request against the route's window. */
-  takeRateLimit(route: SpotRoute): RateLimitDecision {
+  takeRateLimit(route: LimitRoute): RateLimitDecision {
     return this.window(route).take(this.now());
   }
 
   /** The route's numbers now, without counting a request (for replies refused before the limiter). */
-  peekRateLimit(route: SpotRoute): RateLimitDecision {
+  peekRateLimit(route: LimitRoute): RateLimitDecision {
     return this.window(route).peek(this.now());
   }
 
@@ -904,8 +1972,14 @@ export class CloudState {
   }
 
   /** For the HTTP layer: one finished request. */
-  recordCall(route: ApiRoute, outcome: { status?: number; dropped?: boolean; faulted?: boolean }): void {
-    const c = this.counters[route];
+  recordCall(route: CountedRoute, outcome: { status?: number; dropped?: boolean; faulted?: boolean }): void {
+    let c: RouteStats;
+    if (isAwsRoute(route)) {
+      c = this.awsCounters[route] ?? emptyStats();
+      this.awsCounters[route] = c;
+    } else {
+      c = this.counters[route];
+    }
     c.requests++;
     if (outcome.faulted) c.faulted++;
     if (outcome.dropped) c.dropped++;
@@ -921,10 +1995,13 @@ export class CloudState {
   stats(): EmulatorStats {
     const routes = {} as Record<ApiRoute, RouteStats>;
     for (const [r, s] of Object.entries(this.counters) as [ApiRoute, RouteStats][]) routes[r] = { ...s };
-    return { since: this.countersSince, now: this.clock.now(), routes };
+    const aws: Partial<Record<AwsRoute, RouteStats>> = {};
+    for (const [r, s] of Object.entries(this.awsCounters) as [AwsRoute, RouteStats][]) aws[r] = { ...s };
+    return { since: this.countersSince, now: this.clock.now(), routes, aws };
   }
 
   resetStats(): void {
+    this.awsCounters = {};
     this.counters = this.freshCounters();
     this.countersSince = this.clock.now();
   }
@@ -941,9 +2018,20 @@ export class CloudState {
       instances: this.listInstances({ includeTerminated: true }),
       faults: this.faults(),
       rateLimits: this.rateLimits(),
+      instanceRefreshes: this.instanceRefreshes(),
       lastSeq: this.lastSeq(),
     };
   }
+}
+
+function isWarmed(i: InstanceView): boolean {
+  return i.asg?.lifecycleState === 'Warmed:Running';
+}
+
+/** Live but not counted towards desired capacity: warm pool and Standby. */
+function outOfService(i: InstanceView): boolean {
+  const s = i.asg?.lifecycleState;
+  return s === 'Warmed:Running' || s === 'Standby' || s === 'EnteringStandby';
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -2,7 +2,8 @@
 
 export type InstanceState = 'pending' | 'running' | 'terminating' | 'terminated';
 export type LifeCycleState = 'ACTIVE' | 'TERMINATING';
-export type TargetLifecycleState = 'InService' | 'Terminated';
+export type TargetLifecycleState =
+  'InService' | 'Terminated' | 'Standby' | 'Warmed:Running' | 'Warmed:Stopped' | 'Warmed:Hibernated';
 export type SpotSignal = 'INSTANCE_READY' | 'INSTANCE_READY_TO_SHUTDOWN';
 export type TokenPutMode = 'ok' | 403 | 404 | 405;
 
@@ -17,9 +18,88 @@ export interface ImdsSettings {
   down: boolean;
 }
 
+/** Which cloud API the group is served by: the Spot.io Elastigroup API (default) or AWS Auto Scaling. */
+export type GroupProvider = 'elastigroup' | 'asg';
+
+/** Auto Scaling `LifecycleState` values the emulator produces (cloud-apis.md §3.4). */
+export type AsgLifecycleState =
+  | 'Pending'
+  | 'Pending:Wait'
+  | 'Pending:Proceed'
+  | 'InService'
+  | 'Terminating'
+  | 'Terminating:Wait'
+  | 'Terminating:Proceed'
+  | 'Terminated'
+  | 'Warmed:Running'
+  | 'EnteringStandby'
+  | 'Standby';
+
+export type LifecycleTransition =
+  'autoscaling:EC2_INSTANCE_LAUNCHING' | 'autoscaling:EC2_INSTANCE_TERMINATING';
+export type LifecycleActionResult = 'CONTINUE' | 'ABANDON';
+
+export interface LifecycleHookSpec {
+  name: string;
+  transition: LifecycleTransition;
+  /** Seconds (default 3600). AWS allows 30–7200; the control API also accepts 1–29 for fast tests. */
+  heartbeatTimeoutSec?: number;
+  /** What happens on timeout (default ABANDON, as in AWS). */
+  defaultResult?: LifecycleActionResult;
+}
+
+export interface LifecycleHookView {
+  name: string;
+  transition: LifecycleTransition;
+  heartbeatTimeoutSec: number;
+  defaultResult: LifecycleActionResult;
+  /** min(48 h, 100 × heartbeat), seconds. */
+  globalTimeoutSec: number;
+}
+
+export interface InstanceMaintenancePolicy {
+  /** 0–100; 100 = launch before terminate. */
+  minHealthyPercentage: number;
+  /** 100–200. */
+  maxHealthyPercentage: number;
+}
+
+/** Auto Scaling settings of an `asg` group. */
+export interface AsgSpec {
+  lifecycleHooks?: LifecycleHookSpec[];
+  /** Capacity Rebalancing: a rebalance recommendation launches a replacement first (default false). */
+  capacityRebalance?: boolean;
+  /** Group tags, propagated to instances (EC2 tags and IMDS `tags/instance`). */
+  tags?: Record<string, string>;
+  instanceMaintenancePolicy?: InstanceMaintenancePolicy;
+  /** `Terminating:Proceed` → `Terminated` after this long (default 0). */
+  proceedMs?: number;
+  /** `instance-life-cycle` in IMDS and `instanceLifecycle` in EC2 (default 'spot'). */
+  market?: 'spot' | 'on-demand';
+  /** IAM role whose credentials IMDS serves (default `etcd-spot-instance`). */
+  iamRole?: string;
+}
+
+export interface AsgView {
+  lifecycleHooks: LifecycleHookView[];
+  capacityRebalance: boolean;
+  tags: Record<string, string>;
+  instanceMaintenancePolicy?: InstanceMaintenancePolicy;
+  proceedMs: number;
+  market: 'spot' | 'on-demand';
+  iamRole: string;
+  arn: string;
+  /** `lt-` + 17 hex: the launch template instances and the group report. */
+  launchTemplateId: string;
+}
+
 export interface GroupSpec {
-  /** `sig-…`; generated when absent. */
+  /** `sig-…`; generated when absent. For `provider: 'asg'` the id is the group name (AutoScalingGroupName). */
   id?: string;
+  /** Default 'elastigroup'. */
+  provider?: GroupProvider;
+  /** Only with provider 'asg'. */
+  asg?: AsgSpec;
   name: string;
   targetCapacity: number;
   minimum?: number;
@@ -46,13 +126,18 @@ export interface GroupSpec {
   availabilityZones?: string[];
 }
 
-export type GroupPatch = Partial<Omit<GroupSpec, 'id' | 'targetCapacity' | 'imds'>> & {
+export type GroupPatch = Partial<Omit<GroupSpec, 'id' | 'targetCapacity' | 'imds' | 'provider' | 'asg'>> & {
   imds?: Partial<ImdsSettings>;
+  /** ASG groups only: replaces the given fields (hooks as a whole list). */
+  asg?: Partial<Omit<AsgSpec, 'iamRole'>>;
 };
 
 export interface GroupView {
   id: string;
   name: string;
+  provider: GroupProvider;
+  /** Present for provider 'asg'. */
+  asg?: AsgView;
   targetCapacity: number;
   minimum: number;
   maximum: number;
@@ -73,6 +158,43 @@ export interface SpotNotice {
   action: 'terminate';
   /** ms since epoch. */
   time: number;
+}
+
+export interface LifecycleActionView {
+  hookName: string;
+  transition: LifecycleTransition;
+  /** The LifecycleActionToken (a UUID). */
+  token: string;
+  startedAt: number;
+  /** When the heartbeat timeout fires (moved by RecordLifecycleActionHeartbeat). */
+  timeoutAt: number;
+  /** startedAt + min(48 h, 100 × heartbeat): heartbeats cannot move timeoutAt past it. */
+  globalTimeoutAt: number;
+  heartbeats: number;
+}
+
+export interface LifecycleActionOutcome {
+  hookName: string;
+  transition: LifecycleTransition;
+  result: LifecycleActionResult;
+  /** 'complete' = CompleteLifecycleAction, 'timeout' = heartbeat/global timeout (default result), 'interrupted' = the instance went first. */
+  how: 'complete' | 'timeout' | 'interrupted';
+  at: number;
+}
+
+/** The Auto Scaling side of an instance of an `asg` group. */
+export interface AsgInstanceView {
+  lifecycleState: AsgLifecycleState;
+  healthStatus: 'Healthy' | 'Unhealthy';
+  protectedFromScaleIn: boolean;
+  /** Pending lifecycle actions (one per hook of the current transition). */
+  lifecycleActions: LifecycleActionView[];
+  /** Finished lifecycle actions, oldest first. */
+  completedActions: LifecycleActionOutcome[];
+  /** When it became InService. */
+  inServiceAt?: number;
+  /** Launched by capacity rebalancing / an instance refresh to replace this instance. */
+  replaces?: string;
 }
 
 export interface InstanceView {
@@ -97,6 +219,8 @@ export interface InstanceView {
   /** Why it went away: interrupt | scale-in | signal | timeout | terminate. */
   terminationReason?: string;
   signals: { signal: SpotSignal; at: number }[];
+  /** Present for instances of an `asg` group. */
+  asg?: AsgInstanceView;
 }
 
 export interface LaunchOptions {
@@ -104,6 +228,8 @@ export interface LaunchOptions {
   privateIp?: string;
   /** Take the most recently freed address (falls back to a fresh one when none was freed). */
   reuseIp?: boolean;
+  /** ASG groups: launch into the warm pool as `Warmed:Running` (not counted towards desired capacity). */
+  warmed?: boolean;
 }
 
 export interface InterruptOptions {
@@ -131,7 +257,14 @@ export type EmulatorEventType =
   | 'fault-added'
   | 'fault-cleared'
   | 'rate-limit-set'
-  | 'imds-listener';
+  | 'imds-listener'
+  | 'lifecycle-state'
+  | 'lifecycle-action'
+  | 'lifecycle-heartbeat'
+  | 'lifecycle-completed'
+  | 'protection'
+  | 'health'
+  | 'instance-refresh';
 
 export interface EmulatorEvent {
   seq: number;
@@ -146,7 +279,42 @@ export interface EmulatorEvent {
 /** Routes that faults, rate limits and call counters are keyed by. */
 export type SpotRoute = 'group-list' | 'group-get' | 'group-status' | 'instance-status' | 'signal';
 export type ApiRoute = SpotRoute | 'imds';
-export type FaultRoute = ApiRoute | 'all';
+
+/** Auto Scaling Query API actions the emulator serves (Version 2011-01-01). */
+export const ASG_ACTIONS = [
+  'DescribeAutoScalingGroups',
+  'DescribeAutoScalingInstances',
+  'DescribeLifecycleHooks',
+  'PutLifecycleHook',
+  'DeleteLifecycleHook',
+  'RecordLifecycleActionHeartbeat',
+  'CompleteLifecycleAction',
+  'SetInstanceProtection',
+  'SetDesiredCapacity',
+  'UpdateAutoScalingGroup',
+  'TerminateInstanceInAutoScalingGroup',
+  'StartInstanceRefresh',
+  'DescribeInstanceRefreshes',
+  'CancelInstanceRefresh',
+  'EnterStandby',
+  'ExitStandby',
+  'SetInstanceHealth',
+] as const;
+export type AsgAction = (typeof ASG_ACTIONS)[number];
+/** EC2 Query API actions the emulator serves (Version 2016-11-15). */
+export const EC2_ACTIONS = ['DescribeInstances'] as const;
+export type Ec2Action = (typeof EC2_ACTIONS)[number];
+/** Fault, rate-limit and counter key of one AWS action: `autoscaling:<Action>` or `ec2:<Action>`. */
+export type AwsRoute = `autoscaling:${AsgAction}` | `ec2:${Ec2Action}`;
+export const AWS_ROUTES: readonly AwsRoute[] = [
+  ...ASG_ACTIONS.map((a) => `autoscaling:${a}` as const),
+  ...EC2_ACTIONS.map((a) => `ec2:${a}` as const),
+];
+/** `autoscaling` / `ec2` = every action of that service. */
+export type AwsFaultRoute = AwsRoute | 'autoscaling' | 'ec2';
+/** Any route a request is counted under. */
+export type CountedRoute = ApiRoute | AwsRoute;
+export type FaultRoute = ApiRoute | AwsFaultRoute | 'all';
 export const SPOT_ROUTES: readonly SpotRoute[] = [
   'group-list',
   'group-get',
@@ -154,7 +322,14 @@ export const SPOT_ROUTES: readonly SpotRoute[] = [
   'instance-status',
   'signal',
 ];
-export const FAULT_ROUTES: readonly FaultRoute[] = [...SPOT_ROUTES, 'imds', 'all'];
+export const FAULT_ROUTES: readonly FaultRoute[] = [
+  ...SPOT_ROUTES,
+  'imds',
+  'all',
+  'autoscaling',
+  'ec2',
+  ...AWS_ROUTES,
+];
 
 export type FaultKind =
   | { kind: 'latency'; ms: number }
@@ -164,7 +339,11 @@ export type FaultKind =
   | { kind: 'malformed' }
   | { kind: 'stale' }
   | { kind: 'partial'; drop?: string[]; dropRandom?: number }
-  | { kind: 'empty' };
+  | { kind: 'empty' }
+  /** AWS routes only: an AWS error reply with this code (e.g. AccessDenied 403, ValidationError 400). */
+  | { kind: 'aws-error'; code: string; status?: number; message?: string }
+  /** ec2:DescribeInstances only: these instances (default: the pending ones) come without a private IP yet. */
+  | { kind: 'no-private-ip'; drop?: string[] };
 
 export type FaultSpec = FaultKind & {
   /** Applies to the next N matching requests, then clears itself. */
@@ -207,4 +386,6 @@ export interface EmulatorStats {
   since: number;
   now: number;
   routes: Record<ApiRoute, RouteStats>;
+  /** AWS Query API calls per action; an action appears once it has been called. */
+  aws: Partial<Record<AwsRoute, RouteStats>>;
 }

@@ -9,22 +9,34 @@ export interface GroupInstance {
   launchedAt?: number;
 }
 
-/** What the cloud says about one instance's lifecycle. `gone` = terminated or unknown to the group. */
-export type LifecycleState = 'active' | 'terminating' | 'gone';
+/**
+ * What the cloud says about one instance's lifecycle. `gone` = terminated or unknown to the group;
+ * `not-in-service` = part of the group but not serving (ASG: Pending, Warmed:*, Standby): its agent
+ * must not join; it is neither running for the planner nor leaving.
+ */
+export type LifecycleState = 'active' | 'terminating' | 'not-in-service' | 'gone';
 
 /**
- * The cloud's instance group (Spot.io Elastigroup, a static list, later AWS Auto Scaling).
+ * The cloud's instance group (Spot.io Elastigroup, AWS Auto Scaling, a static list).
  * Every method throws (CloudApiError, RateLimitedError, MalformedResponseError, TimeoutError) rather
  * than returning a guess: an error means "unknown", and the caller must not act destructively on it.
  */
 export interface InstanceGroup {
   /** Human-readable kind and id, e.g. `elastigroup sig-1234`. */
   readonly description: string;
-  /** The group's running instances (including ones the cloud is terminating but has not yet stopped). */
+  /** The group's id once known (Elastigroup `sig-…`, Auto Scaling group name): bootstrap token, snapshots. */
+  readonly groupId?: string | undefined;
+  /**
+   * The group's running instances (including ones the cloud is terminating but has not yet stopped).
+   * Instances that are not in service (ASG: Pending, Warmed:*, Standby) are not listed.
+   */
   listInstances(signal?: AbortSignal): Promise<GroupInstance[]>;
   /** The lifecycle state of one instance (Spot: GET /aws/ec2/instance/{id} lifeCycleState). */
   lifecycleState(id: InstanceId, signal?: AbortSignal): Promise<LifecycleState>;
-  /** Tells the cloud this instance has finished leaving and may be terminated now (Spot: INSTANCE_READY_TO_SHUTDOWN). No-op where unsupported. */
+  /**
+   * The release call: tells the cloud this instance has finished leaving and may be terminated now
+   * (Spot: INSTANCE_READY_TO_SHUTDOWN; ASG: CompleteLifecycleAction CONTINUE). No-op where unsupported.
+   */
   signalReadyToShutdown(id: InstanceId, signal?: AbortSignal): Promise<void>;
   /**
    * True only when the cloud positively answers that this instance is terminated or no longer exists
@@ -35,4 +47,11 @@ export interface InstanceGroup {
   confirmTerminated?(id: InstanceId, signal?: AbortSignal): Promise<boolean>;
   /** Desired capacity when the cloud tells it, else undefined. */
   desiredCapacity?(signal?: AbortSignal): Promise<number | undefined>;
+  /**
+   * From the latest successful list, without a call: why this instance, though it may belong to the
+   * group, is not in service (`Warmed:Running`, `Pending`, `Standby`, not listed at all); undefined when
+   * it is in service or leaving, or when the provider cannot tell (then nothing changes). An agent whose
+   * instance is not in service never joins the cluster (safety: warm pools run the agent early).
+   */
+  notInService?(id: InstanceId): string | undefined;
 }

@@ -17,7 +17,7 @@ const zero: RouteStats = {
 test('Spot API calls per minute and per instance-minute (instances counted only while running in the window)', () => {
   const routes = Object.fromEntries(SPOT_ROUTES.map((r) => [r, { ...zero }])) as EmulatorStats['routes'];
   routes['group-status'] = { ...zero, requests: 30 };
-  const stats: EmulatorStats = { since: 0, now: 120_000, routes };
+  const stats: EmulatorStats = { since: 0, now: 120_000, routes, aws: {} };
   // One instance for the whole 2 minutes, one for the last minute, one ended after 30 s, one before the window.
   const api = apiCallStats(stats, [
     { launchedAt: 0 },

@@ -45,6 +45,9 @@ import type { Convergence, FleetSnapshot, InstanceRow, MemberRow } from './snaps
 /** The repository root (src/sim/ → ../..): the agents' cwd and the parent of `.runs/`. */
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
+/** The termination lifecycle hook of a simulated Auto Scaling group. */
+export const ASG_HOOK = 'etcd-spot-leave';
+
 export interface FleetOptions {
   /** Group size at start. */
   instances: number;
@@ -57,6 +60,13 @@ export interface FleetOptions {
   /** The group's signal timeout: a TERMINATING instance is terminated after min(notice, this). Default 120 s. */
   signalTimeoutMs?: number;
   ipReuse?: 'never' | 'prefer';
+  /**
+   * The group's cloud (default elastigroup). `asg`: an AWS Auto Scaling group with an
+   * EC2_INSTANCE_TERMINATING lifecycle hook (heartbeat timeout = the signal timeout, default result
+   * CONTINUE) and launch-before-terminate maintenance; the agents get group.provider: asg with the
+   * emulator as their Auto Scaling and EC2 endpoints, and a shared peer secret.
+   */
+  provider?: 'elastigroup' | 'asg';
   /** Port of every instance's metadata service on its own IP (default 1338). */
   imdsPort?: number;
   /** Parent of the run directory (default `<repo>/.runs`). */
@@ -170,6 +180,8 @@ export class Fleet implements AsyncDisposable {
   readonly state: CloudState;
   readonly maxVoters: number;
   readonly ipPrefix: string;
+  /** The group's cloud. */
+  readonly provider: 'elastigroup' | 'asg';
   /** Every event so far, oldest first (the trace printed when something fails). */
   readonly events: FleetEvent[] = [];
   private readonly rng: Prng;
@@ -230,12 +242,30 @@ export class Fleet implements AsyncDisposable {
       this.etcdShim = writePeerShim(init.runDir);
     }
     this.unsubscribe = this.state.subscribe((e) => this.onEmulatorEvent(e));
+    this.provider = init.opts.provider ?? 'elastigroup';
+    const signalTimeoutMs = init.opts.signalTimeoutMs ?? 120_000;
     const group = this.state.createGroup({
       name: `sim-${this.seed}`,
       targetCapacity: 0,
       autoReplace: true,
-      signalTimeoutMs: init.opts.signalTimeoutMs ?? 120_000,
+      signalTimeoutMs,
       ipReuse: init.opts.ipReuse ?? 'never',
+      ...(this.provider === 'asg'
+        ? {
+            provider: 'asg' as const,
+            asg: {
+              lifecycleHooks: [
+                {
+                  name: ASG_HOOK,
+                  transition: 'autoscaling:EC2_INSTANCE_TERMINATING' as const,
+                  heartbeatTimeoutSec: Math.min(7200, Math.max(1, Math.round(signalTimeoutMs / 1000))),
+                  defaultResult: 'CONTINUE' as const,
+                },
+              ],
+              instanceMaintenancePolicy: { minHealthyPercentage: 100, maxHealthyPercentage: 150 },
+            },
+          }
+        : {}),
     });
     this.groupId = group.id;
   }
@@ -607,6 +637,34 @@ export class Fleet implements AsyncDisposable {
     this.emit({ type: 'scaled', text: `group target capacity → ${n}` });
   }
 
+  /**
+   * An instance refresh (Auto Scaling groups only): every instance replaced one at a time, launch before
+   * terminate (MinHealthyPercentage 100, MaxHealthyPercentage 150), each old one through the termination
+   * hook. Resolves when the refresh has succeeded; throws when it was cancelled or `signal` aborts.
+   */
+  async instanceRefresh(opts: { warmupMs: number; signal?: AbortSignal }): Promise<void> {
+    if (this.provider !== 'asg') throw new Error('an instance refresh needs group.provider: asg');
+    const started = this.state.startInstanceRefresh(this.groupId, {
+      minHealthyPercentage: 100,
+      maxHealthyPercentage: 150,
+      instanceWarmupMs: opts.warmupMs,
+    });
+    this.emit({
+      type: 'note',
+      text: `instance refresh ${started.id}: replacing ${started.toReplace.length} instance(s), launch before terminate`,
+    });
+    for (;;) {
+      const r = this.state.instanceRefreshes(this.groupId).find((x) => x.id === started.id);
+      if (r?.status === 'Successful') {
+        this.emit({ type: 'note', text: `instance refresh ${started.id}: done (${r.replaced} replaced)` });
+        return;
+      }
+      if (r === undefined || r.status === 'Cancelled')
+        throw new Error(`instance refresh ${started.id} ${r === undefined ? 'vanished' : 'was cancelled'}`);
+      await delay(250, undefined, opts.signal ? { signal: opts.signal } : {});
+    }
+  }
+
   /** From now on new instances take the most recently freed IP (`prefer`), or fresh ones (`never`). */
   setIpReuse(mode: 'never' | 'prefer'): void {
     this.state.updateGroup(this.groupId, { ipReuse: mode });
@@ -901,12 +959,27 @@ export class Fleet implements AsyncDisposable {
       SIM_STATE_DIR: inst.stateDir,
       SIM_CLUSTER_TOKEN: `sim-${this.seed}-${this.groupId}`,
     };
+    const group: Record<string, string> =
+      this.provider === 'asg'
+        ? {
+            // Group name from the instance tag, region from IMDS, credentials from the emulated
+            // instance profile: only the endpoints are set, as on a real instance pointed at AWS.
+            [envVarFor(['group', 'provider'])]: 'asg',
+            [envVarFor(['group', 'autoscalingEndpoint'])]: this.emulatorUrl,
+            [envVarFor(['group', 'ec2Endpoint'])]: this.emulatorUrl,
+            [envVarFor(['group', 'requestTimeout'])]: '2s',
+            [envVarFor(['group', 'heartbeatInterval'])]: '5s',
+            [envVarFor(['agent', 'peerSecret'])]: `sim-${this.seed}-${this.token}`,
+          }
+        : {
+            [envVarFor(['group', 'provider'])]: 'elastigroup',
+            [envVarFor(['group', 'apiUrl'])]: this.emulatorUrl,
+            [envVarFor(['group', 'groupId'])]: this.groupId,
+            [envVarFor(['group', 'requestTimeout'])]: '2s',
+            SPOTINST_TOKEN: this.token,
+          };
     const etcdSpot: Record<string, string> = {
-      [envVarFor(['group', 'provider'])]: 'elastigroup',
-      [envVarFor(['group', 'apiUrl'])]: this.emulatorUrl,
-      [envVarFor(['group', 'groupId'])]: this.groupId,
-      [envVarFor(['group', 'requestTimeout'])]: '2s',
-      SPOTINST_TOKEN: this.token,
+      ...group,
       [envVarFor(['metadata', 'url'])]: `http://${inst.privateIp}:${this.imdsPort}`,
       [envVarFor(['etcd', 'dataDir'])]: inst.dataDir,
       [envVarFor(['agent', 'stateDir'])]: inst.stateDir,
@@ -1019,6 +1092,16 @@ export class Fleet implements AsyncDisposable {
           ...(id !== undefined ? { instanceId: id } : {}),
           text: `${id}: signalled ${String(e.detail.signal)} (${String(e.detail.effect)})`,
           detail: { ...e.detail },
+        });
+        return;
+      case 'lifecycle-completed':
+        // An Auto Scaling group's release: the same place in a leave as Spot.io's signal.
+        this.emit({
+          at: e.at,
+          type: 'signal',
+          ...(id !== undefined ? { instanceId: id } : {}),
+          text: `${id}: lifecycle action ${String(e.detail.hookName)} ${String(e.detail.result)} (${String(e.detail.how)})`,
+          detail: { ...e.detail, signal: 'CompleteLifecycleAction' },
         });
         return;
       case 'terminated': {

@@ -99,6 +99,8 @@ export interface ApiCallStats {
   callsPerMinute: Record<ApiRoute, number>;
   /** Requests per minute over the Spot API routes (what counts against Spot.io's rate limits). */
   spotCallsPerMinute: number;
+  /** AWS Auto Scaling + EC2 calls per minute (asg groups), when any was made. */
+  awsCallsPerMinute?: number;
   /** Spot API calls per instance-minute (the minutes each instance ran in the window, summed). */
   spotCallsPerInstanceMinute?: number;
   /** The raw counters by route: requests, ok, client/server errors, rate limited, faulted, dropped. */
@@ -194,10 +196,13 @@ export function apiCallStats(
   for (const [route, s] of Object.entries(stats.routes) as [ApiRoute, RouteStats][])
     callsPerMinute[route] = perMin(s.requests);
   const spot = SPOT_ROUTES.reduce((n, r) => n + stats.routes[r].requests, 0);
+  // An Auto Scaling group's agents call AWS instead (counted per action once called).
+  const aws = Object.values(stats.aws ?? {}).reduce((n, r) => n + (r?.requests ?? 0), 0);
   const out: ApiCallStats = {
     durationMs: ms,
     callsPerMinute,
     spotCallsPerMinute: perMin(spot),
+    ...(aws > 0 ? { awsCallsPerMinute: perMin(aws) } : {}),
     routes: stats.routes,
   };
   const instanceMs = instances.reduce(
@@ -277,6 +282,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     label: scenario.name,
     signalTimeoutMs: scenario.group.signalTimeoutMs,
     ipReuse: scenario.group.ipReuse,
+    provider: scenario.group.provider,
     ...(seed !== undefined ? { seed } : {}),
     ...(opts.ipPrefix !== undefined ? { ipPrefix: opts.ipPrefix } : {}),
     ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),
@@ -739,6 +745,10 @@ async function runStep(
     case 'scale':
       await record([undefined]);
       fleet.scaleTo(step.to);
+      return undefined;
+    case 'instance-refresh':
+      await record([undefined]);
+      await fleet.instanceRefresh({ warmupMs: step.warmupMs, signal });
       return undefined;
     case 'fault': {
       const instanceId = step.instance === undefined ? undefined : await fleet.pick(step.instance);

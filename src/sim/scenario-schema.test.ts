@@ -24,6 +24,7 @@ test('a minimal file takes every default', () => {
     signalTimeoutMs: 120_000,
     ipReuse: 'never',
     bootAllAtOnce: true,
+    provider: 'elastigroup',
   });
   assert.deepEqual(s.agent, {});
   assert.deepEqual(s.agentEnv, {});
@@ -45,7 +46,7 @@ name: full
 description: everything
 seed: 42
 duration: 7m
-group: { size: 5, maxVoters: 3, signalTimeout: 30s, ipReuse: prefer, bootAllAtOnce: false }
+group: { size: 5, maxVoters: 3, signalTimeout: 30s, ipReuse: prefer, bootAllAtOnce: false, provider: asg }
 agent: { cycleInterval: 500ms, memberDeadAfter: 15s, leaveOnRebalance: true }
 agentEnv: { SEED_POLL_INTERVAL: 30, NAME: x }
 workload: { writers: 2, writesPerSecond: 50, valueSize: 256, registerClients: 0 }
@@ -78,6 +79,7 @@ timeline:
     signalTimeoutMs: 30_000,
     ipReuse: 'prefer',
     bootAllAtOnce: false,
+    provider: 'asg',
   });
   assert.deepEqual(s.agent, { cycleInterval: '500ms', memberDeadAfter: '15s', leaveOnRebalance: 'true' });
   assert.deepEqual(s.agentEnv, { SEED_POLL_INTERVAL: '30', NAME: 'x' });
@@ -224,4 +226,24 @@ test('data built in code goes through the same checks', () => {
     (err: unknown) =>
       err instanceof ScenarioError && err.issues.some((i) => i.startsWith('bench row: timeline[0].sleep')),
   );
+});
+
+test('group.provider asg and the instanceRefresh step (bare: 10 s warmup)', () => {
+  const s = parseScenarioText(
+    [
+      'name: r',
+      'description: d',
+      'group: { provider: asg }',
+      'timeline:',
+      '  - waitConverged',
+      '  - instanceRefresh: 5s',
+      '  - instanceRefresh',
+    ].join('\n'),
+    'r.yaml',
+  );
+  assert.equal(s.group.provider, 'asg');
+  assert.deepEqual(s.timeline.slice(1), [
+    { kind: 'instance-refresh', warmupMs: 5000 },
+    { kind: 'instance-refresh', warmupMs: 10_000 },
+  ]);
 });

@@ -196,12 +196,25 @@ function section<S extends z.core.$ZodLooseShape>(shape: S) {
 
 // ------------------------------------------------------------------------------------ shapes
 
+/** The routes whose replies list a group's instances (a `partial` fault drops some of them). */
+const PARTIAL_ROUTES: readonly FaultRoute[] = [
+  'group-status',
+  'all',
+  'autoscaling',
+  'autoscaling:DescribeAutoScalingGroups',
+  'ec2',
+  'ec2:DescribeInstances',
+];
+
 const groupShape = {
   size: field(integer(1, 9), { def: 3 }),
   maxVoters: field(oddVoters, { def: 5 }),
   signalTimeout: field(durationMs({ min: 0, max: 3_600_000 }), { def: 120_000 }),
   ipReuse: field(oneOf(['never', 'prefer'] as const), { def: 'never' as const }),
   bootAllAtOnce: field(bool, { def: true }),
+  // The cloud the agents talk to: a Spot.io Elastigroup (default) or an AWS Auto Scaling group with a
+  // termination lifecycle hook (issue 10).
+  provider: field(oneOf(['elastigroup', 'asg'] as const), { def: 'elastigroup' as const }),
 };
 
 /** etcd-spot agent settings a scenario may override (`agent.<key>` of its config). */
@@ -435,8 +448,11 @@ const stepSchemas = {
     }
     if (f.kind === 'latency' && f.delay === undefined)
       at('delay', "is required for kind latency, e.g. 'delay: 2s'");
-    if (f.kind === 'partial' && f.route !== 'group-status' && f.route !== 'all')
-      at('route', 'kind partial only changes group-status replies; use route group-status');
+    if (f.kind === 'partial' && !PARTIAL_ROUTES.includes(f.route))
+      at(
+        'route',
+        'kind partial only changes group lists; use route group-status (Spot.io) or autoscaling:DescribeAutoScalingGroups (AWS)',
+      );
   }),
   clearFaults: z.null({ error: "takes no value; write '- clearFaults'" }),
   partition: mapping(partitionShape).superRefine(checkCount),
@@ -446,6 +462,8 @@ const stepSchemas = {
   pause: mapping(pauseShape),
   resume: z.null({ error: "takes no value; write '- resume'" }),
   scaleTo: field(integer(1, 15, 'a group size')),
+  // The value is the instance warmup (`- instanceRefresh` alone: 10 s).
+  instanceRefresh: field(durationMs({ min: 0, max: 600_000 }), { def: 10_000 }),
   chaos: mapping(chaosShape).superRefine((c, ctx) => {
     if (c.choose.length === 0)
       ctx.addIssue({
@@ -625,6 +643,8 @@ function toStep(s: StepInput): Step {
       return { kind: 'sleep', ms: s.value };
     case 'scaleTo':
       return { kind: 'scale', to: s.value };
+    case 'instanceRefresh':
+      return { kind: 'instance-refresh', warmupMs: s.value };
     case 'reuseIp':
       return { kind: 'reuse-ip', enabled: s.value };
     case 'clearFaults':
@@ -688,6 +708,7 @@ function toScenario(s: ScenarioInput, source: string): Scenario {
       signalTimeoutMs: s.group.signalTimeout,
       ipReuse: s.group.ipReuse,
       bootAllAtOnce: s.group.bootAllAtOnce,
+      provider: s.group.provider,
     },
     agent,
     agentEnv: s.agentEnv,

@@ -34,6 +34,12 @@ export type Step =
   | { kind: 'converge'; timeoutMs?: number; voters?: number }
   | { kind: 'scale'; to: number }
   /**
+   * An instance refresh of an Auto Scaling group (`group.provider: asg`): every instance replaced one at
+   * a time, launch before terminate, each new one counted healthy `warmupMs` after it is InService; the
+   * step returns when the refresh has finished.
+   */
+  | { kind: 'instance-refresh'; warmupMs: number }
+  /**
    * A cloud API fault; `durationMs` clears it by itself, `instance` limits it to one instance's IMDS
    * and instance-status calls. `label` is the scenario file's kind name (outage, 5xx, 429, …).
    */
@@ -99,6 +105,8 @@ export interface Scenario {
     ipReuse: 'never' | 'prefer';
     /** false: launch one instance, then one more each time the fleet has converged. */
     bootAllAtOnce: boolean;
+    /** The group's cloud: Spot.io (default) or AWS Auto Scaling with a termination lifecycle hook. */
+    provider: 'elastigroup' | 'asg';
   };
   /** etcd-spot agent settings, canonical text (`'1s'`, `'true'`), passed as ETCD_SPOT_AGENT_* variables. */
   agent: Partial<Record<AgentSettingKey, string>>;
@@ -149,6 +157,8 @@ export function describeStep(s: Step): string {
       return `wipe the data dir of ${targetText(s.target, s.count)}`;
     case 'scale':
       return `scale the group to ${s.to}`;
+    case 'instance-refresh':
+      return `instance refresh of the whole group (launch before terminate, warmup ${formatDuration(s.warmupMs)})`;
     case 'fault': {
       const what =
         s.label ??
@@ -194,7 +204,13 @@ export function isNetworkStep(s: Step): boolean {
 
 /** Steps that disturb the fleet (and get per-event timings in the report). */
 export function isDisruption(s: Step): boolean {
-  return s.kind === 'interrupt' || s.kind === 'kill9' || s.kind === 'wipe' || s.kind === 'scale';
+  return (
+    s.kind === 'interrupt' ||
+    s.kind === 'kill9' ||
+    s.kind === 'wipe' ||
+    s.kind === 'scale' ||
+    s.kind === 'instance-refresh'
+  );
 }
 
 /** The chaos step's draws: a seeded sequence, the same for the same seed. */

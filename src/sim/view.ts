@@ -189,6 +189,7 @@ export interface Verdict {
   api?: {
     spotCallsPerMinute: number;
     spotCallsPerInstanceMinute?: number;
+    awsCallsPerMinute?: number;
     callsPerMinute: Record<string, number>;
   };
   resources?: ResourceReport;
@@ -221,11 +222,12 @@ export function apiLine(api: NonNullable<Verdict['api']>): string {
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
   const imds = api.callsPerMinute.imds ?? 0;
+  const aws = api.awsCallsPerMinute !== undefined ? `; AWS ${api.awsCallsPerMinute}` : '';
   const perInstance =
     api.spotCallsPerInstanceMinute === undefined
       ? ''
       : `, ${api.spotCallsPerInstanceMinute} per instance-minute`;
-  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}${perInstance}; metadata service ${imds}`;
+  return `cloud API calls/min: Spot ${api.spotCallsPerMinute}${routes ? ` (${routes})` : ''}${perInstance}${aws}; metadata service ${imds}`;
 }
 
 /** `agents: peak RSS …, CPU …; etcd: …` for the verdict. */

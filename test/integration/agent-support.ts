@@ -35,14 +35,29 @@ export function agentConfig(
   dir: string,
   extra: Record<string, string> = {},
 ): Config {
+  // An Auto Scaling group (`extra['group.provider'] = 'asg'`): the group name comes from the instance
+  // tag, the region from IMDS, the credentials from the emulated instance profile; only the endpoints
+  // are configured (and a peer secret, which Spot.io's token gives an Elastigroup for free).
+  const group: Record<string, string> =
+    extra['group.provider'] === 'asg'
+      ? {
+          'group.provider': 'asg',
+          'group.autoscalingEndpoint': emu.url,
+          'group.ec2Endpoint': emu.url,
+          'group.requestTimeout': '2s',
+          'agent.peerSecret': 'asg-integration-test-peer-secret',
+        }
+      : {
+          'group.provider': 'elastigroup',
+          'group.groupId': groupId,
+          'group.apiUrl': emu.url,
+          'group.token': TOKEN,
+          'group.requestTimeout': '2s',
+        };
   const r = loadConfig({
     env: {},
     overrides: {
-      'group.provider': 'elastigroup',
-      'group.groupId': groupId,
-      'group.apiUrl': emu.url,
-      'group.token': TOKEN,
-      'group.requestTimeout': '2s',
+      ...group,
       'metadata.url': emu.imdsUrl(instanceId),
       'metadata.timeout': '1s',
       'etcd.dataDir': join(dir, 'data'),

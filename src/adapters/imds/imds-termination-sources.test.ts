@@ -10,9 +10,9 @@ import { createImds } from './imds.ts';
 import type { InstanceMetadata } from '../../ports/instance-metadata.ts';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { MalformedResponseError, MetadataError } from '../../core/errors.ts';
-import { startHttpStub } from '../spot/testing/http-stub.ts';
-import type { HttpStub } from '../spot/testing/http-stub.ts';
-import { recordingLogger } from '../spot/testing/recording-logger.ts';
+import { startHttpStub } from '../testing/http-stub.ts';
+import type { HttpStub } from '../testing/http-stub.ts';
+import { recordingLogger } from '../testing/recording-logger.ts';
 
 /** In-memory metadata: a path maps to its body, an Error (thrown) or nothing (404). */
 function metadata(paths: Record<string, string | Error>): InstanceMetadata {

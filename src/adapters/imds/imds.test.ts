@@ -2,9 +2,9 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createImds, GROUP_ID_TAG } from './imds.ts';
 import type { ImdsOptions } from './imds.ts';
-import { startHttpStub, unusedPort } from '../spot/testing/http-stub.ts';
-import type { HttpStub, StubRequest } from '../spot/testing/http-stub.ts';
-import { recordingLogger } from '../spot/testing/recording-logger.ts';
+import { startHttpStub, unusedPort } from '../testing/http-stub.ts';
+import type { HttpStub, StubRequest } from '../testing/http-stub.ts';
+import { recordingLogger } from '../testing/recording-logger.ts';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { MetadataError, TimeoutError } from '../../core/errors.ts';
 

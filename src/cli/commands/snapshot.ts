@@ -76,10 +76,14 @@ export function formatSnapshotTable(list: readonly SnapshotManifest[]): string {
 }
 
 function groupIdOf(config: Config, flags: SnapshotFlags): string {
-  const id = flags.groupId ?? (config.group.provider === 'elastigroup' ? config.group.groupId : undefined);
+  // The agents file snapshots under the Elastigroup id or the Auto Scaling group's name.
+  const g = config.group;
+  const id =
+    flags.groupId ??
+    (g.provider === 'elastigroup' ? g.groupId : g.provider === 'asg' ? g.groupName : undefined);
   if (id === undefined)
     throw new ExitError(
-      'snapshot: no group id; pass --group-id or set group.groupId (snapshots are filed under it)',
+      'snapshot: no group id; pass --group-id or set group.groupId (group.groupName for an Auto Scaling group; snapshots are filed under it)',
       EXIT.badArgs,
       { code: 'USAGE' },
     );

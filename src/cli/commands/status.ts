@@ -35,8 +35,32 @@ interface StatusFlags extends ConfigFlags, TargetFlags {
 async function buildGroup(config: Config, env: Record<string, string | undefined>): Promise<InstanceGroup> {
   const g = config.group;
   if (g.provider === 'static') {
-    const { createStaticGroup } = await import('../../adapters/static/static-group.ts');
+    const { createStaticGroup } = await import('../../providers/static/static-group.ts');
     return createStaticGroup({ instances: g.instances });
+  }
+  if (g.provider === 'asg') {
+    if (g.groupName === undefined || g.region === undefined) {
+      throw new ConfigError([
+        'group.groupName and group.region: required for `status` of an Auto Scaling group (there is no instance metadata to read them from); pass --set group.groupName=… --set group.region=…',
+      ]);
+    }
+    const [{ createAsgGroup }, { systemClock }, { createLogger }] = await Promise.all([
+      import('../../providers/asg/asg-group.ts'),
+      import('../../adapters/local/system-clock.ts'),
+      import('../../adapters/local/logger.ts'),
+    ]);
+    return createAsgGroup({
+      groupName: g.groupName,
+      selfId: '',
+      region: g.region,
+      autoscalingEndpoint: g.autoscalingEndpoint,
+      ec2Endpoint: g.ec2Endpoint,
+      heartbeatIntervalMs: g.heartbeatIntervalMs,
+      requestTimeoutMs: g.requestTimeoutMs,
+      clock: systemClock,
+      logger: createLogger({ level: 'error' }),
+      env,
+    });
   }
   if (g.groupId === undefined) {
     throw new ConfigError([
@@ -46,7 +70,7 @@ async function buildGroup(config: Config, env: Record<string, string | undefined
   const [{ resolveSpotCredentials }, { createElastigroup }, { systemClock }, { createLogger }] =
     await Promise.all([
       import('../../config/credentials.ts'),
-      import('../../adapters/spot/elastigroup.ts'),
+      import('../../providers/elastigroup/elastigroup.ts'),
       import('../../adapters/local/system-clock.ts'),
       import('../../adapters/local/logger.ts'),
     ]);

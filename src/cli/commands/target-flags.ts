@@ -26,7 +26,10 @@ export function withTargetOptions(
     );
   }
   cmd
-    .option('--group-id <sig-…>', 'Elastigroup id (same as --set group.groupId=…)')
+    .option(
+      '--group-id <sig-…>',
+      'Elastigroup id (same as --set group.groupId=…); with --set group.provider=asg, the Auto Scaling group name',
+    )
     .option('--api-url <url>', 'Spot.io API base URL, e.g. the emulator (same as --set group.apiUrl=…)');
   if (opts.metadataUrl) {
     cmd.option(
@@ -40,7 +43,9 @@ export function withTargetOptions(
 /** The `--set` list with the shorthand flags appended (so they win, as flags do). */
 export function targetSets(flags: TargetFlags): string[] {
   const set = [...flags.set];
-  if (flags.groupId) set.push(`group.groupId=${flags.groupId}`);
+  // An Auto Scaling group is named, not numbered: --group-id gives its name.
+  const asg = set.some((kv) => kv.replace(/\s+/g, '') === 'group.provider=asg');
+  if (flags.groupId) set.push(`group.${asg ? 'groupName' : 'groupId'}=${flags.groupId}`);
   if (flags.apiUrl) set.push(`group.apiUrl=${flags.apiUrl}`);
   if (flags.metadataUrl) set.push(`metadata.url=${flags.metadataUrl}`);
   return set;

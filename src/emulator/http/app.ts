@@ -1,10 +1,12 @@
 /**
- * The emulator's main listener: the Spot API at `/aws/…`, the control API at `/emulator/…`, and every
+ * The emulator's main listener: the Spot API at `/aws/…`, the AWS Auto Scaling and EC2 Query APIs at
+ * `/` (form-encoded `Action=…`), the control API at `/emulator/…`, and every
  * live instance's metadata service at `/emulator/instances/{id}/imds/latest/…` (for tools that cannot
  * reach the per-instance listeners).
  */
 import { Hono } from 'hono';
 import type { CloudState } from '../state.ts';
+import { createAwsApp, isAwsRequest } from './aws.ts';
 import { createControlApp } from './control.ts';
 import { handleImds } from './imds.ts';
 import { createSpotApp } from './spot.ts';
@@ -29,6 +31,7 @@ function isControlPath(pathname: string): boolean {
 export function createEmulatorApp(state: CloudState, opts: EmulatorAppOptions = {}): Hono {
   const spot = createSpotApp(state);
   const control = createControlApp(state);
+  const aws = createAwsApp(state);
   const app = new Hono();
 
   if (opts.afterMutation) {
@@ -57,6 +60,8 @@ export function createEmulatorApp(state: CloudState, opts: EmulatorAppOptions = 
       });
     }
     if (isControlPath(pathname)) return control.fetch(c.req.raw, c.env);
+    if (isAwsRequest(c.req.method, new URL(c.req.url), c.req.header('content-type')))
+      return aws.fetch(c.req.raw, c.env);
     return spot.fetch(c.req.raw, c.env);
   });
 

@@ -16,8 +16,14 @@ import {
   groupSpecSchema,
   interruptOptionsSchema,
   launchOptionsSchema,
+  completeActionSchema,
+  healthSchema,
+  instanceRefreshSchema,
+  limitRouteSchema,
+  lifecycleHookSpecSchema,
+  protectionSchema,
   rateLimitSchema,
-  spotRouteSchema,
+  terminateInGroupSchema,
 } from '../schemas.ts';
 import type { CloudState } from '../state.ts';
 import type { FaultSpec } from '../types.ts';
@@ -135,6 +141,86 @@ export function createControlApp(state: CloudState): Hono {
     c.json({ instance: state.terminateInstance(c.req.param('id')) }),
   );
 
+  // ---- Auto Scaling (groups created with provider 'asg')
+
+  app.post('/instances/:id/terminate-in-group', async (c) => {
+    const o = parse(terminateInGroupSchema, await body(c));
+    const { instance, group } = state.terminateInAutoScalingGroup(
+      c.req.param('id'),
+      o.shouldDecrementDesiredCapacity ?? false,
+    );
+    return c.json({ instance, group });
+  });
+
+  app.post('/instances/:id/lifecycle-action', async (c) => {
+    const o = parse(completeActionSchema, await body(c));
+    return c.json({ instance: state.completeInstanceAction(c.req.param('id'), o) });
+  });
+
+  app.post('/instances/:id/protection', async (c) => {
+    const o = parse(protectionSchema, await body(c));
+    const id = c.req.param('id');
+    const inst = state.getInstance(id);
+    if (!inst) throw new EmulatorError(`instance ${id} does not exist`, 404);
+    state.setInstanceProtection(inst.groupId, [id], o.protected);
+    return c.json({ instance: state.getInstance(id) });
+  });
+
+  app.post('/instances/:id/health', async (c) => {
+    const o = parse(healthSchema, await body(c));
+    return c.json({ instance: state.setInstanceHealth(c.req.param('id'), o.healthStatus) });
+  });
+
+  app.post('/instances/:id/standby', async (c) => {
+    const o = parse(terminateInGroupSchema, await body(c));
+    const id = c.req.param('id');
+    const inst = state.getInstance(id);
+    if (!inst) throw new EmulatorError(`instance ${id} does not exist`, 404);
+    const [moved] = state.enterStandby(inst.groupId, [id], o.shouldDecrementDesiredCapacity ?? false);
+    return c.json({ instance: moved });
+  });
+
+  app.post('/instances/:id/exit-standby', (c) => {
+    const id = c.req.param('id');
+    const inst = state.getInstance(id);
+    if (!inst) throw new EmulatorError(`instance ${id} does not exist`, 404);
+    const [moved] = state.exitStandby(inst.groupId, [id]);
+    return c.json({ instance: moved });
+  });
+
+  app.post('/instances/:id/enter-service', (c) =>
+    c.json({ instance: state.enterServiceFromWarmPool(c.req.param('id')) }),
+  );
+
+  app.post('/groups/:id/instance-refresh', async (c) => {
+    const o = parse(instanceRefreshSchema, await body(c));
+    return c.json({ instanceRefresh: state.startInstanceRefresh(c.req.param('id'), o) }, 201);
+  });
+
+  app.get('/groups/:id/instance-refresh', (c) => {
+    const id = c.req.param('id');
+    if (!state.getGroup(id)) throw new EmulatorError(`group ${id} does not exist`, 404);
+    return c.json({ instanceRefreshes: state.instanceRefreshes(id) });
+  });
+
+  app.delete('/groups/:id/instance-refresh', (c) =>
+    c.json({ instanceRefresh: state.cancelInstanceRefresh(c.req.param('id')) }),
+  );
+
+  app.put('/groups/:id/lifecycle-hooks/:name', async (c) => {
+    const raw = await body(c);
+    const spec = parse(lifecycleHookSpecSchema, {
+      ...(typeof raw === 'object' && raw !== null ? raw : {}),
+      name: c.req.param('name'),
+    });
+    return c.json({ lifecycleHook: state.putLifecycleHook(c.req.param('id'), spec) });
+  });
+
+  app.delete('/groups/:id/lifecycle-hooks/:name', (c) => {
+    state.deleteLifecycleHook(c.req.param('id'), c.req.param('name'));
+    return c.json({ deleted: c.req.param('name') });
+  });
+
   app.get('/faults', (c) => c.json({ faults: state.faults() }));
 
   app.post('/faults', async (c) => {
@@ -157,14 +243,14 @@ export function createControlApp(state: CloudState): Hono {
   app.get('/rate-limits', (c) => c.json({ rateLimits: state.rateLimits() }));
 
   app.put('/rate-limits/:route', async (c) => {
-    const route = parse(spotRouteSchema, c.req.param('route'), 'route');
+    const route = parse(limitRouteSchema, c.req.param('route'), 'route');
     const spec = parse(rateLimitSchema, await body(c));
     state.setRateLimit(route, spec);
     return c.json({ route, limit: spec.limit, windowMs: spec.windowMs ?? 60_000 });
   });
 
   app.delete('/rate-limits/:route', (c) => {
-    const route = parse(spotRouteSchema, c.req.param('route'), 'route');
+    const route = parse(limitRouteSchema, c.req.param('route'), 'route');
     state.setRateLimit(route, null);
     return c.json({ route, limit: null });
   });

@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Hono } from 'hono';
 import type { CloudState } from '../state.ts';
+import { instanceTags } from '../tags.ts';
 import type { GroupView, InstanceView } from '../types.ts';
 import { dropConnection, hold, isoSec, normalisePath } from './common.ts';
 
@@ -53,7 +54,7 @@ export function metadataLeaves(
   md('ami-id', AMI_ID);
   md('hostname', host);
   md('instance-id', inst.id);
-  md('instance-life-cycle', 'spot');
+  md('instance-life-cycle', group?.asg?.market ?? 'spot');
   md('instance-type', inst.instanceType);
   md('local-hostname', host);
   md('local-ipv4', inst.privateIp);
@@ -61,11 +62,42 @@ export function metadataLeaves(
   md('placement/region', region);
   md('autoscaling/target-lifecycle-state', inst.targetLifecycleState);
   if (group?.imds.tagsEnabled ?? true) {
-    const name = group?.name ?? inst.groupId;
-    md('tags/instance/Name', name);
-    md('tags/instance/spotinst:aws:ec2:group:createdBy', 'spotinst');
-    md('tags/instance/spotinst:aws:ec2:group:id', inst.groupId);
-    md('tags/instance/spotinst:aws:ec2:group:name', name);
+    for (const [k, v] of Object.entries(instanceTags(inst, group))) md(`tags/instance/${k}`, v);
+  }
+  if (group?.asg) {
+    // The instance profile, so that the AWS SDK's default credential chain works through IMDS.
+    const c = state.instanceCredentials();
+    const role = group.asg.iamRole;
+    md(
+      'iam/info',
+      JSON.stringify(
+        {
+          Code: 'Success',
+          LastUpdated: isoSec(c.lastUpdated),
+          InstanceProfileArn: `arn:aws:iam::${state.awsAccountId}:instance-profile/${role}`,
+          InstanceProfileId: 'AIPAEMULATEDPROFILE01',
+        },
+        null,
+        2,
+      ),
+    );
+    md(
+      `iam/security-credentials/${role}`,
+      JSON.stringify(
+        {
+          Code: 'Success',
+          LastUpdated: isoSec(c.lastUpdated),
+          Type: 'AWS-HMAC',
+          AccessKeyId: c.accessKeyId,
+          SecretAccessKey: c.secretAccessKey,
+          Token: c.token,
+          // always hours ahead of the emulator's clock, so a long run never sees them expire
+          Expiration: isoSec(Math.max(c.expiration, state.now() + 3600_000)),
+        },
+        null,
+        2,
+      ),
+    );
   }
   if (inst.spotNotice && inst.state !== 'terminated') {
     md(

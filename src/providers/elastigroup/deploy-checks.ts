@@ -7,13 +7,13 @@
  * warning line in the log, naming the setting and the fix; nothing is refused (the agent still works,
  * with less margin). See docs/deploy.md.
  */
-import type { GroupDeploymentSettings } from '../adapters/spot/elastigroup.ts';
-import type { Config } from '../config/schema.ts';
-import { describeError } from '../core/errors.ts';
-import { noticeToSignalMs } from '../deploy/timing.ts';
-import type { InstanceGroup } from '../ports/instance-group.ts';
-import type { InstanceIdentity } from '../ports/instance-metadata.ts';
-import type { Logger } from '../ports/logger.ts';
+import type { GroupDeploymentSettings } from './elastigroup.ts';
+import type { Config } from '../../config/schema.ts';
+import { describeError } from '../../core/errors.ts';
+import { noticeToSignalMs } from '../../deploy/timing.ts';
+import type { InstanceGroup } from '../../ports/instance-group.ts';
+import type { InstanceIdentity } from '../../ports/instance-metadata.ts';
+import type { Logger } from '../../ports/logger.ts';
 
 /** Spot.io's signal timeout when a signal lists none: 120 s per its help pages (the OpenAPI says 1800). */
 export const SPOT_DEFAULT_SIGNAL_TIMEOUT_SEC = 120;

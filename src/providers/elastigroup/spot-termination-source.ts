@@ -46,6 +46,7 @@ export function createSpotTerminationSource(opts: SpotTerminationSourceOptions):
           };
         }
         case 'active':
+        case 'not-in-service':
           firstSeenAt = undefined;
           return null;
         case 'gone':

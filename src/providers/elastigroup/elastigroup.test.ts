@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { createElastigroup, SIGNAL_READY_TO_SHUTDOWN } from './elastigroup.ts';
 import type { ElastigroupOptions } from './elastigroup.ts';
-import { sendJson, startHttpStub, unusedPort } from './testing/http-stub.ts';
-import type { HttpStub, StubHandler, StubRequest } from './testing/http-stub.ts';
-import { recordingLogger } from './testing/recording-logger.ts';
+import { sendJson, startHttpStub, unusedPort } from '../../adapters/testing/http-stub.ts';
+import type { HttpStub, StubHandler, StubRequest } from '../../adapters/testing/http-stub.ts';
+import { recordingLogger } from '../../adapters/testing/recording-logger.ts';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import {
   CloudApiError,

@@ -1,12 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../test/support/manual-clock.ts';
-import { recordingLogger } from '../../test/support/recording-logger.ts';
-import { createElastigroup } from '../adapters/spot/elastigroup.ts';
-import { configSchema } from '../config/schema.ts';
-import { CloudState } from '../emulator/state.ts';
-import { createSpotApp } from '../emulator/http/spot.ts';
-import type { GroupSpec } from '../emulator/types.ts';
+import { ManualClock } from '../../../test/support/manual-clock.ts';
+import { recordingLogger } from '../../../test/support/recording-logger.ts';
+import { createElastigroup } from './elastigroup.ts';
+import { configSchema } from '../../config/schema.ts';
+import { CloudState } from '../../emulator/state.ts';
+import { createSpotApp } from '../../emulator/http/spot.ts';
+import type { GroupSpec } from '../../emulator/types.ts';
 import { deploymentWarnings, runDeploymentChecks, type DeploymentCheckInput } from './deploy-checks.ts';
 
 const base: DeploymentCheckInput = {
