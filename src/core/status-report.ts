@@ -13,7 +13,14 @@ export interface StatusInput {
   /** Per member id: its own status, or the error text when it did not answer. */
   statuses: Record<
     MemberId,
-    | { leaderId?: MemberId; raftIndex: number; dbSize: number; errors: string[]; version?: string }
+    | {
+        leaderId?: MemberId;
+        raftIndex: number;
+        raftTerm?: number;
+        dbSize: number;
+        errors: string[];
+        version?: string;
+      }
     | { error: string }
   >;
   /**
@@ -141,6 +148,26 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     problems: rows.filter((r) => r.problem !== undefined).length,
     coldStandbys: rows.filter((r) => r.state === 'cold-standby').length,
   };
+}
+
+/**
+ * The members as the planner sees them (reachable = answered its own status this time), for the
+ * operator's member operations, which use the planner's predicates (./member-ops.ts).
+ */
+export function memberViewsOf(input: Pick<StatusInput, 'members' | 'statuses'>): MemberView[] {
+  return input.members.map((m) => {
+    const st = input.statuses[m.id];
+    if (st === undefined || !('raftIndex' in st)) return { ...m, reachable: false };
+    return {
+      ...m,
+      reachable: true,
+      raftIndex: st.raftIndex,
+      errors: st.errors,
+      ...(st.leaderId !== undefined ? { leaderId: st.leaderId } : {}),
+      ...(st.raftTerm !== undefined ? { raftTerm: st.raftTerm } : {}),
+      ...(st.version !== undefined ? { version: st.version } : {}),
+    };
+  });
 }
 
 /** The cold-standby reason when every voter and learner slot is taken (see {@link coldStandbyReason}). */

@@ -7,6 +7,7 @@ import { CloudApiError, ConfigError, ExitError, errorMessage, networkReason } fr
 import { clientUrlFor } from '../../core/ids.ts';
 import { buildStatusReport, type StatusInput, type StatusReport } from '../../core/status-report.ts';
 import type { Config } from '../../config/schema.ts';
+import type { EtcdCluster } from '../../ports/etcd-cluster.ts';
 import type { InstanceGroup } from '../../ports/instance-group.ts';
 import { EXIT } from '../exit-codes.ts';
 import { cliRun, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
@@ -32,7 +33,10 @@ interface StatusFlags extends ConfigFlags, TargetFlags {
 
 // The adapters (the etcd client, the logger, the Spot.io client) are imported when `status` runs, not
 // when the CLI starts: every other command, --help and --version skip loading etcd3.
-async function buildGroup(config: Config, env: Record<string, string | undefined>): Promise<InstanceGroup> {
+export async function buildGroup(
+  config: Config,
+  env: Record<string, string | undefined>,
+): Promise<InstanceGroup> {
   const g = config.group;
   if (g.provider === 'static') {
     const { createStaticGroup } = await import('../../adapters/static/static-group.ts');
@@ -83,6 +87,62 @@ function shortClause(message: string, url: string): string {
   return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
 
+/**
+ * The member list (the first endpoint to answer wins; when none does, one ExitError with each one's
+ * reason, exit 4) and every member's own status; a member that does not answer is an `error` entry,
+ * never an exception. Shared by `status` and `member`.
+ */
+export async function probeMembers(
+  etcd: EtcdCluster,
+  endpoints: string[],
+): Promise<Pick<StatusInput, 'members' | 'statuses'>> {
+  const failures: { url: string; err: unknown }[] = [];
+  let members;
+  try {
+    members = await Promise.any(
+      endpoints.map((url) =>
+        etcd.listMembers([url]).catch((err: unknown) => {
+          failures.push({ url, err });
+          throw err;
+        }),
+      ),
+    );
+  } catch {
+    const ordered = endpoints.flatMap((url) => failures.filter((f) => f.url === url));
+    throw new ExitError(etcdUnreachableMessage(ordered), EXIT.etcdUnavailable, {
+      cause: new AggregateError(
+        ordered.map((f) => f.err),
+        'member list failed at every endpoint',
+      ),
+      code: 'ETCD_UNREACHABLE',
+    });
+  }
+  const statuses: StatusInput['statuses'] = {};
+  await Promise.all(
+    members.map(async (m) => {
+      const url = m.clientUrls[0];
+      if (url === undefined) {
+        statuses[m.id] = { error: 'no client URL (never started)' };
+        return;
+      }
+      try {
+        const s = await etcd.status(url);
+        statuses[m.id] = {
+          ...(s.leaderId !== undefined ? { leaderId: s.leaderId } : {}),
+          raftIndex: s.raftIndex,
+          raftTerm: s.raftTerm,
+          dbSize: s.dbSize,
+          errors: s.errors,
+          version: s.version,
+        };
+      } catch (err) {
+        statuses[m.id] = { error: `${url}: ${networkReason(err) ?? shortClause(errorMessage(err), url)}` };
+      }
+    }),
+  );
+  return { members, statuses };
+}
+
 /** Gathers the report's inputs; throws ExitError with the exit code that names what could not be reached. */
 export async function gatherStatus(
   config: Config,
@@ -121,50 +181,7 @@ export async function gatherStatus(
         { code: 'ETCD_UNREACHABLE' },
       );
     }
-    // Every endpoint at once: the first member list wins, and when none answers each says why.
-    const failures: { url: string; err: unknown }[] = [];
-    let members;
-    try {
-      members = await Promise.any(
-        endpoints.map((url) =>
-          etcd.listMembers([url]).catch((err: unknown) => {
-            failures.push({ url, err });
-            throw err;
-          }),
-        ),
-      );
-    } catch {
-      const ordered = endpoints.flatMap((url) => failures.filter((f) => f.url === url));
-      throw new ExitError(etcdUnreachableMessage(ordered), EXIT.etcdUnavailable, {
-        cause: new AggregateError(
-          ordered.map((f) => f.err),
-          'member list failed at every endpoint',
-        ),
-        code: 'ETCD_UNREACHABLE',
-      });
-    }
-    const statuses: StatusInput['statuses'] = {};
-    await Promise.all(
-      members.map(async (m) => {
-        const url = m.clientUrls[0];
-        if (url === undefined) {
-          statuses[m.id] = { error: 'no client URL (never started)' };
-          return;
-        }
-        try {
-          const s = await etcd.status(url);
-          statuses[m.id] = {
-            leaderId: s.leaderId,
-            raftIndex: s.raftIndex,
-            dbSize: s.dbSize,
-            errors: s.errors,
-            version: s.version,
-          };
-        } catch (err) {
-          statuses[m.id] = { error: `${url}: ${networkReason(err) ?? shortClause(errorMessage(err), url)}` };
-        }
-      }),
-    );
+    const { members, statuses } = await probeMembers(etcd, endpoints);
     return {
       instances: instances.map((i) => ({ id: i.id, privateIp: i.privateIp })),
       members,
