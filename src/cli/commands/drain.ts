@@ -6,6 +6,7 @@
  * mark left, signal ready to shutdown. It stays out while the order stands; `--cancel` deletes it and
  * the agent rejoins as a fresh member. See src/agent/drain-order.ts.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   DRAIN_SOURCE,
@@ -52,6 +53,12 @@ export function registerDrainCommand(program: Command): void {
       );
       return;
     }
+    if (!existsSync(stateDir))
+      throw new ExitError(
+        `drain: no agent state dir at ${stateDir}; run drain on the instance whose agent should leave, with the agent's config (-c, or --set agent.stateDir=…)`,
+        EXIT.badArgs,
+        { code: 'USAGE' },
+      );
     const existing = await readDrainOrder(stateDir).catch(() => undefined);
     const order = {
       at: existing?.at ?? Date.now(),
