@@ -82,6 +82,37 @@ it('drain: the agent leaves (hand-off, remove, signal), stays out while the orde
       'the cloud did not end the instance',
     );
 
+    // `status` shows each agent's activity from its signed status endpoint: the drain as a notice.
+    const st = await runCli(['status', '-o', 'json', '--api-url', emu.url, '--group-id', group.id], {
+      SPOTINST_TOKEN: TOKEN,
+    });
+    const report = JSON.parse(st.stdout);
+    assert.equal(report.schemaVersion, 1, st.stderr);
+    const row = report.rows.find((x: { instanceId: string }) => x.instanceId === drained.instanceId);
+    assert.equal(row.agent.notices[0].source, 'operator-drain', JSON.stringify(row));
+    assert.ok(row.agent.left, 'the agent recorded that it left');
+    assert.equal(row.problem, 'instance-without-member');
+    for (const x of report.rows.filter((y: { instanceId: string }) => y.instanceId !== drained.instanceId)) {
+      assert.ok(x.agent.cycle > 0 && x.agent.decision.action, JSON.stringify(x.agent));
+      assert.ok(x.raftTerm >= 2, 'a term after the hand-over');
+      assert.equal(x.version, '3.4.23');
+    }
+    const wide = await runCli(['status', '-o', 'wide', '--api-url', emu.url, '--group-id', group.id], {
+      SPOTINST_TOKEN: TOKEN,
+    });
+    const line = wide.stdout.split('\n').find((l) => l.startsWith(drained.instanceId))!;
+    assert.match(
+      line,
+      /left \(operator-drain\)\s+instance-without-member\s+\S.*operator-drain, no deadline$/,
+    );
+    // A wrong key: the agents refuse, and status says so per row instead of failing.
+    const bad = await runCli(['status', '-o', 'json', '--api-url', emu.url, '--group-id', group.id], {
+      SPOTINST_TOKEN: TOKEN,
+      ETCD_SPOT_AGENT_PEER_SECRET: 'not-the-groups-secret-123',
+    });
+    for (const x of JSON.parse(bad.stdout).rows)
+      assert.match(x.agent.error, /refused our signature/, JSON.stringify(x.agent));
+
     // While the order stands, it stays out.
     const cycles = drained.runtime.agent.cycleCount;
     await waitFor(() => (drained.runtime.agent.cycleCount >= cycles + 5 ? true : undefined), {
