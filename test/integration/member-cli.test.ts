@@ -206,3 +206,19 @@ test('member remove of an unknown reference is a usage error naming the members'
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^Error: member remove: no member has the id or instance name "i-nope"; members: /);
 });
+
+test('member remove of the leader, when quorum holds: leadership is handed over first (no election), then it is removed', async () => {
+  const live = cluster.members.map((m) => m.clientUrl).join(',');
+  const leader = await leaderName();
+  const r = await runCli(['member', 'remove', leader, '--endpoints', live]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^safe: remove [0-9a-f]{16} \\(${leader}\\): 2 healthy voters of 2 remain ≥ quorum 2\\ndone: moved leadership to [0-9a-f]{16} \\(m\\d\\) first\\ndone: removed [0-9a-f]{16} \\(${leader}\\)\\n$`,
+    ),
+  );
+  const left = await members(cluster.members.filter((m) => m.name !== leader).map((m) => m.clientUrl));
+  assert.deepEqual(left.map((m) => m.name).includes(leader), false);
+  assert.equal(left.length, 2);
+});

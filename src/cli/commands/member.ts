@@ -6,7 +6,7 @@
  * group's instances like `status`.
  */
 import type { Command } from 'commander';
-import { ExitError, errorMessage } from '../../core/errors.ts';
+import { ExitError, errorCode, errorMessage } from '../../core/errors.ts';
 import { clientUrlFor } from '../../core/ids.ts';
 import {
   agreedLeader,
@@ -24,7 +24,9 @@ import type { Config } from '../../config/schema.ts';
 import type { EtcdCluster } from '../../ports/etcd-cluster.ts';
 import { EXIT } from '../exit-codes.ts';
 import {
+  colourEnabled,
   outputFormat,
+  painter,
   renderDocument,
   renderTable,
   siBytes,
@@ -216,9 +218,10 @@ export interface OpResult {
 }
 
 function opText(r: OpResult): string {
+  const paint = painter(colourEnabled());
   const lines: string[] = [];
-  if (r.safe) lines.push(`safe: ${r.check}`);
-  else lines.push(`${r.forced ? 'UNSAFE, forced' : 'refused'}: ${r.check}`);
+  if (r.safe) lines.push(`${paint('green', 'safe')}: ${r.check}`);
+  else lines.push(`${paint('red', r.forced ? 'UNSAFE, forced' : 'refused')}: ${r.check}`);
   if (!r.safe) lines.push(`${r.forced ? 'risk taken' : '--force would risk'}: ${r.risk ?? ''}`);
   if (r.dryRun) lines.push('dry run: nothing changed');
   for (const d of r.done) lines.push(`done: ${d}`);
@@ -291,6 +294,27 @@ function printOp(r: OpResult, format: ReturnType<typeof outputFormat>): void {
   cliRun.jsonWritten = true;
 }
 
+/** How long a safe change is retried while etcd refuses it as "unhealthy cluster". */
+const SETTLE_MS = 12_000;
+
+/**
+ * etcd refuses membership changes for ~5 s after a member (re)connects or leadership moves (its strict
+ * reconfiguration check counts only peers connected for 5 s): a safe change is retried through that
+ * window, as the agents do; a forced one is not (etcd's refusal is then the point).
+ */
+async function whileEtcdSettles(retry: boolean, call: () => Promise<void>): Promise<void> {
+  const until = Date.now() + SETTLE_MS;
+  for (;;) {
+    try {
+      await call();
+      return;
+    } catch (err) {
+      if (!retry || errorCode(err) !== 'ETCD_UNHEALTHY_CLUSTER' || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** The voter the planner would hand leadership to: healthy, not `exclude`, highest raft index. */
 function bestOtherVoter(views: readonly MemberView[], exclude: string): MemberView | undefined {
   return views
@@ -353,14 +377,16 @@ export function registerMemberCommand(program: Command): void {
       ref,
       (c, t) => checkRemove(c.views, t),
       async (c, t, done) => {
-        if (t.id === agreedLeader(c.views)) {
+        // The planner's leave path hands leadership over first (no election); not on a forced removal,
+        // which etcd's own strict reconfiguration check may still refuse: nothing changes then.
+        if (t.id === agreedLeader(c.views) && checkRemove(c.views, t).ok) {
           const to = bestOtherVoter(c.views, t.id);
           if (to !== undefined) {
             await c.etcd.moveLeader(leaderClientUrl(c), to.id);
             done.push(`moved leadership to ${describeMember(to)} first`);
           }
         }
-        await c.etcd.remove(c.endpoints, t.id);
+        await whileEtcdSettles(checkRemove(c.views, t).ok, () => c.etcd.remove(c.endpoints, t.id));
         done.push(`removed ${describeMember(t)}`);
       },
     );
@@ -379,7 +405,9 @@ export function registerMemberCommand(program: Command): void {
       ref,
       (c, t) => checkPromote(c.views, t, DEFAULT_POLICY.catchUpEntries),
       async (c, t, done) => {
-        await c.etcd.promote(c.endpoints, t.id);
+        await whileEtcdSettles(checkPromote(c.views, t, DEFAULT_POLICY.catchUpEntries).ok, () =>
+          c.etcd.promote(c.endpoints, t.id),
+        );
         done.push(`promoted ${describeMember(t)}`);
       },
     );
