@@ -3,7 +3,11 @@
 // removal and an unready promotion (exit 6, nothing changed), and --force taking the step anyway.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { startEtcd } from '../../src/adapters/etcd/etcd-process.ts';
+import { createEtcdCluster } from '../../src/adapters/etcd/etcd3-cluster.ts';
+import { waitFor } from '../support/wait.ts';
 import { startTestCluster, type TestCluster } from '../support/etcd-cluster-fixture.ts';
 import { etcdctl, parseMemberListSimple } from '../support/etcd-ctl.ts';
 import { runCli } from './cli-support.ts';
@@ -28,6 +32,25 @@ async function leaderName(): Promise<string> {
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   return doc.members.find((m: { role: string }) => m.role === 'leader').name;
+}
+
+/** Adds an (unstarted) learner, retrying through etcd's ~5 s refusal after a membership change or a (re)connect. */
+async function addLearner(peerUrl: string): Promise<string> {
+  const etcd = createEtcdCluster({ callTimeoutMs: 2000 });
+  try {
+    return await waitFor(
+      async () => {
+        try {
+          return (await etcd.addLearner(cluster.endpoints, peerUrl)).member.id;
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 15_000, intervalMs: 500, what: 'etcd to accept the learner' },
+    );
+  } finally {
+    await etcd.close();
+  }
 }
 
 test('member list: table, wide, --no-headers, json and yaml agree with etcdctl', async () => {
@@ -120,15 +143,7 @@ test('member move-leader hands leadership to a follower named by its instance; t
 });
 
 test('member promote refuses a learner that never started (not caught up); remove of a learner is safe', async () => {
-  const out = await etcdctl([
-    `--endpoints=${endpoints}`,
-    'member',
-    'add',
-    'spare',
-    '--learner',
-    '--peer-urls=http://127.0.76.14:2380',
-  ]);
-  const id = /Member ([0-9a-f]+) added/.exec(out)![1]!.padStart(16, '0');
+  const id = await addLearner('http://127.0.76.14:2380');
   const r = await runCli(['member', 'promote', id, '--endpoints', endpoints]);
   assert.equal(r.code, 6, r.stdout + r.stderr);
   assert.match(
@@ -148,6 +163,45 @@ test('member promote refuses a learner that never started (not caught up); remov
     rm.stdout,
     /^safe: remove [0-9a-f]{16} \(unstarted at 127\.0\.76\.14\): 3 healthy voters of 3 remain ≥ quorum 2\n/,
   );
+  assert.equal((await members()).length, 3);
+});
+
+test('member promote of a started, caught-up learner is safe and promotes it; removing it again is safe', async () => {
+  const peerUrl = 'http://127.0.76.15:2380';
+  const id = await addLearner(peerUrl);
+  cluster.track(
+    startEtcd({
+      name: 'spare2',
+      dataDir: join(cluster.dir, 'spare2'),
+      clientUrl: 'http://127.0.76.15:2379',
+      peerUrl,
+      initialCluster: [
+        ...cluster.members.map((m) => ({ name: m.name, peerUrl: m.peerUrl })),
+        { name: 'spare2', peerUrl },
+      ],
+      initialClusterState: 'existing',
+      initialClusterToken: cluster.token,
+      logFile: join(cluster.dir, 'spare2.log'),
+    }),
+  );
+  await waitFor(
+    async () => {
+      const r = await runCli(['member', 'list', '-o', 'json', '--endpoints', endpoints]);
+      const m = JSON.parse(r.stdout).members.find((x: { id: string }) => x.id === id);
+      return m?.status === 'healthy' && m.role === 'learner' ? true : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 300, what: 'the learner to start and follow the leader' },
+  );
+  const r = await runCli(['member', 'promote', 'spare2', '--endpoints', endpoints]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /^safe: promote [0-9a-f]{16} \(spare2\): \d+ entries behind the leader; 4 healthy voters of 4 ≥ quorum 3\ndone: promoted [0-9a-f]{16} \(spare2\)\n$/,
+  );
+  assert.equal((await members()).find((m) => m.id === id)?.isLearner, false);
+  const rm = await runCli(['member', 'remove', id, '--endpoints', endpoints]);
+  assert.equal(rm.code, 0, rm.stdout + rm.stderr);
+  assert.match(rm.stdout, /^safe: remove [0-9a-f]{16} \(spare2\): 3 healthy voters of 3 remain ≥ quorum 2\n/);
   assert.equal((await members()).length, 3);
 });
 

@@ -299,8 +299,9 @@ const SETTLE_MS = 12_000;
 
 /**
  * etcd refuses membership changes for ~5 s after a member (re)connects or leadership moves (its strict
- * reconfiguration check counts only peers connected for 5 s): a safe change is retried through that
- * window, as the agents do; a forced one is not (etcd's refusal is then the point).
+ * reconfiguration check counts only peers connected for 5 s), and a promotion until the learner's
+ * progress reaches its bound: a safe change is retried through that window, as the agents do; a forced
+ * one is not (etcd's refusal is then the point).
  */
 async function whileEtcdSettles(retry: boolean, call: () => Promise<void>): Promise<void> {
   const until = Date.now() + SETTLE_MS;
@@ -309,7 +310,8 @@ async function whileEtcdSettles(retry: boolean, call: () => Promise<void>): Prom
       await call();
       return;
     } catch (err) {
-      if (!retry || errorCode(err) !== 'ETCD_UNHEALTHY_CLUSTER' || Date.now() > until) throw err;
+      const transient = ['ETCD_UNHEALTHY_CLUSTER', 'ETCD_LEARNER_NOT_READY'].includes(errorCode(err) ?? '');
+      if (!retry || !transient || Date.now() > until) throw err;
       await new Promise((r) => setTimeout(r, 500));
     }
   }
