@@ -105,6 +105,17 @@ it('drain: the agent leaves (hand-off, remove, signal), stays out while the orde
       line,
       /left \(operator-drain\)\s+instance-without-member\s+\S.*operator-drain, no deadline$/,
     );
+    assert.match(line, /staying out while the drain order stands \(etcd-spot drain --cancel rejoins\)/);
+    // member list finds etcd through the group's instances when no --endpoints are given.
+    const ml = await runCli(
+      ['member', 'list', '--no-headers', '--api-url', emu.url, '--group-id', group.id],
+      {
+        SPOTINST_TOKEN: TOKEN,
+      },
+    );
+    assert.equal(ml.code, 0, ml.stderr);
+    assert.equal(ml.stdout.trimEnd().split('\n').length, 2, ml.stdout);
+    assert.ok(!ml.stdout.includes(drained.instanceId), ml.stdout);
     // A wrong key: the agents refuse, and status says so per row instead of failing.
     const bad = await runCli(['status', '-o', 'json', '--api-url', emu.url, '--group-id', group.id], {
       SPOTINST_TOKEN: TOKEN,
