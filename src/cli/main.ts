@@ -54,6 +54,17 @@ function usageErrorsPointToHelp(cmd: Command, path: string[]): void {
   if (path.length === 0) cmd.showHelpAfterError('see `etcd-spot --help`');
 }
 
+/** The program or command group that `args` names and nothing more (no subcommand, no option). */
+function groupOnly(program: Command, args: string[]): Command | undefined {
+  let cmd = program;
+  for (const a of args) {
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (sub === undefined) return undefined;
+    cmd = sub;
+  }
+  return cmd.commands.length > 0 ? cmd : undefined;
+}
+
 /** The commands whose --json (or -o json) promises a JSON document on stdout, failures included. */
 const JSON_COMMANDS = new Set(['status', 'plan', 'member']);
 
@@ -64,9 +75,11 @@ const io = {
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  if (argv.length <= 2) {
-    // No arguments: the help, and success (as etcdctl and kubectl do).
-    io.stdout(program.helpInformation());
+  const group = groupOnly(program, argv.slice(2));
+  if (group !== undefined) {
+    // No arguments, or a command group without its subcommand (`etcd-spot member`): the help, and
+    // success, as etcdctl and kubectl do.
+    io.stdout(group.helpInformation());
     return EXIT.ok;
   }
   try {

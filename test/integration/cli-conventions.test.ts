@@ -15,6 +15,14 @@ test('etcd-spot with no arguments prints the help and exits 0', async () => {
   assert.equal(r.stderr, '');
 });
 
+test('a command group without its subcommand prints its help and exits 0, as kubectl does', async () => {
+  for (const g of ['member', 'snapshot', 'certs']) {
+    const r = await runCli([g]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^Usage: etcd-spot ${g} \\[options\\] \\[command\\]`));
+  }
+});
+
 test('a usage error is one line and "see `etcd-spot <cmd> --help`", not the whole help', async () => {
   for (const [args, first, see] of [
     [['status', '--bogus'], "Error: unknown option '--bogus'", 'see `etcd-spot status --help`'],
