@@ -453,15 +453,19 @@ export function registerStatusCommand(program: Command): void {
           format === 'table' || format === 'wide'
             ? `${new Date().toISOString()}  every ${formatDuration(every)}\n`
             : '';
-        process.stdout.write(
-          tty ? `\u001b[H\u001b[2J${stamp}${text}` : `${n > 0 && stamp !== '' ? '\n' : ''}${stamp}${text}`,
-        );
+        // Successive YAML documents are separated by `---`, JSON ones are one per line.
+        const sep = n === 0 ? '' : format === 'yaml' ? '---\n' : stamp !== '' ? '\n' : '';
+        process.stdout.write(tty ? `\u001b[H\u001b[2J${stamp}${text}` : `${sep}${stamp}${text}`);
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, every);
-          stop.signal.addEventListener('abort', () => {
+          const wake = () => {
             clearTimeout(t);
             resolve();
-          });
+          };
+          const t = setTimeout(() => {
+            stop.signal.removeEventListener('abort', wake);
+            resolve();
+          }, every);
+          stop.signal.addEventListener('abort', wake, { once: true });
         });
       }
     } finally {
