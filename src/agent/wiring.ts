@@ -49,6 +49,7 @@ import type { PeerKey } from './peer-auth.ts';
 import { createStatusApp, startStatusServer } from './status-server.ts';
 import type { StatusServer } from './status-server.ts';
 import { TerminationWatcher } from './termination-watcher.ts';
+import { createDrainOrderSource } from './drain-order.ts';
 import type { AgentSettings } from './types.ts';
 import { newAgentMemory } from './types.ts';
 import { VoteKeeper } from './votes.ts';
@@ -452,6 +453,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     await observer.observeSelf(signal);
     if (!sourcesReady) {
       sourcesReady = true;
+      // The operator's `etcd-spot drain` order is a notice too: the same leave path as the cloud's.
+      sources.push(createDrainOrderSource(stateDir));
       sources.push(...provider.terminationSources(identity));
     }
     return identity;

@@ -10,4 +10,6 @@ export const EXIT = {
   etcdUnavailable: 4,
   /** Reached, but the cluster does not match the group or is unhealthy. */
   clusterNotHealthy: 5,
+  /** A safety check refused the step (member operations without --force); nothing changed. */
+  refused: 6,
 } as const;

@@ -55,6 +55,7 @@ const CODE_BY_EXIT: Record<number, string> = {
   [EXIT.cloudUnavailable]: 'CLOUD_UNAVAILABLE',
   [EXIT.etcdUnavailable]: 'ETCD_UNREACHABLE',
   [EXIT.clusterNotHealthy]: 'CLUSTER_NOT_HEALTHY',
+  [EXIT.refused]: 'REFUSED',
 };
 
 /** A stable machine-readable name for the failure, for JSON documents. */

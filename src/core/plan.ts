@@ -143,7 +143,7 @@ function rowA(ctx: Ctx): Action[] | undefined {
         reason: `${leftText}; telling the cloud we are ready to shut down (${noticeText(ctx)})`,
       });
     }
-    out.push(wait(`${leftText}; waiting for the cloud to terminate this instance (${noticeText(ctx)})`));
+    out.push(wait(`${leftText}; ${awaitingEnd(ctx)} (${noticeText(ctx)})`));
     return out;
   }
   // The notice is gone: the instance survived or rebooted. Rejoin as a fresh instance.
@@ -216,7 +216,7 @@ function rowB(ctx: Ctx): Action[] | undefined {
       });
     out.push({ kind: 'mark-left', reason: `${why}; self is no longer a member of cluster ${c.clusterId}` });
     out.push({ kind: 'signal-ready-to-shutdown', reason: `${why}; left the cluster` });
-    out.push(wait(`${why}; left, waiting for the cloud to terminate this instance`));
+    out.push(wait(`${why}; left, ${awaitingEnd(ctx)}`));
     return out;
   }
   const leaveTail: Action[] = [
@@ -813,6 +813,16 @@ function backedOff(ctx: Ctx, start: Extract<Action, { kind: 'start-etcd' | 'boot
     );
   }
   return start;
+}
+
+/**
+ * What a left instance waits for: the cloud's termination, or, when the only notice is the operator's
+ * `etcd-spot drain` order, the operator (it stays out until the order is withdrawn).
+ */
+function awaitingEnd(ctx: Ctx): string {
+  return ctx.notices.every((n) => n.source === 'operator-drain')
+    ? 'staying out while the drain order stands (etcd-spot drain --cancel rejoins)'
+    : 'waiting for the cloud to terminate this instance';
 }
 
 function noticeText(ctx: Ctx): string {

@@ -13,7 +13,14 @@ export interface StatusInput {
   /** Per member id: its own status, or the error text when it did not answer. */
   statuses: Record<
     MemberId,
-    | { leaderId?: MemberId; raftIndex: number; dbSize: number; errors: string[]; version?: string }
+    | {
+        leaderId?: MemberId;
+        raftIndex: number;
+        raftTerm?: number;
+        dbSize: number;
+        errors: string[];
+        version?: string;
+      }
     | { error: string }
   >;
   /**
@@ -21,6 +28,70 @@ export interface StatusInput {
    * and learner slot is taken is a cold standby (a documented state, not a problem).
    */
   slots?: { maxVoters: number; maxLearners: number };
+  /**
+   * Per instance id: what its agent's GET /v1/status said (parsed by {@link parseAgentStatus}), or why
+   * it could not be read. Absent: not asked.
+   */
+  agents?: Record<InstanceId, AgentActivity | { error: string }>;
+}
+
+/** What an agent is doing now, from its status endpoint. */
+export interface AgentActivity {
+  /** Completed cycles. */
+  cycle: number;
+  /** When its last cycle ran (ms). */
+  at?: number;
+  /** The first action of its last plan (its decision) and the reason. */
+  decision?: { action: string; reason: string };
+  /** Termination notices it acts on, with their deadlines (ms) when known. */
+  notices: { source: string; seenAt: number; deadline?: number }[];
+  /** It recorded that it left the cluster. */
+  left?: { at: number; reason: string };
+  /** Its last cycle failed with this. */
+  lastError?: string;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The activity in an agent's GET /v1/status body, or why it is not one (pure). `instanceId` is who we
+ * asked: an answer from another instance (the IP was reused) is not about it.
+ */
+export function parseAgentStatus(body: unknown, instanceId: InstanceId): AgentActivity | { error: string } {
+  if (!isObj(body)) return { error: 'the status endpoint did not answer with a JSON object' };
+  const self = body.self;
+  if (isObj(self) && typeof self.instanceId === 'string' && self.instanceId !== instanceId)
+    return { error: `another agent (${self.instanceId.slice(0, 64)}) answers at this IP` };
+  const out: AgentActivity = { cycle: typeof body.cycle === 'number' ? body.cycle : 0, notices: [] };
+  const last = body.lastCycle;
+  if (isObj(last)) {
+    if (typeof last.at === 'number') out.at = last.at;
+    const plan = Array.isArray(last.plan) ? last.plan : [];
+    const first: unknown = plan.find((a) => isObj(a) && a.action !== 'wait') ?? plan[0];
+    if (isObj(first) && typeof first.action === 'string')
+      out.decision = { action: first.action, reason: typeof first.reason === 'string' ? first.reason : '' };
+    const obs = last.observation;
+    if (isObj(obs) && isObj(obs.local) && isObj(obs.local.left)) {
+      const l = obs.local.left;
+      if (typeof l.at === 'number' && typeof l.reason === 'string') out.left = { at: l.at, reason: l.reason };
+    }
+  }
+  const term = body.termination;
+  if (isObj(term) && Array.isArray(term.notices)) {
+    for (const n of term.notices) {
+      if (!isObj(n) || typeof n.source !== 'string' || typeof n.seenAt !== 'number') continue;
+      if (n.advisory === true) continue;
+      out.notices.push({
+        source: n.source,
+        seenAt: n.seenAt,
+        ...(typeof n.deadline === 'number' ? { deadline: n.deadline } : {}),
+      });
+    }
+  }
+  if (isObj(body.lastError) && typeof body.lastError.error === 'string') out.lastError = body.lastError.error;
+  return out;
 }
 
 export type Role = 'leader' | 'follower' | 'learner' | 'unknown';
@@ -33,7 +104,12 @@ export interface StatusRow {
   role?: Role;
   healthy?: boolean;
   raftIndex?: number;
+  raftTerm?: number;
+  /** The member's etcd version. */
+  version?: string;
   dbSize?: number;
+  /** What the instance's agent is doing (its status endpoint), or why that is unknown. */
+  agent?: AgentActivity | { error: string };
   /** What is wrong with this row, if anything. */
   problem?:
     | 'member-without-instance'
@@ -95,6 +171,8 @@ export function buildStatusReport(input: StatusInput): StatusReport {
           : 'follower';
     if (st && 'raftIndex' in st) {
       row.raftIndex = st.raftIndex;
+      if (st.raftTerm !== undefined) row.raftTerm = st.raftTerm;
+      if (st.version !== undefined) row.version = st.version;
       row.dbSize = st.dbSize;
       row.healthy = st.leaderId !== undefined && st.errors.length === 0;
       if (!row.healthy) {
@@ -130,6 +208,11 @@ export function buildStatusReport(input: StatusInput): StatusReport {
       );
     }
   }
+  if (input.agents !== undefined)
+    for (const r of rows) {
+      const a = r.instanceId === undefined ? undefined : input.agents[r.instanceId];
+      if (a !== undefined) r.agent = a;
+    }
   // Instances in id order, then members without an instance.
   const key = (r: StatusRow) => (r.instanceId !== undefined ? `0${r.instanceId}` : `1${r.memberId ?? ''}`);
   rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
@@ -141,6 +224,26 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     problems: rows.filter((r) => r.problem !== undefined).length,
     coldStandbys: rows.filter((r) => r.state === 'cold-standby').length,
   };
+}
+
+/**
+ * The members as the planner sees them (reachable = answered its own status this time), for the
+ * operator's member operations, which use the planner's predicates (./member-ops.ts).
+ */
+export function memberViewsOf(input: Pick<StatusInput, 'members' | 'statuses'>): MemberView[] {
+  return input.members.map((m) => {
+    const st = input.statuses[m.id];
+    if (st === undefined || !('raftIndex' in st)) return { ...m, reachable: false };
+    return {
+      ...m,
+      reachable: true,
+      raftIndex: st.raftIndex,
+      errors: st.errors,
+      ...(st.leaderId !== undefined ? { leaderId: st.leaderId } : {}),
+      ...(st.raftTerm !== undefined ? { raftTerm: st.raftTerm } : {}),
+      ...(st.version !== undefined ? { version: st.version } : {}),
+    };
+  });
 }
 
 /** The cold-standby reason when every voter and learner slot is taken (see {@link coldStandbyReason}). */

@@ -144,7 +144,7 @@ test("the installed agent's runtime runs: plan against the emulator", async () =
     { SPOTINST_TOKEN: TOKEN },
   );
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^#\s+ACTION\s+TARGET\s+REASON\n1\s+/);
+  assert.match(r.stdout, /^#\s+WHEN\s+ACTION\s+TARGET\s+REASON\n1\s+now\s+/);
 });
 
 test("loading the installed agent's modules loads neither the simulator nor the emulator", () => {

@@ -68,7 +68,7 @@ function assertNoSecret(r: { stdout: string; stderr: string }, secret = TOKEN): 
 test('a complete observation: the plan table and exit 0, nothing on stderr', async () => {
   const r = await plan([]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^#\s+ACTION\s+TARGET\s+REASON\n1\s+wait/);
+  assert.match(r.stdout, /^#\s+WHEN\s+ACTION\s+TARGET\s+REASON\n1\s+now\s+wait/);
   assert.equal(r.stderr, '');
   assertNoSecret(r);
 });
@@ -88,7 +88,7 @@ test('wrong token (L14): the plan is still printed, then one error line naming t
   const wrong = 'WRONG-token-plan-cli-91';
   const r = await plan([], { SPOTINST_TOKEN: wrong });
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stdout, /^#\s+ACTION/);
+  assert.match(r.stdout, /^#\s+WHEN\s+ACTION/);
   const lines = errorLines(r.stderr);
   assert.equal(lines.length, 1, r.stderr);
   assert.match(
@@ -103,7 +103,7 @@ test('cloud API down (L15): exit 3 naming the API URL, within the request timeou
   const port = await closedPort();
   const r = await plan(['--api-url', `http://127.0.0.1:${port}`]);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stdout, /^#\s+ACTION/);
+  assert.match(r.stdout, /^#\s+WHEN\s+ACTION/);
   const lines = errorLines(r.stderr);
   assert.equal(lines.length, 1, r.stderr);
   assert.match(
@@ -225,4 +225,67 @@ test('a plan that waits for etcd says why in a few words, not gRPC’s chain', a
   // Refused at once, or (on a loaded machine) past etcd.callTimeout: either way a few words.
   assert.match(doc.observation.cluster.error, /: (connection refused|timed out)\)$/);
   assert.doesNotMatch(r.stdout, /UNAVAILABLE|Resolution note/);
+});
+
+function planAs(instance: string, extra: string[] = []) {
+  return runCli(
+    [
+      'plan',
+      '--api-url',
+      emu.url,
+      '--group-id',
+      groupId,
+      '--instance',
+      instance,
+      '--set',
+      `agent.stateDir=${join(dir, 'state-as')}`,
+      '--set',
+      `etcd.dataDir=${join(dir, 'data-as')}`,
+      '--set',
+      'etcd.callTimeout=1s',
+      '--set',
+      'group.requestTimeout=2s',
+      ...extra,
+    ],
+    { SPOTINST_TOKEN: TOKEN },
+  );
+}
+
+test('plan --instance: plans as that instance from anywhere (no metadata service), in every format', async () => {
+  const [, second] = emu.state.listInstances({ groupId });
+  const table = await planAs(second!.id);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^#\s+WHEN\s+ACTION\s+TARGET\s+REASON\n1\s+now\s+\S+/);
+  const bare = await planAs(second!.id, ['--no-headers']);
+  assert.match(bare.stdout, /^1\s+now\s+/);
+  const wide = await planAs(second!.id, ['-o', 'wide']);
+  assert.match(
+    wide.stdout,
+    new RegExp(
+      `\\nobserved as ${second!.id} \\(${second!.privateIp.replace(/\./g, '\\.')}\\):\\n  group: 3 instance\\(s\\)`,
+    ),
+  );
+  assert.match(wide.stdout, /notices: none; unknown from: .*no instance metadata: planning as --instance/);
+  const json = await planAs(second!.id, ['-o', 'json']);
+  const doc = JSON.parse(json.stdout);
+  assert.equal(doc.schemaVersion, 1);
+  assert.equal(doc.observation.self.instanceId, second!.id);
+  assert.equal(doc.actions[0].step, 1);
+  assert.equal(doc.actions[0].expected, false);
+  assert.ok(doc.actions.slice(1).every((a: { expected: boolean }) => a.expected));
+  const yaml = await planAs(second!.id, ['-o', 'yaml']);
+  assert.match(yaml.stdout, /^schemaVersion: 1\nactions:\n {2}- /);
+  assertNoSecret(json);
+});
+
+test('plan --instance of no running instance, or with --metadata-url: one usage line, exit 2', async () => {
+  const r = await planAs('i-notthere');
+  assert.equal(r.code, 2);
+  assert.match(
+    errorLines(r.stderr)[0]!,
+    /^Error: --instance "i-notthere": not a running instance of elastigroup sig-\w+; running: i-/,
+  );
+  const both = await planAs('i-x', ['--metadata-url', imdsUrl]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--instance and --metadata-url exclude each other/);
 });

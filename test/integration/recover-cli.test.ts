@@ -73,7 +73,7 @@ test('--dry-run prints the plan with the order in place and writes nothing', asy
     r.stdout,
     new RegExp(`dry run, nothing written; with the order \\{"at":\\d+,"from":"${selfId}"\\}`),
   );
-  assert.match(r.stdout, /^#\s+ACTION\s+TARGET\s+REASON$/m);
+  assert.match(r.stdout, /^#\s+WHEN\s+ACTION\s+TARGET\s+REASON$/m);
   assert.ok(!existsSync(join(stateDir(), 'recover.json')), 'a dry run wrote the order');
   assert.ok(!r.stdout.includes(TOKEN) && !r.stderr.includes(TOKEN));
 });

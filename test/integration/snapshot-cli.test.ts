@@ -61,6 +61,19 @@ describe('etcd-spot snapshot (CLI)', () => {
     assert.equal(doc.schemaVersion, 1);
     assert.equal(doc.snapshots.length, 2);
     assert.equal(doc.snapshots[1]?.name, second.name);
+    const yaml = await runCli(['snapshot', 'list', ...fs(), '-o', 'yaml']);
+    assert.match(
+      yaml.stdout,
+      new RegExp(`^schemaVersion: 1\\n(.*\\n)*snapshots:\\n(.*\\n)* {4}name: ${second.name}\\n`),
+    );
+    const bare = await runCli(['snapshot', 'list', ...fs(), '--no-headers']);
+    assert.equal(bare.stdout.trimEnd().split('\n').length, 2, 'two rows, no header');
+    assert.match(
+      bare.stdout,
+      /^\S+\s+[0-9a-f]{16}\s+\d+\s+\d+\s+1\s+3\.4\.23\s+\d+(\.\d)? (B|kB|MB)\s+[0-9a-f]{12}\s/,
+    );
+    const wide = await runCli(['snapshot', 'list', ...fs(), '-o', 'wide']);
+    assert.match(wide.stdout, /\s[0-9a-f]{64}\s/, 'the whole SHA-256');
 
     const ok = await runCli(['snapshot', 'verify', ...fs(), '--all']);
     assert.equal(ok.code, 0, ok.stderr);

@@ -76,7 +76,7 @@ test('the table names its columns and says that instances and members match', as
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /^INSTANCE\s+PRIVATE IP\s+MEMBER ID\s+NAME\s+ROLE\s+HEALTHY\s+RAFT INDEX\s+DB SIZE\s+PROBLEM/,
+    /^INSTANCE\s+PRIVATE IP\s+MEMBER ID\s+NAME\s+ROLE\s+HEALTHY\s+RAFT TERM\s+RAFT INDEX\s+VERSION\s+DB SIZE\s+AGENT\s+PROBLEM\n/,
   );
   assert.match(r.stdout, /3 voter\(s\), 0 learner\(s\), leader [0-9a-f]{16}; instances and members match/);
 });

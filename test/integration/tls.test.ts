@@ -21,6 +21,7 @@ import { startEmulator } from '../../src/emulator/server.ts';
 import type { RunningEmulator } from '../../src/emulator/server.ts';
 import { waitFor } from '../support/wait.ts';
 import { TOKEN, closeAll, logTail, startAgent } from './agent-support.ts';
+import { runCli } from './cli-support.ts';
 import type { TestAgent } from './agent-support.ts';
 
 const IMDS_PORT = 13_771;
@@ -91,14 +92,13 @@ describe('TLS: etcd and the agents with certificates from the group CA', () => {
           }),
         );
       }
-      const good = await identity(
-        await issueCert({
-          caDir: join(dir, 'ca'),
-          outDir: join(dir, 'client'),
-          commonName: 'test',
-          ips: ['127.0.0.1'],
-        }),
-      );
+      const clientFiles = await issueCert({
+        caDir: join(dir, 'ca'),
+        outDir: join(dir, 'client'),
+        commonName: 'test',
+        ips: ['127.0.0.1'],
+      });
+      const good = await identity(clientFiles);
       const otherFiles = await issueCert({
         caDir: join(dir, 'other-ca'),
         outDir: join(dir, 'rogue'),
@@ -170,6 +170,35 @@ describe('TLS: etcd and the agents with certificates from the group CA', () => {
       // The HMAC check stays on with TLS: a valid certificate without a signature is still 401 under /v1.
       const unsigned = await requestText(`https://${a.privateIp}:2378/v1/status`, { tls: good });
       assert.equal(unsigned.status, 401);
+      // `etcd-spot status` with etcdctl's TLS flags reads etcd over https and each agent's signed
+      // /v1/status over mTLS: every row has its agent's activity (issue 13 §2).
+      const tlsFlags = [
+        '--cacert',
+        clientFiles.caFile,
+        '--cert',
+        clientFiles.certFile,
+        '--key',
+        clientFiles.keyFile,
+      ];
+      const st = await runCli(
+        ['status', '-o', 'json', '--api-url', emu.url, '--group-id', group.id, ...tlsFlags],
+        {
+          SPOTINST_TOKEN: TOKEN,
+        },
+      );
+      const report = JSON.parse(st.stdout);
+      assert.equal(report.rows.length, 2, st.stdout + st.stderr);
+      for (const row of report.rows) {
+        assert.equal(row.healthy, true, JSON.stringify(row));
+        assert.ok(row.agent.cycle > 0 && row.agent.decision !== undefined, JSON.stringify(row.agent));
+      }
+      const noCertStatus = await runCli(
+        ['status', '-o', 'json', '--api-url', emu.url, '--group-id', group.id],
+        {
+          SPOTINST_TOKEN: TOKEN,
+        },
+      );
+      assert.equal(noCertStatus.code, 4, 'plain http reaches no member of a TLS cluster');
 
       // Nothing secret in etcd's argv or environment: paths only.
       const pids = runningEtcdPids();

@@ -222,7 +222,12 @@ test('waitUntilServing times out naming the URL and the last error when nothing 
       await assert.rejects(proc.waitUntilServing(500), (e: unknown) => {
         assert.equal((e as { code?: string }).code, 'TIMEOUT');
         assert.match((e as Error).message, /http:\/\/127\.0\.29\.11:2379\/health/);
-        assert.match((e as Error).message, /last error: .*(ECONNREFUSED|fetch failed)/);
+        // Refused when the probe gets an answer in time; on a loaded machine the probe's own deadline
+        // can pass first. Either is the real last error of "nothing answers", never an empty one.
+        assert.match(
+          (e as Error).message,
+          /last error: .*(ECONNREFUSED|fetch failed|aborted due to timeout)/,
+        );
         return true;
       });
     } finally {

@@ -11,7 +11,15 @@ import { ExitError, describeError, errorCode } from '../../core/errors.ts';
 import type { Config } from '../../config/schema.ts';
 import type { SnapshotManifest, SnapshotStore } from '../../ports/snapshot-store.ts';
 import { EXIT } from '../exit-codes.ts';
-import { cliRun, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
+import { cliRun, noteLogLevel } from '../output.ts';
+import {
+  outputFormat,
+  renderDocument,
+  renderTable,
+  siBytes,
+  withOutputOptions,
+  type OutputFlags,
+} from '../format.ts';
 import {
   cliEtcdTls,
   clientSchemeOf,
@@ -22,13 +30,13 @@ import {
 import type { ConfigFlags } from './agent.ts';
 import { parseEndpoints } from './target-flags.ts';
 
-interface SnapshotFlags extends ConfigFlags {
+interface SnapshotFlags extends ConfigFlags, OutputFlags {
   groupId?: string;
-  json?: boolean;
 }
 
 /** One table, columns padded, the last one not (etcdctl's `-w table` without the borders). */
-export function formatTable(header: string[], rows: string[][]): string {
+export function formatTable(header: string[], rows: string[][], noHeaders = false): string {
+  if (noHeaders) return renderTable(header, rows, true);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
@@ -38,15 +46,16 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
+/** Sizes like etcdctl: SI units (1 kB = 1000 B). */
 export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  return siBytes(n);
 }
 
-/** The `snapshot list` table. */
-export function formatSnapshotTable(list: readonly SnapshotManifest[]): string {
+/** The `snapshot list` table; `wide` shows the whole SHA-256. */
+export function formatSnapshotTable(
+  list: readonly SnapshotManifest[],
+  opts: { wide?: boolean; noHeaders?: boolean } = {},
+): string {
   return formatTable(
     [
       'NAME',
@@ -68,10 +77,11 @@ export function formatSnapshotTable(list: readonly SnapshotManifest[]): string {
       String(m.memberCount),
       m.etcdVersion,
       humanBytes(m.sizeBytes),
-      m.sha256.slice(0, 12),
+      opts.wide === true ? m.sha256 : m.sha256.slice(0, 12),
       m.takenBy,
       m.reason,
     ]),
+    opts.noHeaders === true,
   );
 }
 
@@ -114,8 +124,9 @@ function storeFailure(err: unknown): unknown {
 }
 
 function print(flags: SnapshotFlags, doc: object, text: () => string): void {
-  if (flags.json === true) {
-    process.stdout.write(`${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...doc }, null, 2)}\n`);
+  const format = outputFormat(flags);
+  if (format === 'json' || format === 'yaml') {
+    process.stdout.write(renderDocument(format, doc));
     cliRun.jsonWritten = true;
   } else process.stdout.write(text());
 }
@@ -124,7 +135,7 @@ async function withStore<T>(
   flags: SnapshotFlags,
   run: (store: SnapshotStore, config: Config, groupId: string) => Promise<T>,
 ): Promise<T> {
-  if (flags.json === true) cliRun.json = true;
+  outputFormat(flags);
   const config = loadConfigFromFlags(flags);
   noteLogLevel(config.log.level);
   const groupId = groupIdOf(config, flags);
@@ -139,9 +150,12 @@ async function withStore<T>(
 }
 
 function common(cmd: Command): Command {
-  return withConfigOptions(cmd)
-    .option('--group-id <id>', 'the group whose snapshots to use (default: group.groupId)')
-    .option('--json', 'print one JSON document');
+  return withOutputOptions(
+    withConfigOptions(cmd).option(
+      '--group-id <id>',
+      'the group whose snapshots to use (default: group.groupId)',
+    ),
+  );
 }
 
 export function registerSnapshotCommand(program: Command): void {
@@ -232,7 +246,10 @@ export function registerSnapshotCommand(program: Command): void {
       print(flags, { store: store.description, groupId, snapshots: list, problems }, () =>
         list.length === 0
           ? `no snapshots of group ${groupId} in ${store.description}\n`
-          : formatSnapshotTable(list),
+          : formatSnapshotTable(list, {
+              wide: outputFormat(flags) === 'wide',
+              noHeaders: flags.headers === false,
+            }),
       );
     });
   });
@@ -282,10 +299,11 @@ export function registerSnapshotCommand(program: Command): void {
         formatTable(
           ['NAME', 'CLUSTER ID', 'STATUS', 'DETAIL'],
           results.map((r) => [r.name, r.clusterId, r.ok ? 'ok' : (r.code ?? 'FAILED'), r.error ?? '']),
+          flags.headers === false,
         ),
       );
       if (bad.length > 0) {
-        cliRun.jsonWritten = flags.json === true;
+        cliRun.jsonWritten = outputFormat(flags) === 'json';
         throw new ExitError(
           `${bad.length} of ${results.length} snapshot${results.length === 1 ? '' : 's'} failed verification`,
           EXIT.failure,

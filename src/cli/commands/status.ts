@@ -5,11 +5,36 @@
 import type { Command } from 'commander';
 import { CloudApiError, ConfigError, ExitError, errorMessage, networkReason } from '../../core/errors.ts';
 import { clientUrlFor } from '../../core/ids.ts';
-import { buildStatusReport, type StatusInput, type StatusReport } from '../../core/status-report.ts';
+import {
+  buildStatusReport,
+  parseAgentStatus,
+  type StatusInput,
+  type StatusReport,
+  type StatusRow,
+} from '../../core/status-report.ts';
 import type { Config } from '../../config/schema.ts';
+import type { PeerKey } from '../../agent/peer-auth.ts';
+import type { EtcdCluster } from '../../ports/etcd-cluster.ts';
 import type { InstanceGroup } from '../../ports/instance-group.ts';
 import { EXIT } from '../exit-codes.ts';
-import { cliRun, JSON_SCHEMA_VERSION, noteLogLevel } from '../output.ts';
+import {
+  cliRun,
+  errorDocument,
+  exitCodeOf,
+  formatErrorText,
+  JSON_SCHEMA_VERSION,
+  noteLogLevel,
+} from '../output.ts';
+import {
+  outputFormat,
+  renderDocument,
+  renderTable,
+  siBytes,
+  withOutputOptions,
+  type OutputFlags,
+  type OutputFormat,
+} from '../format.ts';
+import { formatDuration } from '../../core/plan-helpers.ts';
 import {
   cliEtcdTls,
   clientSchemeOf,
@@ -26,13 +51,16 @@ import {
   type TargetFlags,
 } from './target-flags.ts';
 
-interface StatusFlags extends ConfigFlags, TargetFlags {
-  json?: boolean;
+interface StatusFlags extends ConfigFlags, TargetFlags, OutputFlags {
+  watch?: string | boolean;
 }
 
 // The adapters (the etcd client, the logger, the Spot.io client) are imported when `status` runs, not
 // when the CLI starts: every other command, --help and --version skip loading etcd3.
-async function buildGroup(config: Config, env: Record<string, string | undefined>): Promise<InstanceGroup> {
+export async function buildGroup(
+  config: Config,
+  env: Record<string, string | undefined>,
+): Promise<InstanceGroup> {
   const g = config.group;
   if (g.provider === 'static') {
     const { createStaticGroup } = await import('../../providers/static/static-group.ts');
@@ -107,10 +135,127 @@ function shortClause(message: string, url: string): string {
   return line.length > 100 ? `${line.slice(0, 100)}…` : line;
 }
 
+/**
+ * The member list (the first endpoint to answer wins; when none does, one ExitError with each one's
+ * reason, exit 4) and every member's own status; a member that does not answer is an `error` entry,
+ * never an exception. Shared by `status` and `member`.
+ */
+export async function probeMembers(
+  etcd: EtcdCluster,
+  endpoints: string[],
+): Promise<Pick<StatusInput, 'members' | 'statuses'>> {
+  const failures: { url: string; err: unknown }[] = [];
+  let members;
+  try {
+    members = await Promise.any(
+      endpoints.map((url) =>
+        etcd.listMembers([url]).catch((err: unknown) => {
+          failures.push({ url, err });
+          throw err;
+        }),
+      ),
+    );
+  } catch {
+    const ordered = endpoints.flatMap((url) => failures.filter((f) => f.url === url));
+    throw new ExitError(etcdUnreachableMessage(ordered), EXIT.etcdUnavailable, {
+      cause: new AggregateError(
+        ordered.map((f) => f.err),
+        'member list failed at every endpoint',
+      ),
+      code: 'ETCD_UNREACHABLE',
+    });
+  }
+  const statuses: StatusInput['statuses'] = {};
+  await Promise.all(
+    members.map(async (m) => {
+      const url = m.clientUrls[0];
+      if (url === undefined) {
+        statuses[m.id] = { error: 'no client URL (never started)' };
+        return;
+      }
+      try {
+        const s = await etcd.status(url);
+        statuses[m.id] = {
+          ...(s.leaderId !== undefined ? { leaderId: s.leaderId } : {}),
+          raftIndex: s.raftIndex,
+          raftTerm: s.raftTerm,
+          dbSize: s.dbSize,
+          errors: s.errors,
+          version: s.version,
+        };
+      } catch (err) {
+        statuses[m.id] = { error: `${url}: ${networkReason(err) ?? shortClause(errorMessage(err), url)}` };
+      }
+    }),
+  );
+  return { members, statuses };
+}
+
+/**
+ * Every instance's agent activity from its GET /v1/status (signed with the group's peer key, over
+ * https with the client certificate when etcd.tls has one), at once, each with a deadline. An agent
+ * that does not answer, or refuses us, is an `error` entry naming why, never an exception. Without a
+ * key (no agent.peerSecret and no Spot.io token) every entry says so.
+ */
+export async function gatherAgents(
+  config: Config,
+  instances: readonly { id: string; privateIp: string }[],
+  env: Record<string, string | undefined>,
+): Promise<NonNullable<StatusInput['agents']>> {
+  const [
+    { resolvePeerSecret, resolveSpotCredentials },
+    { peerKeyFromSecret, peerKeyFromSpotToken, signRequest },
+  ] = await Promise.all([import('../../config/credentials.ts'), import('../../agent/peer-auth.ts')]);
+  const { requestText } = await import('../../adapters/local/https-get.ts');
+  const out: NonNullable<StatusInput['agents']> = {};
+  let key: PeerKey | undefined;
+  try {
+    const secret = resolvePeerSecret(config);
+    if (secret !== undefined) key = peerKeyFromSecret(secret);
+    else if (config.group.provider === 'elastigroup')
+      key = peerKeyFromSpotToken(resolveSpotCredentials(config, env).token);
+  } catch (err) {
+    for (const i of instances) out[i.id] = { error: `no peer key: ${errorMessage(err)}` };
+    return out;
+  }
+  if (key === undefined) {
+    for (const i of instances)
+      out[i.id] = { error: 'not asked: set agent.peerSecret (or agent.peerSecretFile) to sign the request' };
+    return out;
+  }
+  const tls = (await cliEtcdTls(config)).tls?.();
+  const scheme = clientSchemeOf(config);
+  await Promise.all(
+    instances.map(async (i) => {
+      const host = i.privateIp.includes(':') ? `[${i.privateIp}]` : i.privateIp;
+      const url = `${scheme}://${host}:${config.agent.statusPort}/v1/status`;
+      try {
+        const res = await requestText(url, {
+          headers: signRequest(key, { method: 'GET', url, now: Date.now() }),
+          signal: AbortSignal.timeout(Math.min(2000, config.etcd.callTimeoutMs)),
+          ...(tls !== undefined ? { tls: { cert: tls.cert, key: tls.key, ca: tls.ca } } : {}),
+        });
+        if (res.status === 401) {
+          out[i.id] = { error: 'the agent refused our signature (a different agent.peerSecret or token?)' };
+          return;
+        }
+        if (res.status !== 200) {
+          out[i.id] = { error: `HTTP ${res.status} from ${url}` };
+          return;
+        }
+        out[i.id] = parseAgentStatus(JSON.parse(res.text), i.id);
+      } catch (err) {
+        out[i.id] = { error: `${url}: ${networkReason(err) ?? errorMessage(err).split('\n')[0]}` };
+      }
+    }),
+  );
+  return out;
+}
+
 /** Gathers the report's inputs; throws ExitError with the exit code that names what could not be reached. */
 export async function gatherStatus(
   config: Config,
-  opts: { env: Record<string, string | undefined>; endpoints?: string[] },
+  opts: { env: Record<string, string | undefined>; endpoints?: string[]; agents?: boolean },
 ): Promise<StatusInput> {
   let group: InstanceGroup;
   try {
@@ -145,51 +290,12 @@ export async function gatherStatus(
         { code: 'ETCD_UNREACHABLE' },
       );
     }
-    // Every endpoint at once: the first member list wins, and when none answers each says why.
-    const failures: { url: string; err: unknown }[] = [];
-    let members;
-    try {
-      members = await Promise.any(
-        endpoints.map((url) =>
-          etcd.listMembers([url]).catch((err: unknown) => {
-            failures.push({ url, err });
-            throw err;
-          }),
-        ),
-      );
-    } catch {
-      const ordered = endpoints.flatMap((url) => failures.filter((f) => f.url === url));
-      throw new ExitError(etcdUnreachableMessage(ordered), EXIT.etcdUnavailable, {
-        cause: new AggregateError(
-          ordered.map((f) => f.err),
-          'member list failed at every endpoint',
-        ),
-        code: 'ETCD_UNREACHABLE',
-      });
-    }
-    const statuses: StatusInput['statuses'] = {};
-    await Promise.all(
-      members.map(async (m) => {
-        const url = m.clientUrls[0];
-        if (url === undefined) {
-          statuses[m.id] = { error: 'no client URL (never started)' };
-          return;
-        }
-        try {
-          const s = await etcd.status(url);
-          statuses[m.id] = {
-            leaderId: s.leaderId,
-            raftIndex: s.raftIndex,
-            dbSize: s.dbSize,
-            errors: s.errors,
-            version: s.version,
-          };
-        } catch (err) {
-          statuses[m.id] = { error: `${url}: ${networkReason(err) ?? shortClause(errorMessage(err), url)}` };
-        }
-      }),
-    );
+    const [{ members, statuses }, agents] = await Promise.all([
+      probeMembers(etcd, endpoints),
+      opts.agents === false ? Promise.resolve(undefined) : gatherAgents(config, instances, opts.env),
+    ]);
     return {
+      ...(agents !== undefined ? { agents } : {}),
       instances: instances.map((i) => ({ id: i.id, privateIp: i.privateIp })),
       members,
       statuses,
@@ -200,15 +306,49 @@ export async function gatherStatus(
   }
 }
 
-function humanBytes(n: number | undefined): string {
-  if (n === undefined) return '';
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${Math.round(n / 1024)} kB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+/** What the agent does, in a word or three: `converged`, `leaving (spot-api, 42s left)`, `remove-member`. */
+export function agentShort(a: StatusRow['agent'], now: number): string {
+  if (a === undefined) return '-';
+  if ('error' in a) return 'unknown';
+  const n = a.notices[0];
+  if (n !== undefined) {
+    const left = n.deadline === undefined ? '' : `, ${formatDuration(Math.max(0, n.deadline - now))} left`;
+    return `${a.left !== undefined ? 'left' : 'leaving'} (${n.source}${left})`;
+  }
+  if (a.lastError !== undefined) return 'cycle failing';
+  if (a.decision === undefined) return a.cycle === 0 ? 'starting' : '-';
+  if (a.decision.action === 'wait') return /converged/.test(a.decision.reason) ? 'converged' : 'waiting';
+  return a.decision.action;
 }
 
-/** The report as an aligned text table, followed by one line per problem. */
-export function formatStatusTable(r: StatusReport): string {
+/** The wide columns: the agent's last decision with its reason, and its notice with the deadline. */
+function agentDecision(a: StatusRow['agent']): string {
+  if (a === undefined) return '-';
+  if ('error' in a) return a.error;
+  if (a.lastError !== undefined) return `last cycle failed: ${a.lastError}`;
+  return a.decision === undefined ? '-' : `${a.decision.action}: ${a.decision.reason}`;
+}
+
+function agentNotice(a: StatusRow['agent'], now: number): string {
+  if (a === undefined || 'error' in a || a.notices.length === 0) return '-';
+  return a.notices
+    .map(
+      (n) =>
+        `${n.source}${n.deadline === undefined ? ', no deadline' : `, deadline ${new Date(n.deadline).toISOString()} (in ${formatDuration(Math.max(0, n.deadline - now))})`}`,
+    )
+    .join('; ');
+}
+
+/**
+ * The report as an aligned table, then one line per problem. `wide` adds the agent's last decision
+ * with its reason and its termination notice with the deadline; `noHeaders` drops the header and the
+ * summary (rows only, for scripts).
+ */
+export function formatStatusTable(
+  r: StatusReport,
+  opts: { wide?: boolean; noHeaders?: boolean; now?: number } = {},
+): string {
+  const now = opts.now ?? Date.now();
   const header = [
     'INSTANCE',
     'PRIVATE IP',
@@ -216,29 +356,35 @@ export function formatStatusTable(r: StatusReport): string {
     'NAME',
     'ROLE',
     'HEALTHY',
+    'RAFT TERM',
     'RAFT INDEX',
+    'VERSION',
     'DB SIZE',
+    'AGENT',
     'PROBLEM',
   ];
-  const rows = r.rows.map((x) => [
-    x.instanceId ?? '-',
-    x.privateIp ?? '-',
-    x.memberId ?? '-',
-    x.memberId === undefined ? '-' : x.name || '(unstarted)',
-    x.role ?? '-',
-    x.healthy === undefined ? '-' : x.healthy ? 'yes' : 'no',
-    x.raftIndex?.toString() ?? '-',
-    humanBytes(x.dbSize) || '-',
-    x.problem ?? x.state ?? '',
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [line(header), ...rows.map(line)];
-  out.push('');
+  if (opts.wide) header.push('LAST DECISION', 'NOTICE');
+  const rows = r.rows.map((x) => {
+    const cells = [
+      x.instanceId ?? '-',
+      x.privateIp ?? '-',
+      x.memberId ?? '-',
+      x.memberId === undefined ? '-' : x.name || '(unstarted)',
+      x.role ?? '-',
+      x.healthy === undefined ? '-' : x.healthy ? 'yes' : 'no',
+      x.raftTerm?.toString() ?? '-',
+      x.raftIndex?.toString() ?? '-',
+      x.version ?? '-',
+      siBytes(x.dbSize) || '-',
+      agentShort(x.agent, now),
+      x.problem ?? x.state ?? '',
+    ];
+    if (opts.wide) cells.push(agentDecision(x.agent), agentNotice(x.agent, now));
+    return cells;
+  });
+  const table = renderTable(header, rows, opts.noHeaders === true);
+  if (opts.noHeaders === true) return table.trimEnd();
+  const out = [table];
   out.push(
     `${r.voters} voter(s), ${r.learners} learner(s), leader ${r.leaderId ?? 'none'}; ${r.problems === 0 ? 'instances and members match' : `${r.problems} problem(s):`}`,
   );
@@ -249,29 +395,107 @@ export function formatStatusTable(r: StatusReport): string {
   return out.join('\n');
 }
 
+/** `-w 5s` → 5000; a bare `-w` is 2 s, like `watch`. */
+function watchInterval(v: string | boolean | undefined): number | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return 2000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  const ms = m === null ? NaN : Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  if (!Number.isFinite(ms) || ms < 500 || ms > 3_600_000)
+    throw new ExitError(
+      `--watch ${JSON.stringify(v.slice(0, 20))}: expected an interval from 500ms to 60m, e.g. 2s`,
+      EXIT.badArgs,
+      {
+        code: 'USAGE',
+      },
+    );
+  return ms;
+}
+
+function renderStatus(
+  report: StatusReport,
+  format: OutputFormat,
+  noHeaders: boolean,
+  compact: boolean,
+): string {
+  if (format === 'json' && compact)
+    return `${JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...report })}\n`;
+  if (format === 'json' || format === 'yaml') return renderDocument(format, report);
+  return `${formatStatusTable(report, { wide: format === 'wide', noHeaders })}\n`;
+}
+
 export function registerStatusCommand(program: Command): void {
   withTargetOptions(
     withConfigOptions(
-      program
-        .command('status')
-        .description(
-          "Show the group's instances side by side with the etcd members, and what does not match.",
-        )
-        .option('--json', 'print one JSON document instead of a table (an error is a JSON document too)'),
+      withOutputOptions(
+        program
+          .command('status')
+          .description(
+            "Show the group's instances side by side with the etcd members and what each agent is doing, and what does not match.",
+          )
+          .option(
+            '-w, --watch [interval]',
+            'refresh every interval (default 2s) until Ctrl-C, like kubectl get -w; -o json prints one line per refresh',
+          ),
+      ),
     ),
     { endpoints: true },
   ).action(async (flags: StatusFlags) => {
-    if (flags.json) cliRun.json = true;
+    const format = outputFormat(flags);
     const config = loadConfigFromFlags({ ...flags, set: targetSets(flags) });
     noteLogLevel(config.log.level);
     const endpoints = parseEndpoints(flags.endpoints);
-    const input = await gatherStatus(config, { env: process.env, ...(endpoints ? { endpoints } : {}) });
-    const report = buildStatusReport(input);
-    process.stdout.write(
-      flags.json
-        ? JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...report }, null, 2) + '\n'
-        : formatStatusTable(report) + '\n',
-    );
-    if (report.problems > 0) throw new ExitError('', EXIT.clusterNotHealthy);
+    const every = watchInterval(flags.watch);
+    const once = async () => {
+      const input = await gatherStatus(config, { env: process.env, ...(endpoints ? { endpoints } : {}) });
+      return buildStatusReport(input);
+    };
+    if (every === undefined) {
+      const report = await once();
+      process.stdout.write(renderStatus(report, format, flags.headers === false, false));
+      if (format === 'json') cliRun.jsonWritten = true;
+      if (report.problems > 0) throw new ExitError('', EXIT.clusterNotHealthy);
+      return;
+    }
+    // Watch: refresh until SIGINT/SIGTERM; a failed refresh is shown and the next one tried.
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const tty = process.stdout.isTTY === true && (format === 'table' || format === 'wide');
+    try {
+      for (let n = 0; !stop.signal.aborted; n++) {
+        let text: string;
+        try {
+          text = renderStatus(await once(), format, flags.headers === false, true);
+        } catch (err) {
+          if (format === 'json')
+            text = `${JSON.stringify(errorDocument(err, exitCodeOf(err), cliRun.verbose))}\n`;
+          else text = formatErrorText(err, cliRun.verbose);
+        }
+        const stamp =
+          format === 'table' || format === 'wide'
+            ? `${new Date().toISOString()}  every ${formatDuration(every)}\n`
+            : '';
+        // Successive YAML documents are separated by `---`, JSON ones are one per line.
+        const sep = n === 0 ? '' : format === 'yaml' ? '---\n' : stamp !== '' ? '\n' : '';
+        process.stdout.write(tty ? `\u001b[H\u001b[2J${stamp}${text}` : `${sep}${stamp}${text}`);
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          const t = setTimeout(() => {
+            stop.signal.removeEventListener('abort', wake);
+            resolve();
+          }, every);
+          stop.signal.addEventListener('abort', wake, { once: true });
+        });
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      cliRun.jsonWritten = true;
+    }
   });
 }
