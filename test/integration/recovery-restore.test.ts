@@ -161,8 +161,17 @@ describe('all lost → restore from the snapshot store (real etcd)', () => {
       } finally {
         cc.close();
       }
+      // etcd serves the restored keys a moment before the executor, which waits for it, logs the action
+      // as done: wait for that line rather than read the log once (a race seen under load).
+      const isRestoreDone = (l: Record<string, unknown>) =>
+        l.msg === 'action done' && l.action === 'restore-snapshot';
+      await waitFor(async () => (await logLines(c)).some(isRestoreDone), {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        what: 'the restore-snapshot action logged as done',
+      }).catch(() => undefined);
       const cLines = await logLines(c);
-      const restored = cLines.find((l) => l.msg === 'action done' && l.action === 'restore-snapshot');
+      const restored = cLines.find(isRestoreDone);
       assert.ok(restored, `no restore-snapshot action:\n${await timeline(c, t0)}`);
       assert.equal(restored.progressed, true, String(restored.detail));
       assert.ok(!cLines.some((l) => l.msg === 'plan' && l.action === 'bootstrap'));
