@@ -11,10 +11,10 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TerminationNotice, TerminationSource } from '../ports/termination-source.ts';
+import { parseOrderObject } from './order-file.ts';
 
 export const DRAIN_FILE = 'drain.json';
 export const DRAIN_SOURCE = 'operator-drain';
-const MAX_BYTES = 4096;
 const MAX_REASON = 200;
 
 export interface DrainOrder {
@@ -30,17 +30,10 @@ export function drainPath(stateDir: string): string {
 
 /** The order in `text`, or why it is not one (pure). */
 export function parseDrainOrder(text: string): DrainOrder | string {
-  if (text.length > MAX_BYTES) return `over ${MAX_BYTES} bytes`;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return 'not JSON';
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
-  const o = v as Record<string, unknown>;
-  if (typeof o.at !== 'number' || !Number.isFinite(o.at)) return '"at" must be a time in ms';
-  const order: DrainOrder = { at: o.at };
+  const parsed = parseOrderObject(text);
+  if (typeof parsed === 'string') return parsed;
+  const o = parsed.fields;
+  const order: DrainOrder = { at: parsed.at };
   if (o.reason !== undefined) {
     if (typeof o.reason !== 'string' || o.reason.length > MAX_REASON)
       return `"reason" must be a text of at most ${MAX_REASON} characters`;

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecoveryOrder } from '../core/observation.ts';
+import { parseOrderObject } from './order-file.ts';
 
 export const ORDER_FILE = 'recover.json';
 /** An order older than this is ignored. */
 export const ORDER_TTL_MS = 10 * 60_000;
-const MAX_BYTES = 4096;
 const FROM = /^[A-Za-z0-9._/:-]{1,256}$/;
 
 export function orderPath(stateDir: string): string {
@@ -22,17 +22,10 @@ export function orderPath(stateDir: string): string {
 
 /** The order in `text`, or why it is not one (pure). */
 export function parseRecoveryOrder(text: string): RecoveryOrder | string {
-  if (text.length > MAX_BYTES) return `over ${MAX_BYTES} bytes`;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return 'not JSON';
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
-  const o = v as Record<string, unknown>;
-  if (typeof o.at !== 'number' || !Number.isFinite(o.at)) return '"at" must be a time in ms';
-  const order: RecoveryOrder = { at: o.at };
+  const parsed = parseOrderObject(text);
+  if (typeof parsed === 'string') return parsed;
+  const o = parsed.fields;
+  const order: RecoveryOrder = { at: parsed.at };
   if (o.from !== undefined) {
     if (typeof o.from !== 'string' || !FROM.test(o.from))
       return '"from" must be an instance id or a snapshot name';
