@@ -27,7 +27,9 @@ import { Monitor } from './monitor.ts';
 import { ResourceSampler } from './resources.ts';
 import type { ResourceReport } from './resources.ts';
 import { FleetSampler } from './sampler.ts';
-import { chaosDraws, describeStep, isNetworkStep } from './scenario.ts';
+import { allSteps, chaosDraws, chaosKind, describeStep, isNetworkStep } from './scenario.ts';
+import { chaosLines, summarizeChaos } from './soak-report.ts';
+import type { ChaosEventRecord, ChaosSummary } from './soak-report.ts';
 import type { Scenario, Step, StepKind } from './scenario.ts';
 import type { FleetSnapshot } from './snapshot.ts';
 import { progressLine, renderVerdict, renderView } from './view.ts';
@@ -74,6 +76,10 @@ export interface SimRunOptions {
   tls?: boolean;
   /** Passed through to the fleet (tests: agent command, env). */
   fleet?: Partial<FleetOptions>;
+  /** Overrides the number of draws of the scenario's chaos step(s) (`sim --events`). */
+  chaosEvents?: number;
+  /** Overrides how long the chaos step(s) keep drawing (`sim --chaos-for`). */
+  chaosForMs?: number;
 }
 
 export interface StepRecord {
@@ -152,6 +158,8 @@ export interface SimReport {
   resources: ResourceReport;
   /** Quorum-loss recoveries (force-new-cluster / restore-snapshot) and the writes each lost. */
   recovery?: RecoveryTimings[];
+  /** Chaos steps: every draw (kind, how long the fleet took to converge after it) and per-kind p50/p99. */
+  chaos?: ChaosSummary & { draws: ChaosEventRecord[] };
 }
 
 /** One monitor sample, `tMs` after the run started. */
@@ -281,7 +289,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     ...(opts.ipPrefix !== undefined ? { ipPrefix: opts.ipPrefix } : {}),
     ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),
     // Peer traffic goes through the simulator's proxies only when a step needs them (one hop less otherwise).
-    ...(timeline.some(isNetworkStep) ? { peerProxy: true } : {}),
+    ...(allSteps(timeline).some(isNetworkStep) ? { peerProxy: true } : {}),
     ...(foreign !== undefined
       ? {
           agentCommand: { command: '/bin/sh', args: ['-c', foreign] },
@@ -332,6 +340,8 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const resources = new ResourceSampler({ groups: () => fleet.agentProcessGroups() });
   resources.start();
   let churnStartedAt: number | undefined;
+  const chaosRecords: ChaosEventRecord[] = [];
+  let chaosPlanned = 0;
 
   const viewState = (): ViewState => ({
     scenario: scenario.name,
@@ -439,16 +449,41 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
         continue;
       }
       const draw = chaosDraws(fleet.seed, step.choose);
-      const until = Date.now() + step.forMs;
+      const forMs = opts.chaosForMs ?? step.forMs;
+      const events = opts.chaosEvents ?? step.events;
+      const until = forMs === undefined ? Infinity : Date.now() + forMs;
+      if (events !== undefined) chaosPlanned += events;
       if (!tty) write(`${stamp()} ${describeStep(step)}`);
       let go = true;
-      while (go && Date.now() < until) {
-        go = await exec(draw());
+      for (let n = 0; go && Date.now() < until && (events === undefined || n < events); n++) {
+        const choice = draw();
+        const t0 = Date.now();
+        const rec: ChaosEventRecord = {
+          n: chaosRecords.length + 1,
+          kind: chaosKind(choice),
+          description: describeStep(choice),
+          startedAtMs: t0 - startedAt,
+          episodeMs: 0,
+          convergeMs: 0,
+          ok: false,
+        };
+        chaosRecords.push(rec);
+        if (!tty)
+          write(`${stamp(t0)} chaos event ${rec.n}${events !== undefined ? `/${events}` : ''}: ${rec.kind}`);
+        for (const s of choice.kind === 'episode' ? choice.steps : [choice]) {
+          go = await exec(s);
+          if (!go) break;
+        }
+        const t1 = Date.now();
+        rec.episodeMs = t1 - t0;
         if (go)
           go = await exec({
             kind: 'converge',
             ...(step.convergeTimeoutMs !== undefined ? { timeoutMs: step.convergeTimeoutMs } : {}),
           });
+        rec.convergeMs = Date.now() - t1;
+        rec.ok = go;
+        if (!go) rec.error = stepRecords[stepRecords.length - 1]?.error ?? 'stopped';
       }
       if (!go) break;
     }
@@ -584,6 +619,14 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     api,
     resources: resourceReport,
     ...(recoveries.length > 0 ? { recovery: recoveries } : {}),
+    ...(allSteps(timeline).some((s) => s.kind === 'chaos')
+      ? {
+          chaos: {
+            ...summarizeChaos(chaosRecords, chaosPlanned > 0 ? chaosPlanned : undefined),
+            draws: chaosRecords,
+          },
+        }
+      : {}),
   };
   const verdictText = renderVerdict(verdict, {
     scenario: scenario.name,
@@ -592,6 +635,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     durationMs: endedAt - startedAt,
   });
   write(verdictText);
+  if (report.chaos !== undefined) for (const line of chaosLines(report.chaos)) write(line);
   for (const line of recoveryLines(recoveries)) write(line);
   if (!verdict.pass) {
     write('--- trace (fleet events and the last agent decisions)');
@@ -786,6 +830,7 @@ async function runStep(
       fleet.resume();
       return undefined;
     case 'chaos':
-      throw new Error('a chaos step is expanded by the runner, not run as one step');
+    case 'episode':
+      throw new Error(`a ${step.kind} step is expanded by the runner, not run as one step`);
   }
 }

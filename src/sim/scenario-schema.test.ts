@@ -225,3 +225,65 @@ test('data built in code goes through the same checks', () => {
       err instanceof ScenarioError && err.issues.some((i) => i.startsWith('bench row: timeline[0].sleep')),
   );
 });
+
+test('a chaos step draws any step or a named episode, for a count of events', () => {
+  const s = parseScenarioText(
+    `name: soakish
+description: events and episodes
+timeline:
+  - waitConverged
+  - chaos:
+      events: 12
+      choose:
+        - interrupt: { target: leader, notice: 5s }
+        - episode:
+            name: partition-follower
+            steps:
+              - partition: { target: follower }
+              - sleep: 10s
+              - heal
+        - pause: { target: random, process: agent }
+`,
+    'soakish.yaml',
+  );
+  assert.deepEqual(s.timeline[1], {
+    kind: 'chaos',
+    events: 12,
+    choose: [
+      { kind: 'interrupt', target: 'leader', count: 1, noticeMs: 5000 },
+      {
+        kind: 'episode',
+        name: 'partition-follower',
+        steps: [
+          { kind: 'partition', target: 'follower', count: 1, direction: 'both' },
+          { kind: 'sleep', ms: 10_000 },
+          { kind: 'heal' },
+        ],
+      },
+      { kind: 'pause', target: 'random', process: 'agent' },
+    ],
+    convergeTimeoutMs: 180_000,
+  });
+});
+
+test('a chaos step needs a time or a count, an episode needs a name and steps and no chaos inside', () => {
+  const one = (timeline: string) =>
+    issuesOf(`name: bad-chaos\ndescription: x\ntimeline:\n  - waitConverged\n${timeline}`).join('\n');
+  assert.match(one('  - chaos: { choose: [heal] }\n'), /chaos\.for: is required without events/);
+  assert.match(
+    one('  - chaos: { events: 3, choose: [{ episode: { name: e, steps: [] } }] }\n'),
+    /episode\.steps: is empty/,
+  );
+  assert.match(
+    one('  - chaos: { events: 3, choose: [{ episode: { name: Bad Name, steps: [heal] } }] }\n'),
+    /episode\.name: expected lowercase letters/,
+  );
+  assert.match(
+    one(
+      '  - chaos: { events: 3, choose: [{ episode: { name: e, steps: [{ chaos: { for: 1m, choose: [heal] } }] } }] }\n',
+    ),
+    /unknown step 'chaos'/,
+  );
+  // An episode is not a timeline step of its own.
+  assert.match(one('  - episode: { name: e, steps: [heal] }\n'), /unknown step 'episode'/);
+});
