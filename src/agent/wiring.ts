@@ -17,7 +17,7 @@ import { hasEtcdData } from '../adapters/etcd/etcd-process.ts';
 import { createImds } from '../adapters/imds/imds.ts';
 import { createImdsTerminationSources } from '../adapters/imds/imds-termination-sources.ts';
 import { createLogger } from '../adapters/local/logger.ts';
-import { systemClock } from '../adapters/local/system-clock.ts';
+import { clockFromEnv } from '../adapters/local/system-clock.ts';
 import { SupervisedEtcdRunner } from '../adapters/runner/supervised-runner.ts';
 import { SystemdEtcdRunner } from '../adapters/runner/systemd-runner.ts';
 import { createElastigroup } from '../adapters/spot/elastigroup.ts';
@@ -194,7 +194,8 @@ function lazyGroup(
 
 export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): AgentRuntime {
   const env = opts.env ?? process.env;
-  const clock = opts.clock ?? systemClock;
+  // The wall clock; the simulator's clock-step test hook may shift it (clockFromEnv; unset: systemClock).
+  const clock = opts.clock ?? clockFromEnv(env);
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const settings = settingsFromConfig(config, opts.policy);
   const stateDir = config.agent.stateDir;

@@ -177,6 +177,8 @@ export interface SimRunResult {
 }
 
 const MONITOR_INTERVAL_MS = 250;
+/** The size of each instance's data disk when a scenario fills one (etcd preallocates 64 MB WAL files). */
+const SMALL_DISK_MB = 512;
 const CONVERGE_TIMEOUT_MS = 180_000;
 
 /** A rejected promise that carries an abort, told apart from a real failure. */
@@ -290,6 +292,9 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),
     // Peer traffic goes through the simulator's proxies only when a step needs them (one hop less otherwise).
     ...(allSteps(timeline).some(isNetworkStep) ? { peerProxy: true } : {}),
+    // A full-disk step: every data dir on its own small tmpfs; a clock step: the agents' clock hook.
+    ...(allSteps(timeline).some((s) => s.kind === 'fill-disk') ? { smallDiskMb: SMALL_DISK_MB } : {}),
+    ...(allSteps(timeline).some((s) => s.kind === 'clock-step') ? { clockHook: true } : {}),
     ...(foreign !== undefined
       ? {
           agentCommand: { command: '/bin/sh', args: ['-c', foreign] },
@@ -829,6 +834,25 @@ async function runStep(
     case 'resume':
       fleet.resume();
       return undefined;
+    case 'fill-disk': {
+      const id = await fleet.pick(step.target);
+      await guard([id]);
+      fleet.fillDisk(id);
+      return [id];
+    }
+    case 'free-disk':
+      fleet.freeDisks();
+      return undefined;
+    case 'clock-step': {
+      const id = await fleet.pick(step.target);
+      // A stepped clock must cost no member: the stepped agent's own, nor any other it might misjudge.
+      const running = (await fleet.snapshot()).instances
+        .filter((i) => i.state === 'running')
+        .map((i) => i.id);
+      await guard(running);
+      fleet.stepClock(id, step.byMs);
+      return [id];
+    }
     case 'chaos':
     case 'episode':
       throw new Error(`a ${step.kind} step is expanded by the runner, not run as one step`);

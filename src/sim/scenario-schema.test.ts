@@ -287,3 +287,30 @@ test('a chaos step needs a time or a count, an episode needs a name and steps an
   // An episode is not a timeline step of its own.
   assert.match(one('  - episode: { name: e, steps: [heal] }\n'), /unknown step 'episode'/);
 });
+
+test('full-disk and clock-step steps', () => {
+  const s = parseScenarioText(
+    `name: disk-and-clock
+description: x
+timeline:
+  - waitConverged
+  - fillDisk: { target: follower }
+  - freeDisk
+  - clockStep: { target: leader, by: 10m }
+  - clockStep: { target: 1, by: 90s, backward: true }
+`,
+    'x.yaml',
+  );
+  assert.deepEqual(s.timeline.slice(1), [
+    { kind: 'fill-disk', target: 'follower' },
+    { kind: 'free-disk' },
+    { kind: 'clock-step', target: 'leader', byMs: 600_000 },
+    { kind: 'clock-step', target: 1, byMs: -90_000 },
+  ]);
+  assert.match(
+    issuesOf('name: c\ndescription: x\ntimeline: [waitConverged, { clockStep: { target: leader } }]\n').join(
+      '\n',
+    ),
+    /clockStep\.by: is required/,
+  );
+});

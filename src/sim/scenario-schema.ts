@@ -321,6 +321,13 @@ const pauseShape = {
   process: field(oneOf(['etcd', 'agent'] as const), { def: 'etcd' as const }),
 };
 
+const fillDiskShape = { target: targetField };
+const clockStepShape = {
+  target: targetField,
+  by: field(durationMs({ min: 1, max: 7 * 86_400_000 }), { requiredHint: "how far to step, e.g. '5m'" }),
+  backward: field(bool, { def: false }),
+};
+
 /** Step kinds whose value is required (a bare word is not enough), with what to write. */
 const NEEDS_VALUE: Record<string, string> = {
   sleep: "write '- sleep: 5s'",
@@ -335,6 +342,8 @@ const NEEDS_VALUE: Record<string, string> = {
   latency: "write '- latency: { target: follower, delay: 200ms, jitter: 50ms }'",
   drop: "write '- drop: { target: follower, fraction: 0.5 }'",
   pause: "write '- pause: { target: follower, process: etcd }'",
+  fillDisk: "write '- fillDisk: { target: follower }'",
+  clockStep: "write '- clockStep: { target: follower, by: 5m, backward: false }'",
 };
 
 /** A count above 1 needs a role or random (an index names one instance). */
@@ -441,6 +450,9 @@ const basicStepSchemas = {
   heal: z.null({ error: "takes no value; write '- heal'" }),
   pause: mapping(pauseShape),
   resume: z.null({ error: "takes no value; write '- resume'" }),
+  fillDisk: mapping(fillDiskShape),
+  freeDisk: z.null({ error: "takes no value; write '- freeDisk'" }),
+  clockStep: mapping(clockStepShape),
   scaleTo: field(integer(1, 15, 'a group size')),
 };
 
@@ -531,6 +543,8 @@ function allowedKeys(path: readonly (string | number)[]): string[] | undefined {
     latency: latencyShape,
     drop: dropShape,
     pause: pauseShape,
+    fillDisk: fillDiskShape,
+    clockStep: clockStepShape,
   };
   const m = /^timeline\.#(?:\.chaos\.choose\.#)?(?:\.episode\.steps\.#)?\.(\w+)$/.exec(p);
   const shape = m ? shapes[m[1] as string] : undefined;
@@ -694,6 +708,16 @@ function toStep(s: StepInput | ChoiceInput): Step {
       return { kind: 'pause', target: s.value.target, process: s.value.process };
     case 'resume':
       return { kind: 'resume' };
+    case 'fillDisk':
+      return { kind: 'fill-disk', target: s.value.target };
+    case 'freeDisk':
+      return { kind: 'free-disk' };
+    case 'clockStep':
+      return {
+        kind: 'clock-step',
+        target: s.value.target,
+        byMs: s.value.backward ? -s.value.by : s.value.by,
+      };
     case 'fault': {
       const f = s.value;
       return {

@@ -62,6 +62,14 @@ export type Step =
   | { kind: 'pause'; target: Target; process: 'etcd' | 'agent' }
   | { kind: 'resume' }
   /**
+   * Fill the instance's etcd data disk to ENOSPC (every instance's data dir is then a small tmpfs);
+   * `free-disk` deletes the filler of every disk filled.
+   */
+  | { kind: 'fill-disk'; target: Target }
+  | { kind: 'free-disk' }
+  /** Step the wall clock of the instance's agent by `byMs` (negative: back), through the clock test hook. */
+  | { kind: 'clock-step'; target: Target; byMs: number }
+  /**
    * Seeded random churn: draw one of `choose`, run it, wait for convergence; repeat for `forMs` and/or
    * `events` draws (whichever ends first; at least one of them is set).
    */
@@ -190,6 +198,12 @@ export function describeStep(s: Step): string {
       return `pause (SIGSTOP) the ${s.process} of ${targetText(s.target)}`;
     case 'resume':
       return 'resume (SIGCONT) every paused process';
+    case 'fill-disk':
+      return `fill the data disk of ${targetText(s.target)} (ENOSPC)`;
+    case 'free-disk':
+      return 'free the filled data disks';
+    case 'clock-step':
+      return `step the agent clock of ${targetText(s.target)} ${s.byMs >= 0 ? 'forward' : 'back'} by ${formatDuration(Math.abs(s.byMs))}`;
     case 'chaos': {
       const span = [
         s.events !== undefined ? `${s.events} events` : '',
@@ -220,6 +234,8 @@ export function chaosKind(s: Step): string {
       return `api-${s.label ?? s.fault.kind}`;
     case 'pause':
       return `pause-${s.process}`;
+    case 'clock-step':
+      return s.byMs >= 0 ? 'clock-step-forward' : 'clock-step-back';
     default:
       return s.kind;
   }
