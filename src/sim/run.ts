@@ -704,6 +704,9 @@ export function guardViolations(
     if (disruptions.some((d) => d.instanceId === g.instanceId && d.index > g.step && d.kind !== 'interrupt'))
       continue;
     const now = inst.etcd?.memberId;
+    // Still listed but its etcd does not answer (e.g. crash-looping): not removed nor wiped; the
+    // convergence check reports the member that does not serve.
+    if (now === undefined && last.members.some((m) => m.id === g.memberId)) continue;
     if (now !== g.memberId)
       out.push(
         `${g.instanceId} still runs but its member ${g.memberId} (cut off or frozen at step ${g.step + 1}) is ${now === undefined ? 'not serving' : `now ${now}`}: removed or wiped while its instance ran`,

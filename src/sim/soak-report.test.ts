@@ -81,4 +81,5 @@ test('the BENCHMARKS.md section carries the verdict, the writes and a row per ki
   assert.match(md, /\| pause-etcd \| 1 \| 0 \| 1\.0 s \| 1\.0 s \| 1\.0 s \|/);
   assert.match(md, /\| wipe \| 1 \| 0 \| 2\.0 s \|/);
   assert.match(soakMarkdown(report({ clusterIds: ['a', 'b'] }), 'x'), /\*\*Verdict: FAIL\*\*/);
+  assert.match(soakMarkdown(report({ notes: ['found X'] }), 'x'), /Notes:\n- found X/);
 });

@@ -98,6 +98,8 @@ export interface SoakReportInput {
   writes: { acknowledged: number; lost: string[]; failed: number; readBackError?: string };
   linearizability?: { verdict: string; operations?: number; keys?: number };
   chaos?: ChaosSummary;
+  /** Written by hand into the saved report (findings, what changed since): printed under the tables. */
+  notes?: string[];
 }
 
 export interface SoakCheck {
@@ -185,6 +187,7 @@ export function soakMarkdown(r: SoakReportInput, command: string): string {
   }
   const other = r.problems.filter((p) => !p.includes('removed or wiped while its instance ran'));
   if (other.length > 0) lines.push('', 'Problems:', ...other.map((p) => `- ${p}`));
+  if (r.notes !== undefined && r.notes.length > 0) lines.push('', 'Notes:', ...r.notes.map((n) => `- ${n}`));
   return lines.join('\n');
 }
 
