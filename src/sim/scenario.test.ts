@@ -149,6 +149,9 @@ test('the soak draws from every fault kind, and its network episodes turn the pe
     'heal',
     'pause',
     'resume',
+    'fill-disk',
+    'free-disk',
+    'clock-step',
   ])
     assert.ok(kinds.has(k as never), `the soak never draws a ${k} step`);
   const interrupts = allSteps(chaos.choose).filter((s) => s.kind === 'interrupt');
