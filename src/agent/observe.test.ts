@@ -259,6 +259,25 @@ describe('Observer (fake ports)', () => {
     assert.equal((await s.observer.observe()).group.ok, true);
   });
 
+  it('a wall clock stepped back does not freeze the group cache nor the rate-limit back-off (soak, clock-step-back)', async () => {
+    const s = setup();
+    await s.observer.observe();
+    assert.equal(s.group.listCalls, 1);
+    // Stepped back 10 min: the cache's age is negative. Before the fix it counted as fresh for 10 min,
+    // so a terminated leader's instance stayed "in the group" and its member was never reaped.
+    s.clock.step(-600_000);
+    await s.observer.observe();
+    assert.equal(s.group.listCalls, 2, 'a cache from the future is stale');
+    await s.clock.advance(10_000);
+    s.group.listError = new RateLimitedError('429', { retryAfterMs: 3000 });
+    await s.observer.observe();
+    assert.equal(s.group.listCalls, 3);
+    s.clock.step(-600_000);
+    s.group.listError = undefined;
+    assert.equal((await s.observer.observe()).group.ok, true, 'a back-off from the future is over');
+    assert.equal(s.group.listCalls, 4);
+  });
+
   it('a calm follower polls the group at followerGroupPollInterval; the leader, a leaver and a joiner at groupPollInterval', async () => {
     const calm = setup();
     calm.runner.running = true;

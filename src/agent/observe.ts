@@ -76,6 +76,7 @@ export class Observer {
   private selfCache: SelfView | undefined;
   private groupCache: { view: Extract<GroupView, { ok: true }>; at: number } | undefined;
   private groupRetryAt = 0;
+  private groupRetryFrom = 0;
   private lastGroupError: string | undefined;
   private lastGoodClientUrls: string[] = [];
   private readonly unreachableSince = new Map<MemberId, number>();
@@ -198,8 +199,12 @@ export class Observer {
 
   private async observeGroup(signal?: AbortSignal): Promise<GroupView> {
     const now = this.d.clock.now();
-    if (this.groupCache && now - this.groupCache.at < this.groupPollIntervalMs()) return this.groupCache.view;
-    if (now < this.groupRetryAt && this.lastGroupError !== undefined) {
+    if (this.groupCache && within(now, this.groupCache.at, this.groupPollIntervalMs()))
+      return this.groupCache.view;
+    if (
+      within(now, this.groupRetryFrom, this.groupRetryAt - this.groupRetryFrom) &&
+      this.lastGroupError !== undefined
+    ) {
       return {
         ok: false,
         error: `${this.lastGroupError} (rate limited; next try in ${this.groupRetryAt - now} ms)`,
@@ -248,7 +253,8 @@ export class Observer {
     } catch (err) {
       const error = `${this.d.group.description}: ${describeError(err)}`;
       const retryAfter = (err as { retryAfterMs?: unknown }).retryAfterMs;
-      this.groupRetryAt = typeof retryAfter === 'number' ? this.d.clock.now() + retryAfter : 0;
+      this.groupRetryFrom = this.d.clock.now();
+      this.groupRetryAt = typeof retryAfter === 'number' ? this.groupRetryFrom + retryAfter : 0;
       if (error !== this.lastGroupError)
         this.d.logger.warn({ err: error, code: errorCode(err) }, 'group list failed');
       this.lastGroupError = error;
@@ -500,7 +506,7 @@ export class Observer {
           m.name !== '' &&
           !listed.has(m.name) &&
           !this.terminatedConfirmed.has(m.id) &&
-          now - (this.terminationAskedAt.get(m.id) ?? -Infinity) >= this.d.settings.groupPollIntervalMs,
+          !within(now, this.terminationAskedAt.get(m.id) ?? -Infinity, this.d.settings.groupPollIntervalMs),
       )
       .slice(0, 3);
     await Promise.all(
@@ -551,4 +557,13 @@ export function isCalmFollower(
   const selfUrl = trimSlash(self.peerUrl);
   const me = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
   return me !== undefined && me.name === self.instanceId && me.reachable && me.id !== cluster.leaderId;
+}
+
+/**
+ * Whether `now` is less than `windowMs` after `since`. A wall clock stepped back (now before since) is
+ * outside: a cache or a back-off measured on the wall clock must not last as long as the step.
+ */
+export function within(now: number, since: number, windowMs: number): boolean {
+  const age = now - since;
+  return age >= 0 && age < windowMs;
 }

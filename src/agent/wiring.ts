@@ -15,7 +15,7 @@ import { createEtcdCluster } from '../adapters/etcd/etcd3-cluster.ts';
 import { hasEtcdData } from '../adapters/etcd/etcd-process.ts';
 import { createImds } from '../adapters/imds/imds.ts';
 import { createLogger } from '../adapters/local/logger.ts';
-import { systemClock } from '../adapters/local/system-clock.ts';
+import { clockFromEnv } from '../adapters/local/system-clock.ts';
 import { SupervisedEtcdRunner } from '../adapters/runner/supervised-runner.ts';
 import { SystemdEtcdRunner } from '../adapters/runner/systemd-runner.ts';
 import { resolvePeerSecret } from '../config/credentials.ts';
@@ -160,7 +160,8 @@ export interface AgentRuntime {
 
 export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): AgentRuntime {
   const env = opts.env ?? process.env;
-  const clock = opts.clock ?? systemClock;
+  // The wall clock; the simulator's clock-step test hook may shift it (clockFromEnv; unset: systemClock).
+  const clock = opts.clock ?? clockFromEnv(env);
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const settings = settingsFromConfig(config, opts.policy);
   const stateDir = config.agent.stateDir;

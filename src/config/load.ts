@@ -24,7 +24,13 @@ import type { Config, ConfigLeaf } from './schema.ts';
 export const ENV_PREFIX = 'ETCD_SPOT_';
 
 /** `ETCD_SPOT_*` variables that are not settings and never reported as unknown. */
-export const RESERVED_ENV_VARS: readonly string[] = ['ETCD_SPOT_CONFIG', 'ETCD_SPOT_NO_FORCE_EXIT'];
+export const RESERVED_ENV_VARS: readonly string[] = [
+  'ETCD_SPOT_CONFIG',
+  'ETCD_SPOT_NO_FORCE_EXIT',
+  // The simulator's clock-step test hooks (src/adapters/local/system-clock.ts).
+  'ETCD_SPOT_CLOCK_OFFSET_MS',
+  'ETCD_SPOT_CLOCK_OFFSET_FILE',
+];
 
 export interface LoadConfigOptions {
   /** Path of a YAML config file; left out → defaults, env and overrides only. */

@@ -8,7 +8,7 @@
  * Everything lives under one run directory (`.runs/<timestamp>-<seed>/<instanceId>/{agent.log,data,state}`)
  * that is kept after {@link Fleet.close} for inspection. All random choices come from `seed`.
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -39,6 +39,8 @@ import { checkConvergence, targetVoters } from './snapshot.ts';
 import { NetworkFaults, PeerProxy, writePeerShim } from './network.ts';
 import type { PartitionDirection } from './network.ts';
 import { readProcStats } from './resources.ts';
+import { fillDisk, freeDisk, mountSmallDisk, unmountDisk } from './disk.ts';
+import { CLOCK_OFFSET_FILE_ENV } from '../adapters/local/system-clock.ts';
 import { collapseDecisions, decisionLine } from './view.ts';
 import type { Convergence, FleetSnapshot, InstanceRow, MemberRow } from './snapshot.ts';
 
@@ -103,6 +105,17 @@ export interface FleetOptions {
    * faults (partition, latency, drop) can be injected. The agents get an etcd shim as their etcd binary.
    */
   peerProxy?: boolean;
+  /**
+   * Every instance's etcd data dir on its own tmpfs of this many MiB (mounted at launch, unmounted when
+   * the instance is terminated or the fleet closes), so the full-disk fault ({@link Fleet.fillDisk})
+   * gives etcd a real ENOSPC. Linux, root.
+   */
+  smallDiskMb?: number;
+  /**
+   * Give every etcd-spot agent the clock-step test hook (ETCD_SPOT_CLOCK_OFFSET_FILE, a file in its
+   * instance dir), so {@link Fleet.stepClock} can move one running agent's wall clock.
+   */
+  clockHook?: boolean;
 }
 
 export type FleetEventType =
@@ -121,6 +134,8 @@ export type FleetEventType =
   | 'network'
   | 'paused'
   | 'resumed'
+  | 'disk'
+  | 'clock'
   | 'note';
 
 export interface FleetEvent {
@@ -145,6 +160,8 @@ interface SimInstance {
   /** A kill/restart in progress (serialises operations on one instance). */
   busy: Promise<void>;
   exitedOnItsOwn?: string;
+  /** Its data dir is a tmpfs the fleet mounted (see FleetOptions.smallDiskMb). */
+  mounted?: boolean;
   /** Process group of an agent that exited on its own: its children (etcd) may still run. */
   leftoverGroup?: number;
   /** Set while the fleet itself kills the agent (so its exit is not reported as a crash). */
@@ -205,6 +222,8 @@ export class Fleet implements AsyncDisposable {
   private readonly ipOwner = new Map<string, string>();
   private readonly memberOwner = new Map<string, string>();
   private readonly etcdShim: string | undefined;
+  /** Instances whose data disk fillDisk filled. */
+  private readonly filled = new Set<string>();
   /** Processes stopped with SIGSTOP: pid → what it is, for `resume`. */
   private readonly paused = new Map<number, { instanceId: string; what: 'agent' | 'etcd' }>();
 
@@ -758,6 +777,59 @@ export class Fleet implements AsyncDisposable {
     return pids;
   }
 
+  /** Fills the instance's data disk (a tmpfs, see FleetOptions.smallDiskMb) to ENOSPC; returns the bytes written. */
+  fillDisk(id: string): number {
+    const inst = this.require(id);
+    if (!inst.mounted)
+      throw new Error(`${id}: its data dir is not a small disk (the fleet was started without smallDiskMb)`);
+    const n = fillDisk(inst.dataDir);
+    this.filled.add(id);
+    this.emit({
+      type: 'disk',
+      instanceId: id,
+      text: `${id}: data disk full (${Math.round(n / 2 ** 20)} MiB of filler)`,
+    });
+    return n;
+  }
+
+  /** Deletes the filler of every disk {@link fillDisk} filled. */
+  freeDisks(): void {
+    for (const id of this.filled) {
+      const inst = this.instances.get(id);
+      if (inst?.mounted) freeDisk(inst.dataDir);
+      this.emit({ type: 'disk', instanceId: id, text: `${id}: data disk freed` });
+    }
+    this.filled.clear();
+  }
+
+  /**
+   * Steps the wall clock of the instance's agent by `byMs` (negative: back), through the clock test
+   * hook (FleetOptions.clockHook); steps add up. Returns the agent's offset now.
+   */
+  stepClock(id: string, byMs: number): number {
+    if (!this.opts.clockHook)
+      throw new Error('clock steps need the clock hook (the fleet was started without clockHook)');
+    const file = this.clockFile(this.require(id));
+    let now = 0;
+    try {
+      now = Number(readFileSync(file, 'utf8').trim()) || 0;
+    } catch {
+      // no step yet
+    }
+    const next = now + byMs;
+    writeFileSync(file, `${next}\n`);
+    this.emit({
+      type: 'clock',
+      instanceId: id,
+      text: `${id}: agent clock stepped ${byMs >= 0 ? '+' : ''}${byMs} ms (offset now ${next} ms)`,
+    });
+    return next;
+  }
+
+  private clockFile(inst: SimInstance): string {
+    return join(inst.dir, 'clock-offset-ms');
+  }
+
   /** SIGCONTs every process {@link pause} stopped (those of `id` only, when given). */
   resume(id?: string): void {
     for (const [pid, p] of [...this.paused]) {
@@ -855,6 +927,7 @@ export class Fleet implements AsyncDisposable {
         // gone
       }
     }
+    for (const inst of this.instances.values()) this.unmount(inst);
     await this.etcd.close();
     for (const p of this.proxies.values()) await (await p)?.close();
     await this.closeEmulator();
@@ -878,6 +951,15 @@ export class Fleet implements AsyncDisposable {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** Unmounts the instance's small data disk, if the fleet mounted one (its processes are dead). */
+  private unmount(inst: SimInstance): void {
+    if (!inst.mounted) return;
+    inst.mounted = false;
+    this.filled.delete(inst.id);
+    if (!unmountDisk(inst.dataDir))
+      this.emit({ type: 'disk', instanceId: inst.id, text: `${inst.id}: could not unmount ${inst.dataDir}` });
+  }
 
   /** Kills what an agent that died on its own left running (its etcd): the VM is going away. */
   private async killLeftovers(inst: SimInstance): Promise<void> {
@@ -995,6 +1077,7 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['agent', 'maxVoters'])]: String(this.maxVoters),
       [envVarFor(['log', 'level'])]: this.opts.logLevel ?? 'info',
       ...(this.etcdShim !== undefined ? { [envVarFor(['etcd', 'binary'])]: this.etcdShim } : {}),
+      ...(this.opts.clockHook ? { [CLOCK_OFFSET_FILE_ENV]: this.clockFile(inst) } : {}),
     };
     if (this.tlsMaterial !== undefined) {
       // Paths only: the same certificate serves etcd's client and peer ports and the agent's endpoints.
@@ -1043,10 +1126,24 @@ export class Fleet implements AsyncDisposable {
         mkdirSync(join(dir, 'data'), { recursive: true });
         mkdirSync(join(dir, 'state'), { recursive: true });
         const logPath = join(dir, 'agent.log');
+        let mounted = false;
+        if (this.opts.smallDiskMb !== undefined) {
+          try {
+            mountSmallDisk(join(dir, 'data'), this.opts.smallDiskMb);
+            mounted = true;
+          } catch (err) {
+            this.emit({
+              type: 'disk',
+              instanceId: id,
+              text: `${id}: could not mount its small data disk: ${describeError(err)}`,
+            });
+          }
+        }
         this.instances.set(id, {
           id,
           privateIp: ip,
           dir,
+          mounted,
           dataDir: join(dir, 'data'),
           stateDir: join(dir, 'state'),
           logPath,
@@ -1117,7 +1214,7 @@ export class Fleet implements AsyncDisposable {
         if (!inst) return;
         inst.gone = true;
         if (this.ipOwner.get(inst.privateIp) === id) this.ipOwner.delete(inst.privateIp);
-        this.track(this.stopAgent(id, 'instance terminated'));
+        this.track(this.stopAgent(id, 'instance terminated').then(() => this.unmount(inst)));
         return;
       }
       default:

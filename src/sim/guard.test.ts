@@ -80,3 +80,22 @@ test('a non-linearizable or unknown history fails the run, unless a quorum-loss 
   assert.match(linearizabilityProblem(lin('unknown'), 0) ?? '', /step budget .* \(l\/2\)/);
   assert.equal(linearizabilityProblem(lin('violation'), 1), undefined);
 });
+
+test('a member still listed whose etcd does not answer was neither removed nor wiped', () => {
+  const s = snap([{ id: 'i-a', state: 'running' }]);
+  const listed = {
+    ...s,
+    members: [
+      {
+        id: 'aaaa',
+        name: 'i-a',
+        peerUrl: 'http://127.0.91.10:2380',
+        isLearner: false,
+        instanceId: 'i-a',
+        role: 'unreachable',
+      },
+    ],
+  } as FleetSnapshot;
+  assert.deepEqual(guardViolations(guarded, listed, []), []);
+  assert.equal(guardViolations(guarded, s, []).length, 1);
+});

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NetworkFaults, PeerProxy, senderFromHeaders, writePeerShim } from './network.ts';
+import { NetworkFaults, PeerProxy, senderFromHeaders, writePeerShim, DelayLine } from './network.ts';
 
 test('the sender comes from X-PeerURLs, else X-Server-From (padded to a canonical member id)', () => {
   assert.deepEqual(
@@ -187,4 +187,43 @@ test('the proxy forwards, blackholes a partitioned direction, closes broken conn
     await proxy.close();
     await new Promise<void>((r) => echo.close(() => r()));
   }
+});
+
+test('a delay line writes chunks in order, however their delays fall, with one timer at a time', () => {
+  let now = 0;
+  const timers: { at: number; fn: () => void }[] = [];
+  const clock = {
+    now: () => now,
+    setTimer: (fn: () => void, ms: number) => void timers.push({ at: now + ms, fn }),
+  };
+  const out: string[] = [];
+  const line = new DelayLine((b) => out.push(b.toString()), clock);
+  const fire = (to: number) => {
+    now = to;
+    for (let t = timers.shift(); t !== undefined; t = timers.shift()) {
+      if (t.at > now) {
+        timers.unshift(t);
+        break;
+      }
+      t.fn();
+    }
+  };
+  line.push(Buffer.from('a'), 50); // due at 50
+  now = 3;
+  line.push(Buffer.from('b'), 10); // due at 13 on its own: must still wait for a
+  line.push(Buffer.from('c'), 0); // no delay now, but behind a and b
+  assert.deepEqual(out, []);
+  assert.equal(timers.length, 1, 'one timer for the line');
+  fire(49);
+  assert.deepEqual(out, []);
+  fire(50);
+  assert.deepEqual(out, ['a', 'b', 'c']);
+  assert.equal(timers.length, 0);
+  line.push(Buffer.from('d'), 0); // nothing queued: straight through
+  assert.deepEqual(out, ['a', 'b', 'c', 'd']);
+  line.push(Buffer.from('e'), 20);
+  now = 60;
+  line.push(Buffer.from('f'), 5); // due at 70 after e
+  fire(70);
+  assert.deepEqual(out.slice(4), ['e', 'f']);
 });

@@ -211,9 +211,68 @@ interface Conn {
   sender: string | undefined;
   /** Bytes were swallowed: the HTTP stream is broken, close it at heal. */
   tainted: boolean;
-  /** When the last delayed chunk of each direction goes out (keeps order). */
-  upAt: number;
-  downAt: number;
+  /** Each direction's delayed chunks, written in order. */
+  up: DelayLine;
+  down: DelayLine;
+}
+
+/** A timer source (tests pass a fake one). */
+export interface DelayClock {
+  now: () => number;
+  setTimer: (fn: () => void, ms: number) => void;
+}
+
+const realDelayClock: DelayClock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => void setTimeout(fn, ms).unref(),
+};
+
+/**
+ * One direction of a connection under latency: chunks go out no earlier than their delay and never
+ * out of order (one queue, one timer). A timer per chunk does not keep the order: Node schedules a
+ * timer from its cached loop time, so a chunk handled later in the same loop turn with a shorter
+ * remaining delay could fire first, and a TCP stream with bytes swapped is no longer the stream etcd
+ * sent (rafthttp frames have no checksum).
+ */
+export class DelayLine {
+  private readonly queue: { at: number; chunk: Buffer }[] = [];
+  private armed = false;
+  private readonly write: (chunk: Buffer) => void;
+  private readonly clock: DelayClock;
+
+  constructor(write: (chunk: Buffer) => void, clock: DelayClock = realDelayClock) {
+    this.write = write;
+    this.clock = clock;
+  }
+
+  push(chunk: Buffer, delayMs: number): void {
+    if (delayMs <= 0 && this.queue.length === 0) {
+      this.write(chunk);
+      return;
+    }
+    const last = this.queue[this.queue.length - 1]?.at ?? 0;
+    this.queue.push({ at: Math.max(this.clock.now() + Math.max(0, delayMs), last), chunk });
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.armed) return;
+    const now = this.clock.now();
+    for (let head = this.queue[0]; head !== undefined && head.at <= now; head = this.queue[0]) {
+      this.queue.shift();
+      this.write(head.chunk);
+    }
+    const next = this.queue[0];
+    if (next === undefined) return;
+    this.armed = true;
+    this.clock.setTimer(
+      () => {
+        this.armed = false;
+        this.drain();
+      },
+      Math.max(1, next.at - now),
+    );
+  }
 }
 
 export interface PeerProxyOptions {
@@ -277,7 +336,17 @@ export class PeerProxy {
   private accept(client: net.Socket): void {
     this.stats.connections++;
     const upstream = net.connect({ host: this.ip, port: this.opts.targetPort ?? REAL_PEER_PORT });
-    const conn: Conn = { client, upstream, sender: undefined, tainted: false, upAt: 0, downAt: 0 };
+    const writeTo = (to: net.Socket) => (chunk: Buffer) => {
+      if (!to.destroyed) to.write(chunk);
+    };
+    const conn: Conn = {
+      client,
+      upstream,
+      sender: undefined,
+      tainted: false,
+      up: new DelayLine(writeTo(upstream)),
+      down: new DelayLine(writeTo(client)),
+    };
     this.conns.add(conn);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
@@ -326,19 +395,9 @@ export class PeerProxy {
       this.stats.swallowedBytes += chunk.length;
       return;
     }
-    const to = dir === 'up' ? conn.upstream : conn.client;
     const delay = me === undefined ? 0 : net_.delayMs(conn.sender, me);
     this.stats.forwardedBytes += chunk.length;
-    if (delay <= 0 && (dir === 'up' ? conn.upAt : conn.downAt) <= Date.now()) {
-      to.write(chunk);
-      return;
-    }
-    const at = Math.max(Date.now() + delay, dir === 'up' ? conn.upAt : conn.downAt);
-    if (dir === 'up') conn.upAt = at;
-    else conn.downAt = at;
-    setTimeout(() => {
-      if (!to.destroyed) to.write(chunk);
-    }, at - Date.now()).unref();
+    (dir === 'up' ? conn.up : conn.down).push(chunk, delay);
   }
 
   private onNetworkChange(change: NetworkChange): void {

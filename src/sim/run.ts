@@ -27,7 +27,9 @@ import { Monitor } from './monitor.ts';
 import { ResourceSampler } from './resources.ts';
 import type { ResourceReport } from './resources.ts';
 import { FleetSampler } from './sampler.ts';
-import { chaosDraws, describeStep, isNetworkStep } from './scenario.ts';
+import { allSteps, chaosDraws, chaosKind, describeStep, isNetworkStep } from './scenario.ts';
+import { chaosLines, summarizeChaos } from './soak-report.ts';
+import type { ChaosEventRecord, ChaosSummary } from './soak-report.ts';
 import type { Scenario, Step, StepKind } from './scenario.ts';
 import type { FleetSnapshot } from './snapshot.ts';
 import { progressLine, renderVerdict, renderView } from './view.ts';
@@ -74,6 +76,10 @@ export interface SimRunOptions {
   tls?: boolean;
   /** Passed through to the fleet (tests: agent command, env). */
   fleet?: Partial<FleetOptions>;
+  /** Overrides the number of draws of the scenario's chaos step(s) (`sim --events`). */
+  chaosEvents?: number;
+  /** Overrides how long the chaos step(s) keep drawing (`sim --chaos-for`). */
+  chaosForMs?: number;
 }
 
 export interface StepRecord {
@@ -154,6 +160,8 @@ export interface SimReport {
   resources: ResourceReport;
   /** Quorum-loss recoveries (force-new-cluster / restore-snapshot) and the writes each lost. */
   recovery?: RecoveryTimings[];
+  /** Chaos steps: every draw (kind, how long the fleet took to converge after it) and per-kind p50/p99. */
+  chaos?: ChaosSummary & { draws: ChaosEventRecord[] };
 }
 
 /** One monitor sample, `tMs` after the run started. */
@@ -171,6 +179,8 @@ export interface SimRunResult {
 }
 
 const MONITOR_INTERVAL_MS = 250;
+/** The size of each instance's data disk when a scenario fills one (etcd preallocates 64 MB WAL files). */
+const SMALL_DISK_MB = 512;
 const CONVERGE_TIMEOUT_MS = 180_000;
 
 /** A rejected promise that carries an abort, told apart from a real failure. */
@@ -287,7 +297,10 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     ...(opts.ipPrefix !== undefined ? { ipPrefix: opts.ipPrefix } : {}),
     ...(bootFaults.length > 0 ? { faults: bootFaults } : {}),
     // Peer traffic goes through the simulator's proxies only when a step needs them (one hop less otherwise).
-    ...(timeline.some(isNetworkStep) ? { peerProxy: true } : {}),
+    ...(allSteps(timeline).some(isNetworkStep) ? { peerProxy: true } : {}),
+    // A full-disk step: every data dir on its own small tmpfs; a clock step: the agents' clock hook.
+    ...(allSteps(timeline).some((s) => s.kind === 'fill-disk') ? { smallDiskMb: SMALL_DISK_MB } : {}),
+    ...(allSteps(timeline).some((s) => s.kind === 'clock-step') ? { clockHook: true } : {}),
     ...(foreign !== undefined
       ? {
           agentCommand: { command: '/bin/sh', args: ['-c', foreign] },
@@ -338,6 +351,8 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const resources = new ResourceSampler({ groups: () => fleet.agentProcessGroups() });
   resources.start();
   let churnStartedAt: number | undefined;
+  const chaosRecords: ChaosEventRecord[] = [];
+  let chaosPlanned = 0;
 
   const viewState = (): ViewState => ({
     scenario: scenario.name,
@@ -445,16 +460,41 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
         continue;
       }
       const draw = chaosDraws(fleet.seed, step.choose);
-      const until = Date.now() + step.forMs;
+      const forMs = opts.chaosForMs ?? step.forMs;
+      const events = opts.chaosEvents ?? step.events;
+      const until = forMs === undefined ? Infinity : Date.now() + forMs;
+      if (events !== undefined) chaosPlanned += events;
       if (!tty) write(`${stamp()} ${describeStep(step)}`);
       let go = true;
-      while (go && Date.now() < until) {
-        go = await exec(draw());
+      for (let n = 0; go && Date.now() < until && (events === undefined || n < events); n++) {
+        const choice = draw();
+        const t0 = Date.now();
+        const rec: ChaosEventRecord = {
+          n: chaosRecords.length + 1,
+          kind: chaosKind(choice),
+          description: describeStep(choice),
+          startedAtMs: t0 - startedAt,
+          episodeMs: 0,
+          convergeMs: 0,
+          ok: false,
+        };
+        chaosRecords.push(rec);
+        if (!tty)
+          write(`${stamp(t0)} chaos event ${rec.n}${events !== undefined ? `/${events}` : ''}: ${rec.kind}`);
+        for (const s of choice.kind === 'episode' ? choice.steps : [choice]) {
+          go = await exec(s);
+          if (!go) break;
+        }
+        const t1 = Date.now();
+        rec.episodeMs = t1 - t0;
         if (go)
           go = await exec({
             kind: 'converge',
             ...(step.convergeTimeoutMs !== undefined ? { timeoutMs: step.convergeTimeoutMs } : {}),
           });
+        rec.convergeMs = Date.now() - t1;
+        rec.ok = go;
+        if (!go) rec.error = stepRecords[stepRecords.length - 1]?.error ?? 'stopped';
       }
       if (!go) break;
     }
@@ -590,6 +630,14 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     api,
     resources: resourceReport,
     ...(recoveries.length > 0 ? { recovery: recoveries } : {}),
+    ...(allSteps(timeline).some((s) => s.kind === 'chaos')
+      ? {
+          chaos: {
+            ...summarizeChaos(chaosRecords, chaosPlanned > 0 ? chaosPlanned : undefined),
+            draws: chaosRecords,
+          },
+        }
+      : {}),
   };
   const verdictText = renderVerdict(verdict, {
     scenario: scenario.name,
@@ -598,6 +646,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     durationMs: endedAt - startedAt,
   });
   write(verdictText);
+  if (report.chaos !== undefined) for (const line of chaosLines(report.chaos)) write(line);
   for (const line of recoveryLines(recoveries)) write(line);
   if (!verdict.pass) {
     write('--- trace (fleet events and the last agent decisions)');
@@ -661,6 +710,9 @@ export function guardViolations(
     if (disruptions.some((d) => d.instanceId === g.instanceId && d.index > g.step && d.kind !== 'interrupt'))
       continue;
     const now = inst.etcd?.memberId;
+    // Still listed but its etcd does not answer (e.g. crash-looping): not removed nor wiped; the
+    // convergence check reports the member that does not serve.
+    if (now === undefined && last.members.some((m) => m.id === g.memberId)) continue;
     if (now !== g.memberId)
       out.push(
         `${g.instanceId} still runs but its member ${g.memberId} (cut off or frozen at step ${g.step + 1}) is ${now === undefined ? 'not serving' : `now ${now}`}: removed or wiped while its instance ran`,
@@ -795,7 +847,27 @@ async function runStep(
     case 'resume':
       fleet.resume();
       return undefined;
+    case 'fill-disk': {
+      const id = await fleet.pick(step.target);
+      await guard([id]);
+      fleet.fillDisk(id);
+      return [id];
+    }
+    case 'free-disk':
+      fleet.freeDisks();
+      return undefined;
+    case 'clock-step': {
+      const id = await fleet.pick(step.target);
+      // A stepped clock must cost no member: the stepped agent's own, nor any other it might misjudge.
+      const running = (await fleet.snapshot()).instances
+        .filter((i) => i.state === 'running')
+        .map((i) => i.id);
+      await guard(running);
+      fleet.stepClock(id, step.byMs);
+      return [id];
+    }
     case 'chaos':
-      throw new Error('a chaos step is expanded by the runner, not run as one step');
+    case 'episode':
+      throw new Error(`a ${step.kind} step is expanded by the runner, not run as one step`);
   }
 }

@@ -247,3 +247,92 @@ test('group.provider asg and the instanceRefresh step (bare: 10 s warmup)', () =
     { kind: 'instance-refresh', warmupMs: 10_000 },
   ]);
 });
+
+test('a chaos step draws any step or a named episode, for a count of events', () => {
+  const s = parseScenarioText(
+    `name: soakish
+description: events and episodes
+timeline:
+  - waitConverged
+  - chaos:
+      events: 12
+      choose:
+        - interrupt: { target: leader, notice: 5s }
+        - episode:
+            name: partition-follower
+            steps:
+              - partition: { target: follower }
+              - sleep: 10s
+              - heal
+        - pause: { target: random, process: agent }
+`,
+    'soakish.yaml',
+  );
+  assert.deepEqual(s.timeline[1], {
+    kind: 'chaos',
+    events: 12,
+    choose: [
+      { kind: 'interrupt', target: 'leader', count: 1, noticeMs: 5000 },
+      {
+        kind: 'episode',
+        name: 'partition-follower',
+        steps: [
+          { kind: 'partition', target: 'follower', count: 1, direction: 'both' },
+          { kind: 'sleep', ms: 10_000 },
+          { kind: 'heal' },
+        ],
+      },
+      { kind: 'pause', target: 'random', process: 'agent' },
+    ],
+    convergeTimeoutMs: 180_000,
+  });
+});
+
+test('a chaos step needs a time or a count, an episode needs a name and steps and no chaos inside', () => {
+  const one = (timeline: string) =>
+    issuesOf(`name: bad-chaos\ndescription: x\ntimeline:\n  - waitConverged\n${timeline}`).join('\n');
+  assert.match(one('  - chaos: { choose: [heal] }\n'), /chaos\.for: is required without events/);
+  assert.match(
+    one('  - chaos: { events: 3, choose: [{ episode: { name: e, steps: [] } }] }\n'),
+    /episode\.steps: is empty/,
+  );
+  assert.match(
+    one('  - chaos: { events: 3, choose: [{ episode: { name: Bad Name, steps: [heal] } }] }\n'),
+    /episode\.name: expected lowercase letters/,
+  );
+  assert.match(
+    one(
+      '  - chaos: { events: 3, choose: [{ episode: { name: e, steps: [{ chaos: { for: 1m, choose: [heal] } }] } }] }\n',
+    ),
+    /unknown step 'chaos'/,
+  );
+  // An episode is not a timeline step of its own.
+  assert.match(one('  - episode: { name: e, steps: [heal] }\n'), /unknown step 'episode'/);
+});
+
+test('full-disk and clock-step steps', () => {
+  const s = parseScenarioText(
+    `name: disk-and-clock
+description: x
+timeline:
+  - waitConverged
+  - fillDisk: { target: follower }
+  - freeDisk
+  - clockStep: { target: leader, by: 10m }
+  - clockStep: { target: 1, by: 90s, backward: true }
+`,
+    'x.yaml',
+  );
+  assert.deepEqual(s.timeline.slice(1), [
+    { kind: 'fill-disk', target: 'follower' },
+    { kind: 'free-disk' },
+    { kind: 'clock-step', target: 'leader', byMs: 600_000 },
+    { kind: 'clock-step', target: 1, byMs: -90_000 },
+  ]);
+  assert.match(
+    issuesOf('name: c\ndescription: x\ntimeline: [waitConverged, { clockStep: { target: leader } }]\n').join(
+      '\n',
+    ),
+    /clockStep\.by: is required/,
+  );
+});

@@ -334,6 +334,13 @@ const pauseShape = {
   process: field(oneOf(['etcd', 'agent'] as const), { def: 'etcd' as const }),
 };
 
+const fillDiskShape = { target: targetField };
+const clockStepShape = {
+  target: targetField,
+  by: field(durationMs({ min: 1, max: 7 * 86_400_000 }), { requiredHint: "how far to step, e.g. '5m'" }),
+  backward: field(bool, { def: false }),
+};
+
 /** Step kinds whose value is required (a bare word is not enough), with what to write. */
 const NEEDS_VALUE: Record<string, string> = {
   sleep: "write '- sleep: 5s'",
@@ -343,10 +350,13 @@ const NEEDS_VALUE: Record<string, string> = {
   wipe: "write '- wipe: { target: random }'",
   fault: "write '- fault: { route: all, kind: outage, duration: 20s }'",
   chaos: "write '- chaos: { for: 90s, choose: [...] }'",
+  episode: "write '- episode: { name: partition-minority, steps: [...] }'",
   partition: "write '- partition: { target: follower, direction: both }'",
   latency: "write '- latency: { target: follower, delay: 200ms, jitter: 50ms }'",
   drop: "write '- drop: { target: follower, fraction: 0.5 }'",
   pause: "write '- pause: { target: follower, process: etcd }'",
+  fillDisk: "write '- fillDisk: { target: follower }'",
+  clockStep: "write '- clockStep: { target: follower, by: 5m, backward: false }'",
 };
 
 /** A count above 1 needs a role or random (an index names one instance). */
@@ -429,13 +439,8 @@ function stepList<S extends Record<string, z.ZodType>>(schemas: S, what: string)
     });
 }
 
-const chaosShape = {
-  for: field(durationMs({ min: 1000 }), { requiredHint: "how long to keep drawing disruptions, e.g. '90s'" }),
-  choose: stepList(disruptionSchemas, 'interrupt / kill9 / wipe steps').prefault([]),
-  convergeTimeout: field(durationMs({ min: 1000 }), { def: 180_000 }),
-};
-
-const stepSchemas = {
+/** Steps of a timeline, of a chaos step's choices and of an episode (all but chaos and episode). */
+const basicStepSchemas = {
   waitConverged: mapping(waitShape),
   sleep: field(durationMs({ min: 1 })),
   ...disruptionSchemas,
@@ -461,15 +466,58 @@ const stepSchemas = {
   heal: z.null({ error: "takes no value; write '- heal'" }),
   pause: mapping(pauseShape),
   resume: z.null({ error: "takes no value; write '- resume'" }),
+  fillDisk: mapping(fillDiskShape),
+  freeDisk: z.null({ error: "takes no value; write '- freeDisk'" }),
+  clockStep: mapping(clockStepShape),
   scaleTo: field(integer(1, 15, 'a group size')),
   // The value is the instance warmup (`- instanceRefresh` alone: 10 s).
   instanceRefresh: field(durationMs({ min: 0, max: 600_000 }), { def: 10_000 }),
+};
+
+const EPISODE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+const episodeShape = {
+  name: field(
+    (v) =>
+      typeof v === 'string' && EPISODE_NAME.test(v)
+        ? { ok: v }
+        : fail(`expected lowercase letters, digits and '-', e.g. 'partition-minority' (got ${showValue(v)})`),
+    { requiredHint: "the event's kind in the soak report, e.g. 'partition-minority'" },
+  ),
+  steps: stepList(basicStepSchemas, 'steps').prefault([]),
+};
+
+/** What a chaos step may draw: any basic step, or an episode (a named sequence of steps). */
+const chaosChoiceSchemas = {
+  ...basicStepSchemas,
+  episode: mapping(episodeShape).superRefine((e, ctx) => {
+    if (e.steps.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'is empty; list the steps of the episode' });
+  }),
+};
+
+const chaosShape = {
+  for: optionalField(durationMs({ min: 1000 })),
+  events: optionalField(integer(1, 100_000, 'a count of events')),
+  choose: stepList(chaosChoiceSchemas, 'steps or episodes').prefault([]),
+  convergeTimeout: field(durationMs({ min: 1000 }), { def: 180_000 }),
+};
+
+const stepSchemas = {
+  ...basicStepSchemas,
   chaos: mapping(chaosShape).superRefine((c, ctx) => {
     if (c.choose.length === 0)
       ctx.addIssue({
         code: 'custom',
         path: ['choose'],
         message: 'is empty; list the disruptions to draw from',
+      });
+    if (c.for === undefined && c.events === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['for'],
+        message:
+          "is required without events; say how long to keep drawing (e.g. 'for: 90s') or how many times ('events: 200')",
       });
   }),
 };
@@ -492,6 +540,7 @@ const rootShape = {
 const scenarioSchema = z.strictObject(rootShape);
 type ScenarioInput = z.output<typeof scenarioSchema>;
 type StepInput = ScenarioInput['timeline'][number];
+type ChoiceInput = Extract<StepInput, { kind: 'chaos' }>['value']['choose'][number];
 
 /** The keys allowed in the mapping at `path` (for "did you mean" hints), by path pattern. */
 function allowedKeys(path: readonly (string | number)[]): string[] | undefined {
@@ -507,8 +556,15 @@ function allowedKeys(path: readonly (string | number)[]): string[] | undefined {
     wipe: wipeShape,
     fault: faultShape,
     chaos: chaosShape,
+    episode: episodeShape,
+    partition: partitionShape,
+    latency: latencyShape,
+    drop: dropShape,
+    pause: pauseShape,
+    fillDisk: fillDiskShape,
+    clockStep: clockStepShape,
   };
-  const m = /^timeline\.#(?:\.chaos\.choose\.#)?\.(\w+)$/.exec(p);
+  const m = /^timeline\.#(?:\.chaos\.choose\.#)?(?:\.episode\.steps\.#)?\.(\w+)$/.exec(p);
   const shape = m ? shapes[m[1] as string] : undefined;
   return shape ? Object.keys(shape) : undefined;
 }
@@ -627,7 +683,7 @@ function toDisruption(d: DisruptionInput): DisruptionStep {
   }
 }
 
-function toStep(s: StepInput): Step {
+function toStep(s: StepInput | ChoiceInput): Step {
   switch (s.kind) {
     case 'interrupt':
     case 'kill9':
@@ -672,6 +728,16 @@ function toStep(s: StepInput): Step {
       return { kind: 'pause', target: s.value.target, process: s.value.process };
     case 'resume':
       return { kind: 'resume' };
+    case 'fillDisk':
+      return { kind: 'fill-disk', target: s.value.target };
+    case 'freeDisk':
+      return { kind: 'free-disk' };
+    case 'clockStep':
+      return {
+        kind: 'clock-step',
+        target: s.value.target,
+        byMs: s.value.backward ? -s.value.by : s.value.by,
+      };
     case 'fault': {
       const f = s.value;
       return {
@@ -686,10 +752,13 @@ function toStep(s: StepInput): Step {
     case 'chaos':
       return {
         kind: 'chaos',
-        forMs: s.value.for,
-        choose: s.value.choose.map(toDisruption),
+        ...(s.value.for !== undefined ? { forMs: s.value.for } : {}),
+        ...(s.value.events !== undefined ? { events: s.value.events } : {}),
+        choose: s.value.choose.map(toStep),
         convergeTimeoutMs: s.value.convergeTimeout,
       };
+    case 'episode':
+      return { kind: 'episode', name: s.value.name, steps: s.value.steps.map(toStep) };
   }
 }
 

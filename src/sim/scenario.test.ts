@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chaosDraws, describeStep, listScenarios, loadScenario, scenarioNames } from './scenario.ts';
+import {
+  allSteps,
+  chaosDraws,
+  chaosKind,
+  describeStep,
+  listScenarios,
+  loadScenario,
+  scenarioNames,
+} from './scenario.ts';
 import type { DisruptionStep } from './scenario.ts';
 
 test('the demo interrupts a follower, then the leader, then kill -9s one for good, converging after each', () => {
@@ -101,4 +109,54 @@ test('interrupt-follower-tls is interrupt-follower over TLS (the bench compares 
   assert.deepEqual(tls.timeline, plain.timeline);
   assert.deepEqual(tls.group, plain.group);
   assert.deepEqual(tls.workload, plain.workload);
+});
+
+test('chaos kinds tell the variants apart; an episode counts under its name', () => {
+  assert.equal(chaosKind({ kind: 'interrupt', target: 'random', noticeMs: 1000 }), 'interrupt');
+  assert.equal(chaosKind({ kind: 'interrupt', target: 'leader', noticeMs: 1000 }), 'interrupt-leader');
+  assert.equal(
+    chaosKind({ kind: 'interrupt', target: 'random', count: 2, noticeMs: 1000 }),
+    'interrupt-2-at-once',
+  );
+  assert.equal(chaosKind({ kind: 'kill9', target: 'random', instanceGone: true }), 'kill9-gone');
+  assert.equal(chaosKind({ kind: 'kill9', target: 'random', instanceGone: false }), 'kill9-reboot');
+  assert.equal(
+    chaosKind({ kind: 'fault', route: 'all', fault: { kind: 'status', status: 503 }, label: 'outage' }),
+    'api-outage',
+  );
+  assert.equal(
+    chaosKind({ kind: 'episode', name: 'partition-leader', steps: [{ kind: 'heal' }] }),
+    'partition-leader',
+  );
+});
+
+test('the soak draws from every fault kind, and its network episodes turn the peer proxies on', () => {
+  const soak = loadScenario('soak');
+  const chaos = soak.timeline.find((s) => s.kind === 'chaos');
+  assert.ok(chaos?.kind === 'chaos');
+  assert.ok((chaos.events ?? 0) >= 200);
+  const kinds = new Set(allSteps(chaos.choose).map((s) => s.kind));
+  for (const k of [
+    'interrupt',
+    'kill9',
+    'wipe',
+    'reuse-ip',
+    'fault',
+    'scale',
+    'partition',
+    'latency',
+    'drop',
+    'heal',
+    'pause',
+    'resume',
+    'fill-disk',
+    'free-disk',
+    'clock-step',
+  ])
+    assert.ok(kinds.has(k as never), `the soak never draws a ${k} step`);
+  const interrupts = allSteps(chaos.choose).filter((s) => s.kind === 'interrupt');
+  assert.ok(interrupts.some((s) => s.kind === 'interrupt' && s.target === 'leader'));
+  assert.ok(interrupts.some((s) => s.kind === 'interrupt' && (s.count ?? 1) > 1));
+  const kills = allSteps(chaos.choose).filter((s) => s.kind === 'kill9');
+  assert.deepEqual(new Set(kills.map((s) => s.kind === 'kill9' && s.instanceGone)), new Set([true, false]));
 });

@@ -67,8 +67,24 @@ export type Step =
   /** SIGSTOP the instance's etcd or agent; `resume` SIGCONTs everything paused. */
   | { kind: 'pause'; target: Target; process: 'etcd' | 'agent' }
   | { kind: 'resume' }
-  /** Seeded random churn: draw one of `choose`, run it, wait for convergence; repeat for `forMs`. */
-  | { kind: 'chaos'; forMs: number; choose: DisruptionStep[]; convergeTimeoutMs?: number };
+  /**
+   * Fill the instance's etcd data disk to ENOSPC (every instance's data dir is then a small tmpfs);
+   * `free-disk` deletes the filler of every disk filled.
+   */
+  | { kind: 'fill-disk'; target: Target }
+  | { kind: 'free-disk' }
+  /** Step the wall clock of the instance's agent by `byMs` (negative: back), through the clock test hook. */
+  | { kind: 'clock-step'; target: Target; byMs: number }
+  /**
+   * Seeded random churn: draw one of `choose`, run it, wait for convergence; repeat for `forMs` and/or
+   * `events` draws (whichever ends first; at least one of them is set).
+   */
+  | { kind: 'chaos'; forMs?: number; events?: number; choose: Step[]; convergeTimeoutMs?: number }
+  /**
+   * Only inside a chaos step's `choose`: a named sequence of steps drawn as one event (e.g. partition,
+   * keep writing, heal), after which the fleet must converge. `name` is its kind in the soak report.
+   */
+  | { kind: 'episode'; name: string; steps: Step[] };
 
 export type StepKind = Step['kind'];
 
@@ -192,9 +208,54 @@ export function describeStep(s: Step): string {
       return `pause (SIGSTOP) the ${s.process} of ${targetText(s.target)}`;
     case 'resume':
       return 'resume (SIGCONT) every paused process';
-    case 'chaos':
-      return `chaos for ${formatDuration(s.forMs)}: ${s.choose.map(describeStep).join(' | ')}, converging after each`;
+    case 'fill-disk':
+      return `fill the data disk of ${targetText(s.target)} (ENOSPC)`;
+    case 'free-disk':
+      return 'free the filled data disks';
+    case 'clock-step':
+      return `step the agent clock of ${targetText(s.target)} ${s.byMs >= 0 ? 'forward' : 'back'} by ${formatDuration(Math.abs(s.byMs))}`;
+    case 'chaos': {
+      const span = [
+        s.events !== undefined ? `${s.events} events` : '',
+        s.forMs !== undefined ? `${s.events !== undefined ? 'at most ' : ''}${formatDuration(s.forMs)}` : '',
+      ].filter((x) => x !== '');
+      return `chaos for ${span.join(', ')}: ${s.choose.map(describeStep).join(' | ')}, converging after each`;
+    }
+    case 'episode':
+      return `${s.name} (${s.steps.map(describeStep).join(', then ')})`;
   }
+}
+
+/**
+ * The kind a chaos draw counts under in the soak report: an episode's name, else the step's kind with
+ * what tells its variants apart (the leader, k at once, instance gone or rebooting, the API fault).
+ */
+export function chaosKind(s: Step): string {
+  switch (s.kind) {
+    case 'episode':
+      return s.name;
+    case 'interrupt':
+      return `interrupt${s.target === 'leader' ? '-leader' : ''}${(s.count ?? 1) > 1 ? `-${s.count}-at-once` : ''}`;
+    case 'kill9':
+      return `kill9-${s.instanceGone ? 'gone' : 'reboot'}${(s.count ?? 1) > 1 ? `-${s.count}-at-once` : ''}`;
+    case 'wipe':
+      return (s.count ?? 1) > 1 ? `wipe-${s.count}-at-once` : 'wipe';
+    case 'fault':
+      return `api-${s.label ?? s.fault.kind}`;
+    case 'pause':
+      return `pause-${s.process}`;
+    case 'clock-step':
+      return s.byMs >= 0 ? 'clock-step-forward' : 'clock-step-back';
+    default:
+      return s.kind;
+  }
+}
+
+/** Every step of a timeline, chaos choices and episodes included (to see which machinery a run needs). */
+export function allSteps(steps: readonly Step[]): Step[] {
+  return steps.flatMap((s) =>
+    s.kind === 'chaos' ? [s, ...allSteps(s.choose)] : s.kind === 'episode' ? [s, ...allSteps(s.steps)] : [s],
+  );
 }
 
 /** Steps that need the peer proxies (network faults). */
@@ -214,7 +275,7 @@ export function isDisruption(s: Step): boolean {
 }
 
 /** The chaos step's draws: a seeded sequence, the same for the same seed. */
-export function chaosDraws(seed: number, choose: readonly DisruptionStep[]): () => DisruptionStep {
+export function chaosDraws<T>(seed: number, choose: readonly T[]): () => T {
   const rng = new Prng(seed ^ 0x5eed);
   return () => {
     const s = choose[rng.int(choose.length)];

@@ -22,6 +22,11 @@ export class ManualClock implements Clock {
     });
   }
   /** Moves time forward and wakes every sleeper whose time has come, in order. */
+  /** Steps the wall clock (negative: back) without waking sleepers, like a host clock step. */
+  step(ms: number): void {
+    this.t += ms;
+  }
+
   async advance(ms: number): Promise<void> {
     this.t += ms;
     const due = this.sleepers.filter((s) => s.at <= this.t).sort((a, b) => a.at - b.at);

@@ -28,6 +28,8 @@ interface SimFlags {
   writesPerSecond?: number;
   agentCommand?: string;
   agentEnv?: Record<string, string>;
+  events?: number;
+  chaosFor?: number;
 }
 
 /** Collects repeated `--agent-env K=V` into one mapping. */
@@ -113,6 +115,16 @@ export function registerSimCommand(program: Command): void {
       'extra environment for every agent (repeatable), e.g. SEED_POLL_INTERVAL=30',
       envArg,
     )
+    .option(
+      '--events <n>',
+      "number of events the scenario's chaos step draws (e.g. a shorter soak; default: the scenario's)",
+      intArg('--events', 1, 100_000),
+    )
+    .option(
+      '--chaos-for <d>',
+      "how long the chaos step keeps drawing, e.g. 25m; it stops at this or --events, whichever comes first (default: the scenario's)",
+      durationArg,
+    )
     .option('--report <file>', 'write the JSON report here')
     .option('--html <file>', 'write the HTML report here (default: report.html in the run dir)')
     .option('--keep', 'leave the fleet running after the verdict, until Ctrl-C', false)
@@ -171,6 +183,8 @@ export function registerSimCommand(program: Command): void {
           ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
           ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
           ...(flags.report !== undefined ? { reportPath: flags.report } : {}),
+          ...(flags.events !== undefined ? { chaosEvents: flags.events } : {}),
+          ...(flags.chaosFor !== undefined ? { chaosForMs: flags.chaosFor } : {}),
           ...(flags.html !== undefined ? { htmlPath: flags.html } : {}),
         });
         if (flags.keep && !controller.signal.aborted) {
