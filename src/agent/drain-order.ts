@@ -8,10 +8,10 @@
  * and the agent rejoins as a fresh member. Unlike a recovery order, a drain does not expire: an
  * instance taken out by hand stays out until the operator says otherwise.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TerminationNotice, TerminationSource } from '../ports/termination-source.ts';
-import { parseOrderObject } from './order-file.ts';
+import { parseOrderObject, writeOrderFile } from './order-file.ts';
 
 export const DRAIN_FILE = 'drain.json';
 export const DRAIN_SOURCE = 'operator-drain';
@@ -61,16 +61,7 @@ export async function readDrainOrder(stateDir: string): Promise<DrainOrder | und
 
 /** Writes the order atomically (tmp + rename). */
 export async function writeDrainOrder(stateDir: string, order: DrainOrder): Promise<string> {
-  const path = drainPath(stateDir);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(order)}\n`, { mode: 0o600 });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  return path;
+  return writeOrderFile(drainPath(stateDir), order);
 }
 
 /** Deletes the order; true when there was one. */

@@ -1,3 +1,5 @@
+import { rename, rm, writeFile } from 'node:fs/promises';
+
 /**
  * What the operator's order files in the agent's state dir (`recover.json`, `drain.json`) share: a small
  * JSON object with `at`, the time of the order in ms. Each order checks its own other fields.
@@ -19,4 +21,17 @@ export function parseOrderObject(text: string): { at: number; fields: Record<str
   const o = v as Record<string, unknown>;
   if (typeof o.at !== 'number' || !Number.isFinite(o.at)) return '"at" must be a time in ms';
   return { at: o.at, fields: o };
+}
+
+/** Writes an order to `path` atomically (a 0600 temp file, then rename); a failed write leaves no temp file. */
+export async function writeOrderFile(path: string, order: object): Promise<string> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, `${JSON.stringify(order)}\n`, { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  return path;
 }

@@ -6,10 +6,9 @@
  * expires after {@link ORDER_TTL_MS}, so a forgotten order cannot act on a later, unrelated loss.
  */
 import { readFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecoveryOrder } from '../core/observation.ts';
-import { parseOrderObject } from './order-file.ts';
+import { parseOrderObject, writeOrderFile } from './order-file.ts';
 
 export const ORDER_FILE = 'recover.json';
 /** An order older than this is ignored. */
@@ -70,14 +69,5 @@ export function readRecoveryOrder(
 
 /** Writes the order atomically (tmp + rename). */
 export async function writeRecoveryOrder(stateDir: string, order: RecoveryOrder): Promise<string> {
-  const path = orderPath(stateDir);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(order)}\n`, { mode: 0o600 });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  return path;
+  return writeOrderFile(orderPath(stateDir), order);
 }
