@@ -114,22 +114,34 @@ export function disruptionSteps(scenario: Scenario): Step[] {
 
 /** Why a scenario does not fit a bench row (undefined: it fits). */
 export function misfit(scenario: Scenario, b: BenchScenario): string | undefined {
-  if (scenario.group.size !== 3) return `its group has ${scenario.group.size} instances, not 3`;
+  const e = b.expect;
+  const size = e.kind === 'boot' || e.kind === 'steady' ? e.size : 3;
+  if (scenario.group.size !== size) return `its group has ${scenario.group.size} instances, not ${size}`;
   const provider = b.provider ?? 'elastigroup';
   if (scenario.group.provider !== provider)
     return `its group's provider is ${scenario.group.provider}, not ${provider}`;
   const ds = disruptionSteps(scenario);
+  if (e.kind === 'boot' || e.kind === 'steady') {
+    if (ds.length > 0) return `it has ${ds.length} disruption steps, not 0`;
+    if (scenario.timeline.some((s) => s.kind === 'fault')) return 'it injects API faults';
+    if (e.kind === 'boot' && !scenario.group.bootAllAtOnce) return 'its group does not boot all at once';
+    return undefined;
+  }
   if (ds.length !== 1) return `it has ${ds.length} disruption steps, not 1`;
   const d = ds[0] as Step;
-  const e = b.expect;
   if (e.kind === 'majority-lost' || e.kind === 'all-lost') {
     if (d.kind !== 'kill9' || !d.instanceGone)
       return 'its disruption is not a kill -9 with the instances gone';
     const n = d.count ?? 1;
-    const size = scenario.group.size;
     if (e.kind === 'all-lost' && n !== size) return `it hits ${n} of ${size} instances, not all`;
     if (e.kind === 'majority-lost' && (n < Math.floor(size / 2) + 1 || n >= size))
       return `it hits ${n} of ${size} instances, not a majority with a survivor`;
+    return undefined;
+  }
+  if (e.kind === 'interrupt-all') {
+    if (d.kind !== 'interrupt') return `its disruption is ${d.kind}, not interrupt`;
+    if ((d.count ?? 1) !== size) return `it hits ${d.count ?? 1} of ${size} instances, not all`;
+    if (d.noticeMs < e.minNoticeMs) return `its notice of ${d.noticeMs} ms is under ${e.minNoticeMs} ms`;
     return undefined;
   }
   if (d.kind !== e.kind) return `its disruption is ${d.kind}, not ${e.kind}`;

@@ -106,6 +106,23 @@ function metricRows(cells: (CellSummary | undefined)[]): string[][] {
   ];
   if (cells.some((c) => c?.apiPerInstanceMin !== undefined))
     rows.push(['Spot API calls per instance-minute', ...per((c) => dec(c.apiPerInstanceMin, '/inst·min'))]);
+  if (cells.some((c) => c?.steadyApiPerInstanceMin !== undefined))
+    rows.push([
+      'Spot API calls per instance-minute, calm stretch only (first convergence → first disturbance)',
+      ...per((c) => dec(c.steadyApiPerInstanceMin, '/inst·min')),
+    ]);
+  if (cells.some((c) => c?.steadyImdsPerInstanceMin !== undefined))
+    rows.push([
+      'Instance metadata calls per instance-minute, calm stretch only (free, local)',
+      ...per((c) => dec(c.steadyImdsPerInstanceMin, '/inst·min')),
+    ]);
+  if (cells.some((c) => c?.bootConvergedMs !== undefined))
+    rows.push(['First launch → converged (the group forming)', ...per((c) => ms(c.bootConvergedMs))]);
+  if (cells.some((c) => c?.minHealthyVoters !== undefined))
+    rows.push([
+      'Fewest healthy voters in the disruption (sampled every 250 ms)',
+      ...per((c) => count(c.minHealthyVoters)),
+    ]);
   if (cells.some((c) => c?.peakRssMb !== undefined))
     rows.push(['Agent peak RSS (one instance)', ...per((c) => dec(c.peakRssMb, 'MB'))]);
   if (cells.some((c) => c?.cpuPercent !== undefined))

@@ -21,7 +21,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError } from '../src/core/errors.ts';
 import { SPOT_ROUTES } from '../src/emulator/types.ts';
-import { runMetrics } from '../src/sim/bench-stats.ts';
+import { fewestHealthyVoters, runMetrics } from '../src/sim/bench-stats.ts';
 import { mergeDocument } from '../src/sim/bench-doc-sections.ts';
 import { withSummaries } from './assemble.ts';
 import type { BenchReportInput, RunOutcome } from '../src/sim/bench-stats.ts';
@@ -30,7 +30,7 @@ import type { AgentName, ResolvedScenario, RunSpec } from './agents.ts';
 import { renderMarkdown, renderRecoverySection } from './markdown.ts';
 import type { BenchResults, BenchRun, MachineInfo, ScenarioInfo } from './results.ts';
 import type { RunOneResult } from './run-one.ts';
-import { BENCH_SCENARIOS, recoveryKindOf } from './scenarios.ts';
+import { BENCH_SCENARIOS, recoveryKindOf, rowKindOf } from './scenarios.ts';
 
 const USAGE = `usage: npm run bench -- [--quick] [--repeats N] [--seed-repeats N] [--only etcd-spot|etcd-spot-defaults|seed]
                          [--scenario id[,id...]] [--seed N] [--out BENCHMARKS.md] [--json bench-results.json]
@@ -303,6 +303,18 @@ function oneLine(o: RunOutcome): string {
         : `${rec.lost} lost (${rec.lostNoCopy} on no surviving copy, ${rec.lostHeld ?? '?'} held)`,
     ].join(', ');
   }
+  if (m.row === 'boot' || m.row === 'steady') {
+    return [
+      m.passed ? 'pass' : `did not pass (${m.stopped ?? (m.converged ? 'verdict FAIL' : 'not converged')})`,
+      m.bootConvergedMs !== undefined ? `launch → converged ${Math.round(m.bootConvergedMs)} ms` : '',
+      m.steadyApiPerInstanceMin !== undefined
+        ? `calm stretch: ${m.steadyApiPerInstanceMin} Spot calls per instance-minute`
+        : '',
+      `${m.lost ?? '?'} lost`,
+    ]
+      .filter((x) => x)
+      .join(', ');
+  }
   const d = m.disruptions[0];
   const parts = [
     m.passed ? 'pass' : `did not pass (${m.stopped ?? (m.converged ? 'verdict FAIL' : 'not converged')})`,
@@ -313,6 +325,8 @@ function oneLine(o: RunOutcome): string {
     `longest gap ${Math.round(d?.longestGapMs ?? m.longestGapMs)} ms`,
     `${m.lost ?? '?'} lost`,
   ];
+  const fewest = fewestHealthyVoters(m);
+  if (m.row === 'interrupt-all' && fewest !== undefined) parts.push(`fewest healthy voters ${fewest}`);
   return parts.join(', ');
 }
 
@@ -452,8 +466,13 @@ async function main(): Promise<number> {
       if (out.result.report) run.runDir = relative(REPO, out.result.report.runDir);
       const input = withNotices(out.result);
       const recovery = recoveryKindOf(spec.scenarioId);
+      const row = rowKindOf(spec.scenarioId);
       if (input)
-        run.metrics = runMetrics(input, { spotRoutes: SPOT_ROUTES, ...(recovery ? { recovery } : {}) });
+        run.metrics = runMetrics(input, {
+          spotRoutes: SPOT_ROUTES,
+          ...(recovery ? { recovery } : {}),
+          ...(row ? { row } : {}),
+        });
       else run.error = out.result.error ?? 'no report';
     } else run.error = out.error ?? 'no result';
     if (interrupted && run.metrics && !run.metrics.passed) {

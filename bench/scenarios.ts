@@ -19,7 +19,19 @@ export interface BenchScenario {
     /** Quorum loss: one kill -9 step, instances gone for good, hitting a majority but not all of them. */
     | { kind: 'majority-lost' }
     /** Quorum loss: one kill -9 step, every instance gone for good. */
-    | { kind: 'all-lost' };
+    | { kind: 'all-lost' }
+    /** One interrupt step that hits every instance of the group at once. */
+    | { kind: 'interrupt-all'; minNoticeMs: number }
+    /** The whole group boots at once (no disruption, no API fault): how long it takes to form. */
+    | { kind: 'boot'; size: number }
+    /** Nothing happens (no disruption, no API fault): what a calm group costs in API calls. */
+    | { kind: 'steady'; size: number };
+}
+
+/** The rows judged by a target of their own (src/sim/bench-stats.ts BenchRowKind). */
+export function rowKindOf(id: string): 'boot' | 'steady' | 'interrupt-all' | undefined {
+  const e = BENCH_SCENARIOS.find((s) => s.id === id)?.expect;
+  return e?.kind === 'boot' || e?.kind === 'steady' || e?.kind === 'interrupt-all' ? e.kind : undefined;
 }
 
 /** The quorum-loss rows' kind (their metrics, targets and section of BENCHMARKS.md are their own). */
@@ -84,6 +96,22 @@ export const BENCH_SCENARIOS: readonly BenchScenario[] = [
       expect: expectOf(id),
     }),
   ),
+  // Issue 11's rows: the whole group interrupted with the 2-minute notice, a group forming, a calm group.
+  {
+    id: 'interrupt-all-2m',
+    quick: false,
+    expect: { kind: 'interrupt-all', minNoticeMs: 120_000 },
+  },
+  {
+    id: 'boot-5',
+    quick: false,
+    expect: { kind: 'boot', size: 5 },
+  },
+  {
+    id: 'steady-5',
+    quick: false,
+    expect: { kind: 'steady', size: 5 },
+  },
   {
     id: 'majority-lost',
     quick: false,

@@ -333,6 +333,70 @@ describe('evaluateTargets', () => {
     assert.doesNotMatch(rs.get('removal-within-2x-poll')?.detail ?? '', /missed in/);
   });
 
+  it("the rows with a target of their own are judged only on that row's runs, each able to fail", () => {
+    const boot = (ms: number) =>
+      runMetrics(report({ events: [], boot: { firstLaunchAtMs: 100, convergedAtMs: 100 + ms } }), {
+        row: 'boot',
+      });
+    const steady = (perInstMin: number) =>
+      runMetrics(
+        report({
+          events: [],
+          api: {
+            callsPerMinute: {},
+            spotCallsPerMinute: 1,
+            steady: {
+              durationMs: 120_000,
+              spotCallsPerInstanceMinute: perInstMin,
+              imdsCallsPerInstanceMinute: 60,
+            },
+          },
+        }),
+        { row: 'steady' },
+      );
+    const all = (fewest: number) =>
+      runMetrics(report({ events: [event({ minHealthyVoters: 3 }), event({ minHealthyVoters: fewest })] }), {
+        row: 'interrupt-all',
+      });
+    const good = byId(
+      evaluateTargets(
+        'etcd-spot',
+        [boot(5900), steady(1.9), all(2)].map((m, i) => outcome(m, i)),
+        1000,
+      ),
+    );
+    assert.equal(good.get('boot-converged-6s')?.status, 'met');
+    assert.equal(good.get('steady-api-2-per-instance-minute')?.status, 'met');
+    assert.equal(good.get('all-interrupted-two-voters')?.status, 'met');
+    assert.match(
+      good.get('all-interrupted-two-voters')?.detail ?? '',
+      /fewest healthy voters: median 2 over 1/,
+    );
+
+    const bad = byId(
+      evaluateTargets(
+        'etcd-spot',
+        [boot(5900), boot(6100), steady(2.1), all(1)].map((m, i) => outcome(m, i)),
+        1000,
+      ),
+    );
+    assert.equal(bad.get('boot-converged-6s')?.status, 'not met');
+    assert.match(
+      bad.get('boot-converged-6s')?.detail ?? '',
+      /median 6000 ms \(5900 ms–6100 ms\) over 2 run\(s\); 1 missed it/,
+    );
+    assert.equal(bad.get('steady-api-2-per-instance-minute')?.status, 'not met');
+    assert.equal(bad.get('all-interrupted-two-voters')?.status, 'not met');
+
+    // A run of another row (no label) never counts, and the figures stay out of the other rows.
+    const plain = runMetrics(report({ boot: { firstLaunchAtMs: 0, convergedAtMs: 60_000 } }));
+    assert.equal(plain.bootConvergedMs, undefined);
+    const none = byId(evaluateTargets('etcd-spot', [outcome(plain)], 1000));
+    assert.equal(none.get('boot-converged-6s')?.status, 'not measured');
+    assert.equal(none.get('steady-api-2-per-instance-minute')?.status, 'not measured');
+    assert.equal(none.get('all-interrupted-two-voters')?.status, 'not measured');
+  });
+
   it('only the named agent is evaluated', () => {
     const bad = runMetrics(report({ writes: { acknowledged: 1, lost: ['x'], failed: 0, longestGapMs: 0 } }));
     const rs = byId(

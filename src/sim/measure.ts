@@ -63,6 +63,8 @@ export interface EventTimings {
   leaderChangedAfterMs?: number;
   /** Time with fewer healthy voters than the target, within the window. */
   belowTargetMs: number;
+  /** The fewest healthy voters the monitor saw within the window (undefined: no member list was read). */
+  minHealthyVoters?: number;
   windowMs: number;
   /** The writes that completed within the window (see {@link writesInWindow}). */
   writes?: WindowWrites;
@@ -168,6 +170,8 @@ export function measureDisruption(
     belowTargetMs: monitor.belowTargetMsBetween(t0, windowEnd),
     windowMs: windowEnd - t0,
   };
+  const fewest = monitor.minHealthyVotersBetween(t0, windowEnd);
+  if (fewest !== undefined) out.minHealthyVoters = fewest;
 
   const member = rec.memberId !== undefined ? monitor.members.get(rec.memberId) : undefined;
   if (rec.instanceId !== undefined) {

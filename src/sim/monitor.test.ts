@@ -160,3 +160,17 @@ test('kill -9 with reboot: the same member id is reported unchanged', () => {
   assert.equal(t.memberIdAfter, 'm2');
   assert.deepEqual(t.replacements, []);
 });
+
+test('the fewest healthy voters in a window: unreadable member lists prove nothing, the window bounds count', () => {
+  const m = new Monitor(5);
+  m.observe(snap(1000, { running: [1, 2, 3], voters: [1, 2, 3], leader: 1 }));
+  m.observe(snap(2000, { running: [1, 2, 3], voters: [2, 3], leader: 2 }));
+  m.observe({ ...snap(2500, { running: [1, 2, 3], voters: [], leader: 2 }), memberListError: 'timeout' });
+  m.observe(snap(3000, { running: [1, 2, 3, 4], voters: [2, 3, 4], leader: 2 }));
+  assert.equal(m.minHealthyVotersBetween(0, 5000), 2);
+  assert.equal(m.minHealthyVotersBetween(2600, 5000), 3);
+  assert.equal(m.minHealthyVotersBetween(2400, 2600), undefined);
+  // No leader: nobody counts as healthy.
+  m.observe(snap(3500, { running: [1, 2, 3, 4], voters: [2, 3, 4] }));
+  assert.equal(m.minHealthyVotersBetween(3400, 3600), 0);
+});

@@ -40,6 +40,8 @@ export class Monitor {
   readonly members = new Map<string, MemberHistory>();
   readonly leaderChanges: LeaderChange[] = [];
   readonly belowTarget: BelowTarget[] = [];
+  /** Healthy voters per snapshot with a readable member list (an unreadable one proves nothing). */
+  readonly healthySamples: { at: number; healthy: number }[] = [];
   readonly maxVoters: number;
   private leader: string | undefined;
   private seenLeader = false;
@@ -88,6 +90,7 @@ export class Monitor {
     const healthy = s.members.filter(
       (m) => !m.isLearner && (m.role === 'leader' || m.role === 'follower') && m.leaderId !== undefined,
     ).length;
+    if (s.memberListError === undefined) this.healthySamples.push({ at: s.at, healthy });
     const open = this.belowTarget[this.belowTarget.length - 1];
     const below = s.memberListError !== undefined || healthy < target;
     if (below && (open === undefined || open.to !== undefined))
@@ -119,6 +122,19 @@ export class Monitor {
   /** Leader changes within [from, to]. */
   leaderChangesBetween(from: number, to: number): LeaderChange[] {
     return this.leaderChanges.filter((c) => c.at >= from && c.at <= to);
+  }
+
+  /**
+   * The fewest healthy voters of any snapshot within [from, to] whose member list could be read
+   * (undefined: none could). Sampled every 250 ms, so a dip shorter than that can be missed.
+   */
+  minHealthyVotersBetween(from: number, to: number): number | undefined {
+    let min: number | undefined;
+    for (const x of this.healthySamples) {
+      if (x.at < from || x.at > to) continue;
+      if (min === undefined || x.healthy < min) min = x.healthy;
+    }
+    return min;
   }
 
   /** Milliseconds within [from, to] with fewer healthy voters than the target. */

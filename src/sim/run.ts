@@ -111,10 +111,72 @@ export interface ApiCallStats {
   spotCallsPerInstanceMinute?: number;
   /** The raw counters by route: requests, ok, client/server errors, rate limited, faulted, dropped. */
   routes: Record<ApiRoute, RouteStats>;
+  /**
+   * The calm stretch only: from the first convergence to the first step that is not a wait (a fault,
+   * a disruption, a scale change) or the end, so boot's and churn's extra calls are left out. What a
+   * steady group costs; absent when the run never converged.
+   */
+  steady?: SteadyApiStats;
+}
+
+export interface SteadyApiStats {
+  /** ms since the run started. */
+  fromMs: number;
+  durationMs: number;
+  /** Requests per minute by route within the window. */
+  callsPerMinute: Record<ApiRoute, number>;
+  spotCallsPerMinute: number;
+  spotCallsPerInstanceMinute?: number;
+  /** Instance metadata requests per instance-minute (free and local, but counted). */
+  imdsCallsPerInstanceMinute?: number;
+}
+
+/** The minutes (as ms) the instances ran within [since, now], summed. */
+function instanceMsBetween(
+  instances: readonly { launchedAt: number; terminatedAt?: number }[],
+  since: number,
+  now: number,
+): number {
+  return instances.reduce(
+    (a, i) => a + Math.max(0, Math.min(i.terminatedAt ?? now, now) - Math.max(i.launchedAt, since)),
+    0,
+  );
+}
+
+/** Calls between two readings of the emulator's counters (taken without a reset in between). */
+export function steadyApiStats(
+  from: EmulatorStats,
+  to: EmulatorStats,
+  instances: readonly { launchedAt: number; terminatedAt?: number }[],
+  runStartedAt: number,
+): SteadyApiStats {
+  const ms = Math.max(1, to.now - from.now);
+  const perMin = (n: number) => round1((n * 60_000) / ms);
+  const calls = (r: ApiRoute) => Math.max(0, to.routes[r].requests - (from.routes[r]?.requests ?? 0));
+  const callsPerMinute = {} as Record<ApiRoute, number>;
+  for (const r of Object.keys(to.routes) as ApiRoute[]) callsPerMinute[r] = perMin(calls(r));
+  const spot = SPOT_ROUTES.reduce((n, r) => n + calls(r), 0);
+  const out: SteadyApiStats = {
+    fromMs: from.now - runStartedAt,
+    durationMs: ms,
+    callsPerMinute,
+    spotCallsPerMinute: perMin(spot),
+  };
+  const instanceMs = instanceMsBetween(instances, from.now, to.now);
+  if (instanceMs > 0) {
+    out.spotCallsPerInstanceMinute = Math.round(((spot * 60_000) / instanceMs) * 100) / 100;
+    out.imdsCallsPerInstanceMinute = Math.round(((calls('imds') * 60_000) / instanceMs) * 100) / 100;
+  }
+  return out;
 }
 
 export interface SimReport {
   scenario: string;
+  /**
+   * The first launch and the fleet's first convergence, ms since the run started (with
+   * `bootAllAtOnce`, launch → converged is how long the whole group takes to form).
+   */
+  boot?: { firstLaunchAtMs: number; convergedAtMs: number };
   /** The scenario file. */
   scenarioFile?: string;
   seed: number;
@@ -179,6 +241,8 @@ export interface SimRunResult {
 }
 
 const MONITOR_INTERVAL_MS = 250;
+/** Steps that leave a calm group calm (the steady API window runs through them). */
+const CALM_STEPS = new Set<StepKind>(['converge', 'sleep']);
 /** The size of each instance's data disk when a scenario fills one (etcd preallocates 64 MB WAL files). */
 const SMALL_DISK_MB = 512;
 const CONVERGE_TIMEOUT_MS = 180_000;
@@ -215,11 +279,7 @@ export function apiCallStats(
     ...(aws > 0 ? { awsCallsPerMinute: perMin(aws) } : {}),
     routes: stats.routes,
   };
-  const instanceMs = instances.reduce(
-    (a, i) =>
-      a + Math.max(0, Math.min(i.terminatedAt ?? stats.now, stats.now) - Math.max(i.launchedAt, stats.since)),
-    0,
-  );
+  const instanceMs = instanceMsBetween(instances, stats.since, stats.now);
   if (instanceMs > 0) out.spotCallsPerInstanceMinute = Math.round(((spot * 60_000) / instanceMs) * 100) / 100;
   return out;
 }
@@ -351,6 +411,8 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   const resources = new ResourceSampler({ groups: () => fleet.agentProcessGroups() });
   resources.start();
   let churnStartedAt: number | undefined;
+  /** The emulator's counters at the first convergence and at the first step that is not a wait. */
+  const steadyApi: { from?: EmulatorStats; to?: EmulatorStats } = {};
   const chaosRecords: ChaosEventRecord[] = [];
   let chaosPlanned = 0;
 
@@ -409,6 +471,8 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
       ok: true,
     };
     stepRecords.push(rec);
+    if (steadyApi.from !== undefined && steadyApi.to === undefined && !CALM_STEPS.has(step.kind))
+      steadyApi.to = fleet.state.stats();
     if (!tty) write(`${stamp(t0)} step ${rec.index + 1}: ${view.doing}`);
     try {
       const hit = await runStep(step, rec.index, fleet, monitor, keep, disruptions, signal, capAt, guarded);
@@ -431,6 +495,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     }
     if (step.kind === 'converge' && churnStartedAt === undefined) {
       churnStartedAt = Date.now();
+      steadyApi.from = fleet.state.stats();
       workload.start();
     }
     return true;
@@ -504,7 +569,16 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
 
   view.doing = 'checking: reading every write back';
   const endedAt = Date.now();
-  const api = apiCallStats(fleet.state.stats(), fleet.state.listInstances({ includeTerminated: true }));
+  const finalStats = fleet.state.stats();
+  const everyInstance = fleet.state.listInstances({ includeTerminated: true });
+  const api = apiCallStats(finalStats, everyInstance);
+  if (steadyApi.from !== undefined)
+    api.steady = steadyApiStats(steadyApi.from, steadyApi.to ?? finalStats, everyInstance, startedAt);
+  const firstLaunch = Math.min(...everyInstance.map((i) => i.launchedAt));
+  const bootTimes =
+    churnStartedAt !== undefined && Number.isFinite(firstLaunch)
+      ? { firstLaunchAtMs: firstLaunch - startedAt, convergedAtMs: churnStartedAt - startedAt }
+      : undefined;
   const resourceReport = resources.stop();
   const { convergence, snapshot: last } = await fleet.convergence();
   keep(last);
@@ -601,6 +675,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     durationMs: endedAt - startedAt,
     instances,
     maxVoters,
+    ...(bootTimes !== undefined ? { boot: bootTimes } : {}),
     pass: verdict.pass,
     ...(aborted !== undefined ? { aborted } : {}),
     converged: convergence.converged,
