@@ -66,6 +66,11 @@ export interface SimRunOptions {
   /** Leave the fleet running (the caller closes it). */
   keepFleet?: boolean;
   /**
+   * Write every client operation and the writers' client swaps to `<runDir>/workload-trace.json`
+   * (monotonic ms with the process's `timeOrigin`), for a trace of a write gap (bench/trace-leader-gap.ts).
+   */
+  keepHistory?: boolean;
+  /**
    * A shell command (`/bin/sh -c`) run once per instance instead of etcd-spot's agent, in the caller's
    * working directory, with the SIM_* environment (docs/simulator.md).
    */
@@ -597,6 +602,21 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     stoppedAt: endedAt,
   });
   const check = result.check;
+  if (opts.keepHistory === true) {
+    const tracePath = join(fleet.runDir, 'workload-trace.json');
+    try {
+      writeFileSync(
+        tracePath,
+        JSON.stringify({
+          timeOrigin: performance.timeOrigin,
+          history: result.history,
+          endpointChanges: workload.endpointChanges,
+        }),
+      );
+    } catch (err) {
+      write(`could not write ${tracePath}: ${describeError(err)}`);
+    }
+  }
   const aborted = fatal ?? stopReason.text;
   const problems = [...convergence.problems, ...replacedWhileRunning];
   const lin = linearizabilityReport(result.linearizability, result.registerOps);

@@ -170,11 +170,15 @@ export class Workload {
     this.stepBudgetPerKey = options.stepBudgetPerKey;
   }
 
+  /** When the writers' client was replaced (monotonic ms, as the history) and with which URLs. */
+  readonly endpointChanges: { at: number; endpoints: string[] }[] = [];
+
   /** Replaces the client when the set of URLs changed; puts in flight finish on the old one. */
   setEndpoints(urls: readonly string[]): void {
     const next = [...new Set(urls)].sort();
     if (sameSet(next, this.endpoints)) return;
     this.endpoints = next;
+    this.endpointChanges.push({ at: this.mono(), endpoints: next });
     const old = this.client;
     this.client = next.length > 0 ? this.newClient(next) : undefined;
     if (old) this.retire(old);
