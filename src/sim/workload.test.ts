@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { padValue, pageSize, tagOfValue } from './workload.ts';
+import { neverSent, padValue, pageSize, tagOfValue } from './workload.ts';
 
 test('values are padded to the asked size with a filler that depends on the tag', () => {
   assert.equal(padValue('s1-0-1', 0), 's1-0-1');
@@ -28,4 +28,27 @@ test('pages stay near 1 MiB whatever the value size (gRPC refuses replies over 4
   }
   assert.equal(pageSize(0), 5000);
   assert.equal(pageSize(8192), 127);
+});
+
+test('a write is sent again only when it never reached etcd (the soak caught a put applied twice)', () => {
+  // What grpc-js says when no connection could be made: nothing was sent.
+  assert.equal(
+    neverSent(
+      new Error(
+        '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.9.250:2379.',
+      ),
+    ),
+    true,
+  );
+  // Sent, outcome unknown: a deadline, etcd's own timeout, a reset mid-call, no leader. Retrying any of
+  // these can apply the write a second time after another client's write (a linearizability violation).
+  for (const msg of [
+    '4 DEADLINE_EXCEEDED: Deadline exceeded',
+    '2 UNKNOWN: context deadline exceeded',
+    '14 UNAVAILABLE: etcdserver: request timed out',
+    '14 UNAVAILABLE: Connection dropped',
+    '14 UNAVAILABLE: etcdserver: no leader',
+    '13 INTERNAL: Received RST_STREAM with code 2',
+  ])
+    assert.equal(neverSent(new Error(msg)), false, msg);
 });

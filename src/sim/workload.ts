@@ -1,7 +1,8 @@
 /**
  * The write workload: N concurrent writers, each sequential, putting `w<writer>/<seq>` through one
- * etcd3 client that holds ALL running members' client URLs (etcd-physics §8: short per-request
- * deadlines and concurrency, so a failover is measured, not etcd's 7 s server timeout). Every
+ * etcd3 client that holds the started voters' client URLs (etcd-physics §8: short per-request
+ * deadlines and concurrency, so a failover is measured, not etcd's 7 s server timeout). A call is
+ * retried only when it was never sent ({@link neverSent}). Every
  * acknowledged put and every failure is recorded; {@link Workload.check} reads everything back at the
  * end and runs the pure checker.
  *
@@ -12,6 +13,7 @@
  * Values are never kept in memory: a value is its tag padded to `valueSize` ({@link padValue}), so
  * what is recorded and compared is the tag, and the read-back checks the padding as it pages.
  */
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
 import { classifyEtcdFailure } from '../adapters/etcd/etcd-errors.ts';
 import { systemClock } from '../adapters/local/system-clock.ts';
@@ -21,6 +23,19 @@ import type { AckedWrite, FailedWrite, WriteCheck } from './checker.ts';
 import { checkLinearizable } from './linearizability.ts';
 import type { KvOperation, LinearizabilityResult } from './linearizability.ts';
 import { Prng } from '../emulator/prng.ts';
+
+/**
+ * Whether a failed call surely never reached etcd (no connection could be made), so sending it again
+ * cannot apply it twice. The same rule as etcd's Go client (clientv3 `isSafeRetryMutableRPC`: a
+ * mutation is retried only when no connection was available); any other error leaves the write
+ * "maybe applied", and it is recorded as failed instead of retried.
+ */
+export function neverSent(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return /No connection established|there is no (address|connection) available|connect ECONNREFUSED/i.test(
+    msg,
+  );
+}
 
 export interface WorkloadOptions {
   /** Concurrent sequential writers (default 4). */
@@ -321,6 +336,14 @@ export class Workload {
     return new Etcd3({
       hosts,
       defaultCallOptions: () => ({ deadline: Date.now() + deadlineMs }),
+      // etcd3's default retries a put after a deadline or an Unknown error too, when it may already be
+      // applied: the soak's checker caught a put applied twice around another client's write.
+      faultHandling: {
+        global: retry(handleWhen(neverSent), {
+          maxAttempts: 2,
+          backoff: new ExponentialBackoff({ initialDelay: 10, maxDelay: 100 }),
+        }),
+      },
       ...(tls !== undefined
         ? { credentials: { rootCertificate: tls.ca, privateKey: tls.key, certChain: tls.cert } }
         : {}),
