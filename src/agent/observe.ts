@@ -300,12 +300,14 @@ export class Observer {
       this.sharedFailedAt = this.d.clock.now();
       this.sharedCache = undefined;
       const text = error ?? 'no answer';
-      if (text !== this.lastSharedError)
+      // One line per kind of problem, not per age or port in it.
+      const kind = text.replace(/\d+/g, 'N');
+      if (kind !== this.lastSharedError)
         this.d.logger.info(
           { leader: leader.id, err: text },
           "cannot use the leader's agent's group list; asking the cloud (at followerGroupPollInterval)",
         );
-      this.lastSharedError = text;
+      this.lastSharedError = kind;
       return undefined;
     }
     const list = answer.list;
