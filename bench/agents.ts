@@ -53,8 +53,9 @@ export const PRODUCT_DEFAULTS = {
   cycleInterval: '5s',
   terminationPollInterval: '5s',
   groupPollInterval: '10s',
+  steadyGroupPollInterval: '60s',
   followerGroupPollInterval: '60s',
-  cloudStatusPollInterval: '30s',
+  cloudStatusPollInterval: '60s',
   memberDeadAfter: '60s',
   terminatedMemberDeadAfter: '5s',
   unstartedMemberTtl: '2m',
@@ -101,7 +102,7 @@ export const AGENT_DESCRIPTIONS: Record<AgentName, string> = {
   'etcd-spot':
     "etcd-spot's agent (`node bin/etcd-spot.js agent`, the simulator's default agent) with the simulator's settings: decision cycle 1 s, termination poll 1 s, group poll 2 s, member dead after 10 s",
   'etcd-spot-defaults':
-    "etcd-spot's agent with the product's defaults (etcd-spot.example.yaml): decision cycle 5 s, termination poll 5 s (the cloud's own status every 30 s), group poll 10 s (60 s for a calm follower), member dead after 60 s (5 s once the cloud confirms the termination), replacement wait 15 s",
+    "etcd-spot's agent with the product's defaults (etcd-spot.example.yaml): decision cycle 5 s, termination poll 5 s (the cloud's own status 3 times per shutdown-signal timeout, at most every 60 s), group poll 10 s by the leader's agent (60 s while the cluster is steady; calm followers read its copy), member dead after 60 s (5 s once the cloud confirms the termination), replacement wait 15 s",
   seed: `the seed baseline, \`--agent-command '${SEED_COMMAND}'\` (bench/baselines/seed/README.md), with the 2017 guide's status-check interval unless SEED_POLL_INTERVAL is set`,
 };
 

@@ -46,6 +46,8 @@ export interface AgentDeps {
   takeSnapshot?: ExecuteContext['takeSnapshot'];
   /** Told about every completed cycle (metrics, /readyz); an error it throws is logged, never fatal. */
   onCycle?: (result: CycleResult) => void;
+  /** Randomness in [0, 1) for the cycle's jitter (`settings.pollJitter`); default Math.random. */
+  random?: () => number;
 }
 
 export interface CycleResult {
@@ -187,7 +189,7 @@ export class Agent {
 
   /** Runs cycles until `signal` aborts. Never throws. */
   async run(signal: AbortSignal): Promise<void> {
-    const { clock, logger, settings } = this.d;
+    const { clock, logger } = this.d;
     this.loopAlive = true;
     let streak = 0;
     try {
@@ -205,11 +207,19 @@ export class Agent {
           logger.warn({ streak }, 'many cycles in a row made progress; pausing one interval');
           streak = 0;
         }
-        await this.sleep(settings.cycleIntervalMs, signal, clock);
+        await this.sleep(this.cycleSleepMs(), signal, clock);
       }
     } finally {
       this.loopAlive = false;
     }
+  }
+
+  /** `cycleIntervalMs` ± `pollJitter`: the cycles (and the polls that follow them) of agents started together drift apart. */
+  private cycleSleepMs(): number {
+    const { cycleIntervalMs, pollJitter } = this.d.settings;
+    const j = pollJitter ?? 0;
+    if (j <= 0) return cycleIntervalMs;
+    return Math.max(0, Math.round(cycleIntervalMs * (1 + j * (2 * (this.d.random ?? Math.random)() - 1))));
   }
 
   private async sleep(ms: number, signal: AbortSignal, clock: Clock): Promise<void> {

@@ -5,12 +5,21 @@
  * about 2.5 × the etcd call timeout, however many endpoints are slow.
  *
  * Remembered across cycles (in memory only): self's identity (after the first success), the group list
- * (for groupPollIntervalMs), the client URLs of the last good member list, and per member id since
- * when it has been unreachable / unstarted.
+ * (see {@link PollMode} for how long), the client URLs of the last good member list, and per member id
+ * since when it has been unreachable / unstarted.
+ *
+ * One cloud poller per cluster: the agent beside the leader asks the cloud for the group list and shares
+ * its last answer on its status server (`GET /v1/group`, signed both ways); a calm follower reads that
+ * copy instead of the cloud, and falls back to the cloud (at `followerGroupPollIntervalMs`) when the
+ * leader's agent does not answer, answers unsigned or badly, or its list is stale. Any observation that
+ * is not a calm follower's plans on the agent's own list from the cloud only: a shared list that reached
+ * an observation which turned out not calm is replaced by a direct read before the planner sees it, and
+ * the planner refuses a shared list as proof anyway (`isDirectGroupList`).
  */
 import { describeError, errorCode, networkReason } from '../core/errors.ts';
 import { clientUrlFor, peerUrlFor } from '../core/ids.ts';
 import type { MemberId } from '../core/ids.ts';
+import { peerHostOf } from '../core/quorum.ts';
 import type {
   ClusterView,
   GroupInstanceView,
@@ -34,7 +43,7 @@ import type { InstanceGroup } from '../ports/instance-group.ts';
 import type { InstanceMetadata } from '../ports/instance-metadata.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { LocalStateStore } from './local-state.ts';
-import type { AgentMemory, AgentSettings, PeerAgents } from './types.ts';
+import type { AgentMemory, AgentSettings, PeerAgents, SharedGroupList } from './types.ts';
 import { withDeadline } from './deadline.ts';
 
 export interface ObserverDeps {
@@ -63,6 +72,26 @@ export interface ObserverDeps {
   snapshots?: (signal?: AbortSignal) => Promise<SnapshotView>;
   /** The snapshot duty's state (in memory, no I/O); absent without a snapshot store. */
   snapshotSchedule?: () => SnapshotScheduleView;
+  /** Randomness in [0, 1) for the poll jitter (`settings.pollJitter`); default Math.random. */
+  random?: () => number;
+}
+
+/**
+ * How the group list is refreshed, decided from the previous observation:
+ * - `active` (joining, leaving, bootstrapping, leaderless, or the leader's agent while anything is
+ *   under way): from the cloud every `groupPollIntervalMs`;
+ * - `steady-leader` (the leader's agent while every member is a reachable, started voter and no notice
+ *   is present, see {@link isSteadyLeader}): from the cloud every `steadyGroupPollIntervalMs`;
+ * - `calm-follower` ({@link isCalmFollower}): the leader's agent's shared copy every
+ *   `groupPollIntervalMs`, else its own from the cloud every `followerGroupPollIntervalMs`.
+ */
+export type PollMode = 'active' | 'steady-leader' | 'calm-follower';
+
+/** A list this agent holds: when it was read (this agent's clock) and its poll jitter factor. */
+interface CachedGroup {
+  view: Extract<GroupView, { ok: true }>;
+  at: number;
+  factor: number;
 }
 
 type StatusResult = { ok: true; status: MemberStatus } | { ok: false; error: string };
@@ -74,7 +103,16 @@ function trimSlash(url: string): string {
 export class Observer {
   private readonly d: ObserverDeps;
   private selfCache: SelfView | undefined;
-  private groupCache: { view: Extract<GroupView, { ok: true }>; at: number } | undefined;
+  /** This agent's last list from the cloud (undefined after a failed fetch: never stale data). */
+  private groupCache: CachedGroup | undefined;
+  /** The last copy read from the leader's agent. */
+  private sharedCache: CachedGroup | undefined;
+  /** When a read of the leader's agent's list last failed, and why (one log line per new reason). */
+  private sharedFailedAt: number | undefined;
+  private lastSharedError: string | undefined;
+  /** The leader's instance (its member's name and peer IP) in the last observation. */
+  private leaderPeer: GroupInstanceView | undefined;
+  private mode: PollMode = 'active';
   private groupRetryAt = 0;
   private groupRetryFrom = 0;
   private lastGroupError: string | undefined;
@@ -128,20 +166,24 @@ export class Observer {
 
   /** Whether the last observation reached a cluster. */
   private clusterSeen = false;
-  /** Whether the last observation was a calm follower's (the slower group poll applies). */
-  private calmFollower = false;
 
   async observe(signal?: AbortSignal): Promise<Observation> {
     const self = await this.observeSelf(signal);
     const termination = this.d.termination.view();
     // A notice ends calm at once: the leave needs a fresh list (its replacement, dead members).
-    if (termination.notices.length > 0) this.calmFollower = false;
-    const [group, local] = await Promise.all([this.observeGroup(signal), this.observeLocal(signal)]);
-    this.latestGroup = group;
+    if (termination.notices.length > 0) this.mode = 'active';
+    const [first, local] = await Promise.all([this.observeGroup(self, signal), this.observeLocal(signal)]);
+    let group = first;
     const cluster = await this.observeCluster(self, group, signal);
-    if (cluster.reachable && group.ok) await this.confirmTerminations(self, group, cluster, signal);
+    this.mode = pollModeOf(self, cluster, local, termination);
+    this.leaderPeer = leaderPeerOf(cluster, self);
+    // What this observation shows decides which list it may plan on: a shared copy only when it is a
+    // calm follower's, and nothing older than groupPollIntervalMs while something is under way.
+    if (!this.listFitsMode(group)) group = await this.fetchGroup(signal);
+    this.latestGroup = group;
+    if (cluster.reachable && group.ok && group.sharedBy === undefined)
+      await this.confirmTerminations(self, group, cluster, signal);
     this.clusterSeen = cluster.reachable;
-    this.calmFollower = isCalmFollower(self, cluster, local, termination);
     const obs: Observation = { self, group, termination, local, cluster };
     const notInService = this.d.group.notInService?.(self.instanceId);
     if (notInService !== undefined) obs.selfNotInService = notInService;
@@ -171,7 +213,8 @@ export class Observer {
     if (cluster.reachable && cluster.leaderId === undefined) this.noLeaderSince ??= now;
     else this.noLeaderSince = undefined;
     if (!group.ok) this.groupFetches = [];
-    else if (this.groupFetches.at(-1)?.fetchedAt !== group.fetchedAt)
+    // Only the agent's own answers from the cloud count as reads (a shared copy is not proof).
+    else if (group.sharedBy === undefined && this.groupFetches.at(-1)?.fetchedAt !== group.fetchedAt)
       this.groupFetches = [
         ...this.groupFetches.slice(-1),
         { fetchedAt: group.fetchedAt, instances: group.instances },
@@ -185,22 +228,142 @@ export class Observer {
     return view;
   }
 
-  /**
-   * The group list's refresh interval: `groupPollIntervalMs`, or the slower
-   * `followerGroupPollIntervalMs` while the last observation was calm (see {@link isCalmFollower}):
-   * only the leader's agent reaps and promotes, so only it needs a fresh list when nothing happens.
-   */
-  private groupPollIntervalMs(): number {
+  /** How often this agent asks the cloud itself in `mode` (ms). */
+  private cloudIntervalMs(mode: PollMode): number {
     const s = this.d.settings;
-    return this.calmFollower
-      ? Math.max(s.groupPollIntervalMs, s.followerGroupPollIntervalMs ?? 0)
-      : s.groupPollIntervalMs;
+    switch (mode) {
+      case 'active':
+        return s.groupPollIntervalMs;
+      case 'steady-leader':
+        return Math.max(s.groupPollIntervalMs, s.steadyGroupPollIntervalMs ?? 0);
+      case 'calm-follower':
+        return Math.max(s.groupPollIntervalMs, s.followerGroupPollIntervalMs ?? 0);
+    }
   }
 
-  private async observeGroup(signal?: AbortSignal): Promise<GroupView> {
+  /** A new jitter factor, 1 ± `pollJitter`: every agent's polls drift apart instead of marching in step. */
+  private jitterFactor(): number {
+    const j = this.d.settings.pollJitter ?? 0;
+    return j <= 0 ? 1 : 1 + j * (2 * (this.d.random ?? Math.random)() - 1);
+  }
+
+  private fresh(c: CachedGroup | undefined, windowMs: number, now: number): c is CachedGroup {
+    return c !== undefined && within(now, c.at, windowMs * c.factor);
+  }
+
+  /**
+   * Whether the list an observation got may be planned on, given the mode the same observation shows:
+   * a shared copy only by a calm follower; while something is under way, only a list from the cloud
+   * younger than `groupPollIntervalMs`. An error stays (the planner waits on it).
+   */
+  private listFitsMode(group: GroupView): boolean {
+    if (!group.ok) return true;
+    if (group.sharedBy !== undefined) return this.mode === 'calm-follower';
+    if (this.mode !== 'active') return true;
+    return this.fresh(this.groupCache, this.d.settings.groupPollIntervalMs, this.d.clock.now());
+  }
+
+  /** Whether a calm follower may read the leader's agent's copy at all. */
+  private sharing(): boolean {
+    return this.d.group.listIsLocal !== true && this.d.peers.groupList !== undefined;
+  }
+
+  private async observeGroup(self: SelfView, signal?: AbortSignal): Promise<GroupView> {
     const now = this.d.clock.now();
-    if (this.groupCache && within(now, this.groupCache.at, this.groupPollIntervalMs()))
-      return this.groupCache.view;
+    const poll = this.d.settings.groupPollIntervalMs;
+    if (this.mode === 'calm-follower' && this.sharing()) {
+      if (this.fresh(this.groupCache, poll, now)) return this.groupCache.view;
+      if (this.fresh(this.sharedCache, poll, now)) return this.sharedCache.view;
+      const shared = await this.readSharedGroup(self, signal);
+      if (shared !== undefined) return shared;
+    }
+    if (this.fresh(this.groupCache, this.cloudIntervalMs(this.mode), now)) return this.groupCache.view;
+    return this.fetchGroup(signal);
+  }
+
+  /**
+   * The leader's agent's list (`GET /v1/group`), or undefined when there is none to use: no leader known,
+   * tried and failed within `groupPollIntervalMs`, not answered, unsigned or badly signed, older than
+   * twice the interval its agent polls at (bounded by this agent's own intervals), or not listing self.
+   */
+  private async readSharedGroup(self: SelfView, signal?: AbortSignal): Promise<GroupView | undefined> {
+    const s = this.d.settings;
+    const now = this.d.clock.now();
+    const leader = this.leaderPeer;
+    const read = this.d.peers.groupList;
+    if (leader === undefined || read === undefined) return undefined;
+    if (this.sharedFailedAt !== undefined && within(now, this.sharedFailedAt, s.groupPollIntervalMs))
+      return undefined;
+    const answer = await read(leader, signal);
+    const error = answer.ok ? sharedListProblem(answer.list, self, s) : answer.error;
+    if (error !== undefined || !answer.ok) {
+      this.sharedFailedAt = this.d.clock.now();
+      this.sharedCache = undefined;
+      const text = error ?? 'no answer';
+      // One line per kind of problem, not per age or port in it.
+      const kind = text.replace(/\d+/g, 'N');
+      if (kind !== this.lastSharedError)
+        this.d.logger.info(
+          { leader: leader.id, err: text },
+          "cannot use the leader's agent's group list; asking the cloud (at followerGroupPollInterval)",
+        );
+      this.lastSharedError = kind;
+      return undefined;
+    }
+    const list = answer.list;
+    const at = this.d.clock.now();
+    const view: Extract<GroupView, { ok: true }> = {
+      ok: true,
+      instances: list.instances,
+      fetchedAt: at - list.ageMs,
+      sharedBy: list.instanceId,
+    };
+    if (list.desiredCapacity !== undefined) view.desiredCapacity = list.desiredCapacity;
+    const groupId = this.d.settings.groupId ?? this.groupId ?? this.d.group.groupId ?? list.groupId;
+    if (groupId !== undefined) view.groupId = groupId;
+    if (this.lastSharedError !== undefined || this.sharedCache === undefined)
+      this.d.logger.debug(
+        { leader: list.instanceId, ageMs: list.ageMs },
+        "reading the leader's agent's group list",
+      );
+    this.lastSharedError = undefined;
+    this.sharedFailedAt = undefined;
+    this.sharedCache = { view, at, factor: this.jitterFactor() };
+    return view;
+  }
+
+  /**
+   * What this agent shares on `GET /v1/group`: its own last list from the cloud (never a copy it read
+   * from another agent), its age, and how often it asks the cloud now. Undefined while it has none (or
+   * the wall clock stepped back past it).
+   */
+  sharedGroupList(): SharedGroupList | undefined {
+    const c = this.groupCache;
+    const self = this.selfCache;
+    if (c === undefined || self === undefined) return undefined;
+    const age = this.d.clock.now() - c.at;
+    if (age < 0) return undefined;
+    const out: SharedGroupList = {
+      instanceId: self.instanceId,
+      source: this.d.group.description,
+      fetchedAt: c.at,
+      ageMs: age,
+      pollIntervalMs: this.cloudIntervalMs(this.mode),
+      instances: c.view.instances,
+    };
+    if (c.view.desiredCapacity !== undefined) out.desiredCapacity = c.view.desiredCapacity;
+    if (c.view.groupId !== undefined) out.groupId = c.view.groupId;
+    return out;
+  }
+
+  /** The poll mode the last observation decided (status, tests). */
+  pollMode(): PollMode {
+    return this.mode;
+  }
+
+  /** The group list from the cloud itself (honouring a rate-limit back-off). */
+  private async fetchGroup(signal?: AbortSignal): Promise<GroupView> {
+    const now = this.d.clock.now();
     if (
       within(now, this.groupRetryFrom, this.groupRetryAt - this.groupRetryFrom) &&
       this.lastGroupError !== undefined
@@ -247,7 +410,7 @@ export class Observer {
       this.lastDesiredError = desiredError;
       const groupId = this.d.settings.groupId ?? this.groupId ?? this.d.group.groupId;
       if (groupId !== undefined) view.groupId = groupId;
-      this.groupCache = { view, at: fetchedAt };
+      this.groupCache = { view, at: fetchedAt, factor: this.jitterFactor() };
       this.lastGroupError = undefined;
       return view;
     } catch (err) {
@@ -539,6 +702,75 @@ export class Observer {
     const others = instances.filter((i) => i.id !== self.instanceId && i.privateIp !== self.privateIp);
     return Promise.all(others.map((i) => this.d.peers.bootstrapView(i, signal)));
   }
+}
+
+/** The group list's refresh mode that an observation shows (see {@link PollMode}). */
+export function pollModeOf(
+  self: SelfView,
+  cluster: ClusterView,
+  local: LocalView,
+  termination: TerminationView,
+): PollMode {
+  if (isSteadyLeader(self, cluster, local, termination)) return 'steady-leader';
+  if (isCalmFollower(self, cluster, local, termination)) return 'calm-follower';
+  return 'active';
+}
+
+/**
+ * The leader's agent with nothing to do that needs a fresh list: self's etcd runs as the leader's member,
+ * no termination notice is present, and every member is a started, reachable voter (no learner to
+ * promote, no unstarted member, nobody unreachable whose instance may be gone). The moment any of this
+ * changes the next observation polls at `groupPollIntervalMs` again, and a list older than that is
+ * replaced before the planner sees it, so reaping waits no longer than before.
+ */
+export function isSteadyLeader(
+  self: SelfView,
+  cluster: ClusterView,
+  local: LocalView,
+  termination: TerminationView,
+): boolean {
+  if (!cluster.reachable || cluster.leaderId === undefined || !local.etcdRunning) return false;
+  if (termination.notices.length > 0) return false;
+  const selfUrl = trimSlash(self.peerUrl);
+  const me = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
+  if (me === undefined || me.name !== self.instanceId || me.id !== cluster.leaderId) return false;
+  return cluster.members.every((m) => m.name !== '' && m.reachable && !m.isLearner);
+}
+
+/**
+ * The instance of the leader's member as the cluster shows it: its name (an instance id, once started)
+ * and its peer IP. Undefined without a leader, when the leader is self, unstarted or unreachable.
+ */
+export function leaderPeerOf(cluster: ClusterView, self: SelfView): GroupInstanceView | undefined {
+  if (!cluster.reachable || cluster.leaderId === undefined) return undefined;
+  const leader = cluster.members.find((m) => m.id === cluster.leaderId);
+  if (leader === undefined || leader.name === '' || !leader.reachable) return undefined;
+  if (leader.name === self.instanceId) return undefined;
+  const ip = peerHostOf(leader);
+  return ip === undefined ? undefined : { id: leader.name, privateIp: ip };
+}
+
+/**
+ * Why a shared list may not stand in for the cloud's, or undefined when it may: older than twice the
+ * interval its agent says it polls at (that interval taken within this agent's own bounds, so a peer
+ * cannot make a day-old list fresh), or not listing self (a partial answer: ask the cloud instead).
+ */
+export function sharedListProblem(
+  list: SharedGroupList,
+  self: SelfView,
+  s: Pick<AgentSettings, 'groupPollIntervalMs' | 'steadyGroupPollIntervalMs' | 'followerGroupPollIntervalMs'>,
+): string | undefined {
+  const longest = Math.max(
+    s.groupPollIntervalMs,
+    s.steadyGroupPollIntervalMs ?? 0,
+    s.followerGroupPollIntervalMs ?? 0,
+  );
+  const interval = Math.min(Math.max(list.pollIntervalMs, s.groupPollIntervalMs), longest);
+  if (list.ageMs > 2 * interval)
+    return `${list.instanceId}'s list is ${Math.round(list.ageMs / 1000)}s old, more than twice its ${Math.round(interval / 1000)}s poll`;
+  if (!list.instances.some((i) => i.id === self.instanceId))
+    return `${list.instanceId}'s list (${list.instances.length} instances) does not hold self ${self.instanceId}`;
+  return undefined;
 }
 
 /**

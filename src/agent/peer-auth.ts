@@ -18,6 +18,8 @@ export const AUTH_HEADERS = {
   timestamp: 'x-etcd-spot-timestamp',
   nonce: 'x-etcd-spot-nonce',
   signature: 'x-etcd-spot-signature',
+  /** On answers whose content a peer acts on (`GET /v1/group`): see {@link signResponse}. */
+  responseSignature: 'x-etcd-spot-response-signature',
 } as const;
 
 /** How far a request's timestamp may be from the receiver's clock (ms). */
@@ -80,6 +82,64 @@ export function signRequest(
     [AUTH_HEADERS.nonce]: nonce,
     [AUTH_HEADERS.signature]: signature,
   };
+}
+
+function responseToSign(p: {
+  method: string;
+  authority: string;
+  path: string;
+  nonce: string;
+  status: number;
+  body: string;
+}): string {
+  const bodyHash = createHash('sha256').update(p.body).digest('hex');
+  return [
+    'etcd-spot-v1-response',
+    p.method.toUpperCase(),
+    p.authority,
+    p.path,
+    p.nonce,
+    String(p.status),
+    bodyHash,
+  ].join('\n');
+}
+
+/**
+ * The signature of an answer: HMAC over the request it answers (method, the authority the caller
+ * addressed, path, the caller's one-time nonce) and the answer (status, SHA-256 of the body). The
+ * caller checks it with {@link verifyResponse}, so an answer that a third party forged, replayed from an
+ * earlier request or moved from another agent is refused, with or without TLS.
+ */
+export function signResponse(
+  key: PeerKey,
+  res: { method: string; authority: string; path: string; nonce: string; status: number; body: string },
+): string {
+  return hmac(key, responseToSign(res));
+}
+
+/** The caller's side of {@link signResponse}: `url` and `nonce` are those of the request it sent. */
+export function verifyResponse(
+  key: PeerKey,
+  req: { method: string; url: string; nonce: string },
+  res: { status: number; body: string; signature: string | undefined },
+): VerifyResult {
+  if (res.signature === undefined) return { ok: false, reason: 'the answer is not signed' };
+  if (!SIGNATURE.test(res.signature)) return { ok: false, reason: 'malformed answer signature' };
+  const u = new URL(req.url);
+  const expected = hmac(
+    key,
+    responseToSign({
+      method: req.method,
+      authority: u.host,
+      path: u.pathname + u.search,
+      nonce: req.nonce,
+      status: res.status,
+      body: res.body,
+    }),
+  );
+  return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(res.signature, 'hex'))
+    ? { ok: true }
+    : { ok: false, reason: 'bad answer signature (is agent.peerSecret the same on every agent?)' };
 }
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
@@ -146,6 +206,14 @@ export class PeerAuthVerifier {
     if (this.seen.has(nonce)) return { ok: false, reason: 'replayed request (nonce already used)' };
     this.seen.set(nonce, now + 2 * this.maxSkewMs);
     return { ok: true };
+  }
+
+  /**
+   * Signs an answer to a request this verifier accepted (its nonce), for {@link verifyResponse}: the
+   * authority is this server's own, as in {@link verify}.
+   */
+  signResponse(res: { method: string; path: string; nonce: string; status: number; body: string }): string {
+    return signResponse(this.key, { ...res, authority: this.authority() });
   }
 
   private prune(now: number): void {

@@ -3,11 +3,12 @@
  * is signed with the group's peer key (./peer-auth.ts); a peer that refuses it (401) is reported with
  * its reason, never mistaken for a refusal of the vote itself.
  */
+import { isIP } from 'node:net';
 import { EtcdSpotError, describeError } from '../core/errors.ts';
 import type { GroupInstanceView, PeerBootstrapView } from '../core/observation.ts';
-import type { PeerAgents, VoteAnswer } from './types.ts';
+import type { PeerAgents, SharedGroupAnswer, SharedGroupList, VoteAnswer } from './types.ts';
 import { withDeadline } from './deadline.ts';
-import { signRequest } from './peer-auth.ts';
+import { AUTH_HEADERS, signRequest, verifyResponse } from './peer-auth.ts';
 import { requestText } from '../adapters/local/https-get.ts';
 import type { ClientTls } from '../adapters/local/https-get.ts';
 import type { PeerKey } from './peer-auth.ts';
@@ -29,6 +30,57 @@ function hostPart(ip: string): string {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const INSTANCE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+/** More instances than any group holds: a longer list is nonsense, not a group. */
+const MAX_SHARED_INSTANCES = 10_000;
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * A `GET /v1/group` body, checked field by field: the peer it came from (`expectedId`), finite
+ * non-negative times, instance ids and IPs that parse, no instance listed twice. Returns why not.
+ */
+export function parseSharedGroupList(body: unknown, expectedId: string): SharedGroupList | string {
+  if (!isObject(body)) return 'the answer is not a JSON object';
+  const { instanceId, source, fetchedAt, ageMs, pollIntervalMs, instances, desiredCapacity, groupId } = body;
+  if (instanceId !== expectedId)
+    return `the answer is from ${typeof instanceId === 'string' ? instanceId : 'an unnamed agent'}, not ${expectedId} (another agent at that address?)`;
+  if (typeof source !== 'string') return 'source: expected a string';
+  if (!isCount(fetchedAt)) return 'fetchedAt: expected a time in ms';
+  if (!isCount(ageMs)) return 'ageMs: expected a non-negative number of ms';
+  if (!isCount(pollIntervalMs) || pollIntervalMs === 0)
+    return 'pollIntervalMs: expected a positive number of ms';
+  if (!Array.isArray(instances) || instances.length > MAX_SHARED_INSTANCES)
+    return `instances: expected a list of at most ${MAX_SHARED_INSTANCES}`;
+  const out: GroupInstanceView[] = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of instances.entries()) {
+    if (!isObject(raw)) return `instances[${i}]: expected an object`;
+    const { id, privateIp, launchedAt } = raw;
+    if (typeof id !== 'string' || !INSTANCE_ID.test(id)) return `instances[${i}].id: expected an instance id`;
+    if (typeof privateIp !== 'string' || isIP(privateIp) === 0)
+      return `instances[${i}].privateIp: expected an IP address`;
+    if (seen.has(id)) return `instances[${i}]: ${id} is listed twice`;
+    seen.add(id);
+    const v: GroupInstanceView = { id, privateIp };
+    if (launchedAt !== undefined) {
+      if (!isCount(launchedAt)) return `instances[${i}].launchedAt: expected a time in ms`;
+      v.launchedAt = launchedAt;
+    }
+    out.push(v);
+  }
+  const list: SharedGroupList = { instanceId, source, fetchedAt, ageMs, pollIntervalMs, instances: out };
+  if (desiredCapacity !== undefined) {
+    if (!isCount(desiredCapacity)) return 'desiredCapacity: expected a whole number';
+    list.desiredCapacity = desiredCapacity;
+  }
+  if (groupId !== undefined) {
+    if (typeof groupId !== 'string') return 'groupId: expected a string';
+    list.groupId = groupId;
+  }
+  return list;
 }
 
 export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
@@ -74,6 +126,50 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
       } catch {
         return { instanceId: peer.id, reachable: false };
       }
+    },
+
+    async groupList(peer, signal): Promise<SharedGroupAnswer> {
+      const url = `${base(peer)}/v1/group`;
+      const headers = signRequest(opts.key, { method: 'GET', url, now: opts.now() });
+      let res: { status: number; text: string; signature: string | undefined };
+      try {
+        const r = await requestText(url, {
+          headers,
+          signal: deadline(signal),
+          ...tlsInit(),
+          withHeaders: true,
+        });
+        const sig = r.headers?.[AUTH_HEADERS.responseSignature];
+        res = { status: r.status, text: r.text, signature: typeof sig === 'string' ? sig : undefined };
+      } catch (err) {
+        return { ok: false, error: `${peer.id} (${peer.privateIp}) did not answer: ${describeError(err)}` };
+      }
+      if (res.status !== 200) {
+        let why = `HTTP ${res.status}`;
+        try {
+          const body: unknown = JSON.parse(res.text);
+          if (isObject(body) && typeof body.error === 'string') why += `: ${body.error}`;
+        } catch {
+          // The status alone says enough.
+        }
+        return { ok: false, error: `${peer.id} has no list to share (${why})` };
+      }
+      const verdict = verifyResponse(
+        opts.key,
+        { method: 'GET', url, nonce: headers[AUTH_HEADERS.nonce] as string },
+        { status: res.status, body: res.text, signature: res.signature },
+      );
+      if (!verdict.ok) return { ok: false, error: `${peer.id}'s answer was refused: ${verdict.reason}` };
+      let body: unknown;
+      try {
+        body = JSON.parse(res.text);
+      } catch {
+        return { ok: false, error: `${peer.id}'s answer is not JSON` };
+      }
+      const list = parseSharedGroupList(body, peer.id);
+      return typeof list === 'string'
+        ? { ok: false, error: `${peer.id}'s answer was refused: ${list}` }
+        : { ok: true, list };
     },
 
     async requestVote(peer, candidate, desiredCapacity, signal): Promise<VoteAnswer> {

@@ -10,7 +10,10 @@
  * - `GET /v1/status` — self, the last plan with its reasons, the last observation summary, cycle count;
  * - `GET /v1/bootstrap` — this agent's PeerBootstrapView (used by peers while no cluster answers);
  * - `POST /v1/bootstrap/vote {candidate, desiredCapacity}` — a bootstrap vote; a granted vote is stored
- *   before answering.
+ *   before answering;
+ * - `GET /v1/group` — the group list this agent last fetched from the cloud itself ({@link SharedGroupList},
+ *   404 before it has one), with the answer signed for the request (`x-etcd-spot-response-signature`):
+ *   calm followers read it instead of asking the cloud.
  * Everything under /v1 answers only requests signed by a peer agent (./peer-auth.ts): anything else
  * gets 401 and changes nothing.
  */
@@ -23,8 +26,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { describeError } from '../core/errors.ts';
 import type { PeerBootstrapView } from '../core/observation.ts';
 import type { MetricsExposition } from '../ports/metrics.ts';
+import { AUTH_HEADERS } from './peer-auth.ts';
 import type { PeerAuthVerifier } from './peer-auth.ts';
-import type { VoteAnswer } from './types.ts';
+import type { SharedGroupList, VoteAnswer } from './types.ts';
 
 export interface StatusAppDeps {
   /** JSON for GET /v1/status. */
@@ -35,8 +39,13 @@ export interface StatusAppDeps {
   problem?: () => string | undefined;
   bootstrapView: () => Promise<PeerBootstrapView>;
   castVote: (candidate: string, desiredCapacity: number | undefined) => Promise<VoteAnswer>;
-  /** Checks that a request comes from a peer agent. */
-  auth: Pick<PeerAuthVerifier, 'verify'>;
+  /** Checks that a request comes from a peer agent (and signs the answers peers act on). */
+  auth: Pick<PeerAuthVerifier, 'verify'> & Partial<Pick<PeerAuthVerifier, 'signResponse'>>;
+  /**
+   * What GET /v1/group shares: this agent's last list from the cloud, undefined before it has one (404).
+   * Without it (or without `auth.signResponse`), /v1/group is not served.
+   */
+  groupList?: () => SharedGroupList | undefined;
   /** The verdict of GET /readyz (`reason`: one word); without it, /readyz is not served. */
   ready?: () => { ready: boolean; reason: string };
   /** What GET /metrics serves; without it (agent.metrics: false), /metrics is not served. */
@@ -92,6 +101,28 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     await next();
   });
   app.get('/v1/status', (c) => c.json(deps.status() as object));
+  const { groupList } = deps;
+  const signResponse = deps.auth.signResponse?.bind(deps.auth);
+  if (groupList !== undefined && signResponse !== undefined) {
+    app.get('/v1/group', (c) => {
+      const list = groupList();
+      const status = list === undefined ? 404 : 200;
+      const body = JSON.stringify(list ?? { error: 'this agent has no group list from the cloud yet' });
+      const url = new URL(c.req.url);
+      const signature = signResponse({
+        method: 'GET',
+        path: url.pathname + url.search,
+        // The middleware above accepted the request, so its nonce is there.
+        nonce: c.req.header(AUTH_HEADERS.nonce) ?? '',
+        status,
+        body,
+      });
+      return c.body(body, status, {
+        'content-type': 'application/json',
+        [AUTH_HEADERS.responseSignature]: signature,
+      });
+    });
+  }
   app.get('/v1/bootstrap', async (c) => c.json(await deps.bootstrapView()));
   app.post('/v1/bootstrap/vote', async (c) => {
     let body: unknown;

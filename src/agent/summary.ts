@@ -5,7 +5,14 @@ import type { Observation } from '../core/observation.ts';
 export interface ObservationSummary {
   self: { instanceId: string; privateIp: string };
   group:
-    | { ok: true; instances: { id: string; privateIp: string }[]; desiredCapacity?: number; groupId?: string }
+    | {
+        ok: true;
+        instances: { id: string; privateIp: string }[];
+        desiredCapacity?: number;
+        groupId?: string;
+        /** The list is the copy the leader's agent shared (its instance), not this agent's own read. */
+        sharedBy?: string;
+      }
     | { ok: false; error: string };
   termination: {
     notices: { source: string; seenAt: number; deadline?: number; advisory?: boolean }[];
@@ -67,6 +74,7 @@ export function summarizeObservation(obs: Observation): ObservationSummary {
           instances: obs.group.instances.map((i) => ({ id: i.id, privateIp: i.privateIp })),
           ...(obs.group.desiredCapacity !== undefined ? { desiredCapacity: obs.group.desiredCapacity } : {}),
           ...(obs.group.groupId !== undefined ? { groupId: obs.group.groupId } : {}),
+          ...(obs.group.sharedBy !== undefined ? { sharedBy: obs.group.sharedBy } : {}),
         }
       : { ok: false, error: obs.group.error },
     termination: {

@@ -23,8 +23,15 @@ export interface AgentSettings {
   cloudTimeoutMs: number;
   cycleIntervalMs: number;
   groupPollIntervalMs: number;
-  /** The group poll of a calm follower's agent (default: groupPollIntervalMs). */
+  /**
+   * A calm follower's own group poll of the cloud, when the leader's agent cannot share its list
+   * (default: groupPollIntervalMs).
+   */
   followerGroupPollIntervalMs?: number;
+  /** The leader's agent's group poll while the cluster is steady (default: groupPollIntervalMs). */
+  steadyGroupPollIntervalMs?: number;
+  /** Fraction by which every poll interval and the cycle sleep are jittered, ± (default 0: none). */
+  pollJitter?: number;
   policy: Policy;
   /** How long a start waits for the local etcd to answer status (default 10 s). */
   startWaitMs?: number;
@@ -50,7 +57,31 @@ export interface VoteAnswer {
   reason: string;
 }
 
-/** The status servers of the other agents of the group (used only while no cluster answers). */
+/**
+ * `GET /v1/group`: the group list an agent last fetched from the cloud itself, shared with its peers so
+ * that a calm follower need not ask the cloud (docs/design.md "One cloud poller per cluster"). Never a
+ * copy of a copy: an agent shares only its own answers.
+ */
+export interface SharedGroupList {
+  /** The instance of the agent that fetched it. */
+  instanceId: InstanceId;
+  /** What was asked (the provider's description, e.g. `elastigroup sig-1234`). */
+  source: string;
+  /** When it was fetched, on the serving agent's clock (ms since epoch). */
+  fetchedAt: number;
+  /** Its age when served (ms): the reader dates it by this, not by `fetchedAt` (clocks differ). */
+  ageMs: number;
+  /** How often the serving agent asks the cloud now (ms): a copy older than twice this is stale. */
+  pollIntervalMs: number;
+  instances: GroupInstanceView[];
+  desiredCapacity?: number;
+  groupId?: string;
+}
+
+/** The answer of {@link PeerAgents.groupList}: the peer's list, or why it could not be used. */
+export type SharedGroupAnswer = { ok: true; list: SharedGroupList } | { ok: false; error: string };
+
+/** The status servers of the other agents of the group (bootstrap, quorum-loss recovery, the shared group list). */
 export interface PeerAgents {
   /** GET /v1/bootstrap. Never throws: an unreachable peer is `{ reachable: false }`. */
   bootstrapView(peer: GroupInstanceView, signal?: AbortSignal): Promise<PeerBootstrapView>;
@@ -61,4 +92,9 @@ export interface PeerAgents {
     desiredCapacity: number,
     signal?: AbortSignal,
   ): Promise<VoteAnswer>;
+  /**
+   * GET /v1/group with a signed request, checking the answer's signature and shape. Never throws: an
+   * unreachable peer, an unsigned or badly signed answer, or one from another agent is `{ ok: false }`.
+   */
+  groupList?(peer: GroupInstanceView, signal?: AbortSignal): Promise<SharedGroupAnswer>;
 }

@@ -62,6 +62,9 @@ import { Snapshotter } from './snapshotter.ts';
 import type { SnapshotRecovery } from './snapshot-recovery.ts';
 import type { SnapshotStore } from '../ports/snapshot-store.ts';
 
+/** Every poll (group list, decision cycle) is jittered by ±10 %, so agents started together drift apart. */
+const POLL_JITTER = 0.1;
+
 /** A certificate closer to its end than this draws a daily warning. */
 const CERT_EXPIRY_WARN_MS = 30 * 86_400_000;
 
@@ -108,6 +111,8 @@ export function settingsFromConfig(config: Config, policy: Partial<Policy> = {})
     cycleIntervalMs: a.cycleIntervalMs,
     groupPollIntervalMs: a.groupPollIntervalMs,
     followerGroupPollIntervalMs: Math.max(a.followerGroupPollIntervalMs, a.groupPollIntervalMs),
+    steadyGroupPollIntervalMs: Math.max(a.steadyGroupPollIntervalMs, a.groupPollIntervalMs),
+    pollJitter: POLL_JITTER,
     policy: {
       ...DEFAULT_POLICY,
       maxVoters: a.maxVoters,
@@ -494,6 +499,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       ...(exposition !== undefined ? { metrics: exposition } : {}),
       bootstrapView: () => agent.bootstrapView(),
       castVote: (c, capacity) => agent.castVote(c, capacity),
+      groupList: () => observer.sharedGroupList(),
     });
     server = await startStatusServer({
       app,

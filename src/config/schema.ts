@@ -404,13 +404,20 @@ export const configSchema = strictSection({
       maxText: '60s',
       why: 'a spot instance gets a 2-minute notice and the leave (hand over leadership, remove the member) needs most of it',
     }),
+    // The group list from the cloud while anything is under way (joining, leaving, bootstrapping, no
+    // leader, and the leader's agent while a member is unreachable, unstarted or a learner).
     groupPollInterval: duration('10s', { min: 100, max: 10 * 60_000 }),
-    // The group list for an agent whose member is a calm follower (a leader answers, no notice): the
-    // leader's agent polls at groupPollInterval and reaps; the others need the list only for changes.
+    // The leader's agent's own poll while the cluster is steady (every member a reachable started
+    // voter, no notice): one cloud poller per cluster, sharing its list on GET /v1/group.
+    steadyGroupPollInterval: duration('60s', { min: 100, max: 10 * 60_000 }),
+    // A calm follower (a leader answers, its member runs, no notice) reads the leader's agent's list
+    // every groupPollInterval; it asks the cloud itself this often only when that copy is unusable.
     followerGroupPollInterval: duration('60s', { min: 100, max: 10 * 60_000 }),
-    // The cloud's own status of this instance (Spot: instance-status): instance metadata is polled at
-    // terminationPollInterval for free; the cloud API counts against the organisation's rate limit.
-    cloudStatusPollInterval: duration('30s', { min: 100, max: 5 * 60_000 }),
+    // The cloud's own status of this instance (Spot: instance-status), at most this long apart: the
+    // elastigroup provider polls 3 times per shutdown-signal timeout when that is shorter. Instance
+    // metadata is polled at terminationPollInterval for free; the cloud API counts against the
+    // organisation's rate limit.
+    cloudStatusPollInterval: duration('60s', { min: 100, max: 5 * 60_000 }),
     memberDeadAfter: duration('60s', { min: 1000, max: 24 * 3_600_000 }),
     // The shorter wait once the cloud has said the member's instance is terminated (capped at memberDeadAfter).
     terminatedMemberDeadAfter: duration('5s', { min: 1000, max: 24 * 3_600_000 }),

@@ -30,6 +30,13 @@ export type GroupView =
       desiredCapacityError?: string;
       /** The group's id (Elastigroup `sig-…`), when known: it prefixes the bootstrap cluster token. */
       groupId?: string;
+      /**
+       * Set when this list is not this agent's own answer from the cloud but the copy the agent beside
+       * the leader fetched and shared (`GET /v1/group`, signed), read by a calm follower instead of the
+       * cloud: that agent's instance id. `fetchedAt` is then when that agent fetched it, on this agent's
+       * clock. A shared list is never proof for a destructive step (`isDirectGroupList`).
+       */
+      sharedBy?: InstanceId;
     }
   | { ok: false; error: string };
 

@@ -25,8 +25,20 @@ export type PlausibleGroup = {
 };
 
 /**
+ * Whether the group list is this agent's own answer from the cloud, not a copy another agent shared
+ * (`sharedBy`). A shared list is signed by a peer agent and fresh, but it is one more hop from the cloud
+ * (a peer's bug, a stale cache, a stolen peer key): it may stand in for the cloud where nothing is
+ * destroyed (a calm follower's view), never as proof for a removal, a wipe, a bootstrap or a forced
+ * new cluster. So it is never more trusted than a direct list.
+ */
+export function isDirectGroupList(group: GroupView): boolean {
+  return group.ok && group.sharedBy === undefined;
+}
+
+/**
  * Whether the group list is proof enough for destructive actions (safety rule 4).
  * - the list was fetched (`ok`): an API error or a timeout is "unknown", never "empty";
+ * - it is this agent's own answer from the cloud ({@link isDirectGroupList}), not a peer's shared copy;
  * - it is non-empty: a group with no instances cannot hold the agent that asks;
  * - it contains self: a list that misses the instance reading it is stale or from another group.
  */
@@ -35,6 +47,11 @@ export function plausibleGroup(
   selfId: InstanceId,
 ): PlausibleGroup | { ok: false; reason: string } {
   if (!group.ok) return { ok: false, reason: `the group list is unknown (${group.error})` };
+  if (!isDirectGroupList(group))
+    return {
+      ok: false,
+      reason: `the group list is the copy shared by ${group.sharedBy}'s agent, not this agent's own answer from the cloud; nothing destructive rests on a shared list`,
+    };
   if (group.instances.length === 0)
     return { ok: false, reason: 'the group list is empty, which cannot be true while we run' };
   if (!group.instances.some((i) => i.id === selfId)) {

@@ -600,3 +600,34 @@ check('with state.json unreadable, nothing that relies on it runs', (s, a) => {
     (a.kind === 'remove-member' && a.why !== 'self-leave');
   assert.ok(!needsRecord, `${a.kind} planned with an unreadable state file`);
 });
+
+/** What an action does, without its reason (reasons name the list's source; the decision must not change). */
+function decision(a: Action): string {
+  const { reason: _reason, ...rest } = a;
+  return JSON.stringify(rest);
+}
+
+test("a group list shared by the leader's agent is never more trusted than no list at all: the same decisions as with the cloud unreadable", () => {
+  let destructiveOnDirect = 0;
+  fc.assert(
+    fc.property(scenarioArb, (s) => {
+      if (!s.obs.group.ok) return;
+      const shared: Observation = { ...s.obs, group: { ...s.obs.group, sharedBy: 'i-7' } };
+      const unknown: Observation = { ...s.obs, group: { ok: false, error: 'spot api: 503' } };
+      const withShared = planMembership(shared, s.policy, NOW).map(decision);
+      const withUnknown = planMembership(unknown, s.policy, NOW).map(decision);
+      assert.deepEqual(withShared, withUnknown, describePlan(planMembership(shared, s.policy, NOW)));
+      const a = planMembership(s.obs, s.policy, NOW)[0]!;
+      if (
+        a.kind === 'wipe-data' ||
+        a.kind === 'bootstrap' ||
+        a.kind === 'collect-votes' ||
+        (a.kind === 'remove-member' && a.why !== 'self-leave')
+      )
+        destructiveOnDirect++;
+    }),
+    { seed: SEED, numRuns: RUNS },
+  );
+  // Not vacuous: the same observations with the list direct do take destructive steps.
+  assert.ok(destructiveOnDirect > 20, `only ${destructiveOnDirect} destructive plans on direct lists`);
+});

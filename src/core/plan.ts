@@ -294,7 +294,7 @@ function rowB(ctx: Ctx): Action[] | undefined {
   // B8. Nothing safe to do.
   return [
     wait(
-      `${why}, but removing self ${describeMember(selfMember)} is not safe: ${selfRemoval} without self, and no member is confirmed dead to remove first`,
+      `${why}, but removing self ${describeMember(selfMember)} is not safe: ${selfRemoval} without self, and no member is confirmed dead to remove first${ctx.group === undefined ? ` (${ctx.groupProblem})` : ''}`,
     ),
   ];
 }

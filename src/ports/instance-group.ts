@@ -27,6 +27,11 @@ export interface InstanceGroup {
   /** The group's id once known (Elastigroup `sig-…`, Auto Scaling group name): bootstrap token, snapshots. */
   readonly groupId?: string | undefined;
   /**
+   * True when listing costs no cloud API call (a list in the configuration): every agent then reads it
+   * itself, and a calm follower never asks the leader's agent for its copy.
+   */
+  readonly listIsLocal?: boolean;
+  /**
    * The group's running instances (including ones the cloud is terminating but has not yet stopped).
    * Instances that are not in service (ASG: Pending, Warmed:*, Standby) are not listed.
    */

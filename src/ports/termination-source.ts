@@ -21,6 +21,7 @@ export interface TerminationSource {
   /**
    * Poll no more often than this (± the watcher's jitter), whatever the watcher's interval: a cloud API
    * call counts against a rate limit shared by the whole organisation, while instance metadata is free.
+   * Read before every poll: it may change (e.g. once the group's settings have been read).
    */
   readonly minIntervalMs?: number;
   poll(signal?: AbortSignal): Promise<TerminationNotice | null>;

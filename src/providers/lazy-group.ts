@@ -35,6 +35,9 @@ export function lazyGroup(
     get groupId() {
       return resolved?.groupId;
     },
+    get listIsLocal() {
+      return resolved?.listIsLocal;
+    },
     resolve,
     listInstances: async (signal) => (await resolve()).listInstances(signal),
     lifecycleState: async (id, signal) => (await resolve()).lifecycleState(id, signal),

@@ -1068,6 +1068,7 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['agent', 'cycleInterval'])]: '1s',
       [envVarFor(['agent', 'terminationPollInterval'])]: '1s',
       [envVarFor(['agent', 'groupPollInterval'])]: '2s',
+      [envVarFor(['agent', 'steadyGroupPollInterval'])]: '10s',
       [envVarFor(['agent', 'followerGroupPollInterval'])]: '10s',
       [envVarFor(['agent', 'cloudStatusPollInterval'])]: '2s',
       [envVarFor(['agent', 'memberDeadAfter'])]: '10s',

@@ -222,6 +222,7 @@ export const AGENT_SETTINGS: Record<AgentSettingKey, 'duration' | 'boolean'> = {
   cycleInterval: 'duration',
   terminationPollInterval: 'duration',
   groupPollInterval: 'duration',
+  steadyGroupPollInterval: 'duration',
   followerGroupPollInterval: 'duration',
   cloudStatusPollInterval: 'duration',
   memberDeadAfter: 'duration',

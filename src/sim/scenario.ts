@@ -93,6 +93,7 @@ export type AgentSettingKey =
   | 'cycleInterval'
   | 'terminationPollInterval'
   | 'groupPollInterval'
+  | 'steadyGroupPollInterval'
   | 'followerGroupPollInterval'
   | 'cloudStatusPollInterval'
   | 'memberDeadAfter'

@@ -142,6 +142,19 @@ describe('TLS: etcd and the agents with certificates from the group CA', () => {
           assert.match(m.peerUrls[0] ?? '', /^https:\/\/127\.0\.71\.\d+:2380$/);
           assert.match(m.clientUrls[0] ?? '', /^https:\/\/127\.0\.71\.\d+:2379$/);
         }
+        // The follower reads the leader's agent's group list over mTLS (GET /v1/group, signed both ways).
+        await waitFor(
+          () =>
+            agents.some((ag) => {
+              const g = ag.runtime.observer.groupView();
+              return g?.ok === true && g.sharedBy !== undefined;
+            }),
+          {
+            timeoutMs: 20_000,
+            intervalMs: 200,
+            what: "a follower reading the leader's agent's list over TLS",
+          },
+        );
       } catch (err) {
         for (const ag of agents) t.diagnostic(await logTail(ag, 15));
         throw err;

@@ -16,6 +16,8 @@ export interface ClientTls {
 export interface SimpleResponse {
   status: number;
   text: string;
+  /** The response headers (lower-case names), when asked for with `withHeaders`. */
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -33,6 +35,8 @@ export function requestText(
     body?: string;
     signal?: AbortSignal;
     tls?: ClientTls;
+    /** Also return the response headers. */
+    withHeaders?: boolean;
   } = {},
 ): Promise<SimpleResponse> {
   const u = new URL(url);
@@ -61,7 +65,11 @@ export function requestText(
         chunks.push(c);
       });
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        resolve({
+          status: res.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString('utf8'),
+          ...(init.withHeaders === true ? { headers: { ...res.headers } } : {}),
+        }),
       );
       res.on('error', reject);
     });

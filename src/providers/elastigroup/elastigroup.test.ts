@@ -1,7 +1,7 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { createElastigroup, SIGNAL_READY_TO_SHUTDOWN } from './elastigroup.ts';
+import { createElastigroup, parseRetryAfterMs, SIGNAL_READY_TO_SHUTDOWN } from './elastigroup.ts';
 import type { ElastigroupOptions } from './elastigroup.ts';
 import { sendJson, startHttpStub, unusedPort } from '../../adapters/testing/http-stub.ts';
 import type { HttpStub, StubHandler, StubRequest } from '../../adapters/testing/http-stub.ts';
@@ -335,6 +335,47 @@ describe('elastigroup errors', () => {
     await clock.advance(1000);
     assert.equal((await g.listInstances()).length, 2);
     assert.equal(s.requests.length, 3);
+  });
+
+  test('429 with Retry-After only (a proxy in front of Spot.io): honoured like X-RateLimit-Reset', async () => {
+    const s = await stub((req, res) =>
+      sendJson(res, 429, { response: { status: { code: 429 } } }, { 'retry-after': '4' }),
+    );
+    const { g, clock } = group(s.url);
+    await rejects(g.listInstances(), RateLimitedError, (e) => assert.equal(e.retryAfterMs, 4000));
+    await clock.advance(3000);
+    await rejects(g.listInstances(), RateLimitedError, (e) => assert.equal(e.retryAfterMs, 1000));
+    assert.equal(s.requests.length, 1, 'refused without sending until Retry-After has passed');
+    assert.equal(
+      parseRetryAfterMs(new Date(clock.now() + 9000).toUTCString(), clock.now()) !== undefined,
+      true,
+    );
+    assert.equal(parseRetryAfterMs('soon', clock.now()), undefined);
+  });
+
+  test('a success with X-RateLimit-Remaining 0: the route waits for X-RateLimit-Reset instead of drawing a 429', async () => {
+    let remaining = '1';
+    const s = await stub((req, res) =>
+      sendJson(res, 200, envelope('spotinst:aws:ec2:group', STATUS_ITEMS, req.url), {
+        'x-ratelimit-limit': '2',
+        'x-ratelimit-remaining': remaining,
+        'x-ratelimit-reset': remaining === '0' ? '5' : '0',
+      }),
+    );
+    const { g, clock } = group(s.url);
+    assert.equal((await g.listInstances()).length, 2);
+    assert.equal((await g.listInstances()).length, 2, 'budget left: no wait');
+    remaining = '0';
+    assert.equal((await g.listInstances()).length, 2, 'the call that spent the budget still answers');
+    assert.equal(s.requests.length, 3);
+    await rejects(g.listInstances(), RateLimitedError, (e) => assert.equal(e.retryAfterMs, 5000));
+    await clock.advance(4999);
+    await rejects(g.listInstances(), RateLimitedError);
+    assert.equal(s.requests.length, 3, 'no request until the reset');
+    remaining = '1';
+    await clock.advance(1);
+    assert.equal((await g.listInstances()).length, 2);
+    assert.equal(s.requests.length, 4);
   });
 
   test('429 without the header, 5xx and timeouts back off exponentially (1 s doubling to 60 s, jittered); a success resets', async () => {

@@ -133,6 +133,19 @@ function parseResetMs(header: string | null, now: number): number | undefined {
 }
 
 /**
+ * `Retry-After` (RFC 9110: whole seconds, or an HTTP date) in ms from `now`; undefined when absent or
+ * unreadable. Spot.io documents `X-RateLimit-Reset`; this is the standard header a proxy in front of it
+ * may send instead, read only when that one is missing.
+ */
+export function parseRetryAfterMs(header: string | null, now: number): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/**
  * Creates the Elastigroup adapter.
  * @example
  * const group = createElastigroup({ apiUrl: 'https://api.spotinst.io', token, groupId: 'sig-12345678',
@@ -171,6 +184,23 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & {
     }
     backoffs.set(route, { until: now + waitMs, failures, lastError: err });
     log.debug({ route, failures, waitMs, err: err.message }, 'Spot.io route backing off');
+  }
+
+  /**
+   * A success that spent the route's last request of the window (`X-RateLimit-Remaining: 0`): the next
+   * one would be refused with a 429 and, per Spot.io, push the reset further out, so the route waits
+   * for `X-RateLimit-Reset` without a request.
+   */
+  function spentBudget(route: string, headers: Headers): void {
+    if (headers.get('x-ratelimit-remaining')?.trim() !== '0') return;
+    const resetMs = parseResetMs(headers.get('x-ratelimit-reset'), opts.clock.now());
+    if (resetMs === undefined || resetMs <= 0) return;
+    const err = new RateLimitedError(
+      `Spot.io ${route}: the rate limit's budget is spent (X-RateLimit-Remaining: 0), reset in ${resetMs} ms`,
+      { retryAfterMs: resetMs },
+    );
+    backoffs.set(route, { until: opts.clock.now() + resetMs, failures: 0, lastError: err });
+    log.info({ route, resetMs }, 'Spot.io rate limit reached; not calling this route until its reset');
   }
 
   function refuseDuringBackoff(route: string): void {
@@ -251,6 +281,7 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & {
       throw malformed(what, `response.count is ${count} but ${items.length} items came`, text);
     }
     backoffs.delete(route);
+    spentBudget(route, headers);
     log.debug(
       {
         route,
@@ -310,7 +341,10 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & {
     const suffix = `${detail ? ` (${detail})` : ''}${requestId ? ` [request ${requestId}]` : ''}`;
     const extra = { status, ...(apiCode ? { apiCode } : {}) };
     if (status === 429) {
-      const retryAfterMs = parseResetMs(headers.get('x-ratelimit-reset'), opts.clock.now());
+      const now = opts.clock.now();
+      const retryAfterMs =
+        parseResetMs(headers.get('x-ratelimit-reset'), now) ??
+        parseRetryAfterMs(headers.get('retry-after'), now);
       return new RateLimitedError(
         `${what}: rate-limited by Spot.io (HTTP 429)${retryAfterMs !== undefined ? `, reset in ${retryAfterMs} ms` : ''}`,
         retryAfterMs !== undefined ? { retryAfterMs } : {},

@@ -37,20 +37,73 @@ test('terminating → notice with first-seen time; active → null', async () =>
   assert.deepEqual(new Set(g.asked), new Set(['i-self']));
 });
 
-test("a notice gets a deadline only when the hold is known (the group's shutdown signal timeout)", async () => {
+test("a notice's deadline counts the hold from the last ACTIVE answer (the state began after it), once the hold is known", async () => {
   const clock = new ManualClock();
   const hold: { ms?: number } = {};
+  let state: LifecycleState = 'active';
+  const src = createSpotTerminationSource({
+    group: group(() => state),
+    instanceId: 'i-self',
+    clock,
+    deadlineFor: (startedAfter) => (hold.ms === undefined ? undefined : startedAfter + hold.ms),
+  });
+  assert.equal(await src.poll(), null);
+  const lastActive = clock.now();
+  // The next poll is a whole interval later: the state may have begun right after the ACTIVE answer.
+  await clock.advance(40_000);
+  state = 'terminating';
+  const first = await src.poll();
+  assert.equal(first?.seenAt, lastActive + 40_000);
+  assert.equal(first?.deadline, undefined, 'unknown hold: no deadline, so the planner leaves at once');
+  hold.ms = 120_000;
+  await clock.advance(1000);
+  assert.equal(
+    (await src.poll())?.deadline,
+    lastActive + 120_000,
+    'from the last ACTIVE answer, not from first seen (that would be 40 s too late)',
+  );
+  hold.ms = 300_000;
+  await clock.advance(1000);
+  assert.equal((await src.poll())?.deadline, lastActive + 120_000, 'fixed once given');
+});
+
+test('TERMINATING at the first poll (the agent just started) has no deadline: it may be as old as the hold', async () => {
+  const clock = new ManualClock();
   const src = createSpotTerminationSource({
     group: group(() => 'terminating'),
     instanceId: 'i-self',
     clock,
-    deadlineFor: (seenAt) => (hold.ms === undefined ? undefined : seenAt + hold.ms),
+    deadlineFor: (startedAfter) => startedAfter + 120_000,
   });
-  const first = await src.poll();
-  assert.equal(first?.deadline, undefined, 'unknown hold: no deadline, so the planner leaves at once');
-  hold.ms = 120_000;
-  await clock.advance(1000);
-  assert.equal((await src.poll())?.deadline, (first?.seenAt ?? NaN) + 120_000, 'counted from first seen');
+  assert.equal((await src.poll())?.deadline, undefined);
+  await clock.advance(5000);
+  assert.equal((await src.poll())?.deadline, undefined);
+});
+
+test('minIntervalMs as a function is read at every poll (the hold is learnt after start)', () => {
+  let ms = 60_000;
+  const src = createSpotTerminationSource({
+    group: group(() => 'active'),
+    instanceId: 'i-self',
+    clock: new ManualClock(),
+    minIntervalMs: () => ms,
+  });
+  assert.equal(src.minIntervalMs, 60_000);
+  ms = 40_000;
+  assert.equal(src.minIntervalMs, 40_000);
+  const fixed = createSpotTerminationSource({
+    group: group(() => 'active'),
+    instanceId: 'i-self',
+    clock: new ManualClock(),
+    minIntervalMs: 30_000,
+  });
+  assert.equal(fixed.minIntervalMs, 30_000);
+  const none = createSpotTerminationSource({
+    group: group(() => 'active'),
+    instanceId: 'i',
+    clock: new ManualClock(),
+  });
+  assert.equal(none.minIntervalMs, undefined);
 });
 
 test('gone for our own running instance is implausible: an error, never a notice', async () => {

@@ -14,13 +14,18 @@ export interface SpotTerminationSourceOptions {
   instanceId: InstanceId;
   clock: Clock;
   /**
-   * The deadline of a TERMINATING state first seen at `seenAt`, when known: Spot holds the instance
-   * for the group's INSTANCE_READY_TO_SHUTDOWN signal timeout at most. Undefined (the default): the
-   * notice has no deadline, and the planner treats it as "leave now".
+   * The deadline of a TERMINATING state that began after `startedAfter` (when the last ACTIVE answer
+   * was asked for), when known: Spot holds the instance for the group's INSTANCE_READY_TO_SHUTDOWN
+   * signal timeout at most. Asked only when an ACTIVE answer came before: a TERMINATING state found at
+   * the first poll may be as old as the whole hold. Undefined (the default): the notice has no
+   * deadline, and the planner treats it as "leave now".
    */
-  deadlineFor?: (seenAt: number) => number | undefined;
-  /** Poll no more often than this (`agent.cloudStatusPollInterval`): Spot's rate limit is per organisation. */
-  minIntervalMs?: number;
+  deadlineFor?: (startedAfter: number) => number | undefined;
+  /**
+   * Poll no more often than this (`agent.cloudStatusPollInterval`, or shorter from the group's signal
+   * timeout): Spot's rate limit is per organisation. A function is read before every poll.
+   */
+  minIntervalMs?: number | (() => number);
 }
 
 /**
@@ -29,15 +34,26 @@ export interface SpotTerminationSourceOptions {
  */
 export function createSpotTerminationSource(opts: SpotTerminationSourceOptions): TerminationSource {
   let firstSeenAt: number | undefined;
-  return {
+  /** When the last ACTIVE answer was asked for: a TERMINATING state seen later began after it. */
+  let lastActiveAskedAt: number | undefined;
+  /** The deadline fixed at the first sight of the state (undefined until the hold is known). */
+  let deadline: number | undefined;
+  /** When the state began at the earliest, for a deadline computed once the hold becomes known. */
+  let startedAfter: number | undefined;
+  const interval = opts.minIntervalMs;
+  const source: TerminationSource = {
     name: 'spot-api',
-    ...(opts.minIntervalMs !== undefined ? { minIntervalMs: opts.minIntervalMs } : {}),
     async poll(signal?: AbortSignal): Promise<TerminationNotice | null> {
+      const askedAt = opts.clock.now();
       const state = await opts.group.lifecycleState(opts.instanceId, signal);
       switch (state) {
         case 'terminating': {
-          firstSeenAt ??= opts.clock.now();
-          const deadline = opts.deadlineFor?.(firstSeenAt);
+          if (firstSeenAt === undefined) {
+            firstSeenAt = opts.clock.now();
+            startedAfter = lastActiveAskedAt;
+          }
+          if (deadline === undefined && startedAfter !== undefined)
+            deadline = opts.deadlineFor?.(startedAfter);
           return {
             source: 'spot-api',
             seenAt: firstSeenAt,
@@ -48,6 +64,9 @@ export function createSpotTerminationSource(opts: SpotTerminationSourceOptions):
         case 'active':
         case 'not-in-service':
           firstSeenAt = undefined;
+          startedAfter = undefined;
+          deadline = undefined;
+          lastActiveAskedAt = askedAt;
           return null;
         case 'gone':
           throw new MalformedResponseError(
@@ -56,4 +75,10 @@ export function createSpotTerminationSource(opts: SpotTerminationSourceOptions):
       }
     },
   };
+  if (interval !== undefined)
+    Object.defineProperty(source, 'minIntervalMs', {
+      enumerable: true,
+      get: typeof interval === 'number' ? () => interval : interval,
+    });
+  return source;
 }

@@ -23,6 +23,7 @@ export function createStaticGroup(opts: StaticGroupOptions): InstanceGroup {
   const ids = new Set(instances.map((i) => i.id));
   return {
     description: `static (${instances.length} instance${instances.length === 1 ? '' : 's'})`,
+    listIsLocal: true,
     async listInstances(signal?: AbortSignal): Promise<GroupInstance[]> {
       signal?.throwIfAborted();
       return instances.map((i) => ({ ...i }));
