@@ -182,6 +182,9 @@ async function main(): Promise<void> {
       `\nrun ${run + 1} (seed ${seed}, ${report.pass ? 'pass' : 'FAIL'}): longest gap ${g.gapMs.toFixed(0)} ms, from ${fmt(g.gapFrom)} to ${fmt(g.gapTo)} after the notice`,
     );
     console.log(
+      `  writes in the event's window: ${ev.writes?.acknowledged ?? '?'} acknowledged, ${ev.writes?.failed ?? '?'} failed`,
+    );
+    console.log(
       `  longest gap across the hand-off (move-leader → etcd stopped + 300 ms): ${g.handoffGapMs === undefined ? 'no hand-off seen' : `${g.handoffGapMs.toFixed(0)} ms`}; longest in the calm 5 s before the notice: ${g.calmGapMs.toFixed(0)} ms`,
     );
     console.log('  the leaving agent:');
