@@ -104,6 +104,24 @@ test('the same refusal without a change just before is a failure, not a retry', 
   );
 });
 
+test('an action with nothing to do (no error code) is "no change", not a failure', () => {
+  const log = decisionLog([
+    {
+      instanceId: 'i-a',
+      at: 1000,
+      action: 'stop-etcd',
+      reason: 'left the cluster',
+      level: 30,
+      outcome: { progressed: false, at: 1030, detail: 'etcd is not running' },
+    },
+  ]);
+  assert.equal(log[0]?.status, 'unchanged');
+  assert.equal(
+    decisionEntryLine(log[0] as (typeof log)[number], 0),
+    '+1.0s i-a stop-etcd no change (etcd is not running): left the cluster',
+  );
+});
+
 test("one agent's repeats fold across another agent's lines; a different outcome starts a new entry", () => {
   const log = decisionLog([
     d('i-a', 1000, 'remove-member', 'remove self', { progressed: false, code: 'ETCD_TIMEOUT' }),

@@ -29,7 +29,12 @@ const PAUSE_STARTERS = new Set([
 /** The codes of etcd's pause: `unhealthy cluster`, and a learner not yet in sync for a promote. */
 const PAUSE_CODES = new Set(['ETCD_UNHEALTHY_CLUSTER', 'ETCD_LEARNER_NOT_READY']);
 
-export type DecisionStatus = 'ok' | 'failed' | 'retrying' | 'pending';
+/**
+ * `ok`: the action progressed; `unchanged`: it had nothing to do (no error code, e.g. "etcd is not
+ * running" for a stop, or a start back-off); `failed`: an error; `retrying`: etcd's pause (above);
+ * `pending`: no outcome logged yet.
+ */
+export type DecisionStatus = 'ok' | 'unchanged' | 'failed' | 'retrying' | 'pending';
 
 export interface DecisionEntry {
   /** The latest of the folded decisions. */
@@ -75,6 +80,7 @@ export function decisionLog(decisions: readonly AgentDecision[]): DecisionEntry[
     let pauseAfter: string | undefined;
     if (d.outcome === undefined) status = 'pending';
     else if (d.outcome.progressed) status = 'ok';
+    else if (d.outcome.code === undefined) status = 'unchanged';
     else {
       const starter =
         MEMBERSHIP_ACTIONS.has(d.action) && PAUSE_CODES.has(d.outcome.code ?? '')
@@ -121,6 +127,8 @@ export function outcomeText(e: DecisionEntry): string {
       return 'ok';
     case 'pending':
       return '';
+    case 'unchanged':
+      return `no change${e.decision.outcome?.detail ? ` (${e.decision.outcome.detail})` : ''}`;
     case 'failed':
       return `failed${code ? ` ${code}` : ''}`;
     case 'retrying':

@@ -1045,7 +1045,7 @@ function leaderMovedCell(e: EventTimings): string {
 /** The event's targets, one ✓/✗ line each (from bench-stats.ts: the benchmark's table). */
 function targetsCell(e: EventTimings): string {
   const ts = e.targets ?? [];
-  if (ts.length === 0) return '<span class="dim">none apply</span>';
+  if (ts.length === 0) return '';
   return ts
     .map((t) => {
       const cls = t.met === undefined ? 'dim' : t.met ? 'good' : 'bad';
@@ -1103,11 +1103,10 @@ function eventsTable(report: SimReport, events: readonly EventTimings[]): string
 <td class="num${w.failed > 0 ? ' bad' : ''}">${num(w.failed)}</td>
 <td class="num${w.longestGapMs >= 5000 ? ' warn' : ''}">${gap}</td>
 <td class="num dim">${secs(e.windowMs)}</td>
-<td class="targets">${targetsCell(e)}</td>
-</tr>`;
+</tr>${(e.targets?.length ?? 0) > 0 ? `<tr class="tgrow"><td></td><td colspan="13"><span class="dim small">targets:</span> ${targetsCell(e)}</td></tr>` : ''}`;
   });
   return `<div class="scroll"><table class="t events"><thead><tr>
-<th>#</th><th>at</th><th>event</th><th>target</th><th title="from the event (notice) until the member was removed">member removed after</th><th>removed before terminated?</th><th title="only for an announced leave (a notice) of the leader; a killed or wiped leader is replaced by an election">leader moved first?</th><th>terminated after</th><th>replacement: launch → learner → voter</th><th>leader changes</th><th title="time in the window with fewer healthy voters (leader and followers) than the target: the largest odd number ≤ min(voter cap, running instances)">below target voters</th><th title="failed puts in the event's window">failed writes</th><th title="longest time without an acknowledged write in the event's window">longest gap</th><th title="until the next event or the end">window</th><th title="the benchmark's targets that apply to this event (BENCHMARKS.md): ✓ met, ✗ missed, ? not measurable">targets</th>
+<th>#</th><th>at</th><th>event</th><th>target</th><th title="from the event (notice) until the member was removed">member removed after</th><th>removed before terminated?</th><th title="only for an announced leave (a notice) of the leader; a killed or wiped leader is replaced by an election">leader moved first?</th><th>terminated after</th><th>replacement: launch → learner → voter</th><th>leader changes</th><th title="time in the window with fewer healthy voters (leader and followers) than the target: the largest odd number ≤ min(voter cap, running instances)">below target voters</th><th title="failed puts in the event's window">failed writes</th><th title="longest time without an acknowledged write in the event's window">longest gap</th><th title="until the next event or the end">window</th>
 </tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
@@ -1371,7 +1370,7 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",san
 .tag{display:inline-block;background:#ede9fe;color:#5b21b6;border-radius:4px;padding:0 5px;font-size:11px;font-weight:600;margin-top:2px}
 .cols{display:flex;gap:28px;flex-wrap:wrap}
 .meaning{margin:-4px 0 14px;color:#334155;font-size:12.5px}
-.tg{white-space:nowrap;font-size:12px}.t td.targets{min-width:260px}
+.tg{display:inline-block;margin-right:18px;font-size:12px}.t tr.tgrow td{border-bottom:1px solid #e2e8f0;padding-top:0}.t tbody tr:has(+tr.tgrow) td{border-bottom:none}
 .dl{max-height:640px;overflow-y:auto}.t.decisions td{padding:4px 7px}
 ul.logs{margin:4px 0;padding-left:20px;columns:2}a{color:#1d4ed8}
 footer{color:#64748b;font-size:12px;margin-top:16px}
@@ -1493,7 +1492,7 @@ ${captions()}
 </section>
 <section>
 <h2>Per-event timings</h2>
-<p class="dim small">Events are numbered 1..n as in the verdict and the JSON report (<span class="mono">n</span>); the step that caused each is under its number. Times are measured from the moment the step started (for an interrupt: the notice). Failed writes and the longest gap without an acknowledged write are counted in the event's window (until the next event)${events.some((e) => e.writes === undefined) ? `; a value marked ≈ comes from the ${esc(fmtMs(bucketWidth(report.availability)))} availability buckets` : ''}. The targets are the benchmark's (BENCHMARKS.md)${report.terminationPollMs !== undefined ? `, the removal one with the agents' termination poll of ${esc(fmtMs(report.terminationPollMs))}` : ''}. ${esc(timingSourceText(events))}</p>
+<p class="dim small">Events are numbered 1..n as in the verdict and the JSON report (<span class="mono">n</span>); the step that caused each is under its number. Times are measured from the moment the step started (for an interrupt: the notice). Failed writes and the longest gap without an acknowledged write are counted in the event's window (until the next event)${events.some((e) => e.writes === undefined) ? `; a value marked ≈ comes from the ${esc(fmtMs(bucketWidth(report.availability)))} availability buckets` : ''}. Under each event, the benchmark's targets that apply to it (BENCHMARKS.md): ✓ met, ✗ missed, ? not measurable; goals, not the verdict${report.terminationPollMs !== undefined ? `, the removal one with the agents' termination poll of ${esc(fmtMs(report.terminationPollMs))}` : ''}. ${esc(timingSourceText(events))}</p>
 ${eventsTable(report, events)}
 </section>
 ${recoverySection(report)}
