@@ -384,7 +384,10 @@ export class Fleet implements AsyncDisposable {
             },
           }
         : {}),
-      clientUrls: this.clientUrls(),
+      // Running instances only: a terminating one's etcd is (being) stopped, and etcdctl would fail on it.
+      clientUrls: this.liveInstances()
+        .filter((i) => i.state === 'running')
+        .map((i) => clientUrlFor(i.privateIp, 2379, this.scheme)),
       ...(this.tls
         ? {
             tls: {
