@@ -6,6 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseDuration } from '../src/config/duration.ts';
 import { envVarFor } from '../src/config/load.ts';
 import { describeStep, loadScenario } from '../src/sim/scenario.ts';
+import { SIM_TERMINATION_POLL_INTERVAL } from '../src/sim/fleet.ts';
 import type { Scenario, Step } from '../src/sim/scenario.ts';
 import { BENCH_SCENARIOS } from './scenarios.ts';
 import type { BenchScenario } from './scenarios.ts';
@@ -31,7 +32,7 @@ export interface RunSpec {
  * (src/sim/fleet.ts gives every etcd-spot agent ETCD_SPOT_AGENT_TERMINATION_POLL_INTERVAL=1s; the
  * product default is 5 s).
  */
-export const FLEET_TERMINATION_POLL_MS = 1000;
+export const FLEET_TERMINATION_POLL_MS = parseDuration(SIM_TERMINATION_POLL_INTERVAL) as number;
 
 /** The seed's command line, as the simulator's `--agent-command` takes it. */
 export const SEED_COMMAND = 'bash bench/baselines/seed/run.sh';

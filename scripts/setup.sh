@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything etcd-spot's tests, demo and benchmarks need on a fresh Debian machine (root):
-# Debian's etcd-server/etcd-client (and jq, curl, openssl) when missing, the npm dependencies, and dist/ (npm run build).
+# Debian's etcd-server/etcd-client (and jq, curl, openssl, the render validators, headless Chromium) when missing, the npm dependencies, and dist/ (npm run build).
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # `etcd-spot certs`, t
 command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v ignition-validate >/dev/null 2>&1 || missing+=(ignition)
+# The HTML report's screenshot test (test/integration/report-screenshot.test.ts) draws it in headless Chromium.
+command -v chromium-headless-shell >/dev/null 2>&1 || missing+=(chromium-headless-shell)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -377,6 +377,7 @@ test('stats count calls per route; resetStats starts over', async () => {
     rateLimited: 1,
     faulted: 0,
     dropped: 0,
+    noNotice: 0,
   });
   assert.deepEqual(s.routes.imds, {
     requests: 2,
@@ -386,6 +387,7 @@ test('stats count calls per route; resetStats starts over', async () => {
     rateLimited: 0,
     faulted: 2,
     dropped: 1,
+    noNotice: 0,
   });
   await clock.advance(5);
   state.resetStats();

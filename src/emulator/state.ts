@@ -222,7 +222,16 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
 }
 
 function emptyStats(): RouteStats {
-  return { requests: 0, ok: 0, clientErrors: 0, serverErrors: 0, rateLimited: 0, faulted: 0, dropped: 0 };
+  return {
+    requests: 0,
+    ok: 0,
+    clientErrors: 0,
+    serverErrors: 0,
+    rateLimited: 0,
+    faulted: 0,
+    dropped: 0,
+    noNotice: 0,
+  };
 }
 
 function isAwsRoute(route: CountedRoute): route is AwsRoute {
@@ -1972,7 +1981,10 @@ export class CloudState {
   }
 
   /** For the HTTP layer: one finished request. */
-  recordCall(route: CountedRoute, outcome: { status?: number; dropped?: boolean; faulted?: boolean }): void {
+  recordCall(
+    route: CountedRoute,
+    outcome: { status?: number; dropped?: boolean; faulted?: boolean; noNotice?: boolean },
+  ): void {
     let c: RouteStats;
     if (isAwsRoute(route)) {
       c = this.awsCounters[route] ?? emptyStats();
@@ -1987,6 +1999,7 @@ export class CloudState {
     if (s === undefined) return;
     if (s === 429) c.rateLimited++;
     if (s >= 200 && s < 300) c.ok++;
+    else if (s === 404 && outcome.noNotice === true) c.noNotice++;
     else if (s >= 400 && s < 500) c.clientErrors++;
     else if (s >= 500) c.serverErrors++;
   }

@@ -379,6 +379,12 @@ export interface RouteStats {
   faulted: number;
   /** Connections the emulator dropped (timeout fault). */
   dropped: number;
+  /**
+   * IMDS only: 404s for a notice (`spot/instance-action`, `spot/termination-time`,
+   * `events/recommendations/rebalance`) while the instance has none: the normal answer of a poll, so
+   * not counted in `clientErrors`.
+   */
+  noNotice: number;
 }
 
 export interface EmulatorStats {

@@ -12,6 +12,7 @@ const zero: RouteStats = {
   rateLimited: 0,
   faulted: 0,
   dropped: 0,
+  noNotice: 0,
 };
 
 test('Spot API calls per minute and per instance-minute (instances counted only while running in the window)', () => {

@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import {
   aggregateCell,
   aggregateRecoveryCell,
+  disruptionMetrics,
+  eventTargetChecks,
   evaluateRecoveryTargets,
   evaluateTargets,
   median,
@@ -12,6 +14,7 @@ import {
   relativeSpread,
   runMetrics,
   summarise,
+  TARGET_LIMITS,
 } from './bench-stats.ts';
 import type {
   BenchEventInput,
@@ -704,5 +707,104 @@ describe('quorum-loss rows: aggregate and targets', () => {
     assert.match(w?.caveat ?? '', /1 run\(s\) failed/);
     const none = evaluateRecoveryTargets('etcd-spot', [recOutcome(undefined, 'all-lost')], kindOf);
     for (const r of none) assert.equal(r.status, 'not measured');
+  });
+});
+
+describe('eventTargetChecks (the simulator’s per-event ✓/✗)', () => {
+  const checks = (e: BenchEventInput, poll: { ms: number | undefined } = { ms: 1000 }) =>
+    new Map(eventTargetChecks(disruptionMetrics(e), poll.ms).map((c) => [c.id, c]));
+  const w = (failed: number, longestGapMs: number) => ({ acknowledged: 100, failed, longestGapMs });
+
+  it('judges an interruption by the limits of TARGET_LIMITS, and says what was measured', () => {
+    const ok = checks(event({ writes: w(0, 46), memberRemovedAfterMs: 1000 }));
+    assert.deepEqual(
+      [...ok.values()].map((c) => [c.id, c.met]),
+      [
+        ['no-failed-writes-with-notice', true],
+        ['removal-within-2x-poll', true],
+        ['replacement-voter-5s', true],
+      ],
+    );
+    assert.equal(ok.get('no-failed-writes-with-notice')?.measured, '0 failed, longest gap 46 ms');
+    assert.equal(ok.get('removal-within-2x-poll')?.target, 'removed within 2 × poll = 2.0 s');
+    const gap = checks(event({ writes: w(0, TARGET_LIMITS.gapMs), memberRemovedAfterMs: 2400 }));
+    assert.equal(gap.get('no-failed-writes-with-notice')?.met, false, 'a gap of exactly 50 ms misses it');
+    assert.equal(gap.get('removal-within-2x-poll')?.met, false);
+    assert.equal(gap.get('removal-within-2x-poll')?.measured, 'removed after 2.4 s');
+    assert.equal(checks(event({ writes: w(1, 3) })).get('no-failed-writes-with-notice')?.met, false);
+    // no write figures, or an agent whose poll interval is unknown: not judged (never a ✓)
+    assert.equal(checks(event()).get('no-failed-writes-with-notice')?.met, undefined);
+    assert.equal(checks(event(), { ms: undefined }).get('removal-within-2x-poll')?.met, undefined);
+    const never = checks(
+      event({ replacements: [{ launchedAfterMs: 0 }, { launchedAfterMs: 0, voterAfterMs: 900 }] }),
+    );
+    assert.equal(never.get('replacement-voter-5s')?.met, false);
+    assert.equal(never.get('replacement-voter-5s')?.measured, 'never a voter, 900 ms');
+  });
+
+  it('only the targets that apply: a short notice has no gap target, a kill -9 only its replacement', () => {
+    assert.deepEqual(
+      [...checks(event({ noticeMs: 2000, writes: w(3, 900) })).keys()],
+      ['removal-within-2x-poll', 'replacement-voter-5s'],
+    );
+    assert.deepEqual(
+      [...checks(event({ kind: 'kill9', noticeMs: undefined, writes: w(9, 2000) })).keys()],
+      ['replacement-voter-5s'],
+    );
+    const long = checks(
+      event({ noticeMs: 30_000, memberRemovedAfterMs: 6000, belowTargetMs: 300, writes: w(0, 10) }),
+    );
+    assert.deepEqual(
+      [...long.keys()],
+      ['no-failed-writes-with-notice', 'replacement-voter-5s', 'replacement-first-long-notice'],
+    );
+    assert.equal(long.get('replacement-first-long-notice')?.met, false);
+  });
+
+  it('agrees with evaluateTargets: a target is not met exactly when some event has a ✗ for it', () => {
+    const ids = [
+      'no-failed-writes-with-notice',
+      'removal-within-2x-poll',
+      'replacement-voter-5s',
+      'replacement-first-long-notice',
+    ] as const;
+    const arb = fc.record({
+      kind: fc.constantFrom('interrupt', 'kill9'),
+      noticeMs: fc.constantFrom(2000, 10_000, 15_000, 30_000, 60_000),
+      memberRemovedAfterMs: fc.option(fc.integer({ min: 0, max: 70_000 }), { nil: undefined }),
+      belowTargetMs: fc.constantFrom(0, 0, 400),
+      failed: fc.constantFrom(0, 0, 1),
+      gap: fc.integer({ min: 0, max: 120 }),
+      voter: fc.option(fc.integer({ min: 0, max: 8000 }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(arb, { minLength: 1, maxLength: 4 }), (xs) => {
+        const events = xs.map((x) =>
+          event({
+            kind: x.kind,
+            noticeMs: x.noticeMs,
+            memberRemovedAfterMs: x.memberRemovedAfterMs,
+            belowTargetMs: x.belowTargetMs,
+            writes: w(x.failed, x.gap),
+            replacements: [
+              { launchedAfterMs: 0, ...(x.voter !== undefined ? { voterAfterMs: x.voter } : {}) },
+            ],
+          }),
+        );
+        const m = runMetrics(report({ events }));
+        const verdicts = new Map(
+          evaluateTargets('etcd-spot', [outcome(m)], 1000).map((r) => [r.id, r.status]),
+        );
+        const perEvent = m.disruptions.flatMap((d) => eventTargetChecks(d, 1000));
+        for (const id of ids) {
+          const mine = perEvent.filter((c) => c.id === id);
+          if (mine.length === 0) continue;
+          const anyMissed = mine.some((c) => c.met === false);
+          // target 3 is a p99 over the interruptions: with ≤ 4 of them the p99 is the worst one
+          assert.equal(verdicts.get(id) === 'not met', anyMissed, id);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -154,6 +154,44 @@ const DISRUPTION_KINDS = new Set(['interrupt', 'kill9', 'wipe', 'scale']);
 export type BenchRowKind = 'boot' | 'steady' | 'interrupt-all';
 
 /**
+ * One event's timings as the benchmark reads them. `runWrites`: the run's write figures, to stand for
+ * an event without its own when it is the run's only disruption.
+ */
+export function disruptionMetrics(
+  e: BenchEventInput,
+  runWrites?: { failed: number; longestGapMs: number },
+): DisruptionMetrics {
+  const perEvent = e.writes !== undefined;
+  const scope: DisruptionMetrics['writesScope'] = perEvent
+    ? 'event'
+    : runWrites !== undefined
+      ? 'run'
+      : 'unknown';
+  const d: DisruptionMetrics = {
+    kind: e.kind,
+    writesScope: scope,
+    belowTargetMs: e.belowTargetMs,
+    replacementToVoterMs: e.replacements.map((r) =>
+      r.voterAfterMs === undefined ? undefined : Math.max(0, r.voterAfterMs - r.launchedAfterMs),
+    ),
+  };
+  if (e.description !== undefined) d.description = e.description;
+  if (e.noticeMs !== undefined) d.noticeMs = e.noticeMs;
+  if (e.wasLeader !== undefined) d.wasLeader = e.wasLeader;
+  if (e.memberRemovedAfterMs !== undefined) d.removedAfterMs = e.memberRemovedAfterMs;
+  if (e.removedBeforeTerminated !== undefined) d.removedBeforeTerminated = e.removedBeforeTerminated;
+  if (e.minHealthyVoters !== undefined) d.minHealthyVoters = e.minHealthyVoters;
+  if (e.writes !== undefined) {
+    d.failedWrites = e.writes.failed;
+    d.longestGapMs = e.writes.longestGapMs;
+  } else if (runWrites !== undefined) {
+    d.failedWrites = runWrites.failed;
+    d.longestGapMs = runWrites.longestGapMs;
+  }
+  return d;
+}
+
+/**
  * Reduces one run's report to the benchmark's numbers. `spotRoutes` limits the per-route API figures
  * to the Spot API (IMDS calls are not Spot API calls).
  */
@@ -163,32 +201,7 @@ export function runMetrics(
 ): RunMetrics {
   const events = report.events.filter((e) => DISRUPTION_KINDS.has(e.kind));
   const single = events.length === 1;
-  const disruptions = events.map((e): DisruptionMetrics => {
-    const perEvent = e.writes !== undefined;
-    const scope: DisruptionMetrics['writesScope'] = perEvent ? 'event' : single ? 'run' : 'unknown';
-    const d: DisruptionMetrics = {
-      kind: e.kind,
-      writesScope: scope,
-      belowTargetMs: e.belowTargetMs,
-      replacementToVoterMs: e.replacements.map((r) =>
-        r.voterAfterMs === undefined ? undefined : Math.max(0, r.voterAfterMs - r.launchedAfterMs),
-      ),
-    };
-    if (e.description !== undefined) d.description = e.description;
-    if (e.noticeMs !== undefined) d.noticeMs = e.noticeMs;
-    if (e.wasLeader !== undefined) d.wasLeader = e.wasLeader;
-    if (e.memberRemovedAfterMs !== undefined) d.removedAfterMs = e.memberRemovedAfterMs;
-    if (e.removedBeforeTerminated !== undefined) d.removedBeforeTerminated = e.removedBeforeTerminated;
-    if (e.minHealthyVoters !== undefined) d.minHealthyVoters = e.minHealthyVoters;
-    if (e.writes !== undefined) {
-      d.failedWrites = e.writes.failed;
-      d.longestGapMs = e.writes.longestGapMs;
-    } else if (scope === 'run') {
-      d.failedWrites = report.writes.failed;
-      d.longestGapMs = report.writes.longestGapMs;
-    }
-    return d;
-  });
+  const disruptions = events.map((e) => disruptionMetrics(e, single ? report.writes : undefined));
   const out: RunMetrics = {
     passed: report.pass,
     converged: report.converged,
@@ -542,33 +555,158 @@ export interface TargetResult {
   caveat?: string;
 }
 
+/**
+ * The targets' numbers: the one table the benchmark's verdicts ({@link evaluateTargets}) and the
+ * simulator's per-event ✓/✗ ({@link eventTargetChecks}) both read.
+ */
+export const TARGET_LIMITS = {
+  /** An interruption with a notice of at least `noticeMinMs`: 0 failed writes and a gap below this. */
+  gapMs: 50,
+  noticeMinMs: 10_000,
+  /** Notices up to the agent's default leaveMargin are left at once; longer ones wait for the replacement. */
+  leaveAtOnceMaxNoticeMs: 15_000,
+  /** Notice → member removed within this many termination poll intervals. */
+  removalPolls: 2,
+  /** Replacement launched → voter. */
+  voterMs: 5000,
+  /** A notice this long: the replacement takes over first. */
+  longNoticeMs: 30_000,
+  /** 5 instances booting at once: first launch → converged (issue 11, at the simulator's settings). */
+  bootMs: 6000,
+  /** A calm 5-instance group: Spot API calls per instance-minute (issue 11, at the defaults). */
+  steadyApiPerInstanceMin: 2,
+  /** Every instance interrupted at once with a 2 min notice: the fewest healthy voters allowed. */
+  minHealthyVoters: 2,
+} as const;
+
 export const TARGET_TEXT: Record<TargetResult['id'], string> = {
   'no-lost-writes': 'Zero acknowledged writes lost, in every scenario',
-  'no-failed-writes-with-notice':
-    'Zero failed writes and longest write gap < 50 ms for an interruption with a notice ≥ 10 s',
-  'removal-within-2x-poll':
-    'Notice → member removed within 2 × the termination poll interval, at p99 (notices ≤ 15 s; a longer one waits for its replacement by design, row B4a)',
-  'replacement-voter-5s': 'Replacement launched → voter within 5 s',
-  'replacement-first-long-notice':
-    'Interruption with a notice ≥ 30 s and a replacement launched at once: 0 ms below target voters, 0 failed writes, removed before the deadline',
-  'all-interrupted-two-voters':
-    'Every instance of a 3-instance group interrupted at once with a 2 min notice: never fewer than 2 healthy voters (in every run)',
-  'boot-converged-6s':
-    "5 instances booting at once: first launch → converged ≤ 6 s in every run (the issue's target is at the simulator's settings; the defaults column shows what users get)",
-  'steady-api-2-per-instance-minute':
-    "Steady 5-instance group: Spot API calls ≤ 2 per instance-minute in every run (the issue's target is at the product's defaults; the simulator's 1 s polls are not)",
+  'no-failed-writes-with-notice': `Zero failed writes and longest write gap < ${TARGET_LIMITS.gapMs} ms for an interruption with a notice ≥ ${TARGET_LIMITS.noticeMinMs / 1000} s`,
+  'removal-within-2x-poll': `Notice → member removed within ${TARGET_LIMITS.removalPolls} × the termination poll interval, at p99 (notices ≤ ${TARGET_LIMITS.leaveAtOnceMaxNoticeMs / 1000} s; a longer one waits for its replacement by design, row B4a)`,
+  'replacement-voter-5s': `Replacement launched → voter within ${TARGET_LIMITS.voterMs / 1000} s`,
+  'replacement-first-long-notice': `Interruption with a notice ≥ ${TARGET_LIMITS.longNoticeMs / 1000} s and a replacement launched at once: 0 ms below target voters, 0 failed writes, removed before the deadline`,
+  'all-interrupted-two-voters': `Every instance of a 3-instance group interrupted at once with a 2 min notice: never fewer than ${TARGET_LIMITS.minHealthyVoters} healthy voters (in every run)`,
+  'boot-converged-6s': `5 instances booting at once: first launch → converged ≤ ${TARGET_LIMITS.bootMs / 1000} s in every run (the issue's target is at the simulator's settings; the defaults column shows what users get)`,
+  'steady-api-2-per-instance-minute': `Steady 5-instance group: Spot API calls ≤ ${TARGET_LIMITS.steadyApiPerInstanceMin} per instance-minute in every run (the issue's target is at the product's defaults; the simulator's 1 s polls are not)`,
 };
 
-const BOOT_LIMIT_MS = 6000;
-const STEADY_API_LIMIT = 2;
-const MIN_HEALTHY_VOTERS = 2;
+const BOOT_LIMIT_MS = TARGET_LIMITS.bootMs;
+const STEADY_API_LIMIT = TARGET_LIMITS.steadyApiPerInstanceMin;
+const MIN_HEALTHY_VOTERS = TARGET_LIMITS.minHealthyVoters;
 
-const GAP_LIMIT_MS = 50;
-const NOTICE_MIN_MS = 10_000;
-const VOTER_LIMIT_MS = 5000;
-/** Notices up to the agent's default leaveMargin are left at once; longer ones wait for the replacement. */
-const LEAVE_AT_ONCE_MAX_NOTICE_MS = 15_000;
-const LONG_NOTICE_MS = 30_000;
+const GAP_LIMIT_MS = TARGET_LIMITS.gapMs;
+const NOTICE_MIN_MS = TARGET_LIMITS.noticeMinMs;
+const VOTER_LIMIT_MS = TARGET_LIMITS.voterMs;
+const LEAVE_AT_ONCE_MAX_NOTICE_MS = TARGET_LIMITS.leaveAtOnceMaxNoticeMs;
+const LONG_NOTICE_MS = TARGET_LIMITS.longNoticeMs;
+
+/** Target 2 applies: an interruption with a notice of at least 10 s. */
+function wantsNoFailedWrites(d: DisruptionMetrics): boolean {
+  return d.kind === 'interrupt' && (d.noticeMs ?? 0) >= NOTICE_MIN_MS;
+}
+/** Target 2 missed: a failed write or a gap of 50 ms or more (undefined: no write figures). */
+function missesNoFailedWrites(d: DisruptionMetrics): boolean | undefined {
+  if (d.failedWrites === undefined || d.longestGapMs === undefined) return undefined;
+  return d.failedWrites > 0 || d.longestGapMs >= GAP_LIMIT_MS;
+}
+/** Target 3 applies: an interruption whose notice is left at once (≤ 15 s, or not known). */
+function wantsPromptRemoval(d: DisruptionMetrics): boolean {
+  return d.kind === 'interrupt' && (d.noticeMs ?? 0) <= LEAVE_AT_ONCE_MAX_NOTICE_MS;
+}
+/** Target 3 met by one interruption: removed within 2 × the poll interval (never removed: missed). */
+function removedPromptly(d: DisruptionMetrics, terminationPollMs: number): boolean {
+  return (d.removedAfterMs ?? Number.POSITIVE_INFINITY) <= TARGET_LIMITS.removalPolls * terminationPollMs;
+}
+/** Target 4 met by one replacement (launched → voter within 5 s; never a voter: missed). */
+function voterInTime(toVoterMs: number | undefined): boolean {
+  return (toVoterMs ?? Number.POSITIVE_INFINITY) <= VOTER_LIMIT_MS;
+}
+/** Target 5 applies: an interruption with a notice of at least 30 s. */
+function wantsReplacementFirst(d: DisruptionMetrics): boolean {
+  return d.kind === 'interrupt' && (d.noticeMs ?? 0) >= LONG_NOTICE_MS;
+}
+/** Target 5 missed: time below target, a failed write, or not removed before the deadline. */
+function missesReplacementFirst(d: DisruptionMetrics): boolean {
+  return (
+    d.belowTargetMs > 0 ||
+    (d.failedWrites ?? 0) > 0 ||
+    d.removedAfterMs === undefined ||
+    d.removedAfterMs > (d.noticeMs as number)
+  );
+}
+
+/** One target judged on one event: the simulator's ✓/✗. */
+export interface EventTargetCheck {
+  id: TargetResult['id'];
+  /** The target in a few words, with its numbers from {@link TARGET_LIMITS}. */
+  target: string;
+  /** ✓ / ✗; undefined when the event carries no figure to judge it by. */
+  met: boolean | undefined;
+  /** What was measured, e.g. "0 failed, longest gap 46 ms". */
+  measured: string;
+}
+
+function secsOrMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The targets that apply to one event and whether it met each, by the same predicates as
+ * {@link evaluateTargets}. `terminationPollMs` undefined (an agent whose poll interval is unknown):
+ * the removal target is not judged.
+ */
+export function eventTargetChecks(
+  d: DisruptionMetrics,
+  terminationPollMs: number | undefined,
+): EventTargetCheck[] {
+  const out: EventTargetCheck[] = [];
+  if (wantsNoFailedWrites(d)) {
+    const miss = missesNoFailedWrites(d);
+    out.push({
+      id: 'no-failed-writes-with-notice',
+      target: `0 failed writes and longest gap < ${GAP_LIMIT_MS} ms (notice ≥ ${NOTICE_MIN_MS / 1000} s)`,
+      met: miss === undefined ? undefined : !miss,
+      measured:
+        miss === undefined
+          ? 'no write figures for this event'
+          : `${d.failedWrites} failed, longest gap ${fmt(d.longestGapMs as number)}`,
+    });
+  }
+  if (wantsPromptRemoval(d)) {
+    const known = terminationPollMs !== undefined && Number.isFinite(terminationPollMs);
+    out.push({
+      id: 'removal-within-2x-poll',
+      target: known
+        ? `removed within ${TARGET_LIMITS.removalPolls} × poll = ${secsOrMs(TARGET_LIMITS.removalPolls * terminationPollMs)}`
+        : `removed within ${TARGET_LIMITS.removalPolls} × the termination poll interval`,
+      met: known ? removedPromptly(d, terminationPollMs) : undefined,
+      measured: `${d.removedAfterMs === undefined ? 'never removed' : `removed after ${secsOrMs(d.removedAfterMs)}`}${known ? '' : " (the agent's poll interval is not known)"}`,
+    });
+  }
+  if (d.replacementToVoterMs.length > 0) {
+    const worst = Math.max(...d.replacementToVoterMs.map((v) => v ?? Number.POSITIVE_INFINITY));
+    out.push({
+      id: 'replacement-voter-5s',
+      target: `replacement launched → voter ≤ ${secsOrMs(VOTER_LIMIT_MS)}`,
+      met: d.replacementToVoterMs.every(voterInTime),
+      measured: d.replacementToVoterMs
+        .map((v) => (v === undefined ? 'never a voter' : secsOrMs(v)))
+        .join(', ')
+        .concat(
+          d.replacementToVoterMs.length > 1 && Number.isFinite(worst) ? ` (worst ${secsOrMs(worst)})` : '',
+        ),
+    });
+  }
+  if (wantsReplacementFirst(d)) {
+    out.push({
+      id: 'replacement-first-long-notice',
+      target: `notice ≥ ${LONG_NOTICE_MS / 1000} s: 0 ms below target voters, 0 failed writes, removed before the deadline`,
+      met: !missesReplacementFirst(d),
+      measured: `${fmt(d.belowTargetMs)} below target, ${d.failedWrites ?? '?'} failed, ${d.removedAfterMs === undefined ? 'never removed' : `removed after ${secsOrMs(d.removedAfterMs)} of ${secsOrMs(d.noticeMs as number)}`}`,
+    });
+  }
+  return out;
+}
 
 function fmt(ms: number): string {
   return `${Math.round(ms)} ms`;
@@ -638,12 +776,10 @@ export function evaluateTargets(
 
   // 2. interruptions with a notice ≥ 10 s: no failed write, longest gap < 50 ms
   {
-    const long = tagged.filter(({ d }) => d.kind === 'interrupt' && (d.noticeMs ?? 0) >= NOTICE_MIN_MS);
-    const knownT = long.filter(({ d }) => d.failedWrites !== undefined && d.longestGapMs !== undefined);
+    const long = tagged.filter(({ d }) => wantsNoFailedWrites(d));
+    const knownT = long.filter(({ d }) => missesNoFailedWrites(d) !== undefined);
     const known = knownT.map((x) => x.d);
-    const badT = knownT.filter(
-      ({ d }) => (d.failedWrites as number) > 0 || (d.longestGapMs as number) >= GAP_LIMIT_MS,
-    );
+    const badT = knownT.filter(({ d }) => missesNoFailedWrites(d) === true);
     const bad = badT.map((x) => x.d);
     const worstGap = Math.max(0, ...known.map((d) => d.longestGapMs as number));
     const failed = known.reduce((a, d) => a + (d.failedWrites as number), 0);
@@ -669,12 +805,10 @@ export function evaluateTargets(
 
   // 3. notice → member removed ≤ 2 × poll interval at p99 (a member never removed counts as ∞)
   {
-    const dsT = tagged.filter(
-      ({ d }) => d.kind === 'interrupt' && (d.noticeMs ?? 0) <= LEAVE_AT_ONCE_MAX_NOTICE_MS,
-    );
+    const dsT = tagged.filter(({ d }) => wantsPromptRemoval(d));
     const ds = dsT.map((x) => x.d);
-    const limit = 2 * terminationPollMs;
-    const late = dsT.filter(({ d }) => !((d.removedAfterMs ?? Number.POSITIVE_INFINITY) <= limit));
+    const limit = TARGET_LIMITS.removalPolls * terminationPollMs;
+    const late = dsT.filter(({ d }) => !removedPromptly(d, terminationPollMs));
     const values = ds.map((d) => d.removedAfterMs ?? Number.POSITIVE_INFINITY);
     const p99 = percentile(values, 99);
     const never = ds.filter((d) => d.removedAfterMs === undefined).length;
@@ -694,7 +828,7 @@ export function evaluateTargets(
   {
     const replT = tagged.flatMap(({ scenario, d }) => d.replacementToVoterMs.map((v) => ({ scenario, v })));
     const repl = replT.map((x) => x.v);
-    const slow = replT.filter(({ v }) => !((v ?? Number.POSITIVE_INFINITY) <= VOTER_LIMIT_MS));
+    const slow = replT.filter(({ v }) => !voterInTime(v));
     const values = repl.map((v) => v ?? Number.POSITIVE_INFINITY);
     const worst = values.length === 0 ? undefined : Math.max(...values);
     const never = repl.filter((v) => v === undefined).length;
@@ -712,14 +846,8 @@ export function evaluateTargets(
   }
   // 5. notice ≥ 30 s: the replacement takes over first (0 ms below target, 0 failed, removed in time)
   {
-    const longT = tagged.filter(({ d }) => d.kind === 'interrupt' && (d.noticeMs ?? 0) >= LONG_NOTICE_MS);
-    const badT = longT.filter(
-      ({ d }) =>
-        d.belowTargetMs > 0 ||
-        (d.failedWrites ?? 0) > 0 ||
-        d.removedAfterMs === undefined ||
-        d.removedAfterMs > (d.noticeMs as number),
-    );
+    const longT = tagged.filter(({ d }) => wantsReplacementFirst(d));
+    const badT = longT.filter(({ d }) => missesReplacementFirst(d));
     const worstBelow = Math.max(0, ...longT.map(({ d }) => d.belowTargetMs));
     const failed = longT.reduce((a, { d }) => a + (d.failedWrites ?? 0), 0);
     const removed = longT.flatMap(({ d }) => (d.removedAfterMs === undefined ? [] : [d.removedAfterMs]));

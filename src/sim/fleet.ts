@@ -41,7 +41,9 @@ import type { PartitionDirection } from './network.ts';
 import { readProcStats } from './resources.ts';
 import { fillDisk, freeDisk, mountSmallDisk, unmountDisk } from './disk.ts';
 import { CLOCK_OFFSET_FILE_ENV } from '../adapters/local/system-clock.ts';
-import { collapseDecisions, decisionLine } from './view.ts';
+import { decisionLine } from './view.ts';
+import { decisionEntryLine, decisionLog } from './decision-log.ts';
+import type { KeptFleet } from './keep-hints.ts';
 import type { Convergence, FleetSnapshot, InstanceRow, MemberRow } from './snapshot.ts';
 
 /** The repository root (src/sim/ → ../..): the agents' cwd and the parent of `.runs/`. */
@@ -49,6 +51,9 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** The termination lifecycle hook of a simulated Auto Scaling group. */
 export const ASG_HOOK = 'etcd-spot-leave';
+
+/** How often the simulator's etcd-spot agents look for a notice (the product default is 5 s). */
+export const SIM_TERMINATION_POLL_INTERVAL = '1s';
 
 export interface FleetOptions {
   /** Group size at start. */
@@ -361,6 +366,49 @@ export class Fleet implements AsyncDisposable {
     return this.tlsMaterial !== undefined;
   }
 
+  /** How to reach this fleet from outside (what `sim --keep` prints: keep-hints.ts). */
+  keptFleet(): KeptFleet {
+    const observer = join(this.runDir, 'tls', 'observer');
+    const creds = this.state.instanceCredentials();
+    return {
+      provider: this.provider,
+      emulatorUrl: this.emulatorUrl,
+      groupId: this.groupId,
+      token: this.token,
+      ...(this.provider === 'asg'
+        ? {
+            aws: {
+              accessKeyId: creds.accessKeyId,
+              secretAccessKey: creds.secretAccessKey,
+              region: 'us-east-1',
+            },
+          }
+        : {}),
+      // Running instances only: a terminating one's etcd is (being) stopped, and etcdctl would fail on it.
+      clientUrls: this.liveInstances()
+        .filter((i) => i.state === 'running')
+        .map((i) => clientUrlFor(i.privateIp, 2379, this.scheme)),
+      ...(this.tls
+        ? {
+            tls: {
+              cacert: join(observer, 'ca.crt'),
+              cert: join(observer, 'node.crt'),
+              key: join(observer, 'node.key'),
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** Every instance's agent log and etcd log (`<instance>/agent.log`, `<instance>/state/etcd.log`), in launch order. */
+  instanceLogs(): { instanceId: string; agentLog: string; etcdLog: string }[] {
+    return [...this.instances.values()].map((i) => ({
+      instanceId: i.id,
+      agentLog: i.logPath,
+      etcdLog: join(i.stateDir, 'etcd.log'),
+    }));
+  }
+
   /** The directory of one instance (agent.log, data/, state/). */
   instanceDir(id: string): string {
     return this.require(id).dir;
@@ -443,6 +491,7 @@ export class Fleet implements AsyncDisposable {
       const sim = this.instances.get(i.id);
       const st = statuses.get(i.id);
       const row: InstanceRow = { id: i.id, privateIp: i.privateIp, state: i.state, agent: agentState(sim) };
+      if (i.state === 'terminating' && i.terminateAt !== undefined) row.terminateAt = i.terminateAt;
       if (sim?.proc instanceof RunningProcess) row.agentPid = sim.proc.pid;
       if (sim?.exitedOnItsOwn) row.agentExit = sim.exitedOnItsOwn;
       if (st) {
@@ -887,9 +936,9 @@ export class Fleet implements AsyncDisposable {
   trace(lastDecisions = 40): string {
     const t0 = this.events[0]?.at ?? 0;
     const lines = this.events.map((e) => `+${((e.at - t0) / 1000).toFixed(1)}s ${e.text}`);
-    const ds = collapseDecisions(this.decisions().filter((d) => d.action !== 'wait')).slice(-lastDecisions);
+    const ds = decisionLog(this.decisions()).slice(-lastDecisions);
     if (ds.length > 0) lines.push('--- last agent decisions (wait lines left out)');
-    for (const { decision, count } of ds) lines.push(decisionLine(decision, t0, count));
+    for (const e of ds) lines.push(decisionEntryLine(e, t0));
     // What each agent is waiting for is usually the answer to "why did it not converge".
     const lastByInstance = new Map<string, AgentDecision>();
     for (const d of this.decisions()) lastByInstance.set(d.instanceId, d);
@@ -1066,7 +1115,7 @@ export class Fleet implements AsyncDisposable {
       [envVarFor(['etcd', 'dataDir'])]: inst.dataDir,
       [envVarFor(['agent', 'stateDir'])]: inst.stateDir,
       [envVarFor(['agent', 'cycleInterval'])]: '1s',
-      [envVarFor(['agent', 'terminationPollInterval'])]: '1s',
+      [envVarFor(['agent', 'terminationPollInterval'])]: SIM_TERMINATION_POLL_INTERVAL,
       [envVarFor(['agent', 'groupPollInterval'])]: '2s',
       [envVarFor(['agent', 'steadyGroupPollInterval'])]: '10s',
       [envVarFor(['agent', 'followerGroupPollInterval'])]: '10s',

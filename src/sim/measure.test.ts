@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FleetEvent } from './fleet.ts';
-import { measureEvents, summariseTimings, writesInWindow } from './measure.ts';
-import type { DisruptionRecord } from './measure.ts';
+import { eventName, measureEvents, summariseTimings, writesInWindow } from './measure.ts';
+import type { DisruptionRecord, EventTimings } from './measure.ts';
 import { Monitor } from './monitor.ts';
 import type { FleetSnapshot, MemberRow } from './snapshot.ts';
 
@@ -112,4 +112,62 @@ test('timings come from the monitor alone when there are no agent logs; simultan
   assert.equal(tb.replacements[0]?.voterAfterMs, 6000);
   assert.deepEqual(tb.writes, { acknowledged: 2, failed: 1, longestGapMs: 6500 });
   assert.match(summariseTimings(tb), /writes in window: 2 ok, 1 failed, longest gap 6\.5 s/);
+});
+
+test('a killed leader is not a hand-over (no leaderMovedFirst); an announced leave with the same observations is; events are numbered 1..n', () => {
+  const withLeader = (
+    at: number,
+    leader: string,
+    members: MemberRow[],
+    instances: string[],
+  ): FleetSnapshot => {
+    const s = snap(at, members, instances);
+    for (const i of s.instances) if (i.etcd) i.etcd.leaderId = leader;
+    return s;
+  };
+  const A = member('00000000000000a1', 'i-a', 'leader');
+  const B = member('00000000000000b2', 'i-b', 'follower');
+  const C = member('00000000000000c3', 'i-c', 'follower');
+  const run = (kind: 'kill9' | 'interrupt') => {
+    const monitor = new Monitor(5);
+    monitor.observe(withLeader(1000, A.id, [A, B, C], ['i-a', 'i-b', 'i-c']));
+    // B takes over at 3500 (an election after the kill, or the hand-over before the leave), A goes at 6000
+    monitor.observe(withLeader(3500, B.id, [A, { ...B, role: 'leader' }, C], ['i-b', 'i-c']));
+    monitor.observe(withLeader(6000, B.id, [{ ...B, role: 'leader' }, C], ['i-b', 'i-c']));
+    const rec = (index: number, at: number): DisruptionRecord => ({
+      index,
+      kind,
+      description: kind,
+      instanceId: 'i-a',
+      memberId: A.id,
+      wasLeader: true,
+      at,
+      instancesBefore: ['i-a', 'i-b', 'i-c'],
+      final: true,
+      targetVoters: 3,
+      ...(kind === 'interrupt' ? { noticeMs: 15_000 } : {}),
+    });
+    return measureEvents([rec(2, 2000), rec(5, 8000)], 10_000, 0, monitor, [], []);
+  };
+  const [killed] = run('kill9');
+  assert.equal(killed?.leaderMovedFirst, undefined, 'nothing moved leadership: an election followed');
+  assert.match(
+    summariseTimings(killed as EventTimings),
+    /the leader was killed: no hand-over possible, an election followed/,
+  );
+  assert.doesNotMatch(summariseTimings(killed as EventTimings), /leadership moved first/);
+  const left = run('interrupt');
+  assert.equal(left[0]?.leaderMovedFirst, true);
+  assert.equal(left[0]?.noticeMs, 15_000);
+  assert.equal(left[0]?.targetVoters, 3);
+  assert.match(summariseTimings(left[0] as EventTimings), /below target voters \(3\)/);
+  // the one numbering: 1..n in order, whatever the steps
+  assert.deepEqual(
+    left.map((e) => [e.n, e.step]),
+    [
+      [1, 2],
+      [2, 5],
+    ],
+  );
+  assert.equal(eventName(left[1] as EventTimings), 'event 2 (step 6)');
 });

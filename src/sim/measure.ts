@@ -6,6 +6,7 @@ import type { AgentDecision } from './agent-log.ts';
 import type { FleetEvent } from './fleet.ts';
 import type { Monitor } from './monitor.ts';
 import type { StepKind } from './scenario.ts';
+import type { EventTargetCheck } from './bench-stats.ts';
 
 /** What the runner wrote down when it started a disruption. */
 export interface DisruptionRecord {
@@ -23,6 +24,10 @@ export interface DisruptionRecord {
   /** The instance never comes back (interrupt, kill -9 with the instance gone): its termination and its
    * member's removal are looked for until the end of the run, not only until the next event. */
   final?: boolean;
+  /** An interruption's notice. */
+  noticeMs?: number;
+  /** The voter count the agents aimed for just before (largest odd ≤ min(maxVoters, running)). */
+  targetVoters?: number;
 }
 
 export interface ReplacementTimings {
@@ -35,6 +40,9 @@ export interface ReplacementTimings {
 }
 
 export interface EventTimings {
+  /** The event's number, 1..n in the order the events happened: what the text, JSON and HTML show. */
+  n?: number;
+  /** The step that caused it: an index into the report's `steps` (0-based; shown as step `step + 1`). */
   step: number;
   kind: StepKind;
   description: string;
@@ -49,8 +57,13 @@ export interface EventTimings {
   terminatedAfterMs?: number;
   /** The member was removed before the instance was terminated (what a clean leave means). */
   removedBeforeTerminated?: boolean;
-  /** When it was the leader: leadership moved away before its member was removed. */
+  /**
+   * An announced leave (interrupt) of the leader: leadership moved away before its member was removed.
+   * Not set for kill -9 or a wipe of the leader: nothing can move leadership then, an election follows.
+   */
   leaderMovedFirst?: boolean;
+  /** An interruption's notice. */
+  noticeMs?: number;
   /** Decisions of the hit instance's agent during the window, in order (e.g. move-leader, remove-member). */
   agentActions?: string[];
   /** kill -9 (reboot) / wipe: the instance's member after the event. */
@@ -65,6 +78,10 @@ export interface EventTimings {
   belowTargetMs: number;
   /** The fewest healthy voters the monitor saw within the window (undefined: no member list was read). */
   minHealthyVoters?: number;
+  /** The target voter count when the event started (what `belowTargetMs` is measured against). */
+  targetVoters?: number;
+  /** The targets that apply to this event, each met (✓) or not (✗): see bench-stats.ts TARGET_LIMITS. */
+  targets?: EventTargetCheck[];
   windowMs: number;
   /** The writes that completed within the window (see {@link writesInWindow}). */
   writes?: WindowWrites;
@@ -159,6 +176,8 @@ export function measureDisruption(
     ...(rec.instanceId !== undefined ? { instanceId: rec.instanceId } : {}),
     ...(rec.memberId !== undefined ? { memberId: rec.memberId } : {}),
     ...(rec.wasLeader !== undefined ? { wasLeader: rec.wasLeader } : {}),
+    ...(rec.noticeMs !== undefined ? { noticeMs: rec.noticeMs } : {}),
+    ...(rec.targetVoters !== undefined ? { targetVoters: rec.targetVoters } : {}),
     startedAtMs: t0 - runStartedAt,
     replacements: [],
     leaderChanges: monitor.leaderChangesBetween(t0, windowEnd).length,
@@ -195,7 +214,8 @@ export function measureDisruption(
         d.outcome?.progressed !== false,
     );
     out.agentActions = actions.map((d) => d.action);
-    if (rec.wasLeader && rec.memberId !== undefined) {
+    // Only an announced leave can hand leadership over; after a kill -9 or a wipe an election follows.
+    if (rec.kind === 'interrupt' && rec.wasLeader && rec.memberId !== undefined) {
       const moveIdx = actions.findIndex((d) => d.action === 'move-leader');
       const removeIdx = actions.findIndex((d) => d.action === 'remove-member' && d.target === rec.memberId);
       const byDecisions = moveIdx >= 0 && (removeIdx < 0 || moveIdx < removeIdx);
@@ -262,6 +282,7 @@ export function measureEvents(
     if (writes) t.writes = writesInWindow(writes, d.at, windowEnd);
     return t;
   });
+  numberEvents(out);
   const byStep = new Map<number, EventTimings[]>();
   for (const t of out) byStep.set(t.step, [...(byStep.get(t.step) ?? []), t]);
   for (const group of byStep.values()) {
@@ -293,6 +314,27 @@ function learnerAddedAt(
   return d?.outcome?.at;
 }
 
+/**
+ * Numbers the events 1..n in the order they happened (the order of `events`): the one numbering the
+ * verdict, the JSON report and the HTML report show. Sets `n` where it is missing; returns `events`.
+ */
+export function numberEvents<T extends Pick<EventTimings, 'n'>>(events: T[]): T[] {
+  events.forEach((e, i) => {
+    e.n ??= i + 1;
+  });
+  return events;
+}
+
+/** `event 2 (step 5)`: how an event is named wherever a person reads it. */
+export function eventName(e: Pick<EventTimings, 'n' | 'step'>): string {
+  return `event ${e.n ?? '?'} (step ${e.step + 1})`;
+}
+
+/** ✓ / ✗ / ? and the target, with what was measured: one line per check. */
+export function targetCheckText(c: EventTargetCheck): string {
+  return `${c.met === undefined ? '?' : c.met ? '✓' : '✗'} ${c.target}: ${c.measured}`;
+}
+
 /** `1234` → `1.2 s`, `85` → `85 ms`. */
 export function fmtMs(ms: number | undefined): string {
   if (ms === undefined) return '—';
@@ -311,7 +353,12 @@ export function summariseTimings(t: EventTimings): string {
     parts.push(`terminated after ${fmtMs(t.terminatedAfterMs)}`);
   } else if (t.kind === 'kill9' && t.memberRemovedAfterMs !== undefined) {
     parts.push(`reaped after ${fmtMs(t.memberRemovedAfterMs)}`);
-  } else if (t.memberIdUnchanged !== undefined) {
+  }
+  if ((t.kind === 'kill9' || t.kind === 'wipe') && t.wasLeader)
+    parts.push(
+      `the leader was ${t.kind === 'kill9' ? 'killed' : 'wiped'}: no hand-over possible, an election followed`,
+    );
+  if (t.kind !== 'interrupt' && t.memberIdUnchanged !== undefined) {
     parts.push(
       t.memberIdUnchanged
         ? 'rejoined with the same member id'
@@ -325,7 +372,7 @@ export function summariseTimings(t: EventTimings): string {
   }
   parts.push(
     `${t.leaderChanges} leader change(s)${t.leaderChangedAfterMs !== undefined ? ` (first after ${fmtMs(t.leaderChangedAfterMs)})` : ''}`,
-    `below target voters ${fmtMs(t.belowTargetMs)}`,
+    `below target voters${t.targetVoters !== undefined ? ` (${t.targetVoters})` : ''} ${fmtMs(t.belowTargetMs)}`,
   );
   if (t.writes) {
     parts.push(

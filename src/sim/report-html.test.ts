@@ -4,9 +4,13 @@ import {
   aggregateBuckets,
   bucketWritesInWindow,
   escapeHtml,
+  leaderStretches,
   renderHtmlReport,
   timelineFromSnapshots,
+  voterSegments,
 } from './report-html.ts';
+import { PASS_MEANING } from './view.ts';
+import type { AgentDecision } from './agent-log.ts';
 import type { RoleTimeline, TimelineMember } from './report-html.ts';
 import type { SimReport, StepRecord } from './run.ts';
 import type { EventTimings } from './measure.ts';
@@ -105,6 +109,7 @@ function fixture(): { report: SimReport; timeline: RoleTimeline } {
     rateLimited: 0,
     faulted: 0,
     dropped: 0,
+    noNotice: 0,
   };
   const routes = Object.fromEntries([...SPOT_ROUTES, 'imds'].map((r) => [r, { ...zero }])) as Record<
     ApiRoute,
@@ -163,11 +168,20 @@ function fixture(): { report: SimReport; timeline: RoleTimeline } {
   return { report, timeline };
 }
 
-/** Every tag, the stylesheet and the script: the places where a URL would make the page fetch something. */
+/**
+ * Every tag, the stylesheet and the script: the places where a URL would make the page fetch something.
+ * The only link allowed is an `<a href>` to a relative path (an instance's log in the run dir): it
+ * fetches nothing until clicked and leaves the machine never.
+ */
 function assertNoExternalReferences(html: string): void {
   for (const tag of html.match(/<[^>]*>/g) ?? []) {
     assert.doesNotMatch(tag, /https?:\/\//i, `a tag refers to a URL: ${tag}`);
     assert.doesNotMatch(tag, /^<(link|img|iframe|object|embed)\b/i, `an external resource tag: ${tag}`);
+    const href = /^<a href="([^"]*)">$/.exec(tag)?.[1];
+    if (href !== undefined) {
+      assert.doesNotMatch(href, /^([a-z][a-z0-9+.-]*:|\/|\\)/i, `a link that is not a relative path: ${tag}`);
+      continue;
+    }
     assert.doesNotMatch(tag, /\s(src|href)=/i, `a src/href attribute: ${tag}`);
   }
   const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
@@ -242,15 +256,25 @@ test('an event marker per disruptive step, none for waits', () => {
     ok: true,
   });
   const html = renderHtmlReport(report, timeline);
-  const markers = [...html.matchAll(/<g class="ev" data-step="(\d+)">/g)].map((m) => Number(m[1]));
+  const markers = [...html.matchAll(/<g class="ev" data-step="(\d+)"/g)].map((m) => Number(m[1]));
   assert.deepEqual(markers, [2, 5, 6]);
+  // Only the measured event carries a number, its event number (1), not its step's (2).
+  assert.deepEqual(
+    [...html.matchAll(/<g class="ev" data-step="(\d+)" data-event="([^"]+)">/g)].map((m) => [m[1], m[2]]),
+    [['2', '1']],
+  );
+  assert.match(html, /<title>event 1 \(step 2\) at 20\.0 s: interrupt the leader/);
+  assert.match(html, /<title>step 5 at 52\.2 s: API fault/);
   assert.match(html, />interrupt leader</);
   assert.match(html, />fault: status</);
   assert.match(html, />kill -9 follower</);
   // the smaller marks: the member removal on A's lane, the replacement's launch and vote on D's
-  assert.match(html, /step 2: member a1a1a1a1a1a1a1a1 removed 1\.4 s after the event/);
-  assert.match(html, /step 2: replacement i-3d4e5f60718293a41 launched 16\.0 s after the event/);
-  assert.match(html, /step 2: replacement i-3d4e5f60718293a41 became a voter 27\.0 s after the event/);
+  assert.match(html, /event 1 \(step 2\): member a1a1a1a1a1a1a1a1 removed 1\.4 s after the event/);
+  assert.match(html, /event 1 \(step 2\): replacement i-3d4e5f60718293a41 launched 16\.0 s after the event/);
+  assert.match(
+    html,
+    /event 1 \(step 2\): replacement i-3d4e5f60718293a41 became a voter 27\.0 s after the event/,
+  );
   // the table row
   assert.match(html, /interrupt the leader \(notice 15s\)/);
   assert.match(html, /<b>voter 27\.0 s<\/b>/);
@@ -280,7 +304,7 @@ test('the run section: agent, workload, API calls, resources; a split cluster fa
   assert.match(html, /<b class="big">240<\/b> Spot API calls per minute/);
   assert.match(
     html,
-    /<td class="mono">group-status<\/td><td class="num">240<\/td><td class="num">212<\/td><td class="num">2<\/td>/,
+    /<td class="mono">group-status<\/td><td class="num">240<\/td><td class="num">212<\/td><td class="num"><span class="dim">–<\/span><\/td><td class="num">2<\/td>/,
   );
   assert.doesNotMatch(html, /<td class="mono">signal<\/td>/, 'routes without calls are left out');
   assert.match(html, /<td>agent<\/td><td class="num">61\.5 MB<\/td>/);
@@ -661,5 +685,306 @@ test('linearizability: a violation shows the key and its window, and fails the p
   assert.match(
     bad,
     /key <span class="mono">l\/3<\/span>[\s\S]*<ol class="mono small"><li>#7 client 4 put &quot;b&quot;<\/li><li>#9 client 5 get → &quot;a&quot;<\/li><\/ol>/,
+  );
+});
+
+// --- issue 13 §5/§6: the verdict explained, every cell honest
+
+test('what PASS means is on the page, and each event carries its targets with ✓/✗', () => {
+  const { report, timeline } = fixture();
+  const ev = report.events[0] as EventTimings;
+  ev.targets = [
+    {
+      id: 'no-failed-writes-with-notice',
+      target: '0 failed writes and longest gap < 50 ms (notice ≥ 10 s)',
+      met: false,
+      measured: '4 failed, longest gap 842 ms',
+    },
+    {
+      id: 'removal-within-2x-poll',
+      target: 'removed within 2 × poll = 2.0 s',
+      met: true,
+      measured: 'removed after 1.4 s',
+    },
+  ];
+  ev.targetVoters = 3;
+  const html = renderHtmlReport(report, timeline);
+  assert.ok(html.includes(`<p class="meaning">${escapeHtml(PASS_MEANING)}</p>`));
+  assert.match(
+    html,
+    /<div class="tg bad" data-target="no-failed-writes-with-notice" data-met="false">✗ 0 failed writes and longest gap &lt; 50 ms \(notice ≥ 10 s\): 4 failed, longest gap 842 ms<\/div>/,
+  );
+  assert.match(html, /<div class="tg good" data-target="removal-within-2x-poll" data-met="true">✓ removed/);
+  // the events table numbers the event 1 and names its step; below target says against what
+  assert.match(html, /<span class="badge" [^>]*>1<\/span><div class="dim small">step 2<\/div>/);
+  assert.match(html, /26\.0 s<div class="dim small">target 3<\/div>/);
+});
+
+/** The leader (B) is killed at 30 s: its lane goes unreachable while the others still name it, then C wins. */
+function killedLeaderFixture(): { report: SimReport; timeline: RoleTimeline } {
+  const { report, timeline } = fixture();
+  const m = (key: string, role: TimelineMember['role'], memberId: string): TimelineMember => ({
+    key,
+    role,
+    memberId,
+  });
+  timeline.samples.push(
+    { tMs: 50_000, members: [m(B, 'leader', mB), m(C, 'follower', mC), m(D, 'follower', mD)] },
+    { tMs: 52_300, members: [m(B, 'unreachable', mB), m(C, 'follower', mC), m(D, 'follower', mD)] },
+    { tMs: 53_900, members: [m(B, 'unreachable', mB), m(C, 'leader', mC), m(D, 'follower', mD)] },
+  );
+  report.durationMs = 60_000;
+  report.leaderChanges.push({ atMs: 53_800, from: mB, to: mC });
+  report.steps.push({
+    index: 4,
+    kind: 'kill9',
+    description: describeStep({ kind: 'kill9', target: 'leader', instanceGone: true }),
+    startedAtMs: 52_200,
+    durationMs: 5,
+    ok: true,
+    instanceId: B,
+  });
+  report.events.push({
+    step: 4,
+    kind: 'kill9',
+    description: report.steps[4]?.description ?? '',
+    instanceId: B,
+    memberId: mB,
+    wasLeader: true,
+    startedAtMs: 52_200,
+    memberRemovedAfterMs: 4000,
+    replacements: [],
+    leaderChanges: 1,
+    leaderChangedAfterMs: 1600,
+    belowTargetMs: 4000,
+    windowMs: 7800,
+  });
+  return { report, timeline };
+}
+
+test('a killed leader: "no, election" (never "moved first"), and the leader lane says it was unreachable', () => {
+  const { report, timeline } = killedLeaderFixture();
+  const html = renderHtmlReport(report, timeline);
+  const rows = html.split('<tr>').filter((r) => r.includes('class="badge"'));
+  assert.equal(rows.length, 2);
+  assert.match(
+    rows[0] as string,
+    /<span class="good">yes<\/span>/,
+    'the announced leave moved leadership first',
+  );
+  assert.match(rows[1] as string, /<span class="bad" [^>]*>no, election<\/span>/);
+  assert.doesNotMatch(rows[1] as string, /class="good">yes/);
+  // B led until 52.3 s; the others named it until 53.8 s although it no longer answered
+  assert.match(
+    html,
+    /data-leader="unreachable"><title>leader unreachable from 52\.3 s to 53\.8 s: the members still named i-1b2c3d4e5f6071829 \(member b2b2b2b2b2b2b2b2\), whose etcd did not answer/,
+  );
+  assert.match(
+    html,
+    /data-leader="leader"><title>leader i-2c3d4e5f607182930 \(member c3c3c3c3c3c3c3c3\) from 53\.8 s/,
+  );
+  const stretches = leaderStretches(report.leaderChanges, timeline, 60_000);
+  assert.deepEqual(
+    stretches.map((x) => [x.kind, x.from, x.to, x.memberId]),
+    [
+      ['leader', 2000, 20_600, mA],
+      ['leader', 20_600, 52_300, mB],
+      ['unreachable', 52_300, 53_800, mB],
+      ['leader', 53_800, 60_000, mC],
+    ],
+  );
+  // A leader never seen in the timeline is not called unreachable (nothing says so).
+  assert.deepEqual(
+    leaderStretches([{ atMs: 0, from: undefined, to: 'ffffffffffffffff' }], { samples: [] }, 1000).map(
+      (x) => x.kind,
+    ),
+    ['leader'],
+  );
+});
+
+test('the healthy-voters band: amber below the target, red below quorum, grey otherwise', () => {
+  const m = (key: string, role: TimelineMember['role']): TimelineMember => ({ key, role, memberId: key });
+  const timeline: RoleTimeline = {
+    samples: [
+      {
+        tMs: 0,
+        members: [m('a', 'leader'), m('b', 'follower'), m('c', 'follower')],
+        targetVoters: 3,
+        votingMembers: 3,
+      },
+      {
+        tMs: 10_000,
+        members: [m('a', 'leader'), m('b', 'follower'), m('c', 'unreachable')],
+        targetVoters: 3,
+        votingMembers: 3,
+      },
+      {
+        tMs: 20_000,
+        members: [m('a', 'follower'), m('b', 'unreachable'), m('c', 'unreachable')],
+        targetVoters: 3,
+        votingMembers: 3,
+      },
+      {
+        tMs: 30_000,
+        members: [m('a', 'leader'), m('b', 'follower'), m('c', 'follower')],
+        targetVoters: 3,
+        votingMembers: 3,
+      },
+    ],
+  };
+  const segs = voterSegments(timeline, 40_000);
+  assert.deepEqual(
+    segs.map((v) => [v.from, v.n, v.level]),
+    [
+      [0, 3, 'ok'],
+      [10_000, 2, 'below-target'],
+      [20_000, 1, 'below-quorum'],
+      [30_000, 3, 'ok'],
+    ],
+  );
+  const { report } = fixture();
+  const html = renderHtmlReport(report, timeline);
+  assert.match(
+    html,
+    /fill="#f59e0b" fill-opacity="1\.00" stroke="#fff" data-level="below-target"><title>2 healthy voter\(s\): below the target of 3 \(quorum 2 holds\)/,
+  );
+  assert.match(
+    html,
+    /fill="#dc2626" fill-opacity="1\.00" stroke="#fff" data-level="below-quorum"><title>1 healthy voter\(s\): BELOW QUORUM \(2 needed: no write can commit\)/,
+  );
+  assert.equal(count(html, /data-level="ok"/g), 2);
+  assert.match(html, /below the target voter count<\/span>/, 'the legend explains the colours');
+});
+
+test('timelineFromSnapshots records the target and the voting members; an unreadable list keeps the last count', () => {
+  const t = timelineFromSnapshots(
+    [
+      {
+        tMs: 0,
+        snapshot: snapshot(
+          0,
+          [inst('i-a', mA, { leader: mA }), inst('i-b', mB, { leader: mA }), inst('i-c', mC, { leader: mA })],
+          [member(mA, 'i-a', 'leader'), member(mB, 'i-b', 'follower'), member(mC, 'i-c', 'follower')],
+        ),
+      },
+      {
+        tMs: 250,
+        snapshot: snapshot(
+          250,
+          [
+            inst('i-a', mA, { leader: mA }),
+            inst('i-b', mB, { leader: mA }),
+            inst('i-c', undefined, { state: 'terminated' }),
+          ],
+          [member(mA, 'i-a', 'leader'), member(mB, 'i-b', 'follower'), member(mC, undefined, 'unreachable')],
+        ),
+      },
+      {
+        tMs: 500,
+        snapshot: snapshot(500, [inst('i-a', undefined), inst('i-b', undefined)], [], 'no voter answers'),
+      },
+    ],
+    5,
+  );
+  assert.deepEqual(
+    t.samples.map((s) => [s.tMs, s.targetVoters, s.votingMembers]),
+    [
+      [0, 3, 3],
+      [250, 1, 3],
+      [500, 1, 3],
+    ],
+  );
+});
+
+test("IMDS 404s before a notice are 'no notice', not errors", () => {
+  const { report, timeline } = fixture();
+  report.api.routes.imds = { ...report.api.routes.imds, requests: 375, ok: 177, noNotice: 198 };
+  const html = renderHtmlReport(report, timeline);
+  assert.match(
+    html,
+    /<td class="mono">imds<\/td><td class="num">2037\.7<\/td><td class="num">375<\/td><td class="num">198<\/td><td class="num">0<\/td>/,
+  );
+  assert.match(html, /no notice \(404\)<\/th>/);
+});
+
+test("the agents' decision log (by time, whole reasons, expected refusals as retrying) and links to the logs", () => {
+  const { report, timeline } = fixture();
+  const t0 = Date.parse(report.startedAt);
+  const reason = `remove self ${mA} (${A}): termination notice from spot-api: lifeCycleState=TERMINATING, deadline in 14.2 s; the replacement is not a voter yet (row B4b)`;
+  const decisions: AgentDecision[] = [
+    // as read per log file: A's lines first, then D's (earlier)
+    {
+      instanceId: A,
+      at: t0 + 21_000,
+      action: 'remove-member',
+      reason,
+      level: 30,
+      outcome: { progressed: false, at: t0 + 21_010, code: 'ETCD_UNHEALTHY_CLUSTER' },
+    },
+    {
+      instanceId: A,
+      at: t0 + 22_000,
+      action: 'remove-member',
+      reason,
+      level: 30,
+      outcome: { progressed: true, at: t0 + 22_050 },
+    },
+    { instanceId: A, at: t0 + 22_100, action: 'wait', reason: 'left', level: 30 },
+    {
+      instanceId: D,
+      at: t0 + 20_500,
+      action: 'start-etcd',
+      reason: 'start as a learner',
+      level: 30,
+      outcome: { progressed: true, at: t0 + 20_900 },
+    },
+  ];
+  const html = renderHtmlReport(report, timeline, {
+    decisions,
+    logLinks: [
+      { instanceId: A, agentLog: `${A}/agent.log`, etcdLog: `${A}/state/etcd.log` },
+      { instanceId: D, agentLog: '/etc/passwd' },
+    ],
+  });
+  const section = /<h2>Agents' decisions<\/h2>([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+  const rows = [
+    ...section.matchAll(
+      /<tr data-status="(\w+)"><td class="num">([\d.]+ s)[\s\S]*?<td class="mono">([^<]+)<\/td><td class="mono">([^<]+)<\/td>/g,
+    ),
+  ].map((r) => [r[2], r[3], r[4], r[1]]);
+  assert.deepEqual(rows, [
+    ['20.5 s', D, 'start-etcd', 'ok'],
+    ['21.0 s', A, 'remove-member', 'retrying'],
+    ['22.0 s', A, 'remove-member', 'ok'],
+  ]);
+  assert.ok(section.includes(escapeHtml(reason)), 'the reason is whole');
+  assert.match(
+    section,
+    /retrying: etcd refuses membership changes for ~5 s after one \(start-etcd by i-3d4e5f60718293a41 0\.1 s before; ETCD_UNHEALTHY_CLUSTER\)/,
+  );
+  assert.doesNotMatch(section, />wait</);
+  // links: relative ones only; an absolute path is not linked
+  assert.match(
+    section,
+    /<a href="i-0a1b2c3d4e5f60718\/agent\.log">agent\.log<\/a> · <a href="i-0a1b2c3d4e5f60718\/state\/etcd\.log">etcd\.log<\/a>/,
+  );
+  assert.match(section, /<span class="dim">agent\.log<\/span>/);
+  assert.doesNotMatch(html, /href="\/etc/);
+  assertNoExternalReferences(html);
+});
+
+test('the versions that ran are in the header', () => {
+  const { report, timeline } = fixture();
+  report.versions = {
+    etcdSpot: '0.1.0',
+    commit: 'a564173e0f0e0f0e0f0e0f0e0f0e0f0e0f0e0f0e',
+    dirty: true,
+    etcd: '3.4.23',
+    node: 'v20.19.0',
+  };
+  const html = renderHtmlReport(report, timeline);
+  assert.match(
+    html,
+    /ran <b>etcd-spot 0\.1\.0 \(a564173, uncommitted changes\), etcd 3\.4\.23, node v20\.19\.0<\/b>/,
   );
 });

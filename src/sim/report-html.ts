@@ -5,10 +5,15 @@
  * and the churn events, then per-event timings. Pure: the page is a function of the report and the
  * role timeline, so it is tested on hand-built data.
  */
-import { fmtMs } from './measure.ts';
+import type { AgentDecision } from './agent-log.ts';
+import { decisionLog, outcomeText } from './decision-log.ts';
+import { fmtMs, numberEvents, targetCheckText } from './measure.ts';
 import type { EventTimings } from './measure.ts';
 import type { SimReport, StepRecord } from './run.ts';
+import { targetVoters } from './snapshot.ts';
 import type { FleetSnapshot } from './snapshot.ts';
+import { versionsText } from './versions.ts';
+import { PASS_MEANING } from './view.ts';
 import type { AvailabilityBucket } from './workload.ts';
 
 export type TimelineRole = 'leader' | 'follower' | 'learner' | 'unstarted' | 'unreachable' | 'absent';
@@ -20,10 +25,21 @@ export interface TimelineMember {
   role: TimelineRole;
 }
 
+/** One moment of the timeline. */
+export interface TimelineSample {
+  /** ms since the run started (the report's time origin). */
+  tMs: number;
+  members: TimelineMember[];
+  /** The voter count the agents aimed for (largest odd ≤ min(maxVoters, running instances)). */
+  targetVoters?: number;
+  /** Voting members in the member list (reachable or not): a quorum is a majority of these. */
+  votingMembers?: number;
+}
+
 /** Membership over time, one entry per change (deduplicated monitor samples). */
 export interface RoleTimeline {
-  /** `tMs`: ms since the run started (the report's time origin), ascending. */
-  samples: { tMs: number; members: TimelineMember[] }[];
+  /** Ascending by `tMs`. */
+  samples: TimelineSample[];
 }
 
 const ROLE_RANK: Record<TimelineRole, number> = {
@@ -45,11 +61,13 @@ const ROLE_RANK: Record<TimelineRole, number> = {
  */
 export function timelineFromSnapshots(
   snaps: readonly { tMs: number; snapshot: FleetSnapshot }[],
+  maxVoters?: number,
 ): RoleTimeline {
   const keyOfMember = new Map<string, string>();
   const samples: RoleTimeline['samples'] = [];
   let prevSig = '';
   let prev: TimelineMember[] = [];
+  let votingMembers: number | undefined;
   for (const { tMs, snapshot: s } of [...snaps].sort((a, b) => a.tMs - b.tMs)) {
     const live = s.instances.filter((i) => i.state !== 'terminated');
     const ownMember = new Map<string, string>(); // member id → instance that reports it as itself
@@ -89,8 +107,24 @@ export function timelineFromSnapshots(
       }
     }
     const members = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const sig = JSON.stringify(members.map((m) => [m.key, m.memberId ?? '', m.role]));
-    if (samples.length === 0 || sig !== prevSig) samples.push({ tMs, members });
+    // An unreadable member list keeps the last known count of voting members.
+    if (s.memberListError === undefined) votingMembers = s.members.filter((m) => !m.isLearner).length;
+    const target =
+      maxVoters === undefined
+        ? undefined
+        : targetVoters(s.instances.filter((i) => i.state === 'running').length, maxVoters);
+    const sig = JSON.stringify([
+      members.map((m) => [m.key, m.memberId ?? '', m.role]),
+      target,
+      votingMembers,
+    ]);
+    if (samples.length === 0 || sig !== prevSig)
+      samples.push({
+        tMs,
+        members,
+        ...(target !== undefined ? { targetVoters: target } : {}),
+        ...(votingMembers !== undefined ? { votingMembers } : {}),
+      });
     prevSig = sig;
     prev = members;
   }
@@ -373,19 +407,125 @@ function lanesOf(timeline: RoleTimeline, endMs: number): Lane[] {
   return [...lanes.values()].sort((a, b) => a.firstSeen - b.firstSeen || (a.key < b.key ? -1 : 1));
 }
 
-/** Healthy voters (leader + followers) per change of the timeline. */
-function voterSegments(timeline: RoleTimeline, endMs: number): { from: number; to: number; n: number }[] {
-  const out: { from: number; to: number; n: number }[] = [];
+/** One stretch of the leader lane. */
+export interface LeaderStretch {
+  from: number;
+  to: number;
+  /**
+   * `leader`: the agreed leader answered; `unreachable`: the running members still named a leader
+   * whose etcd did not answer (killed, frozen, cut off: an election is due); `none`: no agreed leader.
+   */
+  kind: 'leader' | 'unreachable' | 'none';
+  memberId?: string;
+  /** Its lane: the instance id, or the member id when no instance was seen. */
+  key?: string;
+}
+
+/**
+ * The leader lane: the leader the running members agreed on (`leaderChanges`), split where that
+ * leader's own lane shows it not answering as leader or follower (or gone). A leader never seen in the
+ * timeline is taken as answering (nothing says otherwise).
+ */
+export function leaderStretches(
+  leaderChanges: SimReport['leaderChanges'],
+  timeline: RoleTimeline,
+  endMs: number,
+): LeaderStretch[] {
+  const lanes = new Map(lanesOf(timeline, endMs).map((l) => [l.key, l]));
+  const keyOfMember = new Map<string, string>();
+  for (const s of timeline.samples)
+    for (const m of s.members) if (m.memberId) keyOfMember.set(m.memberId, m.key);
+  const changes = [...leaderChanges].sort((a, b) => a.atMs - b.atMs);
+  const out: LeaderStretch[] = [];
+  const push = (st: LeaderStretch) => {
+    if (st.to <= st.from) return;
+    const last = out[out.length - 1];
+    if (last && last.kind === st.kind && last.memberId === st.memberId && last.to === st.from)
+      last.to = st.to;
+    else out.push(st);
+  };
+  changes.forEach((ch, i) => {
+    const a = ch.atMs;
+    const b = Math.max(a, i + 1 < changes.length ? (changes[i + 1] as (typeof changes)[number]).atMs : endMs);
+    if (ch.to === undefined) {
+      push({ from: a, to: b, kind: 'none' });
+      return;
+    }
+    const key = keyOfMember.get(ch.to);
+    const lane = key === undefined ? undefined : lanes.get(key);
+    const base = { memberId: ch.to, ...(key !== undefined ? { key } : {}) };
+    if (lane === undefined) {
+      push({ from: a, to: b, kind: 'leader', ...base });
+      return;
+    }
+    // Where its lane shows this member answering (as leader or follower) it leads; elsewhere not.
+    let t = a;
+    const answering = lane.segments
+      .filter((sg) => sg.memberId === ch.to && (sg.role === 'leader' || sg.role === 'follower'))
+      .sort((x, y) => x.from - y.from);
+    for (const sg of answering) {
+      const from = Math.max(a, sg.from);
+      const to = Math.min(b, sg.to);
+      if (to <= from) continue;
+      if (from > t) push({ from: t, to: from, kind: 'unreachable', ...base });
+      push({ from, to, kind: 'leader', ...base });
+      t = Math.max(t, to);
+    }
+    if (t < b) push({ from: t, to: b, kind: 'unreachable', ...base });
+  });
+  return out;
+}
+
+/** How the healthy voters compare with what the cluster needs. */
+export type VoterLevel = 'ok' | 'below-target' | 'below-quorum' | 'unknown';
+
+export interface VoterSegment {
+  from: number;
+  to: number;
+  /** Healthy voters: leader and followers. */
+  n: number;
+  target: number | undefined;
+  /** A majority of the voting members in the member list. */
+  quorum: number | undefined;
+  level: VoterLevel;
+}
+
+/**
+ * Healthy voters (leader + followers) per change of the timeline, each judged: below quorum (the
+ * cluster cannot commit), below the target voter count, or ok. Without a target nor a voter count
+ * (a timeline built without them) the level is `unknown`.
+ */
+export function voterSegments(timeline: RoleTimeline, endMs: number): VoterSegment[] {
+  const out: VoterSegment[] = [];
   const samples = [...timeline.samples].sort((a, b) => a.tMs - b.tMs);
   samples.forEach((s, i) => {
     const to = i + 1 < samples.length ? (samples[i + 1] as (typeof samples)[number]).tMs : endMs;
     const n = s.members.filter((m) => m.role === 'leader' || m.role === 'follower').length;
+    const target = s.targetVoters;
+    const quorum = s.votingMembers === undefined ? undefined : Math.floor(s.votingMembers / 2) + 1;
+    const level: VoterLevel =
+      quorum !== undefined && n < quorum
+        ? 'below-quorum'
+        : target !== undefined && n < target
+          ? 'below-target'
+          : target === undefined && quorum === undefined
+            ? 'unknown'
+            : 'ok';
     const last = out[out.length - 1];
-    if (last && last.n === n) last.to = to;
-    else out.push({ from: s.tMs, to, n });
+    if (last && last.n === n && last.level === level && last.target === target && last.quorum === quorum)
+      last.to = to;
+    else out.push({ from: s.tMs, to, n, target, quorum, level });
   });
   return out;
 }
+
+/** Colours of the healthy-voters band: amber below the target, red below quorum. */
+const VOTER_FILL: Record<VoterLevel, string> = {
+  ok: '#334155',
+  unknown: '#334155',
+  'below-target': '#f59e0b',
+  'below-quorum': '#dc2626',
+};
 
 // ---------------------------------------------------------------------------------------------------
 // The chart
@@ -400,24 +540,43 @@ const WRITES_H = 110;
 const MAX_BUCKETS = 3000;
 
 interface Marker {
-  n: number;
+  /** The step's number (1-based). */
+  stepNo: number;
   step: StepRecord;
   kind: MarkKind;
   label: string;
-  event: EventTimings | undefined;
+  /** The events of this step (an interrupt of 2 instances is 2 events): their numbers go on the badge. */
+  events: EventTimings[];
+  /** The badge's text: the events' numbers (`2`, `2,3`), '' for a step that is no measured event. */
+  badge: string;
 }
 
-function markersOf(report: SimReport): Marker[] {
-  const byStep = new Map(report.events.map((e) => [e.step, e]));
+function markersOf(report: SimReport, events: readonly EventTimings[]): Marker[] {
+  const byStep = new Map<number, EventTimings[]>();
+  for (const e of events) byStep.set(e.step, [...(byStep.get(e.step) ?? []), e]);
   const out: Marker[] = [];
   for (const step of report.steps) {
     if (step.skipped) continue;
-    const ev = byStep.get(step.index);
-    const kind = stepKind(step, ev);
+    const evs = byStep.get(step.index) ?? [];
+    const kind = stepKind(step, evs[0]);
     if (!isMarkKind(kind)) continue;
-    out.push({ n: step.index + 1, step, kind, label: shortLabel(kind, step), event: ev });
+    const ns = evs.map((e) => e.n as number);
+    const badge =
+      ns.length === 0
+        ? ''
+        : ns.length > 2 && ns.every((v, i) => i === 0 || v === (ns[i - 1] as number) + 1)
+          ? `${ns[0]}–${ns[ns.length - 1]}`
+          : ns.join(',');
+    out.push({ stepNo: step.index + 1, step, kind, label: shortLabel(kind, step), events: evs, badge });
   }
   return out;
+}
+
+/** `event 2 (step 5)` / `events 2,3 (step 5)` / `step 5`. */
+function markerName(m: Marker): string {
+  return m.events.length === 0
+    ? `step ${m.stepNo}`
+    : `event${m.events.length > 1 ? 's' : ''} ${m.badge} (step ${m.stepNo})`;
 }
 
 function chartEnd(report: SimReport, timeline: RoleTimeline, bucketMs: number): number {
@@ -429,14 +588,14 @@ function chartEnd(report: SimReport, timeline: RoleTimeline, bucketMs: number): 
   return Math.max(end, 1000);
 }
 
-function renderChart(report: SimReport, timeline: RoleTimeline): string {
+function renderChart(report: SimReport, timeline: RoleTimeline, events: readonly EventTimings[]): string {
   const rawWidth = bucketWidth(report.availability);
   const endMs = chartEnd(report, timeline, rawWidth);
   const x = (t: number) => GUTTER + (Math.min(Math.max(t, 0), endMs) / endMs) * PLOT_W;
   const parts: string[] = [];
   const overlay: string[] = []; // drawn last, above everything
   const lanes = lanesOf(timeline, endMs);
-  const markers = markersOf(report);
+  const markers = markersOf(report, events);
 
   // Many lanes (a long chaos run) are drawn thinner, labels and member ids move into the tooltips.
   const dense = lanes.length > 12;
@@ -449,7 +608,7 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     const rowEnds: number[] = [];
     const placed = markers.map((m) => {
       const x0 = x(m.step.startedAtMs);
-      const w = withLabels ? 24 + m.label.length * 6.4 : 10;
+      const w = withLabels ? 24 + (m.label.length + Math.max(0, m.badge.length - 1)) * 6.4 : 10;
       // Near the right edge the label goes to the left of its badge.
       const left = withLabels && x0 + w > VIEW_W - 4;
       const from = left ? x0 - w : x0 - 10;
@@ -574,9 +733,18 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   for (const v of voters) {
     const x0 = x(v.from);
     const w = Math.max(1, x(v.to) - x0);
-    const shade = 0.18 + 0.5 * (v.n / maxVoters);
+    // Below target or quorum: a solid warning colour; otherwise grey, darker for more voters.
+    const shade = v.level === 'ok' || v.level === 'unknown' ? 0.18 + 0.5 * (v.n / maxVoters) : 1;
+    const judged =
+      v.level === 'below-quorum'
+        ? `: BELOW QUORUM (${v.quorum ?? '?'} needed: no write can commit)`
+        : v.level === 'below-target'
+          ? `: below the target of ${v.target ?? '?'} (quorum ${v.quorum ?? '?'} holds)`
+          : v.target !== undefined
+            ? ` (target ${v.target}${v.quorum !== undefined ? `, quorum ${v.quorum}` : ''})`
+            : '';
     parts.push(
-      `<rect x="${c(x0)}" y="${votersY}" width="${c(w)}" height="18" fill="#334155" fill-opacity="${shade.toFixed(2)}" stroke="#fff"><title>${esc(`${v.n} healthy voter(s), ${secs(v.from)} → ${secs(v.to)}`)}</title></rect>`,
+      `<rect x="${c(x0)}" y="${votersY}" width="${c(w)}" height="18" fill="${VOTER_FILL[v.level]}" fill-opacity="${shade.toFixed(2)}" stroke="#fff" data-level="${v.level}"><title>${esc(`${v.n} healthy voter(s)${judged}, ${secs(v.from)} → ${secs(v.to)}`)}</title></rect>`,
     );
     if (w > 14)
       parts.push(
@@ -594,29 +762,38 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
   parts.push(
     `<line x1="${GUTTER}" y1="${midY}" x2="${GUTTER + PLOT_W}" y2="${midY}" stroke="#e2e8f0" stroke-width="2"/>`,
   );
-  changes.forEach((ch, i) => {
-    const to = i + 1 < changes.length ? (changes[i + 1] as (typeof changes)[number]).atMs : endMs;
-    const x0 = x(ch.atMs);
-    const x1 = x(to);
-    const who = ch.to === undefined ? undefined : (keyOfMember.get(ch.to) ?? ch.to);
+  for (const st of leaderStretches(report.leaderChanges, timeline, endMs)) {
+    const x0 = x(st.from);
+    const x1 = x(st.to);
+    const who = st.memberId === undefined ? undefined : (st.key ?? st.memberId);
+    const member = who !== undefined && who !== st.memberId ? ` (member ${st.memberId})` : '';
+    const span = `from ${secs(st.from)} to ${secs(st.to)}`;
+    if (st.kind === 'leader') {
+      parts.push(
+        `<rect x="${c(x0)}" y="${midY - 4}" width="${c(Math.max(1, x1 - x0))}" height="8" rx="3" fill="${ROLE_STYLE.leader.fill}" data-leader="leader"><title>${esc(`leader ${who}${member} ${span}`)}</title></rect>`,
+      );
+      if (who !== undefined && x1 - x0 > who.length * 6.2 + 10)
+        parts.push(`<text x="${c(x0 + 5)}" y="${midY - 7}" class="lt">${esc(who)}</text>`);
+      continue;
+    }
+    const label = st.kind === 'none' ? 'no agreed leader' : 'leader unreachable';
     const tip =
-      ch.to === undefined
-        ? `no agreed leader from ${secs(ch.atMs)} to ${secs(to)}`
-        : `leader ${who}${who !== ch.to ? ` (member ${ch.to})` : ''} from ${secs(ch.atMs)} to ${secs(to)}`;
-    if (ch.to === undefined)
-      parts.push(
-        `<line x1="${c(x0)}" y1="${midY}" x2="${c(x1)}" y2="${midY}" stroke="${FAIL_COLOR}" stroke-width="4" stroke-dasharray="4 3"><title>${esc(tip)}</title></line>`,
-      );
-    else
-      parts.push(
-        `<rect x="${c(x0)}" y="${midY - 4}" width="${c(Math.max(1, x1 - x0))}" height="8" rx="3" fill="${ROLE_STYLE.leader.fill}"><title>${esc(tip)}</title></rect>`,
-      );
-    if (who !== undefined && x1 - x0 > who.length * 6.2 + 10)
-      parts.push(`<text x="${c(x0 + 5)}" y="${midY - 7}" class="lt">${esc(who)}</text>`);
+      st.kind === 'none'
+        ? `no agreed leader ${span}: the running members named none, or different ones (an election)`
+        : `leader unreachable ${span}: the members still named ${who}${member}, whose etcd did not answer; no agreed leader that can commit (an election is due)`;
     parts.push(
-      `<line x1="${c(x0)}" y1="${leaderY}" x2="${c(x0)}" y2="${leaderY + LANE_H}" stroke="#0f172a" stroke-width="2"><title>${esc(`${secs(ch.atMs)}: leader ${ch.from === undefined ? 'none' : (keyOfMember.get(ch.from) ?? ch.from)} → ${who ?? 'none'}`)}</title></line>`,
+      `<line x1="${c(x0)}" y1="${midY}" x2="${c(x1)}" y2="${midY}" stroke="${FAIL_COLOR}" stroke-width="4" stroke-dasharray="4 3" data-leader="${st.kind}"><title>${esc(tip)}</title></line>`,
     );
-  });
+    if (x1 - x0 > label.length * 5.8 + 8)
+      parts.push(`<text x="${c(x0 + 4)}" y="${midY - 7}" class="lt nl">${esc(label)}</text>`);
+  }
+  for (const ch of changes) {
+    const x0 = x(ch.atMs);
+    const name = (m: string | undefined) => (m === undefined ? 'none' : (keyOfMember.get(m) ?? m));
+    parts.push(
+      `<line x1="${c(x0)}" y1="${leaderY}" x2="${c(x0)}" y2="${leaderY + LANE_H}" stroke="#0f172a" stroke-width="2"><title>${esc(`${secs(ch.atMs)}: leader ${name(ch.from)} → ${name(ch.to)}`)}</title></line>`,
+    );
+  }
 
   // -- writes
   const { buckets, widthMs } = aggregateBuckets(report.availability, MAX_BUCKETS);
@@ -694,9 +871,17 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     parts.push(
       `<line x1="${c(x0)}" y1="${c(by)}" x2="${c(x0)}" y2="${axisY}" stroke="${col}" stroke-width="1.5" stroke-dasharray="5 3" opacity="0.85"/>`,
     );
-    const tip = `step ${m.n} at ${secs(m.step.startedAtMs)}: ${m.step.description}${m.step.instanceId ? ` → ${m.step.instanceId}` : ''}${m.step.ok ? '' : ` FAILED: ${m.step.error ?? ''}`}`;
+    const tip = `${markerName(m)} at ${secs(m.step.startedAtMs)}: ${m.step.description}${m.step.instanceId ? ` → ${m.step.instanceId}` : ''}${m.step.ok ? '' : ` FAILED: ${m.step.error ?? ''}`}`;
+    // A numbered badge for a measured event (the number of the table and the verdict); a plain
+    // diamond for a step that is not one (an API fault, a partition, …).
+    const rx = Math.max(8.5, 4 + m.badge.length * 3.2);
+    const shape =
+      m.badge === ''
+        ? `<path d="M${c(x0)} ${c(by - 6)}l6 6l-6 6l-6 -6z" fill="${col}"/>`
+        : `<rect x="${c(x0 - rx)}" y="${c(by - 8.5)}" width="${c(2 * rx)}" height="17" rx="8.5" fill="${col}"/><text x="${c(x0)}" y="${c(by + 3.5)}" class="bn" text-anchor="middle">${esc(m.badge)}</text>`;
+    const lx = left ? x0 - rx - 4 : x0 + rx + 4;
     overlay.push(
-      `<g class="ev" data-step="${m.n}"><title>${esc(tip)}</title><circle cx="${c(x0)}" cy="${c(by)}" r="8.5" fill="${col}"/><text x="${c(x0)}" y="${c(by + 3.5)}" class="bn" text-anchor="middle">${m.n}</text>${label ? `<text x="${c(left ? x0 - 12 : x0 + 12)}" y="${c(by + 4)}" class="bl" fill="${col}"${left ? ' text-anchor="end"' : ''}>${esc(m.label)}</text>` : ''}</g>`,
+      `<g class="ev" data-step="${m.stepNo}"${m.badge === '' ? '' : ` data-event="${esc(m.badge)}"`}><title>${esc(tip)}</title>${shape}${label ? `<text x="${c(lx)}" y="${c(by + 4)}" class="bl" fill="${col}"${left ? ' text-anchor="end"' : ''}>${esc(m.label)}</text>` : ''}</g>`,
     );
   }
 
@@ -723,20 +908,21 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
     }
     return undefined;
   };
-  for (const e of report.events) {
+  for (const e of events) {
+    const ev = `event ${e.n} (step ${e.step + 1})`;
     const t0 = e.startedAtMs;
     const hy = laneOf(e.instanceId, e.memberId);
     if (e.memberRemovedAfterMs !== undefined) {
       const mx = x(t0 + e.memberRemovedAfterMs);
       const my = hy ?? stepsY;
       overlay.push(
-        `<path d="M${c(mx - 5)} ${c(my - 3)}h10l-5 8z" fill="#0f172a" stroke="#fff" stroke-width="1"><title>${esc(`step ${e.step + 1}: member ${e.memberId ?? ''} removed ${fmtMs(e.memberRemovedAfterMs)} after the event (${secs(t0 + e.memberRemovedAfterMs)})`)}</title></path>`,
+        `<path d="M${c(mx - 5)} ${c(my - 3)}h10l-5 8z" fill="#0f172a" stroke="#fff" stroke-width="1"><title>${esc(`${ev}: member ${e.memberId ?? ''} removed ${fmtMs(e.memberRemovedAfterMs)} after the event (${secs(t0 + e.memberRemovedAfterMs)})`)}</title></path>`,
       );
     }
     if (e.terminatedAfterMs !== undefined && hy !== undefined) {
       const tx = x(t0 + e.terminatedAfterMs);
       overlay.push(
-        `<path d="M${c(tx - 4)} ${c(hy + laneH / 2 - 4)}l8 8m0 -8l-8 8" stroke="#0f172a" stroke-width="2"><title>${esc(`step ${e.step + 1}: instance ${e.instanceId ?? ''} terminated ${fmtMs(e.terminatedAfterMs)} after the event`)}</title></path>`,
+        `<path d="M${c(tx - 4)} ${c(hy + laneH / 2 - 4)}l8 8m0 -8l-8 8" stroke="#0f172a" stroke-width="2"><title>${esc(`${ev}: instance ${e.instanceId ?? ''} terminated ${fmtMs(e.terminatedAfterMs)} after the event`)}</title></path>`,
       );
     }
     for (const r of e.replacements) {
@@ -744,13 +930,13 @@ function renderChart(report: SimReport, timeline: RoleTimeline): string {
       if (ry === undefined) continue;
       const lx = x(t0 + r.launchedAfterMs);
       overlay.push(
-        `<circle cx="${c(lx)}" cy="${c(ry + laneH / 2)}" r="4" fill="#fff" stroke="#0f172a" stroke-width="1.5"><title>${esc(`step ${e.step + 1}: replacement ${r.instanceId} launched ${fmtMs(r.launchedAfterMs)} after the event`)}</title></circle>`,
+        `<circle cx="${c(lx)}" cy="${c(ry + laneH / 2)}" r="4" fill="#fff" stroke="#0f172a" stroke-width="1.5"><title>${esc(`${ev}: replacement ${r.instanceId} launched ${fmtMs(r.launchedAfterMs)} after the event`)}</title></circle>`,
       );
       if (r.voterAfterMs !== undefined) {
         const vx = x(t0 + r.voterAfterMs);
         const vy = ry + laneH / 2;
         overlay.push(
-          `<path d="M${c(vx)} ${c(vy - 6)}l6 6l-6 6l-6 -6z" fill="#facc15" stroke="#0f172a" stroke-width="1.2"><title>${esc(`step ${e.step + 1}: replacement ${r.instanceId} became a voter ${fmtMs(r.voterAfterMs)} after the event (learner after ${fmtMs(r.learnerAfterMs)})`)}</title></path>`,
+          `<path d="M${c(vx)} ${c(vy - 6)}l6 6l-6 6l-6 -6z" fill="#facc15" stroke="#0f172a" stroke-width="1.2"><title>${esc(`${ev}: replacement ${r.instanceId} became a voter ${fmtMs(r.voterAfterMs)} after the event (learner after ${fmtMs(r.learnerAfterMs)})`)}</title></path>`,
         );
       }
     }
@@ -799,15 +985,23 @@ function legend(): string {
     `<span class="lg"><i style="background:${OK_COLOR};opacity:.6"></i>acknowledged writes</span>`,
     `<span class="lg"><i style="background:${FAIL_COLOR}"></i>failed writes</span>`,
     `<span class="lg"><i style="background:rgba(220,38,38,.14)"></i>no acknowledged write</span>`,
+    `<span class="lg"><i style="background:repeating-linear-gradient(45deg,#e2e8f0 0 1px,#f8fafc 1px 8px);border:1px solid #e2e8f0"></i>no writes yet (before the workload starts)</span>`,
   ].join('');
-  return `<div class="legend"><div><b>Roles</b>${roles}</div><div><b>Events</b>${kinds}</div><div><b>Marks</b>${marks}</div></div>`;
+  const bands = [
+    `<span class="lg"><i style="background:#334155;opacity:.55"></i>healthy voters at or above target</span>`,
+    `<span class="lg"><i style="background:${VOTER_FILL['below-target']}"></i>below the target voter count</span>`,
+    `<span class="lg"><i style="background:${VOTER_FILL['below-quorum']}"></i>below quorum (no write can commit)</span>`,
+    `<span class="lg"><i style="background:${ROLE_STYLE.leader.fill}"></i>agreed leader</span>`,
+    `<span class="lg"><i class="ln" style="border-color:${FAIL_COLOR}"></i>no agreed leader / leader unreachable</span>`,
+  ].join('');
+  return `<div class="legend"><div><b>Roles</b>${roles}</div><div><b>Events</b>${kinds}</div><div><b>Marks</b>${marks}</div><div><b>Cluster</b>${bands}</div></div>`;
 }
 
 function captions(): string {
   const items: [string, string][] = [
     [
       'events',
-      'each numbered badge is a churn step started by the simulator; its dashed line runs across every lane so you can see what it did to the members and the writes. The numbers match the table below.',
+      'each numbered badge is a disruption the simulator started, numbered 1..n like the verdict, the JSON report and the table below; a diamond is a step that is not a measured event (an API fault, a partition, …). Its dashed line runs across every lane so you can see what it did to the members and the writes.',
     ],
     [
       'steps',
@@ -817,10 +1011,13 @@ function captions(): string {
       'members',
       'one lane per instance (or per member that never had one): its role over time as etcd reported it. A lane starts when the instance first appears and ends when it is terminated. A wiped instance keeps its lane under a new member id.',
     ],
-    ['healthy voters', 'how many members were leader or follower at each moment; darker is more.'],
+    [
+      'healthy voters',
+      'how many members were leader or follower at each moment: grey (darker is more) at or above the target voter count, amber below the target, red below quorum (a majority of the voting members: no write can commit). Hover for the target and the quorum.',
+    ],
     [
       'leader',
-      'the leader all running members agreed on; each black tick is a leader change, a dashed red stretch is a time without an agreed leader.',
+      'the leader all running members agreed on; each black tick is a leader change. A dashed red stretch is a time without a leader that can commit: "no agreed leader" (the members named none, or different ones) or "leader unreachable" (they still named a leader whose etcd no longer answered, e.g. killed: an election is due).',
     ],
     [
       'writes',
@@ -836,9 +1033,30 @@ function yesNo(v: boolean | undefined, goodWhen: boolean): string {
   return `<span class="${good ? 'good' : 'bad'}">${v ? 'yes' : 'no'}</span>`;
 }
 
-function eventsTable(report: SimReport): string {
-  if (report.events.length === 0) return '<p class="dim">No disruptions were run.</p>';
-  const rows = report.events.map((e) => {
+/** "leader moved first?": only an announced leave can hand leadership over; a kill -9 or wipe cannot. */
+function leaderMovedCell(e: EventTimings): string {
+  if (!e.wasLeader) return '<span class="dim">n/a</span>';
+  if (e.kind === 'kill9' || e.kind === 'wipe')
+    return '<span class="bad" title="the leader was killed or wiped: nothing can move leadership, the others elect a new leader">no, election</span>';
+  if (e.kind !== 'interrupt') return '<span class="dim">n/a</span>';
+  return yesNo(e.leaderMovedFirst, true);
+}
+
+/** The event's targets, one ✓/✗ line each (from bench-stats.ts: the benchmark's table). */
+function targetsCell(e: EventTimings): string {
+  const ts = e.targets ?? [];
+  if (ts.length === 0) return '';
+  return ts
+    .map((t) => {
+      const cls = t.met === undefined ? 'dim' : t.met ? 'good' : 'bad';
+      return `<div class="tg ${cls}" data-target="${esc(t.id)}" data-met="${t.met === undefined ? 'unknown' : String(t.met)}">${esc(targetCheckText(t))}</div>`;
+    })
+    .join('');
+}
+
+function eventsTable(report: SimReport, events: readonly EventTimings[]): string {
+  if (events.length === 0) return '<p class="dim">No disruptions were run.</p>';
+  const rows = events.map((e) => {
     const kind = isMarkKind(e.kind) ? e.kind : undefined;
     const col = kind ? KIND_STYLE[kind].color : '#64748b';
     // Exact counts from the runner when it recorded them, else the availability buckets (≈).
@@ -871,37 +1089,39 @@ function eventsTable(report: SimReport): string {
         ? `<div class="dim small">agent: ${esc(e.agentActions.join(' → '))}</div>`
         : '';
     return `<tr>
-<td><span class="badge" style="background:${col}">${e.step + 1}</span></td>
+<td><span class="badge" style="background:${col}">${e.n}</span><div class="dim small">step ${e.step + 1}</div></td>
 <td class="num">${secs(e.startedAtMs)}</td>
 <td class="evt">${esc(e.description)}${rejoin}${actions}</td>
 <td>${target}</td>
 <td class="num">${fmtMs(e.memberRemovedAfterMs)}</td>
 <td>${e.kind === 'interrupt' ? yesNo(e.removedBeforeTerminated, true) : '<span class="dim">—</span>'}</td>
-<td>${e.wasLeader ? yesNo(e.leaderMovedFirst, true) : '<span class="dim">n/a</span>'}</td>
+<td>${leaderMovedCell(e)}</td>
 <td class="num">${fmtMs(e.terminatedAfterMs)}</td>
 <td>${repl}</td>
 <td class="num">${e.leaderChanges}${e.leaderChangedAfterMs !== undefined ? `<div class="dim small">first after ${fmtMs(e.leaderChangedAfterMs)}</div>` : ''}</td>
-<td class="num${e.belowTargetMs > 0 ? ' warn' : ''}">${fmtMs(e.belowTargetMs)}</td>
+<td class="num${e.belowTargetMs > 0 ? ' warn' : ''}">${fmtMs(e.belowTargetMs)}${e.targetVoters !== undefined ? `<div class="dim small">target ${e.targetVoters}</div>` : ''}</td>
 <td class="num${w.failed > 0 ? ' bad' : ''}">${num(w.failed)}</td>
 <td class="num${w.longestGapMs >= 5000 ? ' warn' : ''}">${gap}</td>
 <td class="num dim">${secs(e.windowMs)}</td>
-</tr>`;
+</tr>${(e.targets?.length ?? 0) > 0 ? `<tr class="tgrow"><td></td><td colspan="13"><span class="dim small">targets:</span> ${targetsCell(e)}</td></tr>` : ''}`;
   });
   return `<div class="scroll"><table class="t events"><thead><tr>
-<th>#</th><th>at</th><th>event</th><th>target</th><th title="from the event (notice) until the member was removed">member removed after</th><th>removed before terminated?</th><th title="only when the target was the leader">leader moved first?</th><th>terminated after</th><th>replacement: launch → learner → voter</th><th>leader changes</th><th title="time with fewer healthy voters than the target">below target voters</th><th title="failed puts in the event's window">failed writes</th><th title="longest time without an acknowledged write in the event's window">longest gap</th><th title="until the next event or the end">window</th>
+<th>#</th><th>at</th><th>event</th><th>target</th><th title="from the event (notice) until the member was removed">member removed after</th><th>removed before terminated?</th><th title="only for an announced leave (a notice) of the leader; a killed or wiped leader is replaced by an election">leader moved first?</th><th>terminated after</th><th>replacement: launch → learner → voter</th><th>leader changes</th><th title="time in the window with fewer healthy voters (leader and followers) than the target: the largest odd number ≤ min(voter cap, running instances)">below target voters</th><th title="failed puts in the event's window">failed writes</th><th title="longest time without an acknowledged write in the event's window">longest gap</th><th title="until the next event or the end">window</th>
 </tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function stepsTable(report: SimReport): string {
+function stepsTable(report: SimReport, events: readonly EventTimings[]): string {
+  const eventsOf = new Map<number, number[]>();
+  for (const e of events) eventsOf.set(e.step, [...(eventsOf.get(e.step) ?? []), e.n as number]);
   const rows = report.steps.map((s) => {
     const status = s.skipped
       ? '<span class="dim">skipped</span>'
       : s.ok
         ? '<span class="good">ok</span>'
         : `<span class="bad">failed</span> <span class="mono small">${esc(s.error ?? '')}</span>`;
-    return `<tr><td class="num">${s.index + 1}</td><td class="num">${secs(s.startedAtMs)}</td><td class="num">${fmtMs(s.durationMs)}</td><td>${esc(s.description)}</td><td class="mono">${esc(s.instanceId ?? '')}</td><td>${status}</td></tr>`;
+    return `<tr><td class="num">${s.index + 1}</td><td class="num">${esc(eventsOf.get(s.index)?.join(', ') ?? '')}</td><td class="num">${secs(s.startedAtMs)}</td><td class="num">${fmtMs(s.durationMs)}</td><td>${esc(s.description)}</td><td class="mono">${esc(s.instanceId ?? '')}</td><td>${status}</td></tr>`;
   });
-  return `<table class="t steps"><thead><tr><th>#</th><th>at</th><th>took</th><th>step</th><th>instance</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="t steps"><thead><tr><th>#</th><th>event</th><th>at</th><th>took</th><th>step</th><th>instance</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function timingSourceText(events: readonly EventTimings[]): string {
@@ -953,12 +1173,14 @@ function runDetails(report: SimReport): string {
       `<div><h3>Cloud API calls by the agents</h3><p><b class="big">${esc(String(report.api.spotCallsPerMinute))}</b> Spot API calls per minute <span class="dim">over ${esc(secs(report.api.durationMs))}</span></p>${
         routes.length === 0
           ? ''
-          : `<table class="t compact"><thead><tr><th>route</th><th>per min</th><th>requests</th><th>errors</th><th>rate limited</th><th>faulted</th></tr></thead><tbody>${routes
+          : `<table class="t compact"><thead><tr><th>route</th><th>per min</th><th>requests</th><th title="the metadata service's 404 for a notice not given (spot/instance-action, termination-time, rebalance): the normal answer of a poll">no notice (404)</th><th>errors</th><th>rate limited</th><th>faulted</th></tr></thead><tbody>${routes
               .map(
                 ([k, r]) =>
-                  `<tr><td class="mono">${esc(k)}</td><td class="num">${esc(String(perMin[k] ?? 0))}</td><td class="num">${num(r.requests)}</td><td class="num">${num(r.clientErrors + r.serverErrors)}</td><td class="num">${num(r.rateLimited)}</td><td class="num">${num(r.faulted + r.dropped)}</td></tr>`,
+                  `<tr><td class="mono">${esc(k)}</td><td class="num">${esc(String(perMin[k] ?? 0))}</td><td class="num">${num(r.requests)}</td><td class="num">${k === 'imds' ? num(r.noNotice ?? 0) : '<span class="dim">–</span>'}</td><td class="num">${num(r.clientErrors + r.serverErrors)}</td><td class="num">${num(r.rateLimited)}</td><td class="num">${num(r.faulted + r.dropped)}</td></tr>`,
               )
-              .join('')}</tbody></table>`
+              .join(
+                '',
+              )}</tbody></table><p class="dim small">A metadata poll for a notice answered 404 before any notice is counted as "no notice", not as an error.</p>`
       }</div>`,
     );
   }
@@ -1039,6 +1261,71 @@ function writesDetail(report: SimReport): string {
   return out.length === 0 ? '' : `<section><h2>Writes</h2><div class="cols">${out.join('')}</div></section>`;
 }
 
+/** A page-relative link to one instance's logs. */
+export interface LogLink {
+  instanceId: string;
+  agentLog: string;
+  etcdLog?: string;
+}
+
+/** What the page shows besides the report: the agents' decisions and links to the logs. */
+export interface HtmlExtras {
+  decisions?: readonly AgentDecision[];
+  logLinks?: readonly LogLink[];
+}
+
+/** Decisions beyond this many: the newest are shown, the log files hold the rest. */
+const MAX_DECISIONS = 2000;
+
+/** A relative path as an href: never a scheme, a host or an absolute path (the page stays self-contained). */
+function relHref(path: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('/') || path.startsWith('\\')) return undefined;
+  return path
+    .split('/')
+    .map((p) => encodeURIComponent(p))
+    .join('/');
+}
+
+/** The agents' decision log, every agent in one list by time, with the links to each instance's logs. */
+function decisionsSection(report: SimReport, extras: HtmlExtras): string {
+  const links = extras.logLinks ?? [];
+  const linkRows = links
+    .map((l) => {
+      const a = (path: string | undefined, text: string) => {
+        const href = path === undefined ? undefined : relHref(path);
+        return href === undefined
+          ? `<span class="dim">${esc(text)}</span>`
+          : `<a href="${esc(href)}">${esc(text)}</a>`;
+      };
+      return `<li><span class="mono">${esc(l.instanceId)}</span>: ${a(l.agentLog, 'agent.log')}${l.etcdLog !== undefined ? ` · ${a(l.etcdLog, 'etcd.log')}` : ''}</li>`;
+    })
+    .join('');
+  const logs =
+    links.length === 0
+      ? ''
+      : `<h3>Logs</h3><ul class="logs">${linkRows}</ul><p class="dim small">Relative to this page, in the run dir.</p>`;
+  const all = decisionLog(extras.decisions ?? []);
+  if (all.length === 0 && logs === '') return '';
+  const shown = all.slice(-MAX_DECISIONS);
+  const t0 = Date.parse(report.startedAt);
+  const rel = (t: number) => (Number.isFinite(t0) ? secs(t - t0) : new Date(t).toISOString());
+  const rows = shown
+    .map((e) => {
+      const out = outcomeText(e);
+      const cls =
+        e.status === 'failed' ? 'bad' : e.status === 'retrying' ? 'warn' : e.status === 'ok' ? 'good' : 'dim';
+      const times =
+        e.count > 1 ? `<div class="dim small">×${e.count} since ${esc(rel(e.firstAt))}</div>` : '';
+      return `<tr data-status="${e.status}"><td class="num">${esc(rel(e.lastAt))}${times}</td><td class="mono">${esc(e.decision.instanceId)}</td><td class="mono">${esc(e.decision.action)}</td><td class="${cls}">${esc(out || 'running')}</td><td class="small">${esc(e.decision.reason)}</td></tr>`;
+    })
+    .join('');
+  const table =
+    all.length === 0
+      ? `<p class="dim">${report.agent?.etcdSpot === false ? "The agent is not etcd-spot's: its decisions are in its own logs." : 'No decisions were read.'}</p>`
+      : `<p class="dim small">Every agent's decisions but "wait", by time; an agent's repeats of one decision are one row with a count. "retrying" is a membership change etcd refused within its pause of ~5 s after the previous change or an etcd start: expected, and retried by the agent.${all.length > shown.length ? ` Only the newest ${num(shown.length)} of ${num(all.length)} are shown; the logs hold all.` : ''}</p><div class="scroll dl"><table class="t decisions"><thead><tr><th>at</th><th>instance</th><th>action</th><th>outcome</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return `<section><h2>Agents' decisions</h2>${table}${logs}</section>`;
+}
+
 const CSS = `
 *{box-sizing:border-box}
 body{margin:0;background:#f1f5f9;color:#0f172a;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans","Liberation Sans",sans-serif}
@@ -1062,7 +1349,7 @@ h2{font-size:17px;margin:0 0 10px}h3{font-size:14px;margin:6px 0}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 .ax{font-size:11px;fill:#475569}.gl{font-size:12px;fill:#0f172a;font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace!important}
 .gs{font-size:9.5px;fill:#64748b}.gl.dn{font-size:10px}.seg.dn{font-size:9px}.seg{font-size:10.5px;font-weight:600;pointer-events:none}
-.lt{font-size:10.5px;fill:#4c1d95;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}.bn{font-size:10px;font-weight:700;fill:#fff;pointer-events:none}.bl{font-size:11px;font-weight:650;paint-order:stroke;stroke:#fff;stroke-width:3px}
+.lt{font-size:10.5px;fill:#4c1d95;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}.lt.nl{fill:#b91c1c}.bn{font-size:10px;font-weight:700;fill:#fff;pointer-events:none}.bl{font-size:11px;font-weight:650;paint-order:stroke;stroke:#fff;stroke-width:3px}
 .yl{paint-order:stroke;stroke:#f8fafc;stroke-width:3px}
 .gap{font-size:11px;font-weight:700;fill:#b91c1c;paint-order:stroke;stroke:#fff;stroke-width:3px}.cur{font-size:11px;fill:#fff}
 .ev{cursor:default}
@@ -1082,6 +1369,10 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",san
 .badge{display:inline-block;min-width:22px;text-align:center;color:#fff;font-weight:700;border-radius:11px;padding:1px 6px}
 .tag{display:inline-block;background:#ede9fe;color:#5b21b6;border-radius:4px;padding:0 5px;font-size:11px;font-weight:600;margin-top:2px}
 .cols{display:flex;gap:28px;flex-wrap:wrap}
+.meaning{margin:-4px 0 14px;color:#334155;font-size:12.5px}
+.tg{display:inline-block;margin-right:18px;font-size:12px}.t tr.tgrow td{border-bottom:1px solid #e2e8f0;padding-top:0}.t tbody tr:has(+tr.tgrow) td{border-bottom:none}
+.dl{max-height:640px;overflow-y:auto}.t.decisions td{padding:4px 7px}
+ul.logs{margin:4px 0;padding-left:20px;columns:2}a{color:#1d4ed8}
 footer{color:#64748b;font-size:12px;margin-top:16px}
 `;
 
@@ -1091,9 +1382,14 @@ s.addEventListener('mousemove',function(e){var b=s.getBoundingClientRect(),x=(e.
 c.setAttribute('visibility','visible');l.setAttribute('x1',x);l.setAttribute('x2',x);r.setAttribute('x',x-28);t.setAttribute('x',x);t.textContent=((x-x0)/w*end/1000).toFixed(1)+' s';});
 s.addEventListener('mouseleave',function(){c.setAttribute('visibility','hidden');});})();`;
 
-/** The whole page. `timeline` times are ms since the run started, like every time in the report. */
-export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): string {
+/**
+ * The whole page. `timeline` times are ms since the run started, like every time in the report;
+ * `extras` adds the agents' decision log and page-relative links to each instance's logs.
+ */
+export function renderHtmlReport(report: SimReport, timeline: RoleTimeline, extras: HtmlExtras = {}): string {
   const w = report.writes;
+  // The one numbering of events (measure.ts numberEvents), also for a report written before it existed.
+  const events = numberEvents(report.events.map((e) => ({ ...e })));
   const lost = w.lost.length;
   // A lost or changed acknowledged write can never be shown as a pass, whatever the flag says.
   const split = (report.clusterIds?.length ?? 0) > 1;
@@ -1132,7 +1428,7 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
       'failed writes',
       num(w.failed),
       w.failed > 0 ? 'warn' : 'ok',
-      'puts that returned an error or timed out (not acknowledged, so not lost)',
+      'puts that returned an error or timed out: their outcome is unknown (not acknowledged, so not lost); they do not fail the run',
     ),
     stat(
       'longest write gap',
@@ -1165,6 +1461,7 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
     ['voter cap', String(report.maxVoters)],
     ['duration', secs(report.durationMs)],
     ['started', dateText(report.startedAt)],
+    ...(report.versions !== undefined ? [['ran', versionsText(report.versions)]] : []),
     ...(report.agent && !report.agent.etcdSpot ? [['agent', report.agent.command]] : []),
   ]
     .map(([k, v]) => `${esc(k)} <b>${esc(v)}</b>`)
@@ -1185,25 +1482,27 @@ export function renderHtmlReport(report: SimReport, timeline: RoleTimeline): str
 <div class="title"><h1>etcd-spot sim: ${esc(report.scenario)}</h1><div class="meta">${meta}</div>${report.aborted !== undefined ? `<div class="aborted">stopped early: ${esc(report.aborted)}</div>` : ''}</div>
 </header>
 <div class="stats">${stats}</div>
+<p class="meaning">${esc(PASS_MEANING)}</p>
 ${problems.length > 0 ? `<div class="problems"><h2>Problems</h2><ul>${problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : ''}
 <section>
 <h2>Timeline</h2>
 ${legend()}
-${renderChart(report, timeline)}
+${renderChart(report, timeline, events)}
 ${captions()}
 </section>
 <section>
 <h2>Per-event timings</h2>
-<p class="dim small">Times are measured from the moment the step started (for an interrupt: the notice). Failed writes and the longest gap without an acknowledged write are counted in the event's window (until the next event)${report.events.some((e) => e.writes === undefined) ? `; a value marked ≈ comes from the ${esc(fmtMs(bucketWidth(report.availability)))} availability buckets` : ''}. ${esc(timingSourceText(report.events))}</p>
-${eventsTable(report)}
+<p class="dim small">Events are numbered 1..n as in the verdict and the JSON report (<span class="mono">n</span>); the step that caused each is under its number. Times are measured from the moment the step started (for an interrupt: the notice). Failed writes and the longest gap without an acknowledged write are counted in the event's window (until the next event)${events.some((e) => e.writes === undefined) ? `; a value marked ≈ comes from the ${esc(fmtMs(bucketWidth(report.availability)))} availability buckets` : ''}. Under each event, the benchmark's targets that apply to it (BENCHMARKS.md): ✓ met, ✗ missed, ? not measurable; goals, not the verdict${report.terminationPollMs !== undefined ? `, the removal one with the agents' termination poll of ${esc(fmtMs(report.terminationPollMs))}` : ''}. ${esc(timingSourceText(events))}</p>
+${eventsTable(report, events)}
 </section>
 ${recoverySection(report)}
 ${linearizabilitySection(report)}
 ${writesDetail(report)}
 ${runDetails(report)}
+${decisionsSection(report, extras)}
 <section>
 <h2>Steps</h2>
-${stepsTable(report)}
+${stepsTable(report, events)}
 </section>
 <footer>etcd-spot sim report · run dir <span class="mono">${esc(report.runDir)}</span> · times in seconds since the run started</footer>
 </main>

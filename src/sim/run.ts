@@ -4,15 +4,19 @@
  * view, then the verdict (converged? acknowledged writes lost? per-event timings, API calls,
  * resources) and an optional JSON report.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { renderHtmlReport, timelineFromSnapshots } from './report-html.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../core/errors.ts';
 import { envVarFor } from '../config/load.ts';
+import { parseDuration } from '../config/duration.ts';
+import { disruptionMetrics, eventTargetChecks } from './bench-stats.ts';
+import { runVersions } from './versions.ts';
+import type { RunVersions } from './versions.ts';
 import { SPOT_ROUTES } from '../emulator/types.ts';
 import type { ApiRoute, EmulatorStats, FaultRoute, FaultSpec, RouteStats } from '../emulator/types.ts';
-import { Fleet } from './fleet.ts';
+import { Fleet, SIM_TERMINATION_POLL_INTERVAL } from './fleet.ts';
 import type { FleetEvent, FleetOptions } from './fleet.ts';
 import { measureEvents } from './measure.ts';
 import {
@@ -176,12 +180,16 @@ export function steadyApiStats(
 }
 
 export interface SimReport {
+  /** 1: the shape documented in docs/simulator.md. */
+  schemaVersion?: 1;
   scenario: string;
   /**
    * The first launch and the fleet's first convergence, ms since the run started (with
    * `bootAllAtOnce`, launch → converged is how long the whole group takes to form).
    */
   boot?: { firstLaunchAtMs: number; convergedAtMs: number };
+  /** What ran: etcd-spot's version and commit, etcd's and Node's. */
+  versions?: RunVersions;
   /** The scenario file. */
   scenarioFile?: string;
   seed: number;
@@ -229,6 +237,13 @@ export interface SimReport {
   recovery?: RecoveryTimings[];
   /** Chaos steps: every draw (kind, how long the fleet took to converge after it) and per-kind p50/p99. */
   chaos?: ChaosSummary & { draws: ChaosEventRecord[] };
+  /** Every instance's logs, in launch order (absolute paths). */
+  instanceLogs?: { instanceId: string; agentLog: string; etcdLog?: string }[];
+  /**
+   * The termination poll interval of the agents, ms, which the removal target is judged against
+   * (undefined for an agent other than etcd-spot's: not known).
+   */
+  terminationPollMs?: number;
 }
 
 /** One monitor sample, `tMs` after the run started. */
@@ -601,6 +616,14 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     failed: workload.failures.map((w) => w.at).sort(byTime),
     stoppedAt: endedAt,
   });
+  // Each event against the benchmark's targets (the same table and predicates: bench-stats.ts).
+  const pollMs = fleet.agentIsEtcdSpot
+    ? parseDuration(
+        agentEnv[envVarFor(['agent', 'terminationPollInterval'])] ?? SIM_TERMINATION_POLL_INTERVAL,
+      )
+    : undefined;
+  for (const e of events) e.targets = eventTargetChecks(disruptionMetrics(e), pollMs);
+  const versions = await runVersions();
   const check = result.check;
   if (opts.keepHistory === true) {
     const tracePath = join(fleet.runDir, 'workload-trace.json');
@@ -687,7 +710,9 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     resources: resourceReport,
   };
   const report: SimReport = {
+    schemaVersion: 1,
     scenario: scenario.name,
+    versions,
     ...(scenario.source !== undefined ? { scenarioFile: scenario.source } : {}),
     seed: fleet.seed,
     runDir: fleet.runDir,
@@ -733,6 +758,12 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
           },
         }
       : {}),
+    instanceLogs: fleet.instanceLogs().map((l) => ({
+      instanceId: l.instanceId,
+      agentLog: l.agentLog,
+      ...(existsSync(l.etcdLog) ? { etcdLog: l.etcdLog } : {}),
+    })),
+    ...(pollMs !== undefined ? { terminationPollMs: pollMs } : {}),
   };
   const verdictText = renderVerdict(verdict, {
     scenario: scenario.name,
@@ -754,7 +785,18 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
   // The HTML report is cheap and is what a person opens first: always written, by default into the run dir.
   const htmlPath = opts.htmlPath ?? join(fleet.runDir, 'report.html');
   try {
-    writeFileSync(htmlPath, renderHtmlReport(report, timelineFromSnapshots(snapshots)));
+    writeFileSync(
+      htmlPath,
+      renderHtmlReport(report, timelineFromSnapshots(snapshots, maxVoters), {
+        decisions,
+        // Links relative to the page, so that the run dir can be moved or served as a whole.
+        logLinks: (report.instanceLogs ?? []).map((l) => ({
+          instanceId: l.instanceId,
+          agentLog: relative(dirname(htmlPath), l.agentLog),
+          ...(l.etcdLog !== undefined ? { etcdLog: relative(dirname(htmlPath), l.etcdLog) } : {}),
+        })),
+      }),
+    );
     write(`HTML report (open it in a browser): ${htmlPath}`);
   } catch (err) {
     write(`could not write the HTML report ${htmlPath}: ${describeError(err)}`);
@@ -856,6 +898,8 @@ async function runStep(
         kind: step.kind,
         description: describeStep(step),
         at,
+        ...(step.kind === 'interrupt' ? { noticeMs: step.noticeMs } : {}),
+        targetVoters: fleet.expectedVoters(),
         instancesBefore: snap.instances.map((i) => i.id),
         ...(final ? { final } : {}),
         ...(instanceId !== undefined ? { instanceId } : {}),

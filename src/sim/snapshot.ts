@@ -28,6 +28,8 @@ export interface InstanceRow {
   privateIp: string;
   /** Emulator state: pending | running | terminating | terminated. */
   state: string;
+  /** A terminating instance: when the cloud will terminate it unless it signals first (ms since epoch). */
+  terminateAt?: number;
   agent: AgentState;
   agentPid?: number;
   /** Exit code / signal when the agent exited on its own. */

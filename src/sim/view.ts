@@ -4,10 +4,11 @@
  */
 import { formatDuration } from '../config/duration.ts';
 import type { AgentDecision } from './agent-log.ts';
+import { decisionEntryLine, decisionLog } from './decision-log.ts';
 import type { EventTimings } from './measure.ts';
 import type { LinearizabilityReport } from './linearizability.ts';
 import type { ResourceReport } from './resources.ts';
-import { fmtMs, summariseTimings } from './measure.ts';
+import { fmtMs, numberEvents, summariseTimings, targetCheckText } from './measure.ts';
 import type { FleetSnapshot, MemberRow } from './snapshot.ts';
 import type { WorkloadStats } from './workload.ts';
 
@@ -49,8 +50,18 @@ function table(rows: string[][]): string[] {
   );
 }
 
-/** Instances joined with their members, then members that no running instance owns. */
-export function fleetTable(s: FleetSnapshot | undefined): string[] {
+/** `terminating (12 s left)` while a notice runs (`terminateAt` known), else the emulator's state. */
+export function instanceStateText(state: string, terminateAt: number | undefined, now: number): string {
+  if (state !== 'terminating' || terminateAt === undefined) return state;
+  const left = terminateAt - now;
+  return left > 0 ? `terminating (${Math.ceil(left / 1000)} s left)` : 'terminating (deadline passed)';
+}
+
+/**
+ * Instances joined with their members, then members that no running instance owns. `now` (ms since
+ * epoch, default the snapshot's time) counts down a terminating instance's notice.
+ */
+export function fleetTable(s: FleetSnapshot | undefined, now?: number): string[] {
   if (!s) return ['(no snapshot yet)'];
   const rows: string[][] = [['INSTANCE', 'IP', 'STATE', 'AGENT', 'MEMBER', 'ROLE', 'RAFT INDEX', 'HEALTH']];
   const byInstance = new Map<string, MemberRow>();
@@ -71,7 +82,7 @@ export function fleetTable(s: FleetSnapshot | undefined): string[] {
     rows.push([
       i.id,
       i.privateIp,
-      i.state,
+      instanceStateText(i.state, i.terminateAt, now ?? s.at),
       agent,
       m?.id ?? i.etcd?.memberId ?? '-',
       role,
@@ -115,31 +126,15 @@ export function writesLine(w: WorkloadStats): string {
   return `writes: ${w.acknowledged} acknowledged · ${w.failed} failed · longest gap ${fmtMs(w.longestGapMs)} · now ${now}`;
 }
 
-export function decisionLine(d: AgentDecision, t0: number, repeated = 1): string {
-  const reason = d.reason.length > 110 ? `${d.reason.slice(0, 107)}...` : d.reason;
+/** One decision on one line, with its whole reason (the decision is the reason's useful part). */
+export function decisionLine(d: AgentDecision, t0: number): string {
   const outcome =
     d.outcome === undefined
       ? ''
       : d.outcome.progressed
         ? ' ok'
         : ` failed${d.outcome.code ? ` ${d.outcome.code}` : ''}`;
-  const times = repeated > 1 ? ` (×${repeated})` : '';
-  return `+${((d.at - t0) / 1000).toFixed(1)}s ${d.instanceId} ${d.action}${outcome}${times}: ${reason}`;
-}
-
-/** Folds runs of the same decision by the same agent (same action, reason and outcome) into one with a count. */
-export function collapseDecisions(
-  ds: readonly AgentDecision[],
-): { decision: AgentDecision; count: number }[] {
-  const out: { decision: AgentDecision; count: number }[] = [];
-  const key = (d: AgentDecision) =>
-    `${d.instanceId}\0${d.action}\0${d.reason}\0${String(d.outcome?.progressed)}\0${d.outcome?.code ?? ''}`;
-  for (const d of ds) {
-    const prev = out[out.length - 1];
-    if (prev && key(prev.decision) === key(d)) prev.count++;
-    else out.push({ decision: d, count: 1 });
-  }
-  return out;
+  return `+${((d.at - t0) / 1000).toFixed(1)}s ${d.instanceId} ${d.action}${outcome}: ${d.reason}`;
 }
 
 /** The whole live screen. */
@@ -151,15 +146,15 @@ export function renderView(v: ViewState): string {
   lines.push(`elapsed ${secs(v.now - v.startedAt)}${left}`);
   lines.push(`now: [${Math.min(v.stepIndex + 1, v.stepCount)}/${v.stepCount}] ${v.doing}`);
   lines.push('');
-  lines.push(...fleetTable(v.snapshot));
+  lines.push(...fleetTable(v.snapshot, v.now));
   lines.push('');
   lines.push(writesLine(v.writes));
   lines.push(`leader changes: ${v.leaderChanges} · below target voters: ${fmtMs(v.belowTargetMs)}`);
   lines.push('');
-  lines.push('last agent decisions (wait lines hidden):');
-  const shown = collapseDecisions(v.decisions.filter((d) => d.action !== 'wait')).slice(-8);
+  lines.push('last agent decisions, oldest first (wait lines hidden):');
+  const shown = decisionLog(v.decisions).slice(-8);
   if (shown.length === 0) lines.push('  (none yet)');
-  for (const { decision, count } of shown) lines.push(`  ${decisionLine(decision, v.startedAt, count)}`);
+  for (const e of shown) lines.push(`  ${decisionEntryLine(e, v.startedAt)}`);
   return lines.join('\n');
 }
 
@@ -236,6 +231,12 @@ export function resourcesLine(r: ResourceReport): string {
   return `resources per instance (mean over the run, peak of any one): agent ${u(r.agent)}; etcd ${u(r.etcd)}`;
 }
 
+/** What PASS means, under every verdict: the checks that decide it, and what does not. */
+export const PASS_MEANING =
+  'PASS = every step ran, the fleet converged, one cluster id, 0 acknowledged writes lost or changed, and the history is linearizable. ' +
+  'A failed write is a put whose outcome is unknown (an error or no answer in time): it was never acknowledged, so it cannot be lost, and it does not fail the run. ' +
+  'The ✓/✗ per event are the benchmark’s targets: goals, not the verdict.';
+
 export function renderVerdict(
   v: Verdict,
   meta: { scenario: string; seed: number; runDir: string; durationMs: number },
@@ -245,11 +246,12 @@ export function renderVerdict(
   lines.push(
     `=== verdict: ${v.pass ? 'PASS' : 'FAIL'} (scenario ${meta.scenario}, seed ${meta.seed}, ${secs(meta.durationMs)})`,
   );
+  lines.push(PASS_MEANING);
   if (v.aborted) lines.push(`stopped early: ${v.aborted}`);
   lines.push(`converged at the end: ${v.converged ? 'yes' : `no (${v.problems.join('; ')})`}`);
   if (v.converged) for (const p of v.problems) lines.push(`problem: ${p}`);
   lines.push(
-    `writes: ${v.acknowledged} acknowledged, ${v.lost} lost, ${v.failed} failed, longest gap ${fmtMs(v.longestGapMs)}` +
+    `writes: ${v.acknowledged} acknowledged, ${v.lost} lost, ${v.failed} failed${v.failed > 0 ? ' (outcome unknown, not lost)' : ''}, longest gap ${fmtMs(v.longestGapMs)}` +
       (v.mismatched > 0 ? `, ${v.mismatched} read back with another value` : '') +
       (v.nonMonotonic > 0 ? `, ${v.nonMonotonic} out of order` : ''),
   );
@@ -257,12 +259,19 @@ export function renderVerdict(
   if (v.linearizability) lines.push(...linearizabilityLines(v.linearizability));
   if (v.api) lines.push(apiLine(v.api));
   if (v.resources && v.resources.samples > 0) lines.push(resourcesLine(v.resources));
-  if (v.events.length > 0) lines.push('events:');
-  for (const e of v.events) {
+  const events = numberEvents(v.events.map((e) => ({ ...e })));
+  if (events.length > 0)
     lines.push(
-      `  ${e.step + 1}. ${e.description}${e.instanceId ? ` → ${e.instanceId}` : ''}${e.wasLeader ? ' (leader)' : ''}`,
+      events.some((e) => (e.targets?.length ?? 0) > 0)
+        ? 'events (✓ met, ✗ missed: the targets that apply to each):'
+        : 'events:',
+    );
+  for (const e of events) {
+    lines.push(
+      `  ${e.n}. ${e.description}${e.instanceId ? ` → ${e.instanceId}` : ''}${e.wasLeader ? ' (leader)' : ''} [step ${e.step + 1}]`,
     );
     lines.push(`     ${summariseTimings(e)}`);
+    for (const c of e.targets ?? []) lines.push(`     ${targetCheckText(c)}`);
   }
   lines.push(`logs: ${meta.runDir}${v.pass ? '' : ' (etcd data dirs kept for inspection)'}`);
   return lines.join('\n');

@@ -75,6 +75,13 @@ function prefixArg(v: string): string {
   return v;
 }
 
+/** How to run etcd-spot from here: `npx etcd-spot` when this one runs from a checkout under cwd. */
+function etcdSpotCommand(): string {
+  const script = process.argv[1] ?? '';
+  const cwd = process.cwd();
+  return script.startsWith(`${cwd}/`) ? 'npx etcd-spot' : 'etcd-spot';
+}
+
 export function registerSimCommand(program: Command): void {
   program
     .command('sim')
@@ -188,13 +195,8 @@ export function registerSimCommand(program: Command): void {
           ...(flags.html !== undefined ? { htmlPath: flags.html } : {}),
         });
         if (flags.keep && !controller.signal.aborted) {
-          process.stdout.write(
-            `\n--keep: the fleet keeps running. etcd endpoints: ${fleet.clientUrls().join(',')}\n` +
-              (fleet.tls
-                ? `TLS: --cacert ${fleet.runDir}/tls/observer/ca.crt --cert ${fleet.runDir}/tls/observer/node.crt --key ${fleet.runDir}/tls/observer/node.key\n`
-                : '') +
-              `emulator: ${fleet.emulatorUrl} (group ${fleet.groupId}). Ctrl-C to stop.\n`,
-          );
+          const { keepHintLines } = await import('../../sim/keep-hints.ts');
+          process.stdout.write(`\n${keepHintLines(fleet.keptFleet(), etcdSpotCommand()).join('\n')}\n`);
           await new Promise<void>((resolve) => {
             if (controller.signal.aborted) resolve();
             else controller.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -75,6 +75,11 @@ test('404 with an HTML-ish body for unknown paths, notices not yet given, and di
     assert.match(r.text, /<title>404 - Not Found<\/title>/);
     assert.equal(r.res.headers.get('content-type'), 'text/html');
   }
+  // The three notice polls answered "none yet" are counted as no notice, the other three 404s as errors.
+  const counted = state.stats().routes.imds;
+  assert.equal(counted.requests, 6);
+  assert.equal(counted.noNotice, 3);
+  assert.equal(counted.clientErrors, 3);
   state.updateGroup('sig-12345678', { imds: { tagsEnabled: false } });
   assert.equal((await req('/latest/meta-data/tags/instance')).status, 404);
   assert.equal((await req('/latest/meta-data/tags/instance/Name')).status, 404);
@@ -94,6 +99,8 @@ test('spot notice, termination time, rebalance and target lifecycle state after 
     '{"noticeTime":"2026-01-01T00:00:03Z"}',
   );
   assert.equal((await req('/latest/meta-data/autoscaling/target-lifecycle-state')).text, 'Terminated');
+  assert.equal(state.stats().routes.imds.noNotice, 0, 'a notice given is an ok answer');
+  assert.equal(state.stats().routes.imds.ok, 4);
   await clock.advance(120_000);
   // terminated: the VM's metadata service is gone (the real listener is closed; in-process → 502)
   assert.equal((await req('/latest/meta-data/instance-id')).status, 502);

@@ -159,6 +159,13 @@ function decodePath(p: string): string | undefined {
 
 const VERSION = /^(latest|\d{4}-\d{2}-\d{2})$/;
 
+/** The leaves an instance polls for a notice: a 404 there means "no notice", not an error. */
+const NOTICE_LEAVES = new Set([
+  'meta-data/spot/instance-action',
+  'meta-data/spot/termination-time',
+  'meta-data/events/recommendations/rebalance',
+]);
+
 /** Serves one request to instance `instanceId`'s metadata service. */
 export async function handleImds(state: CloudState, instanceId: string, req: ImdsRequest): Promise<Response> {
   state.advance();
@@ -171,8 +178,9 @@ export async function handleImds(state: CloudState, instanceId: string, req: Imd
   }
   const faults = state.takeFaults('imds', { instanceId });
   const faulted = faults.length > 0;
+  let noticePoll = false;
   const done = (res: Response): Response => {
-    state.recordCall('imds', { status: res.status, faulted });
+    state.recordCall('imds', { status: res.status, faulted, ...(noticePoll ? { noNotice: true } : {}) });
     return res;
   };
 
@@ -241,7 +249,9 @@ export async function handleImds(state: CloudState, instanceId: string, req: Imd
   else {
     const stale = faults.find((f) => f.fault.kind === 'stale')?.snapshot?.get(instanceId);
     const view = stale ?? live;
-    value = lookup(metadataLeaves(state, view, group), segments.slice(1).join('/'));
+    const rel = segments.slice(1).join('/');
+    value = lookup(metadataLeaves(state, view, group), rel);
+    noticePoll = value === undefined && NOTICE_LEAVES.has(rel);
   }
   if (value === undefined) return done(errorPage(404));
   if (faults.some((f) => f.fault.kind === 'empty')) value = '';
