@@ -16,6 +16,7 @@
  * an observation which turned out not calm is replaced by a direct read before the planner sees it, and
  * the planner refuses a shared list as proof anyway (`isDirectGroupList`).
  */
+import { within } from '../core/within.ts';
 import { describeError, errorCode, networkReason } from '../core/errors.ts';
 import { clientUrlFor, peerUrlFor } from '../core/ids.ts';
 import type { MemberId } from '../core/ids.ts';
@@ -791,11 +792,4 @@ export function isCalmFollower(
   return me !== undefined && me.name === self.instanceId && me.reachable && me.id !== cluster.leaderId;
 }
 
-/**
- * Whether `now` is less than `windowMs` after `since`. A wall clock stepped back (now before since) is
- * outside: a cache or a back-off measured on the wall clock must not last as long as the step.
- */
-export function within(now: number, since: number, windowMs: number): boolean {
-  const age = now - since;
-  return age >= 0 && age < windowMs;
-}
+export { within } from '../core/within.ts';

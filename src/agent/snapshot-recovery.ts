@@ -4,6 +4,7 @@
  * runs for `restore-snapshot` (download the newest snapshot that passes every check, restore it with
  * etcd's own tool into the empty data dir, remove the download).
  */
+import { within } from '../core/within.ts';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotView } from '../core/observation.ts';
@@ -37,7 +38,7 @@ export function createSnapshotRecovery(o: SnapshotRecoveryOptions): SnapshotReco
   return {
     async view(signal) {
       const now = o.now();
-      if (cached !== undefined && now - cached.at < (o.cacheMs ?? 10_000)) return cached.view;
+      if (cached !== undefined && within(now, cached.at, o.cacheMs ?? 10_000)) return cached.view;
       const groupId = o.groupId();
       if (groupId === undefined)
         return { ok: false, error: 'the group id is not known yet, so its snapshots cannot be listed' };

@@ -5,6 +5,7 @@
  * file, verify, upload, read back, write the manifest, apply retention. A failure is logged, counted,
  * remembered for the planner, and deletes nothing that counted before.
  */
+import { within } from '../core/within.ts';
 import { describeError } from '../core/errors.ts';
 import type { SnapshotRetention, SnapshotScheduleView } from '../core/snapshot-policy.ts';
 import type { EtcdCluster } from '../ports/etcd-cluster.ts';
@@ -129,7 +130,7 @@ export class Snapshotter {
       const age = this.o.now() - newest.takenAt;
       if (status.revision !== undefined && status.revision === newest.revision)
         return `the store already holds ${newest.name} at the current revision ${newest.revision}`;
-      if (age >= this.o.intervalMs) return undefined;
+      if (!within(this.o.now(), newest.takenAt, this.o.intervalMs)) return undefined;
       return `the store already holds ${newest.name} (${Math.round(age / 1000)}s old); next one when due`;
     } catch (err) {
       this.o.logger.debug({ err: describeError(err) }, 'could not read the newest snapshot from the store');

@@ -100,6 +100,15 @@ describe('isSnapshotDue', () => {
   it('is not due before the interval', () => {
     assert.equal(isSnapshotDue({ last }, 11, 30 * 60_000, NOW).due, false);
   });
+  it('a clock stepped back 10 min does not put the next snapshot or the next try off for the step', () => {
+    const future = { takenAt: NOW + 10 * 60_000, revision: 10, name: 'x' };
+    assert.equal(isSnapshotDue({ last: future }, 11, 15 * 60_000, NOW).due, true);
+    assert.equal(
+      isSnapshotDue({ last, lastFailure: { at: NOW + 10 * 60_000, error: 'boom' } }, 11, 15 * 60_000, NOW)
+        .due,
+      true,
+    );
+  });
   it('waits a minute after a failure', () => {
     const r = isSnapshotDue({ last, lastFailure: { at: NOW - 10_000, error: 'boom' } }, 11, 15 * 60_000, NOW);
     assert.equal(r.due, false);
@@ -120,6 +129,14 @@ describe('needsSnapshotBeforeRemove', () => {
     );
     assert.equal(
       needsSnapshotBeforeRemove({ last: { takenAt: NOW - 90_000, revision: 1, name: 'a' } }, NOW),
+      true,
+    );
+  });
+  it('a clock stepped back 10 min: a snapshot "from the future" is not fresh proof for a removal', () => {
+    const future = { takenAt: NOW + 10 * 60_000, revision: 1, name: 'a' };
+    assert.equal(needsSnapshotBeforeRemove({ last: future }, NOW), true);
+    assert.equal(
+      needsSnapshotBeforeRemove({ lastFailure: { at: NOW + 10 * 60_000, error: 'x' } }, NOW),
       true,
     );
   });

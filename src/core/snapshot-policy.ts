@@ -2,6 +2,7 @@
  * Snapshot decisions as pure functions: what a snapshot is called, when one is due, and which stored
  * ones to keep. No I/O, no clock reads: `now` is passed in.
  */
+import { within } from './within.ts';
 
 /** Retention: the newest `keepLast`, plus the newest of each UTC hour for `hourlyDays` days and of each UTC day for `dailyDays` days. */
 export interface SnapshotRetention {
@@ -106,7 +107,7 @@ export function isSnapshotDue(
   now: number,
 ): { due: true; reason: string } | { due: false; reason: string } {
   const f = state.lastFailure;
-  if (f !== undefined && now - f.at < SNAPSHOT_RETRY_AFTER_MS)
+  if (f !== undefined && within(now, f.at, SNAPSHOT_RETRY_AFTER_MS))
     return {
       due: false,
       reason: `the last snapshot failed ${Math.round((now - f.at) / 1000)}s ago (${f.error})`,
@@ -114,7 +115,8 @@ export function isSnapshotDue(
   const last = state.last;
   if (last === undefined) return { due: true, reason: 'no snapshot of this cluster yet' };
   const age = now - last.takenAt;
-  if (age < intervalMs)
+  // A snapshot "from the future" (the clock stepped back) does not put the next one off for the step.
+  if (within(now, last.takenAt, intervalMs))
     return { due: false, reason: `last snapshot ${last.name} is ${Math.round(age / 1000)}s old` };
   if (currentRevision !== undefined && currentRevision === last.revision)
     return { due: false, reason: `revision ${currentRevision} unchanged since snapshot ${last.name}` };
@@ -126,8 +128,8 @@ export function isSnapshotDue(
  * minute, or an attempt failed within the minute (a broken store must not block a reap forever).
  */
 export function needsSnapshotBeforeRemove(state: SnapshotState, now: number): boolean {
-  if (state.last !== undefined && now - state.last.takenAt < SNAPSHOT_FRESH_FOR_REMOVE_MS) return false;
-  if (state.lastFailure !== undefined && now - state.lastFailure.at < SNAPSHOT_FRESH_FOR_REMOVE_MS)
+  if (state.last !== undefined && within(now, state.last.takenAt, SNAPSHOT_FRESH_FOR_REMOVE_MS)) return false;
+  if (state.lastFailure !== undefined && within(now, state.lastFailure.at, SNAPSHOT_FRESH_FOR_REMOVE_MS))
     return false;
   return true;
 }
