@@ -66,6 +66,8 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
         if (typeof body.raftTerm === 'number' && Number.isSafeInteger(body.raftTerm) && body.raftTerm >= 0)
           view.raftTerm = body.raftTerm;
         if (typeof body.leaderId === 'string' && body.leaderId !== '') view.leaderId = body.leaderId;
+        if (typeof body.planStarted === 'string' && body.planStarted !== '')
+          view.planStarted = body.planStarted;
         const vote = body.vote;
         if (isObject(vote) && typeof vote.candidate === 'string' && typeof vote.at === 'number') {
           view.vote = { candidate: vote.candidate, at: vote.at };
@@ -76,12 +78,12 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
       }
     },
 
-    async requestVote(peer, candidate, desiredCapacity, signal): Promise<VoteAnswer> {
+    async requestVote(peer, request, signal): Promise<VoteAnswer> {
       let res: { status: number };
       let body: unknown;
       try {
         const url = `${base(peer)}/v1/bootstrap/vote`;
-        const payload = JSON.stringify({ candidate, desiredCapacity });
+        const payload = JSON.stringify(request);
         const answer = await requestText(url, {
           method: 'POST',
           headers: {
@@ -117,7 +119,12 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
           retryable: true,
         });
       }
-      return { granted: body.granted, reason: typeof body.reason === 'string' ? body.reason : '' };
+      const answer: VoteAnswer = {
+        granted: body.granted,
+        reason: typeof body.reason === 'string' ? body.reason : '',
+      };
+      if (body.granted && body.planAccepted === true) answer.planAccepted = true;
+      return answer;
     },
   };
 }

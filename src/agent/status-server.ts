@@ -8,9 +8,10 @@
  * - `GET /metrics` — Prometheus text (docs/metrics.md), open like /healthz: scrapers cannot sign, and
  *   the server listens on the private IP only; `agent.metrics: false` turns it off (404);
  * - `GET /v1/status` — self, the last plan with its reasons, the last observation summary, cycle count;
- * - `GET /v1/bootstrap` — this agent's PeerBootstrapView (used by peers while no cluster answers);
- * - `POST /v1/bootstrap/vote {candidate, desiredCapacity}` — a bootstrap vote; a granted vote is stored
- *   before answering.
+ * - `GET /v1/bootstrap` — this agent's PeerBootstrapView (used by peers while no cluster answers; with
+ *   `planStarted`, the token of the agreed initial cluster it started on);
+ * - `POST /v1/bootstrap/vote {candidate, desiredCapacity, plan?}` — a bootstrap vote; a granted vote (with
+ *   the plan, when accepted: `planAccepted`) is stored before answering.
  * Everything under /v1 answers only requests signed by a peer agent (./peer-auth.ts): anything else
  * gets 401 and changes nothing.
  */
@@ -21,7 +22,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { describeError } from '../core/errors.ts';
-import type { PeerBootstrapView } from '../core/observation.ts';
+import { parseBootstrapPlan } from '../core/bootstrap-plan.ts';
+import type { BootstrapPlan, PeerBootstrapView } from '../core/observation.ts';
 import type { MetricsExposition } from '../ports/metrics.ts';
 import type { PeerAuthVerifier } from './peer-auth.ts';
 import type { VoteAnswer } from './types.ts';
@@ -34,7 +36,11 @@ export interface StatusAppDeps {
   /** Why the agent is not healthy although its loop runs (e.g. an unreadable state file). */
   problem?: () => string | undefined;
   bootstrapView: () => Promise<PeerBootstrapView>;
-  castVote: (candidate: string, desiredCapacity: number | undefined) => Promise<VoteAnswer>;
+  castVote: (
+    candidate: string,
+    desiredCapacity: number | undefined,
+    plan?: BootstrapPlan,
+  ) => Promise<VoteAnswer>;
   /** Checks that a request comes from a peer agent. */
   auth: Pick<PeerAuthVerifier, 'verify'>;
   /** The verdict of GET /readyz (`reason`: one word); without it, /readyz is not served. */
@@ -44,8 +50,11 @@ export interface StatusAppDeps {
 }
 
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,128}$/;
-/** A vote request is a few dozen bytes; nothing under /v1 takes more than this. */
-const MAX_BODY_BYTES = 4096;
+/**
+ * A vote request is a few dozen bytes, a few KiB with a plan (at most 64 instances, ids of up to 128
+ * characters); nothing under /v1 takes more than this.
+ */
+const MAX_BODY_BYTES = 16_384;
 
 export function createStatusApp(deps: StatusAppDeps): Hono {
   const app = new Hono();
@@ -117,7 +126,13 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     ) {
       return c.json({ granted: false, reason: 'desiredCapacity: expected a positive integer' }, 400);
     }
-    return c.json(await deps.castVote(candidate, desiredCapacity));
+    let plan: BootstrapPlan | undefined;
+    if (fields.plan !== undefined) {
+      const parsed = parseBootstrapPlan(fields.plan);
+      if (!parsed.ok) return c.json({ granted: false, reason: parsed.error }, 400);
+      plan = parsed.plan;
+    }
+    return c.json(await deps.castVote(candidate, desiredCapacity, plan));
   });
   app.onError((err, c) => c.json({ error: describeError(err) }, 500));
   return app;

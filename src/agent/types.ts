@@ -1,5 +1,5 @@
 /** Settings and in-memory state shared by the agent's parts (observe, execute, status server). */
-import type { GroupInstanceView, PeerBootstrapView, VoteTally } from '../core/observation.ts';
+import type { BootstrapPlan, GroupInstanceView, PeerBootstrapView, VoteTally } from '../core/observation.ts';
 import type { Policy } from '../core/policy.ts';
 import type { InstanceId } from '../core/ids.ts';
 
@@ -48,17 +48,26 @@ export function newAgentMemory(): AgentMemory {
 export interface VoteAnswer {
   granted: boolean;
   reason: string;
+  /** Granted and the request's plan recorded with the vote (absent from an agent that predates plans). */
+  planAccepted?: boolean;
+}
+
+/** What a vote request asks (POST /v1/bootstrap/vote's body). */
+export interface VoteRequestBody {
+  candidate: InstanceId;
+  /** The desired capacity the candidate counts its majority over. */
+  desiredCapacity: number;
+  /** The whole group at once: the agreed initial cluster the voter may record with its vote. */
+  plan?: BootstrapPlan;
 }
 
 /** The status servers of the other agents of the group (used only while no cluster answers). */
 export interface PeerAgents {
   /** GET /v1/bootstrap. Never throws: an unreachable peer is `{ reachable: false }`. */
   bootstrapView(peer: GroupInstanceView, signal?: AbortSignal): Promise<PeerBootstrapView>;
-  /** POST /v1/bootstrap/vote. Throws when the peer cannot be reached or answers nonsense. */
-  requestVote(
-    peer: GroupInstanceView,
-    candidate: InstanceId,
-    desiredCapacity: number,
-    signal?: AbortSignal,
-  ): Promise<VoteAnswer>;
+  /**
+   * POST /v1/bootstrap/vote. Throws when the peer cannot be reached (code PEER_UNREACHABLE) or answers
+   * nonsense.
+   */
+  requestVote(peer: GroupInstanceView, request: VoteRequestBody, signal?: AbortSignal): Promise<VoteAnswer>;
 }
