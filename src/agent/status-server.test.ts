@@ -57,6 +57,7 @@ describe('status server', () => {
       status: () => ({ cycle: 3 }),
       bootstrapView: async () => ({ instanceId: 'i-2', reachable: true, hasData: false }),
       castVote: (c, capacity, plan) => votes.cast(c, capacity, plan),
+      planStarted: (c, token) => votes.noteStarted(c, token),
     });
     /** A request as a peer agent sends it: signed for this agent's address. */
     const signed = (
@@ -324,6 +325,34 @@ describe('status server', () => {
       assert.deepEqual(JSON.parse(await readFile(s.store.path, 'utf8')), {
         vote: { candidate: 'i-1', at: 1_000_000 },
       });
+    });
+
+    it('the seeder’s start notice: accepted for the recorded plan (the start is stored before answering), refused otherwise', async () => {
+      const s = setup();
+      await s.vote({ candidate: 'i-1', desiredCapacity: 3, plan });
+      const notice = (body: unknown) =>
+        s.signed('/v1/bootstrap/started', { method: 'POST', body: JSON.stringify(body) }).send();
+      const wrong = await notice({ candidate: 'i-1', token: 'sig-1-i-1-999' });
+      assert.equal(wrong.status, 200);
+      assert.equal(((await wrong.json()) as { accepted: boolean }).accepted, false);
+      assert.equal(JSON.parse(await readFile(s.store.path, 'utf8')).planStarted, undefined);
+      const right = (await (await notice({ candidate: 'i-1', token: plan.token })).json()) as {
+        accepted: boolean;
+        reason: string;
+      };
+      assert.equal(right.accepted, true, right.reason);
+      assert.deepEqual(JSON.parse(await readFile(s.store.path, 'utf8')).planStarted, {
+        token: plan.token,
+        at: 1_000_000,
+      });
+      assert.equal((await notice({ candidate: 'i 1', token: plan.token })).status, 400);
+      // Unsigned: 401, like every /v1 route.
+      const unsigned = await s.app.request('/v1/bootstrap/started', {
+        method: 'POST',
+        body: JSON.stringify({ candidate: 'i-1', token: plan.token }),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(unsigned.status, 401);
     });
 
     for (const [field, bad] of [

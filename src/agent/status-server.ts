@@ -12,6 +12,8 @@
  *   `planStarted`, the token of the agreed initial cluster it started on);
  * - `POST /v1/bootstrap/vote {candidate, desiredCapacity, plan?}` — a bootstrap vote; a granted vote (with
  *   the plan, when accepted: `planAccepted`) is stored before answering.
+ * - `POST /v1/bootstrap/started {candidate, token}` — the seeder's start notice for the plan recorded
+ *   with our vote (the member records its start before answering and starts at once);
  * Everything under /v1 answers only requests signed by a peer agent (./peer-auth.ts): anything else
  * gets 401 and changes nothing.
  */
@@ -26,7 +28,7 @@ import { parseBootstrapPlan } from '../core/bootstrap-plan.ts';
 import type { BootstrapPlan, PeerBootstrapView } from '../core/observation.ts';
 import type { MetricsExposition } from '../ports/metrics.ts';
 import type { PeerAuthVerifier } from './peer-auth.ts';
-import type { VoteAnswer } from './types.ts';
+import type { StartNoticeAnswer, VoteAnswer } from './types.ts';
 
 export interface StatusAppDeps {
   /** JSON for GET /v1/status. */
@@ -41,6 +43,8 @@ export interface StatusAppDeps {
     desiredCapacity: number | undefined,
     plan?: BootstrapPlan,
   ) => Promise<VoteAnswer>;
+  /** The seeder's start notice for the plan recorded with our vote; without it, the route is not served. */
+  planStarted?: (candidate: string, token: string) => Promise<StartNoticeAnswer>;
   /** Checks that a request comes from a peer agent. */
   auth: Pick<PeerAuthVerifier, 'verify'>;
   /** The verdict of GET /readyz (`reason`: one word); without it, /readyz is not served. */
@@ -134,6 +138,30 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     }
     return c.json(await deps.castVote(candidate, desiredCapacity, plan));
   });
+  const { planStarted } = deps;
+  if (planStarted !== undefined) {
+    app.post('/v1/bootstrap/started', async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        return c.json(
+          {
+            accepted: false,
+            reason: 'expected a JSON body {"candidate": "<instance id>", "token": "<token>"}',
+          },
+          400,
+        );
+      }
+      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const { candidate, token } = fields;
+      if (typeof candidate !== 'string' || !INSTANCE_ID.test(candidate))
+        return c.json({ accepted: false, reason: 'candidate: expected an instance id' }, 400);
+      if (typeof token !== 'string' || token === '' || token.length > 1024)
+        return c.json({ accepted: false, reason: 'token: expected a non-empty string' }, 400);
+      return c.json(await planStarted(candidate, token));
+    });
+  }
   app.onError((err, c) => c.json({ error: describeError(err) }, 500));
   return app;
 }

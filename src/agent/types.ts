@@ -52,6 +52,12 @@ export interface VoteAnswer {
   planAccepted?: boolean;
 }
 
+/** A plan member's answer to the seeder's start notice (POST /v1/bootstrap/started). */
+export interface StartNoticeAnswer {
+  accepted: boolean;
+  reason: string;
+}
+
 /** What a vote request asks (POST /v1/bootstrap/vote's body). */
 export interface VoteRequestBody {
   candidate: InstanceId;
@@ -70,4 +76,13 @@ export interface PeerAgents {
    * nonsense.
    */
   requestVote(peer: GroupInstanceView, request: VoteRequestBody, signal?: AbortSignal): Promise<VoteAnswer>;
+  /**
+   * POST /v1/bootstrap/started: tells a member of the plan that the seeder started it, so it starts at
+   * once (it checks the plan against its own record). Throws when the peer cannot be reached.
+   */
+  announcePlanStart?(
+    peer: GroupInstanceView,
+    notice: { candidate: InstanceId; token: string },
+    signal?: AbortSignal,
+  ): Promise<StartNoticeAnswer>;
 }

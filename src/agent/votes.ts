@@ -7,11 +7,11 @@
 import { describeError } from '../core/errors.ts';
 import type { InstanceId } from '../core/ids.ts';
 import type { BootstrapPlan, GroupView } from '../core/observation.ts';
-import { decideVote } from '../core/vote.ts';
+import { decideStartNotice, decideVote } from '../core/vote.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { LocalStateStore } from './local-state.ts';
-import type { VoteAnswer } from './types.ts';
+import type { StartNoticeAnswer, VoteAnswer } from './types.ts';
 
 /** What this instance has that a vote depends on. */
 export interface LocalBootstrapFacts {
@@ -94,6 +94,42 @@ export class VoteKeeper {
         reason: answer.reason,
       },
       'bootstrap vote',
+    );
+    return answer;
+  }
+
+  /**
+   * The seeder's start notice for the plan recorded with our vote (`decideStartNotice`): records
+   * `planStarted` durably before answering when accepted. Never throws.
+   */
+  async noteStarted(candidate: InstanceId, token: string): Promise<StartNoticeAnswer> {
+    let answer: StartNoticeAnswer = { accepted: false, reason: 'not decided' };
+    try {
+      const facts = await this.opts.localFacts();
+      const self = await Promise.resolve(this.opts.self?.()).catch(() => undefined);
+      await this.opts.store.update((record) => {
+        if (self === undefined) {
+          answer = { accepted: false, reason: 'my own identity is not known yet' };
+          return undefined;
+        }
+        const d = decideStartNotice({
+          candidate,
+          token,
+          self: self.instanceId,
+          record,
+          hasData: facts.hasData,
+          now: this.opts.clock.now(),
+          voteTtlMs: this.opts.voteTtlMs,
+        });
+        answer = { accepted: d.accepted, reason: d.reason };
+        return d.planStarted === undefined ? undefined : { ...record, planStarted: d.planStarted };
+      });
+    } catch (err) {
+      answer = { accepted: false, reason: `cannot take the notice: ${describeError(err)}` };
+    }
+    this.opts.logger.info(
+      { candidate, initialClusterToken: token, accepted: answer.accepted, reason: answer.reason },
+      'start notice',
     );
     return answer;
   }

@@ -502,6 +502,7 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       ...(exposition !== undefined ? { metrics: exposition } : {}),
       bootstrapView: () => agent.bootstrapView(),
       castVote: (c, capacity, plan) => agent.castVote(c, capacity, plan),
+      planStarted: (c, token) => agent.notePlanStart(c, token),
     });
     server = await startStatusServer({
       app,

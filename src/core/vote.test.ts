@@ -1,7 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decideVote, isVoteUnexpired, recordedPlanToStart, wholeGroupAgreed } from './vote.ts';
+import {
+  decideStartNotice,
+  decideVote,
+  isVoteUnexpired,
+  recordedPlanToStart,
+  wholeGroupAgreed,
+} from './vote.ts';
 import type { BootstrapPlan, LocalRecord, PeerBootstrapView, VoteTally } from './observation.ts';
 
 const TTL = 30_000;
@@ -443,4 +449,54 @@ describe('recordedPlanToStart (every member of the plan)', () => {
     // A start recorded for another token is no resume.
     assert.equal(start({ ...voted(T - 5 * TTL), planStarted: { token: 'other', at: T } }, [])?.start, false);
   });
+});
+
+describe('decideStartNotice (the seeder’s push to the plan’s members)', () => {
+  const rec = (over: Partial<NonNullable<LocalRecord['vote']>> = {}): LocalRecord => ({
+    vote: { candidate: 'i-1', at: T - 1000, plan: PLAN, ...over },
+  });
+  const notice = (record: LocalRecord, over: Partial<Parameters<typeof decideStartNotice>[0]> = {}) =>
+    decideStartNotice({
+      candidate: 'i-1',
+      token: PLAN.token,
+      self: 'i-2',
+      record,
+      hasData: false,
+      now: T,
+      voteTtlMs: TTL,
+      ...over,
+    });
+
+  test('accepted for the plan recorded with an unexpired vote for that seeder: the start is recorded', () => {
+    const d = notice(rec());
+    assert.equal(d.accepted, true);
+    assert.deepEqual(d.planStarted, { token: PLAN.token, at: T });
+  });
+
+  for (const [what, record, over, re] of [
+    ['no plan recorded', { vote: { candidate: 'i-1', at: T - 1000 } }, {}, /did not record i-1's plan/],
+    [
+      'another round’s plan (token mismatch)',
+      rec(),
+      { token: 'sig-1-i-1-999' },
+      /did not record i-1's plan with token sig-1-i-1-999/,
+    ],
+    ['a vote for another candidate', rec({ candidate: 'i-0' }), {}, /hold no vote for i-1/],
+    ['an expired vote', rec({ at: T - TTL }), {}, /expired/],
+    ['local data', rec(), { hasData: true }, /local etcd data/],
+    ['self not a member of the plan', rec(), { self: 'i-4' }, /not one of the plan's initial members/],
+    [
+      'a start on another plan',
+      { ...rec(), planStarted: { token: 'other', at: T } },
+      {},
+      /started on another plan/,
+    ],
+  ] as [string, LocalRecord, Partial<Parameters<typeof decideStartNotice>[0]>, RegExp][]) {
+    test(`NOT accepted (nothing recorded) with ${what}`, () => {
+      const d = notice(record, over);
+      assert.equal(d.accepted, false);
+      assert.equal(d.planStarted, undefined);
+      assert.match(d.reason, re);
+    });
+  }
 });

@@ -279,3 +279,44 @@ export function recordedPlanToStart(args: {
 function formatSeconds(ms: number): string {
   return `${Math.round(ms / 100) / 10}s`;
 }
+
+/**
+ * A voter's answer to the seeder's start notice (POST /v1/bootstrap/started, pushed by the seeder once
+ * it decided to start the plan, so the members start at once instead of on their next look at its
+ * GET /v1/bootstrap). Accepted (and `planStarted` recorded with the answer: the member is committed to
+ * that plan and starts it on its next cycle, refusing every later vote) only when:
+ * - the voter has no local data and has not started another plan;
+ * - its record holds its vote for that candidate, with a plan of that token naming the voter as a member;
+ * - the vote is unexpired (as for a start on an announcement: {@link recordedPlanToStart}).
+ * The notice is the same word as the seeder's announcement, pushed: it proves no more and no less.
+ */
+export function decideStartNotice(args: {
+  candidate: InstanceId;
+  token: string;
+  self: InstanceId;
+  record: LocalRecord;
+  hasData: boolean;
+  now: number;
+  voteTtlMs: number;
+}): { accepted: boolean; reason: string; planStarted?: { token: string; at: number } } {
+  const { record, now, token, candidate } = args;
+  if (record.planStarted !== undefined)
+    return record.planStarted.token === token
+      ? { accepted: true, reason: `already started on ${token}` }
+      : { accepted: false, reason: `I started on another plan (${record.planStarted.token})` };
+  if (args.hasData) return { accepted: false, reason: 'I have local etcd data' };
+  const vote = record.vote;
+  if (vote === undefined || vote.candidate !== candidate)
+    return { accepted: false, reason: `I hold no vote for ${candidate}` };
+  if (vote.plan === undefined || vote.plan.token !== token)
+    return { accepted: false, reason: `I did not record ${candidate}'s plan with token ${token}` };
+  if (!vote.plan.members.some((m) => m.instanceId === args.self))
+    return { accepted: false, reason: "I am not one of the plan's initial members (I join afterwards)" };
+  if (!isVoteUnexpired(vote, now, args.voteTtlMs))
+    return { accepted: false, reason: `my vote for ${candidate} expired` };
+  return {
+    accepted: true,
+    reason: `${candidate} started the plan I recorded (token ${token}): starting as one of its members`,
+    planStarted: { token, at: now },
+  };
+}
