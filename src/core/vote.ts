@@ -23,9 +23,11 @@
  *   same votes, so no other candidate can hold a majority while those votes bind;
  * - every other member starts only on the plan it recorded itself, with its vote for that seeder still
  *   unexpired, once a member of the plan announces (signed GET /v1/bootstrap) that it started on the
- *   same token ({@link recordedPlanToStart}); an announcement exists only after the seeder's decision
- *   (the seeder is the only one that starts without one), and every new grant replaces the record, so
- *   a voter that voted again since cannot start an older plan;
+ *   same token, or the seeder pushes that word (POST /v1/bootstrap/started, {@link decideStartNotice})
+ *   ({@link recordedPlanToStart}); an announcement exists only after the seeder's decision (the seeder
+ *   is the only one that starts without one), and every new grant replaces the record, so a voter that
+ *   voted again since cannot start an older plan; a member that recorded its start resumes it whatever
+ *   the vote's age (it committed while the vote bound);
  * - all who start use the same `--initial-cluster` and token, so etcd computes the same member ids and
  *   cluster id on each of them (ids are a hash of the peer URLs and the token): they form one cluster,
  *   whoever starts first or last; a member that started is a data holder and refuses every later vote;
