@@ -2,7 +2,8 @@
  * The whole group at once (issue 11 §5, design row C4) with real etcd: instances that boot together
  * and all see the whole group start etcd `new` on one agreed initial cluster, every one a voter from
  * the start (no learner ever, no membership change); a group whose lists miss an instance falls back
- * to the one-by-one path (the seeder alone, the others as learners). Subnet 127.0.162.
+ * to the one-by-one path (the seeder alone, the others as learners); over TLS, the plan's peer URLs are
+ * https and the seeder's start notice goes over mTLS. Subnet 127.0.162.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +87,45 @@ test(
             if (d.action === 'bootstrap')
               assert.match(d.reason, /agreed initial cluster of 5/, `${id}: not on the plan`);
         }
+      },
+    );
+  },
+);
+
+test(
+  'over TLS, 3 instances booting at once start one agreed initial cluster of https peer URLs',
+  { timeout: 240_000 },
+  async (t) => {
+    await withFleet(
+      t,
+      {
+        instances: 3,
+        maxVoters: 5,
+        ipPrefix: IP_PREFIX,
+        seed: SEED + 2,
+        label: 'boot-at-once-tls',
+        tls: true,
+      },
+      async (h) => {
+        const { final, clusterIds, learners, ms } = await converge(h, 3);
+        t.diagnostic(`3 instances over TLS converged in ${ms} ms`);
+        assert.equal(clusterIds.size, 1, `more than one cluster id was seen: ${[...clusterIds].join(', ')}`);
+        assert.equal(final.members.filter((m) => !m.isLearner).length, 3);
+        for (const m of final.members) assert.match(m.peerUrl, /^https:\/\/127\.0\.162\.\d+:2380$/);
+        assert.deepEqual([...learners], [], 'a member was a learner at some point');
+        const decisions = h.fleet.decisions();
+        assert.deepEqual(
+          decisions.filter((d) => d.action === 'add-self-as-learner').map((d) => d.instanceId),
+          [],
+          'nobody joined as a learner',
+        );
+        const seeder = h.fleet.runningIds().sort()[0];
+        assert.ok(
+          decisions.some(
+            (d) => d.instanceId === seeder && d.action === 'bootstrap' && /recorded the plan/.test(d.reason),
+          ),
+          'the seeder did not start on the whole group’s agreement',
+        );
       },
     );
   },
