@@ -25,7 +25,11 @@ describe('Agent', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function setup(plan: PlanFn, onCycle?: (r: CycleResult) => void) {
+  function setup(
+    plan: PlanFn,
+    onCycle?: (r: CycleResult) => void,
+    voteOver: Partial<ConstructorParameters<typeof VoteKeeper>[0]> = {},
+  ) {
     const clock = new ManualClock(1_000_000);
     const logger = recordingLogger();
     const settings: AgentSettings = {
@@ -73,6 +77,7 @@ describe('Agent', () => {
       voteTtlMs: 30_000,
       groupView: () => undefined,
       localFacts: async () => ({ hasData: true }),
+      ...voteOver,
     });
     const wiped: string[] = [];
     const agent = new Agent({
@@ -164,6 +169,38 @@ describe('Agent', () => {
     assert.equal(await reach(3), 3, 'woken by a notice');
     await s.clock.advance(5000);
     assert.equal(await reach(4), 4, 'the interval passed');
+    ac.abort();
+    await loop;
+  });
+
+  it('a start notice for the plan recorded with our vote wakes the loop at once; one for another plan does not', async () => {
+    const plan = {
+      token: 'sig-1-i-0-1',
+      instances: ['i-0', 'i-1', 'i-2'],
+      members: ['i-0', 'i-1', 'i-2'].map((id, k) => ({ instanceId: id, peerUrl: `http://10.0.0.${k}:2380` })),
+    };
+    const s = setup(() => [{ kind: 'wait', reason: 'waiting for seeder i-0' }], undefined, {
+      localFacts: async () => ({ hasData: false }),
+      self: () => ({ instanceId: 'i-1', peerUrl: 'http://10.0.0.1:2380' }),
+    });
+    await s.store.write({ vote: { candidate: 'i-0', at: s.clock.now() - 1000, plan } });
+    const ac = new AbortController();
+    const loop = s.agent.run(ac.signal);
+    const reach = async (cycles: number, ms = 3000) => {
+      const end = Date.now() + ms;
+      while (s.agent.cycleCount < cycles && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50));
+      return s.agent.cycleCount;
+    };
+    assert.equal(await reach(1), 1);
+    const other = await s.agent.notePlanStart('i-0', 'sig-1-i-0-0');
+    assert.equal(other.accepted, false);
+    assert.equal(await reach(2, 200), 1, 'still sleeping');
+    const taken = await s.agent.notePlanStart('i-0', plan.token);
+    assert.equal(taken.accepted, true, taken.reason);
+    assert.equal(await reach(2), 2, 'woken by the notice');
+    const rec = await s.store.read();
+    assert.equal(rec.ok && rec.record.planStarted?.token, plan.token, 'the start is recorded');
     ac.abort();
     await loop;
   });

@@ -5,7 +5,7 @@
  */
 import type { Action } from '../core/actions.ts';
 import { describeError, errorCode } from '../core/errors.ts';
-import type { Observation, PeerBootstrapView } from '../core/observation.ts';
+import type { BootstrapPlan, Observation, PeerBootstrapView } from '../core/observation.ts';
 import type { Policy } from '../core/policy.ts';
 import { needsLocalRecord, planMembership } from '../core/plan.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -19,7 +19,7 @@ import type { LocalStateStore } from './local-state.ts';
 import type { Observer } from './observe.ts';
 import { actionTarget, summarizeObservation } from './summary.ts';
 import type { ObservationSummary } from './summary.ts';
-import type { AgentMemory, AgentSettings, PeerAgents, VoteAnswer } from './types.ts';
+import type { AgentMemory, AgentSettings, PeerAgents, StartNoticeAnswer, VoteAnswer } from './types.ts';
 import type { VoteKeeper } from './votes.ts';
 
 export type PlanFn = (obs: Observation, policy: Policy, now: number) => Action[];
@@ -136,7 +136,7 @@ export class Agent {
       group: this.d.group,
       store: this.d.store,
       peers: this.d.peers,
-      castOwnVote: (c, capacity) => this.d.votes.cast(c, capacity),
+      castOwnVote: (c, capacity, plan) => this.d.votes.cast(c, capacity, plan),
       memory: this.d.memory,
       hasData: this.d.hasData,
       wipeData: this.d.wipeData,
@@ -276,7 +276,10 @@ export class Agent {
     ]);
     // An unreadable state file is unknown local state: never vouch for a bootstrap then.
     view.hasData = hasData || !read.ok;
-    if (read.ok && read.record.vote) view.vote = read.record.vote;
+    if (read.ok && read.record.vote)
+      view.vote = { candidate: read.record.vote.candidate, at: read.record.vote.at };
+    // The whole group at once: the plan's other members start once one announces its own start.
+    if (read.ok && read.record.planStarted) view.planStarted = read.record.planStarted.token;
     const st = await this.runningStatus();
     if (st !== undefined) {
       view.clusterId = st.clusterId;
@@ -318,8 +321,19 @@ export class Agent {
     }
   }
 
-  castVote(candidate: string, desiredCapacity: number | undefined): Promise<VoteAnswer> {
-    return this.d.votes.cast(candidate, desiredCapacity);
+  /** The seeder's start notice (POST /v1/bootstrap/started): when taken, the loop runs at once. */
+  async notePlanStart(candidate: string, token: string): Promise<StartNoticeAnswer> {
+    const answer = await this.d.votes.noteStarted(candidate, token);
+    if (answer.accepted) this.wake();
+    return answer;
+  }
+
+  castVote(
+    candidate: string,
+    desiredCapacity: number | undefined,
+    plan?: BootstrapPlan,
+  ): Promise<VoteAnswer> {
+    return this.d.votes.cast(candidate, desiredCapacity, plan);
   }
 }
 
@@ -332,7 +346,15 @@ function targetFields(a: Action): Record<string, unknown> {
     case 'move-leader':
       return { from: a.from, to: a.to };
     case 'collect-votes':
-      return { from: a.from };
+      return a.plan === undefined ? { from: a.from } : { from: a.from, plan: a.plan.token };
+    case 'bootstrap':
+      // `token` is a redacted log key; the cluster token is no secret.
+      return a.plan === undefined
+        ? { initialClusterToken: a.token }
+        : {
+            initialClusterToken: a.token,
+            members: a.plan.members.map((m) => m.instanceId).join(','),
+          };
     case 'force-new-cluster':
       return { memberId: a.memberId, raftIndex: a.raftIndex };
     case 'restore-snapshot':

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EtcdError } from '../core/errors.ts';
+import { EtcdError, EtcdSpotError } from '../core/errors.ts';
 import type { Action } from '../core/actions.ts';
-import type { MemberView, Observation } from '../core/observation.ts';
+import type { BootstrapPlan, MemberView, Observation } from '../core/observation.ts';
 import { DEFAULT_POLICY } from '../core/policy.ts';
 import { systemClock } from '../adapters/local/system-clock.ts';
 import { executeAction, initialClusterFrom, startBackoffMs } from './execute.ts';
@@ -82,15 +82,24 @@ describe('executeAction (fake ports)', () => {
     const memory = newAgentMemory();
     const logger = recordingLogger();
     const wiped: string[] = [];
-    const votes: { peer: string; candidate: string; desiredCapacity: number }[] = [];
+    const votes: { peer: string; candidate: string; desiredCapacity: number; plan?: BootstrapPlan }[] = [];
     const ownVotes: number[] = [];
+    const ownPlans: (BootstrapPlan | undefined)[] = [];
     let hasData = false;
+    /** How each peer answers a vote request (default: i-3 unreachable, the others grant). */
+    const answers = new Map<string, VoteAnswer | Error>([['i-3', new Error('connect ECONNREFUSED')]]);
+    const notices: { peer: string; candidate: string; token: string; launchesBefore: number }[] = [];
     const peers: PeerAgents = {
       bootstrapView: async (p) => ({ instanceId: p.id, reachable: true }),
-      requestVote: async (p, candidate, desiredCapacity): Promise<VoteAnswer> => {
-        votes.push({ peer: p.id, candidate, desiredCapacity });
-        if (p.id === 'i-3') throw new Error('connect ECONNREFUSED');
-        return { granted: true, reason: 'ok' };
+      announcePlanStart: async (p, n) => {
+        notices.push({ peer: p.id, ...n, launchesBefore: runner.launches.length });
+        return { accepted: true, reason: 'ok' };
+      },
+      requestVote: async (p, request): Promise<VoteAnswer> => {
+        votes.push({ peer: p.id, ...request });
+        const a = answers.get(p.id) ?? { granted: true, reason: 'ok' };
+        if (a instanceof Error) throw a;
+        return a;
       },
     };
     const ctx: ExecuteContext = {
@@ -112,9 +121,10 @@ describe('executeAction (fake ports)', () => {
       group,
       store,
       peers,
-      castOwnVote: async (_candidate, desiredCapacity) => {
+      castOwnVote: async (_candidate, desiredCapacity, plan) => {
         ownVotes.push(desiredCapacity);
-        return { granted: true, reason: 'self' };
+        ownPlans.push(plan);
+        return { granted: true, reason: 'self', ...(plan !== undefined ? { planAccepted: true } : {}) };
       },
       memory,
       hasData: async () => hasData,
@@ -135,6 +145,9 @@ describe('executeAction (fake ports)', () => {
       logger,
       wiped,
       ownVotes,
+      ownPlans,
+      answers,
+      notices,
       votes,
       setHasData: (v: boolean) => (hasData = v),
     };
@@ -365,6 +378,210 @@ describe('executeAction (fake ports)', () => {
       s.memory.votes?.refused.map((x) => x.instanceId),
       ['i-3', 'i-9'],
     );
+  });
+
+  /** The whole group at once: i-1 (the seeder), i-2 (self) and i-3, at the observation's IPs. */
+  const PLAN: BootstrapPlan = {
+    token: 'sig-1-i-1-1000',
+    instances: ['i-1', 'i-2', 'i-3'],
+    members: [
+      { instanceId: 'i-1', peerUrl: 'http://10.0.0.1:2380' },
+      { instanceId: 'i-2', peerUrl: 'http://10.0.0.2:2380' },
+      { instanceId: 'i-3', peerUrl: 'http://10.0.0.3:2380' },
+    ],
+  };
+  const noCluster = () => observation({ cluster: { reachable: false, error: 'none', probed: [] } });
+
+  it('collect-votes with a plan: every voter (self too) gets the plan with its final token; the tally keeps who recorded it and who did not answer', async () => {
+    const s = setup(noCluster());
+    s.ctx.settings = { ...s.ctx.settings, clusterToken: 'prod' };
+    s.answers.set('i-1', { granted: true, reason: 'ok', planAccepted: true });
+    s.answers.set('i-4', { granted: true, reason: 'granted, one by one: my list differs' });
+    s.answers.set(
+      'i-3',
+      new EtcdSpotError('vote request to i-3 failed: connect ECONNREFUSED', {
+        code: 'PEER_UNREACHABLE',
+        retryable: true,
+      }),
+    );
+    s.ctx.obs.group = {
+      ok: true,
+      fetchedAt: 0,
+      instances: [
+        { id: 'i-1', privateIp: '10.0.0.1' },
+        { id: 'i-2', privateIp: '10.0.0.2' },
+        { id: 'i-3', privateIp: '10.0.0.3' },
+        { id: 'i-4', privateIp: '10.0.0.4' },
+      ],
+    };
+    const r = await executeAction(
+      {
+        kind: 'collect-votes',
+        from: ['i-1', 'i-2', 'i-3', 'i-4'],
+        desiredCapacity: 4,
+        plan: PLAN,
+        reason: 'r',
+      },
+      s.ctx,
+    );
+    assert.equal(r.progressed, true, r.detail);
+    const sent = { ...PLAN, token: `prod-${PLAN.token}` };
+    assert.deepEqual(
+      s.votes.map((v) => [v.peer, v.plan]),
+      [
+        ['i-1', sent],
+        ['i-3', sent],
+        ['i-4', sent],
+      ].sort(),
+    );
+    assert.deepEqual(s.ownPlans, [sent]);
+    const t = s.memory.votes;
+    assert.deepEqual(t?.plan, sent);
+    assert.deepEqual(t?.planAccepted, ['i-1', 'i-2']);
+    assert.deepEqual(t?.granted, ['i-1', 'i-2', 'i-4']);
+    assert.deepEqual(t?.noAnswer, ['i-3']);
+    assert.equal(t?.since, t?.requestedAt, 'the first round of a series');
+    assert.match(r.detail ?? '', /3 of 4 granted, 2 recorded the plan/);
+  });
+
+  it('collect-votes: a round soon after a fresh one keeps the series start and is paced', async () => {
+    const s = setup(noCluster());
+    const first = Date.now() - 100;
+    s.memory.votes = { requestedAt: first, granted: [], refused: [], since: first - 2000 };
+    const t0 = Date.now();
+    await executeAction(
+      { kind: 'collect-votes', from: ['i-1', 'i-2'], desiredCapacity: 2, reason: 'r' },
+      s.ctx,
+    );
+    assert.equal(s.memory.votes?.since, first - 2000);
+    assert.ok(Date.now() - t0 >= 350, 'waited out the gap between rounds');
+    assert.equal(s.memory.votes?.plan, undefined);
+  });
+
+  it('bootstrap on a plan: records the start before etcd starts, then starts new with exactly the plan (no token prefix)', async () => {
+    const s = setup(noCluster());
+    s.ctx.settings = { ...s.ctx.settings, clusterToken: 'prod' };
+    await s.store.write({ vote: { candidate: 'i-1', at: Date.now() - 1000, plan: PLAN } });
+    let recordAtStart: unknown;
+    s.runner.onStart = () => {
+      recordAtStart = JSON.parse(readFileSync(s.store.path, 'utf8'));
+      s.etcd.statuses.set(SELF.clientUrl, memberStatus('00000000000000bb', CLUSTER, M1));
+    };
+    const r = await executeAction({ kind: 'bootstrap', token: PLAN.token, plan: PLAN, reason: 'r' }, s.ctx);
+    assert.equal(r.progressed, true, r.detail);
+    assert.deepEqual(s.runner.launches, [
+      {
+        name: 'i-2',
+        clientUrl: SELF.clientUrl,
+        peerUrl: SELF.peerUrl,
+        state: 'new',
+        initialCluster: PLAN.members.map((m) => ({ name: m.instanceId, peerUrl: m.peerUrl })),
+        token: PLAN.token,
+      },
+    ]);
+    assert.equal((recordAtStart as { planStarted?: { token: string } }).planStarted?.token, PLAN.token);
+  });
+
+  it('the seeder’s start on its plan tells the other members before its own etcd starts; a member’s start tells nobody', async () => {
+    const seeder = setup(
+      observation({
+        self: {
+          instanceId: 'i-1',
+          privateIp: '10.0.0.1',
+          peerUrl: 'http://10.0.0.1:2380',
+          clientUrl: SELF.clientUrl,
+        },
+        cluster: { reachable: false, error: 'none', probed: [] },
+      }),
+    );
+    await seeder.store.write({ vote: { candidate: 'i-1', at: Date.now(), plan: PLAN } });
+    const r = await executeAction(
+      { kind: 'bootstrap', token: PLAN.token, plan: PLAN, reason: 'r' },
+      seeder.ctx,
+    );
+    assert.equal(r.progressed, true, r.detail);
+    assert.deepEqual(seeder.notices.map((n) => [n.peer, n.candidate, n.token, n.launchesBefore]).sort(), [
+      ['i-2', 'i-1', PLAN.token, 0],
+      ['i-3', 'i-1', PLAN.token, 0],
+    ]);
+    const member = setup(noCluster());
+    await member.store.write({ vote: { candidate: 'i-1', at: Date.now(), plan: PLAN } });
+    await executeAction({ kind: 'bootstrap', token: PLAN.token, plan: PLAN, reason: 'r' }, member.ctx);
+    assert.deepEqual(member.notices, []);
+  });
+
+  for (const [what, record, expect] of [
+    [
+      'state.json holds no plan (a voter never starts on a plan it did not record)',
+      { vote: { candidate: 'i-1', at: 0 } },
+      /does not hold this plan/,
+    ],
+    [
+      'state.json holds another round’s plan (token mismatch)',
+      { vote: { candidate: 'i-1', at: 0, plan: { ...PLAN, token: 'sig-1-i-1-999' } } },
+      /does not hold this plan/,
+    ],
+    [
+      'the vote expired',
+      { vote: { candidate: 'i-1', at: -DEFAULT_POLICY.voteTtlMs, plan: PLAN } },
+      /vote for i-1 expired/,
+    ],
+  ] as const) {
+    it(`bootstrap on a plan is NOT taken when ${what}`, async () => {
+      const s = setup(noCluster());
+      const now = Date.now();
+      const rec = structuredClone(record) as { vote: { at: number } };
+      rec.vote.at += now;
+      await s.store.write(rec as never);
+      const r = await executeAction({ kind: 'bootstrap', token: PLAN.token, plan: PLAN, reason: 'r' }, s.ctx);
+      assert.equal(r.code, 'PRECONDITION_FAILED', r.detail);
+      assert.match(r.detail ?? '', expect);
+      assert.equal(s.runner.launches.length, 0);
+      const after = await s.store.read();
+      assert.ok(after.ok && after.record.planStarted === undefined, 'no start recorded');
+    });
+  }
+
+  it('bootstrap on a plan is NOT taken when the plan has self at another peer URL', async () => {
+    const s = setup(noCluster());
+    const other = {
+      ...PLAN,
+      members: PLAN.members.map((m) =>
+        m.instanceId === 'i-2' ? { ...m, peerUrl: 'https://10.0.0.2:2380' } : m,
+      ),
+    };
+    await s.store.write({ vote: { candidate: 'i-1', at: Date.now(), plan: other } });
+    const r = await executeAction({ kind: 'bootstrap', token: other.token, plan: other, reason: 'r' }, s.ctx);
+    assert.equal(r.code, 'PRECONDITION_FAILED');
+    assert.match(r.detail ?? '', /not at our peer URL/);
+    assert.equal(s.runner.launches.length, 0);
+  });
+
+  it('bootstrap on a plan resumes a start it already recorded, although the vote expired since', async () => {
+    const s = setup(noCluster());
+    const long = Date.now() - 10 * DEFAULT_POLICY.voteTtlMs;
+    await s.store.write({
+      vote: { candidate: 'i-1', at: long, plan: PLAN },
+      planStarted: { token: PLAN.token, at: long },
+    });
+    const r = await executeAction({ kind: 'bootstrap', token: PLAN.token, plan: PLAN, reason: 'r' }, s.ctx);
+    assert.equal(r.progressed, true, r.detail);
+    assert.equal(s.runner.launches.length, 1);
+  });
+
+  it('wipe-data forgets a start on a plan and the plan, and keeps the vote', async () => {
+    const s = setup();
+    await s.store.write({
+      memberId: M1,
+      clusterId: CLUSTER,
+      vote: { candidate: 'i-1', at: 5, plan: PLAN },
+      planStarted: { token: PLAN.token, at: 6 },
+    });
+    const r = await executeAction({ kind: 'wipe-data', reason: 'r' }, s.ctx);
+    assert.equal(r.progressed, true, r.detail);
+    const after = await s.store.read();
+    assert.ok(after.ok);
+    assert.deepEqual(after.record, { vote: { candidate: 'i-1', at: 5 } });
   });
 
   it('wait makes no progress and calls nothing', async () => {

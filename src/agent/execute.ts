@@ -7,7 +7,16 @@
 import type { Action } from '../core/actions.ts';
 import { EtcdSpotError, describeError, errorCode } from '../core/errors.ts';
 import type { InstanceId, MemberId } from '../core/ids.ts';
-import type { GroupInstanceView, MemberView, Observation, VoteTally } from '../core/observation.ts';
+import type {
+  BootstrapPlan,
+  GroupInstanceView,
+  LocalRecord,
+  MemberView,
+  Observation,
+  VoteTally,
+} from '../core/observation.ts';
+import { planInitialCluster } from '../core/bootstrap-plan.ts';
+import { isVoteUnexpired } from '../core/vote.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EtcdCluster, Member, MemberStatus } from '../ports/etcd-cluster.ts';
 import type { EtcdExit, EtcdLaunch, EtcdRunner } from '../ports/etcd-runner.ts';
@@ -26,8 +35,8 @@ export interface ExecuteContext {
   group: InstanceGroup;
   store: LocalStateStore;
   peers: PeerAgents;
-  /** This agent's own vote (VoteKeeper.cast). */
-  castOwnVote: (candidate: InstanceId, desiredCapacity: number) => Promise<VoteAnswer>;
+  /** This agent's own vote (VoteKeeper.cast), with the plan it proposes. */
+  castOwnVote: (candidate: InstanceId, desiredCapacity: number, plan?: BootstrapPlan) => Promise<VoteAnswer>;
   memory: AgentMemory;
   hasData: (dataDir: string) => Promise<boolean>;
   /** Moves the data dir aside and deletes it. */
@@ -63,6 +72,8 @@ export interface ExecuteResult {
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
 const PROMOTE_RETRY_MS = 5000;
+/** Rounds of bootstrap votes are at least this far apart (a re-ask while agents are still starting). */
+const VOTE_ROUND_MIN_GAP_MS = 500;
 
 /** Delay before the next start after `failures` failed starts in a row: 1 s doubling to 30 s. */
 export function startBackoffMs(failures: number): number {
@@ -235,6 +246,7 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       if (backoff !== undefined) return { progressed: false, detail: backoff };
       if (await ctx.hasData(settings.dataDir))
         throw new ActionFailed('refusing to bootstrap: the data dir holds data', 'PRECONDITION_FAILED');
+      if (action.plan !== undefined) return bootstrapOnPlan(action.plan, ctx);
       // A configured token only prefixes the planner's unique one: a fixed token would give every
       // re-bootstrap the same member and cluster ids (etcd-physics §3b).
       const token =
@@ -343,13 +355,8 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
     case 'wipe-data': {
       if (runner.isRunning()) await runner.stop(`wipe-data: ${action.reason}`);
       await ctx.wipeData(settings.dataDir);
-      // The ids belonged to the wiped data.
-      await store.update((r) => {
-        const next = { ...r };
-        delete next.memberId;
-        delete next.clusterId;
-        return next;
-      });
+      // The ids, and any start on an agreed plan, belonged to the wiped data (the vote itself stays).
+      await store.update((r) => forgetData(r));
       startSucceeded(ctx);
       return { progressed: true };
     }
@@ -360,10 +367,8 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
 
     case 'clear-left':
       await store.update((r) => {
-        const next = { ...r };
+        const next = forgetData(r);
         delete next.left;
-        delete next.memberId;
-        delete next.clusterId;
         return next;
       });
       ctx.memory.signalledReady = false;
@@ -424,12 +429,44 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
     }
 
     case 'collect-votes': {
+      // A series of fresh rounds (re-asked while agents are still starting) keeps its first time, from
+      // which the wait for the whole group runs; rounds are paced so a re-ask is no busy loop.
+      const prev = ctx.memory.votes;
+      const sincePrev = prev === undefined ? undefined : ctx.clock.now() - prev.requestedAt;
+      if (sincePrev !== undefined && sincePrev >= 0 && sincePrev < VOTE_ROUND_MIN_GAP_MS)
+        await sleep(ctx, VOTE_ROUND_MIN_GAP_MS - sincePrev);
       const requestedAt = ctx.clock.now();
-      const tally: VoteTally = { requestedAt, granted: [], refused: [] };
+      const series =
+        prev !== undefined &&
+        requestedAt - prev.requestedAt >= 0 &&
+        requestedAt - prev.requestedAt < settings.policy.voteTtlMs / 2;
+      // The token every member will start with is final here: a configured etcd.clusterToken prefixes it.
+      const plan =
+        action.plan === undefined
+          ? undefined
+          : {
+              ...action.plan,
+              token:
+                settings.clusterToken !== undefined
+                  ? `${settings.clusterToken}-${action.plan.token}`
+                  : action.plan.token,
+            };
+      const tally: VoteTally = {
+        requestedAt,
+        granted: [],
+        refused: [],
+        since: series ? (prev.since ?? prev.requestedAt) : requestedAt,
+      };
+      if (plan !== undefined) {
+        tally.plan = plan;
+        tally.planAccepted = [];
+      }
+      const noAnswer: InstanceId[] = [];
       await Promise.all(
         action.from.map(async (id) => {
           let answer: VoteAnswer;
-          if (id === self.instanceId) answer = await ctx.castOwnVote(self.instanceId, action.desiredCapacity);
+          if (id === self.instanceId)
+            answer = await ctx.castOwnVote(self.instanceId, action.desiredCapacity, plan);
           else {
             const peer = groupInstance(ctx, id);
             if (!peer) answer = { granted: false, reason: 'not in the group list' };
@@ -437,25 +474,127 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
               try {
                 answer = await ctx.peers.requestVote(
                   peer,
-                  self.instanceId,
-                  action.desiredCapacity,
+                  {
+                    candidate: self.instanceId,
+                    desiredCapacity: action.desiredCapacity,
+                    ...(plan !== undefined ? { plan } : {}),
+                  },
                   ctx.signal,
                 );
               } catch (err) {
                 answer = { granted: false, reason: describeError(err) };
+                if (errorCode(err) === 'PEER_UNREACHABLE') noAnswer.push(id);
               }
             }
           }
           if (answer.granted) tally.granted.push(id);
           else tally.refused.push({ instanceId: id, reason: answer.reason });
+          if (answer.granted && answer.planAccepted === true) tally.planAccepted?.push(id);
         }),
       );
       tally.granted.sort();
       tally.refused.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+      tally.planAccepted?.sort();
+      if (noAnswer.length > 0) tally.noAnswer = noAnswer.sort();
       ctx.memory.votes = tally;
-      return { progressed: true, detail: `${tally.granted.length} of ${action.from.length} granted` };
+      const accepted =
+        tally.planAccepted === undefined ? '' : `, ${tally.planAccepted.length} recorded the plan`;
+      return {
+        progressed: true,
+        detail: `${tally.granted.length} of ${action.from.length} granted${accepted}`,
+      };
     }
   }
+}
+
+/** The record without what belonged to a wiped data dir: member and cluster ids, a start on a plan, the plan. */
+function forgetData(r: LocalRecord): LocalRecord {
+  const next = { ...r };
+  delete next.memberId;
+  delete next.clusterId;
+  delete next.planStarted;
+  if (next.vote?.plan !== undefined) next.vote = { candidate: next.vote.candidate, at: next.vote.at };
+  return next;
+}
+
+/**
+ * The whole group at once (design row C4): start etcd `new` as a member of the agreed plan, with
+ * exactly its `--initial-cluster` and token (already final: no prefix is added). Re-checks, as a second
+ * line behind the planner and atomically with the vote keeper (one state.json update), that the plan
+ * is the one self recorded with its vote and that the vote still binds, or that self already started
+ * on it; records the start (`planStarted`, announced to the peers) BEFORE etcd starts, so a crash in
+ * between never leaves a member of the plan that its peers cannot learn about.
+ */
+async function bootstrapOnPlan(plan: BootstrapPlan, ctx: ExecuteContext): Promise<ExecuteResult> {
+  const self = ctx.obs.self;
+  const refuse = (why: string): never => {
+    throw new ActionFailed(`refusing to start on the agreed initial cluster: ${why}`, 'PRECONDITION_FAILED');
+  };
+  const entry = plan.members.find((m) => m.instanceId === self.instanceId);
+  if (entry === undefined) refuse(`${self.instanceId} is not one of its members`);
+  else if (entry.peerUrl !== self.peerUrl)
+    refuse(`it has ${self.instanceId} at ${entry.peerUrl}, not at our peer URL ${self.peerUrl}`);
+  await ctx.store.update((r) => {
+    const recorded = r.vote?.plan;
+    if (recorded === undefined || recorded.token !== plan.token)
+      return refuse(`state.json does not hold this plan (token ${plan.token}) with our vote`);
+    const now = ctx.clock.now();
+    if (r.planStarted?.token === plan.token) return undefined;
+    if (!isVoteUnexpired(r.vote, now, ctx.settings.policy.voteTtlMs))
+      return refuse(`our vote for ${r.vote?.candidate ?? '?'} expired`);
+    return { ...r, planStarted: { token: plan.token, at: now } };
+  });
+  ctx.logger.info(
+    // `token` is a redacted log key; the cluster token is no secret.
+    { initialClusterToken: plan.token, members: plan.members.map((m) => m.instanceId) },
+    'recorded the start on the agreed initial cluster; starting etcd new',
+  );
+  if (plan.members[0]?.instanceId === self.instanceId) await noticeMembers(plan, ctx);
+  const result = await startAndWait(
+    ctx,
+    {
+      name: self.instanceId,
+      clientUrl: self.clientUrl,
+      peerUrl: self.peerUrl,
+      state: 'new',
+      initialCluster: planInitialCluster(plan),
+      token: plan.token,
+    },
+    true,
+  );
+  ctx.memory.votes = undefined;
+  return {
+    ...result,
+    detail:
+      `started as one of ${plan.members.length} initial members (token ${plan.token}); ${result.detail ?? ''}`.trim(),
+  };
+}
+
+/**
+ * The seeder tells the plan's other members that it starts (best effort: one that misses the notice
+ * sees the announcement in GET /v1/bootstrap on its next cycle). Before its own etcd binds its client
+ * port: an etcd without quorum accepts connections and answers nothing, so every probe of it waits out
+ * its deadline, and the members would start that much later.
+ */
+async function noticeMembers(plan: BootstrapPlan, ctx: ExecuteContext): Promise<void> {
+  const announce = ctx.peers.announcePlanStart?.bind(ctx.peers);
+  if (announce === undefined) return;
+  const self = ctx.obs.self.instanceId;
+  const answers = await Promise.all(
+    plan.members
+      .filter((m) => m.instanceId !== self)
+      .map(async (m) => {
+        const peer = groupInstance(ctx, m.instanceId);
+        if (peer === undefined) return `${m.instanceId}: not in the group list`;
+        try {
+          const a = await announce(peer, { candidate: self, token: plan.token }, ctx.signal);
+          return `${m.instanceId}: ${a.accepted ? 'starts' : `refused (${a.reason})`}`;
+        } catch (err) {
+          return `${m.instanceId}: ${describeError(err)}`;
+        }
+      }),
+  );
+  ctx.logger.info({ answers }, 'told the members of the agreed initial cluster that it starts');
 }
 
 /**

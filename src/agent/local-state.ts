@@ -8,7 +8,8 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtcdSpotError } from '../core/errors.ts';
 import { isMemberId } from '../core/ids.ts';
-import type { LocalRecord } from '../core/observation.ts';
+import { parseBootstrapPlan } from '../core/bootstrap-plan.ts';
+import type { BootstrapPlan, LocalRecord } from '../core/observation.ts';
 
 export class LocalStateError extends EtcdSpotError {
   readonly path: string;
@@ -30,7 +31,7 @@ export function validateRecord(value: unknown): string[] {
     issues.push('clusterId: expected a non-empty string');
   if (v.memberId !== undefined && (typeof v.memberId !== 'string' || !isMemberId(v.memberId)))
     issues.push('memberId: expected 16 lowercase hex digits');
-  const timed = (key: 'left' | 'vote', textKey: 'reason' | 'candidate'): void => {
+  const timed = (key: 'left' | 'vote' | 'planStarted', textKey: 'reason' | 'candidate' | 'token'): void => {
     const o = v[key];
     if (o === undefined) return;
     if (typeof o !== 'object' || o === null) return void issues.push(`${key}: expected an object`);
@@ -41,6 +42,12 @@ export function validateRecord(value: unknown): string[] {
   };
   timed('left', 'reason');
   timed('vote', 'candidate');
+  timed('planStarted', 'token');
+  const vote = v.vote as Record<string, unknown> | undefined;
+  if (typeof vote === 'object' && vote !== null && vote.plan !== undefined) {
+    const plan = parseBootstrapPlan(vote.plan, 'vote.plan');
+    if (!plan.ok) issues.push(plan.error);
+  }
   return issues;
 }
 
@@ -145,6 +152,20 @@ function pick(r: LocalRecord): LocalRecord {
   if (r.clusterId !== undefined) out.clusterId = r.clusterId;
   if (r.memberId !== undefined) out.memberId = r.memberId;
   if (r.left !== undefined) out.left = { at: r.left.at, reason: r.left.reason };
-  if (r.vote !== undefined) out.vote = { candidate: r.vote.candidate, at: r.vote.at };
+  if (r.vote !== undefined)
+    out.vote = {
+      candidate: r.vote.candidate,
+      at: r.vote.at,
+      ...(r.vote.plan !== undefined ? { plan: pickPlan(r.vote.plan) } : {}),
+    };
+  if (r.planStarted !== undefined) out.planStarted = { token: r.planStarted.token, at: r.planStarted.at };
   return out;
+}
+
+function pickPlan(p: BootstrapPlan): BootstrapPlan {
+  return {
+    token: p.token,
+    instances: [...p.instances],
+    members: p.members.map((m) => ({ instanceId: m.instanceId, peerUrl: m.peerUrl })),
+  };
 }

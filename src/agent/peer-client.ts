@@ -6,7 +6,13 @@
 import { isIP } from 'node:net';
 import { EtcdSpotError, describeError } from '../core/errors.ts';
 import type { GroupInstanceView, PeerBootstrapView } from '../core/observation.ts';
-import type { PeerAgents, SharedGroupAnswer, SharedGroupList, VoteAnswer } from './types.ts';
+import type {
+  PeerAgents,
+  SharedGroupAnswer,
+  SharedGroupList,
+  StartNoticeAnswer,
+  VoteAnswer,
+} from './types.ts';
 import { withDeadline } from './deadline.ts';
 import { AUTH_HEADERS, signRequest, verifyResponse } from './peer-auth.ts';
 import { requestText } from '../adapters/local/https-get.ts';
@@ -118,6 +124,8 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
         if (typeof body.raftTerm === 'number' && Number.isSafeInteger(body.raftTerm) && body.raftTerm >= 0)
           view.raftTerm = body.raftTerm;
         if (typeof body.leaderId === 'string' && body.leaderId !== '') view.leaderId = body.leaderId;
+        if (typeof body.planStarted === 'string' && body.planStarted !== '')
+          view.planStarted = body.planStarted;
         const vote = body.vote;
         if (isObject(vote) && typeof vote.candidate === 'string' && typeof vote.at === 'number') {
           view.vote = { candidate: vote.candidate, at: vote.at };
@@ -172,12 +180,12 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
         : { ok: true, list };
     },
 
-    async requestVote(peer, candidate, desiredCapacity, signal): Promise<VoteAnswer> {
+    async requestVote(peer, request, signal): Promise<VoteAnswer> {
       let res: { status: number };
       let body: unknown;
       try {
         const url = `${base(peer)}/v1/bootstrap/vote`;
-        const payload = JSON.stringify({ candidate, desiredCapacity });
+        const payload = JSON.stringify(request);
         const answer = await requestText(url, {
           method: 'POST',
           headers: {
@@ -213,7 +221,47 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
           retryable: true,
         });
       }
-      return { granted: body.granted, reason: typeof body.reason === 'string' ? body.reason : '' };
+      const answer: VoteAnswer = {
+        granted: body.granted,
+        reason: typeof body.reason === 'string' ? body.reason : '',
+      };
+      if (body.granted && body.planAccepted === true) answer.planAccepted = true;
+      return answer;
+    },
+
+    async announcePlanStart(peer, notice, signal): Promise<StartNoticeAnswer> {
+      const url = `${base(peer)}/v1/bootstrap/started`;
+      const payload = JSON.stringify(notice);
+      let res: { status: number; text: string };
+      try {
+        res = await requestText(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...signRequest(opts.key, { method: 'POST', url, body: payload, now: opts.now() }),
+          },
+          body: payload,
+          signal: deadline(signal),
+          ...tlsInit(),
+        });
+      } catch (err) {
+        throw new EtcdSpotError(
+          `start notice to ${peer.id} (${peer.privateIp}) failed: ${describeError(err)}`,
+          { code: 'PEER_UNREACHABLE', retryable: true, cause: err },
+        );
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(res.text);
+      } catch {
+        body = undefined;
+      }
+      if (!isObject(body) || typeof body.accepted !== 'boolean')
+        throw new EtcdSpotError(`start notice to ${peer.id}: unexpected answer (HTTP ${res.status})`, {
+          code: 'PEER_MALFORMED',
+          retryable: true,
+        });
+      return { accepted: body.accepted, reason: typeof body.reason === 'string' ? body.reason : '' };
     },
   };
 }

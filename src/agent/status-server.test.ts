@@ -46,6 +46,8 @@ describe('status server', () => {
       clock,
       logger: recordingLogger(),
       voteTtlMs: 30_000,
+      maxVoters: 5,
+      self: () => ({ instanceId: 'i-2', peerUrl: 'http://127.0.0.12:2380' }),
       groupView: () => current.group,
       localFacts: async () => ({ hasData: opts.hasData ?? false }),
     });
@@ -54,7 +56,8 @@ describe('status server', () => {
       problem: () => opts.stateError,
       status: () => ({ cycle: 3 }),
       bootstrapView: async () => ({ instanceId: 'i-2', reachable: true, hasData: false }),
-      castVote: (c, capacity) => votes.cast(c, capacity),
+      castVote: (c, capacity, plan) => votes.cast(c, capacity, plan),
+      planStarted: (c, token) => votes.noteStarted(c, token),
     });
     /** A request as a peer agent sends it: signed for this agent's address. */
     const signed = (
@@ -270,12 +273,104 @@ describe('status server', () => {
       await assertNoVote(s);
     });
 
-    it('a body over 4 KiB gets 413 before anything is decided', async () => {
+    it('a body over 16 KiB gets 413 before anything is decided', async () => {
       const s = setup();
-      const res = await s.vote({ candidate: 'i-1', desiredCapacity: 3, pad: 'x'.repeat(10_000) });
+      const res = await s.vote({ candidate: 'i-1', desiredCapacity: 3, pad: 'x'.repeat(20_000) });
       assert.equal(res.status, 413);
       await assertNoVote(s);
     });
+  });
+
+  describe('a vote request with a plan (the whole group at once)', () => {
+    const plan = {
+      token: 'sig-1-i-1-1000',
+      instances: ['i-1', 'i-2', 'i-3'],
+      members: [
+        { instanceId: 'i-1', peerUrl: 'http://127.0.0.11:2380' },
+        { instanceId: 'i-2', peerUrl: 'http://127.0.0.12:2380' },
+        { instanceId: 'i-3', peerUrl: 'http://127.0.0.13:2380' },
+      ],
+    };
+    type PlanAnswer = Answer & { planAccepted?: boolean };
+
+    it('grants and records the plan before answering when the list is the plan’s', async () => {
+      const s = setup();
+      const res = await s.vote({ candidate: 'i-1', desiredCapacity: 3, plan });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as PlanAnswer;
+      assert.equal(body.granted, true, body.reason);
+      assert.equal(body.planAccepted, true, body.reason);
+      assert.deepEqual(JSON.parse(await readFile(s.store.path, 'utf8')), {
+        vote: { candidate: 'i-1', at: 1_000_000, plan },
+      });
+    });
+
+    it('grants one by one (no plan recorded) when its own list differs from the plan’s', async () => {
+      const s = setup();
+      s.current.group = {
+        ok: true,
+        fetchedAt: 0,
+        desiredCapacity: 3,
+        instances: [
+          { id: 'i-1', privateIp: '127.0.0.11' },
+          { id: 'i-2', privateIp: '127.0.0.12' },
+        ],
+      };
+      const body = (await (
+        await s.vote({ candidate: 'i-1', desiredCapacity: 3, plan })
+      ).json()) as PlanAnswer;
+      assert.equal(body.granted, true, body.reason);
+      assert.equal(body.planAccepted, undefined);
+      assert.match(body.reason, /one by one: .*my list of 2 lacks i-3/);
+      assert.deepEqual(JSON.parse(await readFile(s.store.path, 'utf8')), {
+        vote: { candidate: 'i-1', at: 1_000_000 },
+      });
+    });
+
+    it('the seeder’s start notice: accepted for the recorded plan (the start is stored before answering), refused otherwise', async () => {
+      const s = setup();
+      await s.vote({ candidate: 'i-1', desiredCapacity: 3, plan });
+      const notice = (body: unknown) =>
+        s.signed('/v1/bootstrap/started', { method: 'POST', body: JSON.stringify(body) }).send();
+      const wrong = await notice({ candidate: 'i-1', token: 'sig-1-i-1-999' });
+      assert.equal(wrong.status, 200);
+      assert.equal(((await wrong.json()) as { accepted: boolean }).accepted, false);
+      assert.equal(JSON.parse(await readFile(s.store.path, 'utf8')).planStarted, undefined);
+      const right = (await (await notice({ candidate: 'i-1', token: plan.token })).json()) as {
+        accepted: boolean;
+        reason: string;
+      };
+      assert.equal(right.accepted, true, right.reason);
+      assert.deepEqual(JSON.parse(await readFile(s.store.path, 'utf8')).planStarted, {
+        token: plan.token,
+        at: 1_000_000,
+      });
+      assert.equal((await notice({ candidate: 'i 1', token: plan.token })).status, 400);
+      // Unsigned: 401, like every /v1 route.
+      const unsigned = await s.app.request('/v1/bootstrap/started', {
+        method: 'POST',
+        body: JSON.stringify({ candidate: 'i-1', token: plan.token }),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(unsigned.status, 401);
+    });
+
+    for (const [field, bad] of [
+      ['plan.token', { ...plan, token: '' }],
+      ['plan.instances[1]', { ...plan, instances: ['i-1', 'i 2', 'i-3'] }],
+      ['plan.members[0].peerUrl', { ...plan, members: [{ instanceId: 'i-1', peerUrl: 'ftp://x' }] }],
+      ['plan', 'i-1,i-2,i-3'],
+    ] as const) {
+      it(`a malformed plan is a 400 naming ${field}, and no vote`, async () => {
+        const s = setup();
+        const res = await s.vote({ candidate: 'i-1', desiredCapacity: 3, plan: bad });
+        assert.equal(res.status, 400);
+        const body = (await res.json()) as Answer;
+        assert.equal(body.granted, false);
+        assert.ok(body.reason.startsWith(`${field}:`), body.reason);
+        await assert.rejects(readFile(s.store.path, 'utf8'), /ENOENT/);
+      });
+    }
   });
 
   it('listens on a concrete loopback address only', async () => {

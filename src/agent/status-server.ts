@@ -8,9 +8,12 @@
  * - `GET /metrics` — Prometheus text (docs/metrics.md), open like /healthz: scrapers cannot sign, and
  *   the server listens on the private IP only; `agent.metrics: false` turns it off (404);
  * - `GET /v1/status` — self, the last plan with its reasons, the last observation summary, cycle count;
- * - `GET /v1/bootstrap` — this agent's PeerBootstrapView (used by peers while no cluster answers);
- * - `POST /v1/bootstrap/vote {candidate, desiredCapacity}` — a bootstrap vote; a granted vote is stored
- *   before answering;
+ * - `GET /v1/bootstrap` — this agent's PeerBootstrapView (used by peers while no cluster answers; with
+ *   `planStarted`, the token of the agreed initial cluster it started on);
+ * - `POST /v1/bootstrap/vote {candidate, desiredCapacity, plan?}` — a bootstrap vote; a granted vote (with
+ *   the plan, when accepted: `planAccepted`) is stored before answering.
+ * - `POST /v1/bootstrap/started {candidate, token}` — the seeder's start notice for the plan recorded
+ *   with our vote (the member records its start before answering and starts at once);
  * - `GET /v1/group` — the group list this agent last fetched from the cloud itself ({@link SharedGroupList},
  *   404 before it has one), with the answer signed for the request (`x-etcd-spot-response-signature`):
  *   calm followers read it instead of asking the cloud.
@@ -24,11 +27,12 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { describeError } from '../core/errors.ts';
-import type { PeerBootstrapView } from '../core/observation.ts';
+import { parseBootstrapPlan } from '../core/bootstrap-plan.ts';
+import type { BootstrapPlan, PeerBootstrapView } from '../core/observation.ts';
 import type { MetricsExposition } from '../ports/metrics.ts';
 import { AUTH_HEADERS } from './peer-auth.ts';
 import type { PeerAuthVerifier } from './peer-auth.ts';
-import type { SharedGroupList, VoteAnswer } from './types.ts';
+import type { SharedGroupList, StartNoticeAnswer, VoteAnswer } from './types.ts';
 
 export interface StatusAppDeps {
   /** JSON for GET /v1/status. */
@@ -38,7 +42,13 @@ export interface StatusAppDeps {
   /** Why the agent is not healthy although its loop runs (e.g. an unreadable state file). */
   problem?: () => string | undefined;
   bootstrapView: () => Promise<PeerBootstrapView>;
-  castVote: (candidate: string, desiredCapacity: number | undefined) => Promise<VoteAnswer>;
+  castVote: (
+    candidate: string,
+    desiredCapacity: number | undefined,
+    plan?: BootstrapPlan,
+  ) => Promise<VoteAnswer>;
+  /** The seeder's start notice for the plan recorded with our vote; without it, the route is not served. */
+  planStarted?: (candidate: string, token: string) => Promise<StartNoticeAnswer>;
   /** Checks that a request comes from a peer agent (and signs the answers peers act on). */
   auth: Pick<PeerAuthVerifier, 'verify'> & Partial<Pick<PeerAuthVerifier, 'signResponse'>>;
   /**
@@ -53,8 +63,11 @@ export interface StatusAppDeps {
 }
 
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,128}$/;
-/** A vote request is a few dozen bytes; nothing under /v1 takes more than this. */
-const MAX_BODY_BYTES = 4096;
+/**
+ * A vote request is a few dozen bytes, a few KiB with a plan (at most 64 instances, ids of up to 128
+ * characters); nothing under /v1 takes more than this.
+ */
+const MAX_BODY_BYTES = 16_384;
 
 export function createStatusApp(deps: StatusAppDeps): Hono {
   const app = new Hono();
@@ -148,8 +161,38 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     ) {
       return c.json({ granted: false, reason: 'desiredCapacity: expected a positive integer' }, 400);
     }
-    return c.json(await deps.castVote(candidate, desiredCapacity));
+    let plan: BootstrapPlan | undefined;
+    if (fields.plan !== undefined) {
+      const parsed = parseBootstrapPlan(fields.plan);
+      if (!parsed.ok) return c.json({ granted: false, reason: parsed.error }, 400);
+      plan = parsed.plan;
+    }
+    return c.json(await deps.castVote(candidate, desiredCapacity, plan));
   });
+  const { planStarted } = deps;
+  if (planStarted !== undefined) {
+    app.post('/v1/bootstrap/started', async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        return c.json(
+          {
+            accepted: false,
+            reason: 'expected a JSON body {"candidate": "<instance id>", "token": "<token>"}',
+          },
+          400,
+        );
+      }
+      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const { candidate, token } = fields;
+      if (typeof candidate !== 'string' || !INSTANCE_ID.test(candidate))
+        return c.json({ accepted: false, reason: 'candidate: expected an instance id' }, 400);
+      if (typeof token !== 'string' || token === '' || token.length > 1024)
+        return c.json({ accepted: false, reason: 'token: expected a non-empty string' }, 400);
+      return c.json(await planStarted(candidate, token));
+    });
+  }
   app.onError((err, c) => c.json({ error: describeError(err) }, 500));
   return app;
 }

@@ -1,5 +1,5 @@
 /** Settings and in-memory state shared by the agent's parts (observe, execute, status server). */
-import type { GroupInstanceView, PeerBootstrapView, VoteTally } from '../core/observation.ts';
+import type { BootstrapPlan, GroupInstanceView, PeerBootstrapView, VoteTally } from '../core/observation.ts';
 import type { Policy } from '../core/policy.ts';
 import type { InstanceId } from '../core/ids.ts';
 
@@ -55,6 +55,23 @@ export function newAgentMemory(): AgentMemory {
 export interface VoteAnswer {
   granted: boolean;
   reason: string;
+  /** Granted and the request's plan recorded with the vote (absent from an agent that predates plans). */
+  planAccepted?: boolean;
+}
+
+/** A plan member's answer to the seeder's start notice (POST /v1/bootstrap/started). */
+export interface StartNoticeAnswer {
+  accepted: boolean;
+  reason: string;
+}
+
+/** What a vote request asks (POST /v1/bootstrap/vote's body). */
+export interface VoteRequestBody {
+  candidate: InstanceId;
+  /** The desired capacity the candidate counts its majority over. */
+  desiredCapacity: number;
+  /** The whole group at once: the agreed initial cluster the voter may record with its vote. */
+  plan?: BootstrapPlan;
 }
 
 /**
@@ -85,13 +102,20 @@ export type SharedGroupAnswer = { ok: true; list: SharedGroupList } | { ok: fals
 export interface PeerAgents {
   /** GET /v1/bootstrap. Never throws: an unreachable peer is `{ reachable: false }`. */
   bootstrapView(peer: GroupInstanceView, signal?: AbortSignal): Promise<PeerBootstrapView>;
-  /** POST /v1/bootstrap/vote. Throws when the peer cannot be reached or answers nonsense. */
-  requestVote(
+  /**
+   * POST /v1/bootstrap/vote. Throws when the peer cannot be reached (code PEER_UNREACHABLE) or answers
+   * nonsense.
+   */
+  requestVote(peer: GroupInstanceView, request: VoteRequestBody, signal?: AbortSignal): Promise<VoteAnswer>;
+  /**
+   * POST /v1/bootstrap/started: tells a member of the plan that the seeder started it, so it starts at
+   * once (it checks the plan against its own record). Throws when the peer cannot be reached.
+   */
+  announcePlanStart?(
     peer: GroupInstanceView,
-    candidate: InstanceId,
-    desiredCapacity: number,
+    notice: { candidate: InstanceId; token: string },
     signal?: AbortSignal,
-  ): Promise<VoteAnswer>;
+  ): Promise<StartNoticeAnswer>;
   /**
    * GET /v1/group with a signed request, checking the answer's signature and shape. Never throws: an
    * unreachable peer, an unsigned or badly signed answer, or one from another agent is `{ ok: false }`.

@@ -387,6 +387,14 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
     clock,
     logger: logger.child({ component: 'vote' }),
     voteTtlMs: settings.policy.voteTtlMs,
+    maxVoters: settings.policy.maxVoters,
+    // Before the agent's first observation, from the instance metadata (cached once read).
+    self: async () => {
+      const s =
+        observer.self() ??
+        (await observer.observeSelf(AbortSignal.timeout(settings.cloudTimeoutMs)).catch(() => undefined));
+      return s === undefined ? undefined : { instanceId: s.instanceId, peerUrl: s.peerUrl };
+    },
     // Before the agent's first observation, a vote request asks the group itself (the seeder may be quicker).
     groupView: async (): Promise<GroupView | undefined> => {
       const seen = observer.groupView();
@@ -498,7 +506,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
       ready: readinessNow,
       ...(exposition !== undefined ? { metrics: exposition } : {}),
       bootstrapView: () => agent.bootstrapView(),
-      castVote: (c, capacity) => agent.castVote(c, capacity),
+      castVote: (c, capacity, plan) => agent.castVote(c, capacity, plan),
+      planStarted: (c, token) => agent.notePlanStart(c, token),
       groupList: () => observer.sharedGroupList(),
     });
     server = await startStatusServer({

@@ -4,6 +4,7 @@
  * agent re-observes before planning again.
  */
 import type { InstanceId, MemberId } from './ids.ts';
+import type { BootstrapPlan } from './observation.ts';
 
 export type RemoveWhy =
   | 'self-leave' // termination notice for self
@@ -16,11 +17,24 @@ export type Action =
   | { kind: 'wait'; reason: string }
   /**
    * Collect bootstrap votes from the peers in `from` (self included). `desiredCapacity` is the group
-   * size the majority is counted over: every voter checks it against its own reading.
+   * size the majority is counted over: every voter checks it against its own reading. With `plan` (the
+   * list holds the whole group), each voter may also accept to start as one of its initial members;
+   * the executor makes `plan.token` final (etcd.clusterToken prefix) before sending it.
    */
-  | { kind: 'collect-votes'; from: InstanceId[]; desiredCapacity: number; reason: string }
-  /** Start a brand-new single-member cluster with self as its only member. */
-  | { kind: 'bootstrap'; token: string; reason: string }
+  | {
+      kind: 'collect-votes';
+      from: InstanceId[];
+      desiredCapacity: number;
+      plan?: BootstrapPlan;
+      reason: string;
+    }
+  /**
+   * Start a brand-new cluster: without `plan`, self as its only member (the one-by-one path; the token
+   * gets the etcd.clusterToken prefix); with `plan`, as one of the plan's initial members, with exactly
+   * its `--initial-cluster` and token (the seeder once the whole group agreed, then every voter that
+   * recorded the plan; `token` is then `plan.token`).
+   */
+  | { kind: 'bootstrap'; token: string; plan?: BootstrapPlan; reason: string }
   /** Start the local etcd on its existing data (or as a freshly added member: `initialCluster` from the member list). */
   | {
       kind: 'start-etcd';

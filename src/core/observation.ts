@@ -110,8 +110,34 @@ export interface LocalRecord {
   memberId?: MemberId;
   /** Set when self left the cluster on a termination notice: a reboot must wipe and rejoin. */
   left?: { at: number; reason: string };
-  /** Bootstrap vote this instance granted (see docs/design.md "Bootstrap"). */
-  vote?: { candidate: InstanceId; at: number };
+  /**
+   * Bootstrap vote this instance granted (see docs/design.md "Bootstrap"), with the seeder's plan when
+   * the vote accepted it (the whole group at once, row C4): replaced by every later grant.
+   */
+  vote?: { candidate: InstanceId; at: number; plan?: BootstrapPlan };
+  /**
+   * Set (durably, before etcd starts) when this instance starts etcd `new` on the recorded plan with
+   * this token; announced in GET /v1/bootstrap so the plan's other members start too. Cleared by a wipe.
+   */
+  planStarted?: { token: string; at: number };
+}
+
+/**
+ * The fast bootstrap's agreed initial cluster (docs/design.md row C4, "the whole group at once"): the
+ * seeder proposes it with its vote request when its list holds exactly the desired capacity D; a voter
+ * records it with its vote only if its own list is the same set. Every member starts etcd `new` with
+ * exactly this `--initial-cluster` and token, so all compute one cluster id.
+ */
+export interface BootstrapPlan {
+  /** The final `--initial-cluster-token` (etcd.clusterToken prefix included): unique per vote round. */
+  token: string;
+  /** Every instance of the group the seeder listed, sorted: exactly D of them. */
+  instances: InstanceId[];
+  /**
+   * The initial voters, sorted: the lowest `largestOddAtMost(min(D, maxVoters))` instances (the seeder
+   * first), each named after its instance id. The other instances join as learners afterwards.
+   */
+  members: { instanceId: InstanceId; peerUrl: string }[];
 }
 
 export interface LocalView {
@@ -141,6 +167,8 @@ export interface PeerBootstrapView {
   /** The peer runs etcd as a member of a cluster (it answered with a cluster id). */
   clusterId?: string;
   vote?: { candidate: InstanceId; at: number };
+  /** The token of the agreed initial cluster the peer started etcd on (LocalRecord.planStarted), if any. */
+  planStarted?: string;
   /**
    * The peer's local etcd as its own Maintenance.Status says, when it runs and answers: member id, raft
    * (commit) index and term. Quorum-loss recovery compares survivors by these (src/core/recovery.ts);
@@ -184,6 +212,14 @@ export interface VoteTally {
   requestedAt: number;
   granted: InstanceId[];
   refused: { instanceId: InstanceId; reason: string }[];
+  /** The plan sent with this round (the whole group at once), as sent: its token is final. */
+  plan?: BootstrapPlan;
+  /** Voters that granted AND recorded `plan` with their vote. */
+  planAccepted?: InstanceId[];
+  /** Instances whose agent could not be reached this round (refused for want of an answer). */
+  noAnswer?: InstanceId[];
+  /** When the first round of this series of fresh rounds was asked (the wait for the whole group runs from it). */
+  since?: number;
 }
 
 export interface Observation {

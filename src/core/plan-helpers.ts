@@ -280,7 +280,10 @@ export function membersWithRunningInstance(
 
 /**
  * `initialCluster` for `start-etcd`: every started member under its name, self's own unstarted member
- * under self's instance id (the name it is about to publish); other unstarted members are left out.
+ * under self's instance id (the name it is about to publish), and every other unstarted member as
+ * `unstarted-<id>`: etcd refuses an `existing` start whose `--initial-cluster` does not list every
+ * member ("member count is unequal"; it matches them by peer URL), and after a start of the whole
+ * group at once several members of the plan may still be unstarted.
  */
 export function initialClusterFor(
   members: readonly MemberView[],
@@ -292,7 +295,7 @@ export function initialClusterFor(
     const peerUrl = m.peerUrls[0];
     if (peerUrl === undefined) continue;
     if (m === selfMember) out.push({ name: m.name === '' ? self.instanceId : m.name, peerUrl });
-    else if (!isUnstarted(m)) out.push({ name: m.name, peerUrl });
+    else out.push({ name: isUnstarted(m) ? `unstarted-${m.id}` : m.name, peerUrl });
   }
   return out;
 }

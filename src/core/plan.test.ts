@@ -5,7 +5,13 @@ import { plausibleGroup, seederOf } from './plan-helpers.ts';
 import { DEFAULT_POLICY } from './policy.ts';
 import type { Policy } from './policy.ts';
 import type { Action } from './actions.ts';
-import type { NoticeView, Observation } from './observation.ts';
+import type {
+  BootstrapPlan,
+  LocalRecord,
+  NoticeView,
+  Observation,
+  PeerBootstrapView,
+} from './observation.ts';
 import {
   anObservation,
   ipOf,
@@ -750,6 +756,184 @@ describe('C. no cluster answers', () => {
   test('a stale tally is collected again, never used to bootstrap', () => {
     const a = first(lonely().withVotes({ granted: ['i-1', 'i-2', 'i-3'], ago: policy.voteTtlMs / 2 }));
     expectKind(a, 'collect-votes');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+describe("C4'. the whole group at once (an agreed plan)", () => {
+  const ids3 = ['i-1', 'i-2', 'i-3'];
+  const planOf = (token = `i-1-i-1-${NOW - 1000}`): BootstrapPlan => ({
+    token,
+    instances: ids3,
+    members: ids3.map((i) => ({ instanceId: i, peerUrl: `http://${ipOf(i)}:2380` })),
+  });
+  const PLAN = planOf();
+  const seeder = (): ObservationBuilder =>
+    anObservation().withSelf('i-1').withGroup(ids3, { desiredCapacity: 3 }).clusterUnreachable();
+  /** The seeder after a round in which everyone granted and recorded PLAN (self included). */
+  const agreedRound = (over: Parameters<ObservationBuilder['withVotes']>[0] = { granted: ids3 }) =>
+    seeder()
+      .withRecord({ vote: { candidate: 'i-1', at: NOW - 1000, plan: PLAN } })
+      .withVotes({ plan: PLAN, planAccepted: ids3, ...over });
+  const newest = { name: 'snap-9', revision: 90, takenAt: NOW - 60_000 };
+
+  test('the seeder proposes one initial cluster of the whole group with its votes when its list holds D instances', () => {
+    const a = expectKind(first(seeder()), 'collect-votes');
+    assert.deepEqual(a.plan, planOf(`i-1-i-1-${NOW}`));
+    assert.match(a.reason, /with one initial cluster of 3 for the whole group/);
+  });
+
+  test('no plan with a partial list, nor when a snapshot store holds a snapshot (restored instead, row C5)', () => {
+    const partial = expectKind(
+      first(
+        anObservation()
+          .withSelf('i-1')
+          .withGroup(['i-1', 'i-2'], { desiredCapacity: 3 })
+          .clusterUnreachable(),
+      ),
+      'collect-votes',
+    );
+    assert.equal(partial.plan, undefined);
+    assert.match(partial.reason, /one by one: the list holds 2 of the 3 instances/);
+    const b = seeder().build();
+    b.snapshot = { ok: true, newest };
+    const withSnap = planMembership(b, policy, NOW)[0]!;
+    assert.equal(expectKind(withSnap, 'collect-votes').plan, undefined);
+  });
+
+  test('every instance granted and recorded the plan → the seeder starts all of it at once', () => {
+    const a = expectKind(first(agreedRound()), 'bootstrap');
+    assert.deepEqual(a.plan, PLAN);
+    assert.equal(a.token, PLAN.token);
+    assert.match(
+      a.reason,
+      /all 3 instances of the desired capacity granted their vote and recorded the plan: starting its 3 initial members at once/,
+    );
+  });
+
+  test('NOT at once: one instance granted without recording the plan → bootstraps alone at once (one by one)', () => {
+    const a = expectKind(first(agreedRound({ granted: ids3, planAccepted: ['i-1', 'i-2'] })), 'bootstrap');
+    assert.equal(a.plan, undefined);
+    assert.equal(a.token, `i-1-i-1-${NOW}`);
+    assert.match(a.reason, /one by one \(not the whole group at once: i-3 \(granted, plan not recorded\)\)/);
+  });
+
+  test('NOT at once: the seeder’s own record lacks the plan → one by one', () => {
+    const b = seeder()
+      .withRecord({ vote: { candidate: 'i-1', at: NOW - 1000 } })
+      .withVotes({ granted: ids3, plan: PLAN, planAccepted: ids3 });
+    const a = expectKind(first(b), 'bootstrap');
+    assert.equal(a.plan, undefined);
+    assert.match(a.reason, /my own record does not hold the plan/);
+  });
+
+  test('an agent that did not answer yet is asked again (no bootstrap alone) within fullGroupWaitMs, then one by one', () => {
+    const silent = {
+      granted: ['i-1', 'i-2'],
+      planAccepted: ['i-1', 'i-2'],
+      refused: [{ instanceId: 'i-3', reason: 'vote request to i-3 failed: connect ECONNREFUSED' }],
+      noAnswer: ['i-3'],
+    };
+    const again = expectKind(first(agreedRound({ ...silent, sinceAgo: 3000 })), 'collect-votes');
+    assert.ok(again.plan !== undefined, 'asked again with a plan');
+    assert.match(again.reason, /1 of the whole group did not answer yet/);
+    const late = expectKind(first(agreedRound({ ...silent, sinceAgo: policy.fullGroupWaitMs })), 'bootstrap');
+    assert.equal(late.plan, undefined);
+    assert.match(late.reason, /2 of 3 instances granted their vote .*no answer from i-3 within 10s/);
+  });
+
+  test('a snapshot seen at the decision turns the start at once into the restore (row C5), never a plan', () => {
+    const b = agreedRound().build();
+    b.snapshot = { ok: true, newest };
+    const a = expectKind(planMembership(b, policy, NOW)[0]!, 'restore-snapshot');
+    assert.equal(a.snapshot, 'snap-9');
+  });
+
+  describe('a voter holding the plan', () => {
+    const voterB = (rec: LocalRecord, peers: PeerBootstrapView[]): ObservationBuilder =>
+      anObservation()
+        .withSelf('i-2')
+        .withGroup(ids3, { desiredCapacity: 3 })
+        .clusterUnreachable()
+        .withRecord(rec)
+        .withPeers(peers);
+    const started: PeerBootstrapView = {
+      instanceId: 'i-1',
+      reachable: true,
+      hasData: true,
+      planStarted: PLAN.token,
+    };
+    const voted = (at = NOW - 1000, plan = PLAN): LocalRecord => ({ vote: { candidate: 'i-1', at, plan } });
+
+    test('starts etcd new on the plan once a member announced the same token, although that peer has data', () => {
+      const a = expectKind(first(voterB(voted(), [started])), 'bootstrap');
+      assert.deepEqual(a.plan, PLAN);
+      assert.match(a.reason, /i-1 started the agreed initial cluster of 3/);
+    });
+
+    test('a snapshot store holding a snapshot does not turn the voter’s start into a restore (that would be a second cluster)', () => {
+      const b = voterB(voted(), [started]).build();
+      b.snapshot = { ok: true, newest };
+      expectKind(planMembership(b, policy, NOW)[0]!, 'bootstrap');
+    });
+
+    for (const [what, rec, peers, re] of [
+      [
+        'its vote expired',
+        voted(NOW - policy.voteTtlMs),
+        [started],
+        /peer i-1 has local data; waiting for it \(my vote for i-1 expired/,
+      ],
+      [
+        'the announced token is another round’s',
+        voted(),
+        [{ ...started, planStarted: 'i-1-i-1-1' }],
+        /no member of .* has started it yet/,
+      ],
+      [
+        'it recorded no plan',
+        { vote: { candidate: 'i-1', at: NOW - 1000 } },
+        [started],
+        /peer i-1 has local data; waiting for it$/,
+      ],
+      [
+        'nobody announced',
+        voted(),
+        [{ instanceId: 'i-1', reachable: true }],
+        /waiting for seeder i-1 .*no member of .* has started it yet/,
+      ],
+    ] as [string, LocalRecord, PeerBootstrapView[], RegExp][]) {
+      test(`NOT started when ${what}`, () => {
+        const a = expectKind(first(voterB(rec, peers)), 'wait');
+        assert.match(a.reason, re);
+      });
+    }
+
+    test('NOT started with the state file unreadable', () => {
+      const a = first(voterB(voted(), [started]).withLocal({ recordError: 'bad JSON' }));
+      expectKind(a, 'wait');
+      assert.match(a.reason, /^refusing bootstrap/);
+    });
+
+    test('a plan member that never started joins through D2 once the others have a quorum, listing every unstarted member', () => {
+      const b = anObservation()
+        .withSelf('i-4')
+        .withGroup(['i-1', 'i-2', 'i-3', 'i-4', 'i-5'], { desiredCapacity: 5 })
+        .withMembers([
+          voter('i-1'),
+          voter('i-2'),
+          voter('i-3'),
+          { instance: 'i-4', unstartedFor: 3000 },
+          { instance: 'i-5', unstartedFor: 3000 },
+        ])
+        .withRecord({ vote: { candidate: 'i-1', at: NOW - 2 * policy.voteTtlMs } });
+      const a = expectKind(first(b), 'start-etcd');
+      assert.deepEqual(
+        a.initialCluster.map((m) => m.name),
+        ['i-1', 'i-2', 'i-3', 'i-4', `unstarted-${memberIdOf('i-5')}`],
+      );
+    });
   });
 });
 
@@ -1680,7 +1864,7 @@ describe('scaling stories', () => {
 // ---------------------------------------------------------------------------------------------------
 
 describe('helpers', () => {
-  test('initialClusterFor names self’s unstarted member after self and skips other unstarted members', () => {
+  test('initialClusterFor names self’s unstarted member after self and lists other unstarted members too (etcd refuses an existing start that lacks one: "member count is unequal")', () => {
     const obs = anObservation()
       .withSelf('i-4')
       .withMembers([voter('i-1'), unstartedLearner('i-4', 10), { instance: 'i-9', unstartedFor: 10 }])
@@ -1689,6 +1873,7 @@ describe('helpers', () => {
     assert.deepEqual(initialClusterFor(obs.cluster.reachable ? obs.cluster.members : [], obs.self), [
       { name: 'i-1', peerUrl: `http://${ipOf('i-1')}:2380` },
       { name: 'i-4', peerUrl: `http://${ipOf('i-4')}:2380` },
+      { name: `unstarted-${memberIdOf('i-9')}`, peerUrl: `http://${ipOf('i-9')}:2380` },
     ]);
   });
 

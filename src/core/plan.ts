@@ -53,6 +53,8 @@ import {
 import { canJoinWithVersion, learnerLimit } from './etcd-version.ts';
 import { planPeriodicSnapshot, snapshotBeforeRemoval } from './snapshot-policy.ts';
 import { planQuorumLoss, withSnapshotRestore } from './recovery.ts';
+import { proposePlan, snapshotProblem } from './bootstrap-plan.ts';
+import { recordedPlanToStart, wholeGroupAgreed } from './vote.ts';
 
 export { initialClusterFor } from './plan-helpers.ts';
 
@@ -378,9 +380,28 @@ function rowC(ctx: Ctx): Action[] | undefined {
     return [wait(`${none}; etcd was started without data yet, waiting for it to answer`)];
   const serving = selfMayJoin(ctx.obs);
   if (!serving.ok) return [wait(`${none}; not bootstrapping: ${serving.reason}`)];
+  // C4'. The whole group at once: a member of the plan it recorded with its vote starts once another
+  // member announced its start (the seeder first), before "a peer has data": the seeder now has some.
+  const onPlan = recordedPlanToStart({
+    record: local.record,
+    peers: ctx.obs.peers,
+    self: self.instanceId,
+    now: ctx.now,
+    voteTtlMs: ctx.policy.voteTtlMs,
+  });
+  if (onPlan?.start === true)
+    return [
+      backedOff(ctx, {
+        kind: 'bootstrap',
+        token: onPlan.plan.token,
+        plan: onPlan.plan,
+        reason: `${none}; ${onPlan.reason}`,
+      }),
+    ];
+  const planNote = onPlan === undefined ? '' : ` (${onPlan.reason})`;
   const group = ctx.group;
   if (group === undefined)
-    return [wait(`${none} and ${ctx.groupProblem}; not bootstrapping on an uncertain list`)];
+    return [wait(`${none} and ${ctx.groupProblem}; not bootstrapping on an uncertain list${planNote}`)];
   const withData = (ctx.obs.peers ?? []).find(
     (p) => p.hasData === true || (p.clusterId !== undefined && p.clusterId !== ''),
   );
@@ -389,13 +410,13 @@ function rowC(ctx: Ctx): Action[] | undefined {
       withData.clusterId !== undefined && withData.clusterId !== ''
         ? `cluster ${withData.clusterId}`
         : 'local data';
-    return [wait(`${none}; peer ${withData.instanceId} has ${what}; waiting for it`)];
+    return [wait(`${none}; peer ${withData.instanceId} has ${what}; waiting for it${planNote}`)];
   }
   const seeder = seederOf(group.instances);
   if (seeder !== self.instanceId)
     return [
       wait(
-        `${none}; waiting for seeder ${seeder} (the lowest instance id of ${group.instances.length}) to bootstrap`,
+        `${none}; waiting for seeder ${seeder} (the lowest instance id of ${group.instances.length}) to bootstrap${planNote}`,
       ),
     ];
 
@@ -420,14 +441,59 @@ function rowC(ctx: Ctx): Action[] | undefined {
   const bootstrapReason = (granted: number): string =>
     `${none}; self ${self.instanceId} is the seeder and ${granted} of ${capacity} instances granted their vote (≥ ${need} needed)`;
   const token = `${group.groupId ?? ids[0]}-${seeder}-${ctx.now}`;
+  // C4'. With the whole group in the list, the votes carry one agreed initial cluster.
+  const emptyOrder = ctx.obs.recovery?.order?.empty === true;
+  const proposal = proposePlan({
+    instances: group.instances,
+    desiredCapacity: desired,
+    selfPeerUrl: self.peerUrl,
+    maxVoters: ctx.policy.maxVoters,
+    token,
+    snapshot: ctx.obs.snapshot,
+    emptyOrder,
+  });
+  const collect = (reason: string): Action => ({
+    kind: 'collect-votes',
+    from: ids,
+    desiredCapacity: desired,
+    ...(proposal.ok ? { plan: proposal.plan } : {}),
+    reason: `${reason}${proposal.ok ? `, with one initial cluster of ${proposal.plan.members.length} for the whole group` : `; one by one: ${proposal.reason}`}`,
+  });
   const tally = ctx.obs.votes;
   const age = tally === undefined ? undefined : ctx.now - tally.requestedAt;
   const fresh = tally !== undefined && age !== undefined && age >= 0 && age < ctx.policy.voteTtlMs / 2;
   if (tally !== undefined && fresh) {
     const inGroup = new Set(ids);
     const granted = [...new Set(tally.granted)].filter((id) => inGroup.has(id));
+    const whole = wholeGroupAgreed({
+      tally,
+      record: local.record,
+      self: self.instanceId,
+      now: ctx.now,
+      voteTtlMs: ctx.policy.voteTtlMs,
+      fullGroupWaitMs: ctx.policy.fullGroupWaitMs,
+    });
+    const snapBlock = snapshotProblem(ctx.obs.snapshot, emptyOrder);
+    if (whole?.kind === 'start' && snapBlock === undefined) {
+      return [
+        backedOff(ctx, {
+          kind: 'bootstrap',
+          token: whole.plan.token,
+          plan: whole.plan,
+          reason: `${none}; self ${self.instanceId} is the seeder and ${whole.reason}: starting its ${whole.plan.members.length} initial members at once`,
+        }),
+      ];
+    }
+    if (whole?.kind === 'ask-again' && snapBlock === undefined)
+      return [collect(`${none}; asking again for bootstrap votes: ${whole.reason}`)];
+    const notAll =
+      whole === undefined
+        ? ''
+        : `; one by one (${snapBlock ?? (whole.kind === 'start' ? '' : whole.reason)})`;
     if (granted.includes(self.instanceId) && granted.length >= need) {
-      return [backedOff(ctx, { kind: 'bootstrap', token, reason: bootstrapReason(granted.length) })];
+      return [
+        backedOff(ctx, { kind: 'bootstrap', token, reason: `${bootstrapReason(granted.length)}${notAll}` }),
+      ];
     }
     const answered = new Set([...tally.granted, ...tally.refused.map((r) => r.instanceId)]);
     const silent = ids.filter((id) => !answered.has(id));
@@ -442,22 +508,14 @@ function rowC(ctx: Ctx): Action[] | undefined {
       return [wait(`${none}; bootstrap vote failed: ${status}; asking again in ${formatDuration(retryIn)}`)];
     }
     return [
-      {
-        kind: 'collect-votes',
-        from: ids,
-        desiredCapacity: desired,
-        reason: `${none}; asking again for bootstrap votes (last round: ${status})`,
-      },
+      collect(`${none}; asking again for bootstrap votes (last round: ${status})`),
       { kind: 'bootstrap', token, reason: bootstrapReason(need) },
     ];
   }
   return [
-    {
-      kind: 'collect-votes',
-      from: ids,
-      desiredCapacity: desired,
-      reason: `${none}; self ${self.instanceId} is the lowest instance id of ${ids.length}: asking for bootstrap votes (${need} of ${capacity} needed)`,
-    },
+    collect(
+      `${none}; self ${self.instanceId} is the lowest instance id of ${ids.length}: asking for bootstrap votes (${need} of ${capacity} needed)`,
+    ),
     { kind: 'bootstrap', token, reason: bootstrapReason(need) },
   ];
 }
@@ -853,7 +911,9 @@ function headline(a: Action): string {
     case 'collect-votes':
       return `collect-votes from ${a.from.join(', ')}`;
     case 'bootstrap':
-      return `bootstrap ${a.token}`;
+      return a.plan === undefined
+        ? `bootstrap ${a.token}`
+        : `bootstrap ${a.token} [${a.plan.members.map((m) => `${m.instanceId}=${m.peerUrl}`).join(',')}]`;
     case 'start-etcd':
       return `start-etcd ${a.state}${a.initialCluster.length > 0 ? ` [${a.initialCluster.map((m) => `${m.name}=${m.peerUrl}`).join(',')}]` : ''}`;
     default:

@@ -31,6 +31,11 @@ export interface Policy {
   leaveOnRebalance: boolean;
   /** A bootstrap vote is valid this long after it was granted. */
   voteTtlMs: number;
+  /**
+   * How long the seeder keeps asking, when its list holds the whole group (D instances) and only some
+   * agents did not answer yet, before it gives up seeding them all at once and bootstraps alone (row C4).
+   */
+  fullGroupWaitMs: number;
   /** A learner whose raft index is within this many entries of the leader's counts as caught up. */
   catchUpEntries: number;
   /**
@@ -53,6 +58,7 @@ export const DEFAULT_POLICY: Policy = {
   replacementWaitMs: 15_000,
   leaveOnRebalance: false,
   voteTtlMs: 30_000,
+  fullGroupWaitMs: 10_000,
   catchUpEntries: 1000,
   recoveryMode: 'auto',
   noLeaderForMs: 10_000,

@@ -324,7 +324,10 @@ export function planQuorumLoss(
  */
 export function withSnapshotRestore(obs: Observation, actions: Action[]): Action[] {
   return actions.map((a) => {
-    if (a.kind !== 'bootstrap') return a;
+    // A start on an agreed plan (the whole group at once) is never turned into a restore: the seeder
+    // proposed and started it only when no snapshot needed restoring (bootstrap-plan.ts
+    // snapshotProblem), and a voter restoring alone would found a second cluster.
+    if (a.kind !== 'bootstrap' || a.plan !== undefined) return a;
     const snap = obs.snapshot;
     if (snap === undefined) return a;
     const empty = obs.recovery?.order?.empty === true;

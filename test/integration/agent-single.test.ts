@@ -162,15 +162,36 @@ describe('agent (in-process) with the emulator and real etcd', () => {
         );
         t.diagnostic(`launch → one 3-voter cluster: ${Date.now() - t0} ms (cluster ${converged.clusterId})`);
         assert.deepEqual(converged.members.map((m) => m.name).sort(), instances.map((i) => i.id).sort());
-        // Exactly one bootstrap succeeded in the whole group.
-        let bootstraps = 0;
-        for (const a of agents) {
-          const done = (await logLines(a)).filter(
-            (l) => l.msg === 'action done' && l.action === 'bootstrap' && l.progressed === true,
-          );
-          bootstraps += done.length;
-        }
-        assert.equal(bootstraps, 1, 'exactly one agent bootstrapped');
+        // The three see the whole group alike, so they start at once on one agreed initial cluster
+        // (design row C4): every agent's bootstrap is a start on the same plan, and none bootstrapped
+        // alone (a second bootstrap alone would be a second cluster).
+        // An agent logs its start once its etcd answers it, a moment after the member list shows it.
+        const startsOf = async () => {
+          const out: { instance: string; detail: string }[] = [];
+          for (const a of agents) {
+            for (const l of await logLines(a)) {
+              if (l.msg === 'action done' && l.action === 'bootstrap' && l.progressed === true)
+                out.push({ instance: a.instanceId, detail: String(l.detail) });
+            }
+          }
+          return out;
+        };
+        const starts = await waitFor(
+          async () => {
+            const out = await startsOf();
+            return new Set(out.map((x) => x.instance)).size === agents.length ? out : undefined;
+          },
+          { timeoutMs: 15_000, intervalMs: 200, what: 'every agent to log its start' },
+        ).catch(() => startsOf());
+        const alone = starts.filter((x) => !/initial members \(token /.test(x.detail));
+        const tokens = new Set(starts.map((x) => /initial members \(token ([^)]+)\)/.exec(x.detail)?.[1]));
+        assert.deepEqual(alone, [], 'no agent bootstrapped alone');
+        assert.equal(tokens.size, 1, `one plan: ${JSON.stringify(starts)}`);
+        assert.deepEqual(
+          starts.map((x) => x.instance).sort(),
+          instances.map((i) => i.id).sort(),
+          'every instance started on the plan',
+        );
       } finally {
         await etcd.close();
       }

@@ -16,6 +16,7 @@
 import type { InstanceId, MemberId } from '../../src/core/ids.ts';
 import { clientUrlFor, peerUrlFor } from '../../src/core/ids.ts';
 import type {
+  BootstrapPlan,
   GroupInstanceView,
   LocalRecord,
   LocalView,
@@ -273,8 +274,18 @@ export class ObservationBuilder {
     granted: InstanceId[];
     refused?: { instanceId: InstanceId; reason: string }[];
     ago?: number;
+    /** The plan the round carried, and who recorded it (the whole group at once). */
+    plan?: BootstrapPlan;
+    planAccepted?: InstanceId[];
+    noAnswer?: InstanceId[];
+    /** The first round of the series, this long ago (default: this round). */
+    sinceAgo?: number;
   }): this {
     this.votes = { requestedAt: this.now - (v.ago ?? 1000), granted: v.granted, refused: v.refused ?? [] };
+    if (v.plan !== undefined) this.votes.plan = v.plan;
+    if (v.planAccepted !== undefined) this.votes.planAccepted = v.planAccepted;
+    if (v.noAnswer !== undefined) this.votes.noAnswer = v.noAnswer;
+    if (v.sinceAgo !== undefined) this.votes.since = this.now - v.sinceAgo;
     return this;
   }
 

@@ -37,6 +37,20 @@ test('toMember converts the decimal uint64 id to 16-digit hex without precision 
   assert.equal(unstarted.isLearner, true);
 });
 
+test('toMember: a member of a bootstrap --initial-cluster that never started (its name, no client URL) is unstarted', () => {
+  // etcd 3.4.23 lists such a member as "started, i-3, http://…:2380, , false": named, no client URL.
+  const m = toMember({
+    ID: '10376651379411199169',
+    name: 'i-3',
+    peerURLs: ['http://127.0.160.3:2380'],
+    clientURLs: [],
+    isLearner: false,
+  });
+  assert.equal(m.name, '');
+  assert.deepEqual(m.clientUrls, []);
+  assert.equal(m.isLearner, false);
+});
+
 test('toMemberStatus parses numbers (the header revision too) and maps leader "0" to undefined', () => {
   const base = {
     header,

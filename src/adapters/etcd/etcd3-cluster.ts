@@ -60,13 +60,20 @@ const SKIP_FOR_READ: ReadonlySet<string> = new Set<EtcdErrorCode>([
 /** When every endpoint failed, the error to report is the first of these codes found (most telling). */
 const LEAST_INFORMATIVE: readonly string[] = ['ETCD_UNAVAILABLE', 'ETCD_LEARNER_RPC'];
 
-/** Maps etcd3's member record (decimal id) to ours (hex id). */
+/**
+ * Maps etcd3's member record (decimal id) to ours (hex id). A member without client URLs never started
+ * (it publishes its name and client URLs together when it does): its name is '' here, as for a member
+ * added and never started, also when etcd shows the name a bootstrap's `--initial-cluster` gave it
+ * (a member of an agreed initial cluster that has not started yet: etcd 3.4.23 lists it under that
+ * name with no client URL, also after a restart of the others).
+ */
 export function toMember(m: IMember): Member {
+  const clientUrls = [...(m.clientURLs ?? [])];
   return {
     id: memberIdFromDecimal(m.ID),
-    name: m.name ?? '',
+    name: clientUrls.length === 0 ? '' : (m.name ?? ''),
     peerUrls: [...(m.peerURLs ?? [])],
-    clientUrls: [...(m.clientURLs ?? [])],
+    clientUrls,
     isLearner: m.isLearner === true,
   };
 }
