@@ -25,8 +25,7 @@ async function trial(order: 'A' | 'B', ipPrefix: string): Promise<{ failed: numb
       }),
     },
   });
-  const admin = (url: string) =>
-    new Etcd3({ hosts: url, faultHandling: { host: () => noop, global: noop } });
+  const admin = (url: string) => new Etcd3({ hosts: url, faultHandling: { host: () => noop, global: noop } });
   let stop = false;
   const acked: number[] = [];
   let failed = 0;
