@@ -8,7 +8,7 @@
  * Everything lives under one run directory (`.runs/<timestamp>-<seed>/<instanceId>/{agent.log,data,state}`)
  * that is kept after {@link Fleet.close} for inspection. All random choices come from `seed`.
  */
-import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -45,6 +45,26 @@ import { decisionLine } from './view.ts';
 import { decisionEntryLine, decisionLog } from './decision-log.ts';
 import type { KeptFleet } from './keep-hints.ts';
 import type { Convergence, FleetSnapshot, InstanceRow, MemberRow } from './snapshot.ts';
+
+/** Blocks until every thread of `pid` is stopped (state T) or gone, for at most `timeoutMs`. */
+function waitStopped(pid: number, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let running = false;
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        if (state !== 'T' && state !== 't' && state !== 'Z' && state !== 'X') running = true;
+      }
+    } catch {
+      return; // gone
+    }
+    if (!running || Date.now() >= deadline) return;
+    Atomics.wait(sleeper, 0, 0, 5);
+  }
+}
 
 /** The repository root (src/sim/ → ../..): the agents' cwd and the parent of `.runs/`. */
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -811,19 +831,36 @@ export class Fleet implements AsyncDisposable {
     const inst = this.require(id);
     if (!(inst.proc instanceof RunningProcess)) throw new Error(`${id}: its agent is not running`);
     const pgid = inst.proc.pid;
-    const pids =
-      what === 'agent'
-        ? [pgid]
-        : readProcStats()
-            .filter((p) => p.pgid === pgid && p.comm === 'etcd')
-            .map((p) => p.pid);
+    const pids = what === 'agent' ? [pgid] : this.etcdPids(inst.stateDir, pgid);
     if (pids.length === 0) throw new Error(`${id}: no ${what} process to pause`);
     for (const pid of pids) {
       process.kill(pid, 'SIGSTOP');
       this.paused.set(pid, { instanceId: id, what });
     }
+    // kill() returns while the stop is still pending: a thread waiting for a CPU stops only when it is
+    // next scheduled, and until then it can still answer (the network e2e test saw a "frozen" etcd
+    // answer a status call, its state still R). Return once every thread is stopped.
+    for (const pid of pids) waitStopped(pid, 2000);
     this.emit({ type: 'paused', instanceId: id, text: `${id}: ${what} paused (SIGSTOP ${pids.join(', ')})` });
     return pids;
+  }
+
+  /**
+   * The instance's etcd: the process its agent recorded in `<stateDir>/etcd.pid` (the one serving the
+   * client port), else every `etcd` of the agent's process group. A scan alone could pick a short-lived
+   * `etcd` of the group (e.g. a version probe) and miss the server.
+   */
+  private etcdPids(stateDir: string, pgid: number): number[] {
+    const procs = readProcStats();
+    let recorded: number | undefined;
+    try {
+      recorded = Number(readFileSync(join(stateDir, 'etcd.pid'), 'utf8').trim());
+    } catch {
+      recorded = undefined;
+    }
+    if (recorded !== undefined && procs.some((p) => p.pid === recorded && p.comm === 'etcd'))
+      return [recorded];
+    return procs.filter((p) => p.pgid === pgid && p.comm === 'etcd').map((p) => p.pid);
   }
 
   /** Fills the instance's data disk (a tmpfs, see FleetOptions.smallDiskMb) to ENOSPC; returns the bytes written. */

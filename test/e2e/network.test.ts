@@ -6,6 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { clientUrlFor } from '../../src/core/ids.ts';
 import { createEtcdCluster } from '../../src/adapters/etcd/etcd3-cluster.ts';
@@ -63,7 +65,15 @@ test(
 
           const pids = fleet.pause(id, 'etcd');
           assert.ok(pids.length > 0);
-          await assert.rejects(statusOf(id), 'a frozen etcd still answered');
+          // The paused process is the one the agent runs (its pid file), and it is stopped when pause returns.
+          const served = Number(
+            readFileSync(join(fleet.instanceDir(id), 'state', 'etcd.pid'), 'utf8').trim(),
+          );
+          assert.deepEqual(pids, [served]);
+          const stat = readFileSync(`/proc/${served}/stat`, 'utf8');
+          const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+          assert.equal(state, 'T', `etcd ${served} is in state ${state}, not stopped`);
+          await assert.rejects(statusOf(id), `a frozen etcd still answered (pid ${served})`);
           fleet.resume(id);
           await fleet.waitConverged({ voters: 3, timeoutMs: CONVERGE_MS });
           assert.equal((await statusOf(id)).memberId, member);
