@@ -730,11 +730,8 @@ export function isSteadyLeader(
   local: LocalView,
   termination: TerminationView,
 ): boolean {
-  if (!cluster.reachable || cluster.leaderId === undefined || !local.etcdRunning) return false;
-  if (termination.notices.length > 0) return false;
-  const selfUrl = trimSlash(self.peerUrl);
-  const me = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
-  if (me === undefined || me.name !== self.instanceId || me.id !== cluster.leaderId) return false;
+  const me = calmSelfMember(self, cluster, local, termination);
+  if (me === undefined || !cluster.reachable || me.id !== cluster.leaderId) return false;
   return cluster.members.every((m) => m.name !== '' && m.reachable && !m.isLearner);
 }
 
@@ -785,11 +782,25 @@ export function isCalmFollower(
   local: LocalView,
   termination: TerminationView,
 ): boolean {
-  if (!cluster.reachable || cluster.leaderId === undefined || !local.etcdRunning) return false;
-  if (termination.notices.length > 0) return false;
+  const me = calmSelfMember(self, cluster, local, termination);
+  return me !== undefined && cluster.reachable && me.reachable && me.id !== cluster.leaderId;
+}
+
+/**
+ * Self's member when the cluster has a leader, self's etcd runs as a started member under its own name
+ * and no termination notice is present (what a calm follower and a steady leader have in common).
+ */
+function calmSelfMember(
+  self: SelfView,
+  cluster: ClusterView,
+  local: LocalView,
+  termination: TerminationView,
+): Extract<ClusterView, { reachable: true }>['members'][number] | undefined {
+  if (!cluster.reachable || cluster.leaderId === undefined || !local.etcdRunning) return undefined;
+  if (termination.notices.length > 0) return undefined;
   const selfUrl = trimSlash(self.peerUrl);
   const me = cluster.members.find((m) => m.peerUrls.some((u) => trimSlash(u) === selfUrl));
-  return me !== undefined && me.name === self.instanceId && me.reachable && me.id !== cluster.leaderId;
+  return me !== undefined && me.name === self.instanceId ? me : undefined;
 }
 
 export { within } from '../core/within.ts';

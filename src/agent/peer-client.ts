@@ -98,6 +98,18 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
     return t === undefined ? {} : { tls: t };
   };
   const deadline = (signal?: AbortSignal) => withDeadline(timeoutMs, signal);
+  /** A signed POST of a JSON body (the bootstrap vote and the start notice). */
+  const postSigned = (url: string, payload: string, signal?: AbortSignal) =>
+    requestText(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...signRequest(opts.key, { method: 'POST', url, body: payload, now: opts.now() }),
+      },
+      body: payload,
+      signal: deadline(signal),
+      ...tlsInit(),
+    });
 
   return {
     async bootstrapView(peer, signal) {
@@ -186,16 +198,7 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
       try {
         const url = `${base(peer)}/v1/bootstrap/vote`;
         const payload = JSON.stringify(request);
-        const answer = await requestText(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...signRequest(opts.key, { method: 'POST', url, body: payload, now: opts.now() }),
-          },
-          body: payload,
-          signal: deadline(signal),
-          ...tlsInit(),
-        });
+        const answer = await postSigned(url, payload, signal);
         res = answer;
         body = JSON.parse(answer.text);
       } catch (err) {
@@ -234,16 +237,7 @@ export function createHttpPeerAgents(opts: HttpPeerAgentsOptions): PeerAgents {
       const payload = JSON.stringify(notice);
       let res: { status: number; text: string };
       try {
-        res = await requestText(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...signRequest(opts.key, { method: 'POST', url, body: payload, now: opts.now() }),
-          },
-          body: payload,
-          signal: deadline(signal),
-          ...tlsInit(),
-        });
+        res = await postSigned(url, payload, signal);
       } catch (err) {
         throw new EtcdSpotError(
           `start notice to ${peer.id} (${peer.privateIp}) failed: ${describeError(err)}`,
