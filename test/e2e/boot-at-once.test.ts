@@ -166,8 +166,14 @@ test(
         const starts = decisions.filter((d) => d.action === 'bootstrap');
         for (const d of starts) t.diagnostic(`${d.instanceId}: ${d.reason}`);
         assert.equal(new Set(starts.map((d) => d.instanceId)).size, 1, 'more than one instance bootstrapped');
+        // A start on a plan says so (src/core/vote.ts); a one-by-one start may explain why it is "not the
+        // whole group at once", which a looser pattern took for a plan start (a flake: 1 run in 4).
         for (const d of starts)
-          assert.doesNotMatch(d.reason, /agreed initial cluster|at once/, 'a start on a plan');
+          assert.doesNotMatch(
+            d.reason,
+            /recorded the plan: starting|as one of its members|resuming my start on/,
+            `a start on a plan: ${d.reason}`,
+          );
         const joins = decisions.filter((d) => d.action === 'add-self-as-learner');
         assert.equal(new Set(joins.map((d) => d.instanceId)).size, 2, 'the two others joined as learners');
       },
