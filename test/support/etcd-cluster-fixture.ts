@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startEtcd, type RunningEtcd } from '../../src/adapters/etcd/etcd-process.ts';
+import { etcdctl } from './etcd-ctl.ts';
 
 export interface TestMember {
   name: string;
@@ -34,6 +35,12 @@ export interface TestCluster {
   startMember(i: number, timeoutMs?: number): Promise<RunningEtcd>;
   /** SIGTERM (then SIGKILL after the grace time). */
   stopMember(i: number): Promise<void>;
+  /**
+   * The index of the member that leads now, as `etcdctl endpoint status` reports it (undefined when no
+   * answering member says it leads). A test that kills a member and wants no election in its way kills
+   * a follower.
+   */
+  leaderIndex(): Promise<number | undefined>;
   /** SIGKILL. */
   killMember(i: number): Promise<void>;
   /** Registers a process started by the test itself (e.g. a joining learner) so close() kills it too. */
@@ -142,6 +149,20 @@ export async function startTestCluster(opts: TestClusterOptions): Promise<TestCl
       return m.proc;
     },
     stopMember: (i) => member(i).proc.stop(),
+    async leaderIndex() {
+      // Simple form: endpoint, id, version, db size, is leader, is learner, term, index, applied, errors.
+      const out = await etcdctl([
+        `--endpoints=${members.map((m) => m.clientUrl).join(',')}`,
+        'endpoint',
+        'status',
+      ]);
+      const lead = out
+        .split('\n')
+        .map((l) => l.split(', '))
+        .find((f) => f[4] === 'true');
+      const i = lead === undefined ? -1 : members.findIndex((m) => m.clientUrl === lead[0]);
+      return i < 0 ? undefined : i;
+    },
     killMember: (i) => member(i).proc.kill(),
     track(proc) {
       started.push(proc);
