@@ -72,6 +72,34 @@ describe('TerminationWatcher', () => {
     assert.deepEqual(w.view().notices, []);
   });
 
+  it('a wall clock stepped back after the notice does not push its deadline out (the time that really passed counts)', async () => {
+    const clock = new ManualClock(1000);
+    const src = new ScriptedSource('imds-spot');
+    const logger = recordingLogger();
+    const w = new TerminationWatcher({ sources: [src], clock, logger, intervalMs: 1000 });
+    src.answer = { source: 'imds-spot', seenAt: 1000, deadline: 121_000, detail: 'terminate' };
+    await w.pollOnce();
+    const left = () => (w.view().notices[0]?.deadline ?? NaN) - clock.now();
+    assert.equal(left(), 120_000);
+
+    // 10 s really pass, and the host clock is stepped back 30 s (e.g. an NTP correction).
+    await clock.advance(10_000);
+    clock.step(-30_000);
+    await w.pollOnce(); // the same absolute deadline again
+    assert.equal(left(), 110_000, 'by the absolute deadline it would read 140 s');
+    assert.equal(logger.entries.filter((e) => /wall clock stepped back/.test(e.msg ?? '')).length, 1);
+
+    // Stepped forward instead: the cloud's deadline, now the nearer one, stands.
+    clock.step(+60_000);
+    assert.equal(w.view().notices[0]?.deadline, 121_000);
+    assert.equal(left(), 121_000 - clock.now());
+
+    // A new deadline from the source (e.g. a lifecycle hook extended) is taken as it comes.
+    src.answer = { source: 'imds-spot', seenAt: 1000, deadline: clock.now() + 300_000, detail: 'terminate' };
+    await w.pollOnce();
+    assert.equal(left(), 300_000);
+  });
+
   it('an error keeps the last answer and is listed', async () => {
     const clock = new ManualClock();
     const a = new ScriptedSource('spot-api');

@@ -4,6 +4,13 @@
  * merged view for the agent's observation. A source that errors keeps its last answer (an error is
  * never read as "no notice") and is listed in `errors`. The first time a notice appears, `onNotice`
  * wakes the agent's loop at once.
+ *
+ * A notice's deadline is the cloud's absolute time. The agent compares it with its own wall clock, so
+ * a clock stepped back after the notice came would make the deadline look further away, and row B4a
+ * (stay until the replacement takes over) could wait past the real one. The view therefore never shows
+ * a deadline later than what was left when the notice came minus the time that really passed since
+ * (the clock's monotonic reading). A wall clock that was already wrong when the notice came is not
+ * corrected (nothing here knows the true time).
  */
 import { describeError } from '../core/errors.ts';
 import type { NoticeView, TerminationView } from '../core/observation.ts';
@@ -35,17 +42,44 @@ export class TerminationWatcher {
   private polls = 0;
   /** Per source with `minIntervalMs`: not polled again before this time. */
   private readonly nextPollAt = new Map<string, number>();
+  /** Per notice with a deadline: what was left of it when it came, and the monotonic time then. */
+  private readonly anchors = new Map<string, { deadline: number; leftMs: number; monoAt: number }>();
+  /** Notices whose deadline was already pulled in by a clock step (logged once each). */
+  private readonly stepLogged = new Set<string>();
 
   constructor(opts: TerminationWatcherOptions) {
     this.opts = opts;
   }
 
-  /** The merged view: current notices (first seenAt kept) and the sources that failed on their last poll. */
+  /**
+   * The merged view: current notices (first seenAt kept, deadlines never later than the time that really
+   * passed allows) and the sources that failed on their last poll.
+   */
   view(): TerminationView {
     return {
-      notices: [...this.notices.values()].map((n) => ({ ...n })),
+      notices: [...this.notices.entries()].map(([key, n]) => this.guarded(key, n)),
       errors: [...this.errors.entries()].map(([source, error]) => `${source}: ${error}`),
     };
+  }
+
+  private monotonic(): number {
+    return this.opts.clock.monotonic?.() ?? this.opts.clock.now();
+  }
+
+  private guarded(key: string, n: NoticeView): NoticeView {
+    const a = this.anchors.get(key);
+    if (n.deadline === undefined || a === undefined) return { ...n };
+    const now = this.opts.clock.now();
+    const byElapsed = Math.round(now + a.leftMs - (this.monotonic() - a.monoAt));
+    if (byElapsed >= n.deadline) return { ...n };
+    if (n.deadline - byElapsed > 1000 && !this.stepLogged.has(key)) {
+      this.stepLogged.add(key);
+      this.opts.logger.warn(
+        { source: n.source, deadline: n.deadline, byElapsed },
+        'wall clock stepped back since the termination notice: its deadline is taken from the time that really passed',
+      );
+    }
+    return { ...n, deadline: byElapsed };
   }
 
   /** Number of completed poll rounds (for status and tests). */
@@ -92,9 +126,18 @@ export class TerminationWatcher {
       if (previous) {
         this.opts.logger.info({ source: sourceName }, 'termination notice withdrawn');
         this.notices.delete(key);
+        this.anchors.delete(key);
+        this.stepLogged.delete(key);
       }
       return;
     }
+    if (notice.deadline === undefined) this.anchors.delete(key);
+    else if (this.anchors.get(key)?.deadline !== notice.deadline)
+      this.anchors.set(key, {
+        deadline: notice.deadline,
+        leftMs: notice.deadline - this.opts.clock.now(),
+        monoAt: this.monotonic(),
+      });
     const view: NoticeView = {
       source: notice.source || sourceName,
       seenAt: previous?.seenAt ?? (notice.seenAt || this.opts.clock.now()),

@@ -5,6 +5,7 @@ import type { Clock } from '../../ports/clock.ts';
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: async (ms, signal) => {
     await delay(Math.max(0, ms), undefined, signal ? { signal } : undefined);
   },
@@ -42,7 +43,8 @@ export function clockFromEnv(
     if (!Number.isInteger(base))
       throw new Error(`${CLOCK_OFFSET_ENV} must be a whole number of ms (got ${JSON.stringify(fixed)})`);
   }
-  if (file === undefined || file === '') return { now: () => wall() + base, sleep: systemClock.sleep };
+  if (file === undefined || file === '')
+    return { now: () => wall() + base, monotonic: mono, sleep: systemClock.sleep };
   let fromFile = 0;
   let readAt = -Infinity;
   const offset = (): number => {
@@ -58,5 +60,5 @@ export function clockFromEnv(
     }
     return fromFile;
   };
-  return { now: () => wall() + base + offset(), sleep: systemClock.sleep };
+  return { now: () => wall() + base + offset(), monotonic: mono, sleep: systemClock.sleep };
 }
