@@ -19,6 +19,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import { etcdctl, parseMemberListSimple, type EtcdctlMember } from '../support/etcd-ctl.ts';
 import { waitFor } from '../support/wait.ts';
+import { isAlive } from '../../src/sim/processes.ts';
+import { readProcStats } from '../../src/sim/resources.ts';
 
 const RUN_SH = resolve(import.meta.dirname, '../../bench/baselines/seed/run.sh');
 const IP_PREFIX = '127.0.35';
@@ -51,14 +53,13 @@ interface Instance {
   gone: boolean;
 }
 
-/** Is any process of the group still alive? */
+/**
+ * Is any process of the group still alive? Read from /proc, zombies not counted: the SIGKILLed etcd is
+ * an orphan (its parent run.sh died with it), and where PID 1 does not reap orphans, as in some
+ * containers, its zombie would keep `kill(-pgid, 0)` succeeding forever (a CI failure).
+ */
 function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return readProcStats().some((p) => p.pgid === pgid && isAlive(p.pid));
 }
 
 function killGroup(inst: Instance): void {
