@@ -167,6 +167,10 @@ describe('Agent', () => {
     assert.equal(await reach(3, 200), 2, 'still sleeping');
     s.agent.wake();
     assert.equal(await reach(3), 3, 'woken by a notice');
+    // Advance only once the loop sleeps again: an advance before its sleep starts would never wake it
+    // (a CI flake under load, where 50 ms were not always enough to get there).
+    const asleepBy = Date.now() + 3000;
+    while (s.clock.pendingSleeps === 0 && Date.now() < asleepBy) await new Promise((r) => setTimeout(r, 5));
     await s.clock.advance(5000);
     assert.equal(await reach(4), 4, 'the interval passed');
     ac.abort();

@@ -26,6 +26,10 @@ export class ManualClock implements Clock {
       });
     });
   }
+  /** How many sleeps are pending (a test advances once the loop it drives is asleep, not before). */
+  get pendingSleeps(): number {
+    return this.sleepers.length;
+  }
   /** Steps the wall clock (negative: back) without waking sleepers, like a host clock step. */
   step(ms: number): void {
     this.t += ms;
