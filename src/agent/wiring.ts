@@ -272,6 +272,8 @@ export function createAgentRuntime(config: Config, opts: RuntimeOptions = {}): A
           dropInPath: config.etcd.systemd.dropInPath,
           startCommand: config.etcd.systemd.startCommand,
           stopCommand: config.etcd.systemd.stopCommand,
+          checkCommand: config.etcd.systemd.checkCommand,
+          reloadCommand: config.etcd.systemd.reloadCommand,
           binary: config.etcd.binary,
           extraArgs: config.etcd.extraArgs,
           ...runnerTls,

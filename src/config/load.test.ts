@@ -111,6 +111,29 @@ describe('loadConfig', () => {
     assert.equal(c.agent.unstartedMemberTtlMs, 120_000);
   });
 
+  test('systemd mode: every command can be set for a unit with another name; an empty one is refused, but the reload may be skipped', () => {
+    const c = ok(
+      loadConfig({
+        file: file(
+          'etcd:\n  mode: systemd\n  systemd:\n    startCommand: [systemctl, start, etcd3]\n' +
+            '    stopCommand: [systemctl, stop, etcd3]\n    checkCommand: [systemctl, is-active, --quiet, etcd3]\n' +
+            '    reloadCommand: []\n',
+        ),
+      }),
+    );
+    assert.deepEqual(c.etcd.systemd.checkCommand, ['systemctl', 'is-active', '--quiet', 'etcd3']);
+    assert.deepEqual(c.etcd.systemd.reloadCommand, []);
+    assert.deepEqual(ok(loadConfig({})).etcd.systemd.checkCommand, [
+      'systemctl',
+      'is-active',
+      '--quiet',
+      'etcd',
+    ]);
+    const got = issues(loadConfig({ file: file('etcd:\n  systemd:\n    checkCommand: []\n') }));
+    assert.equal(got.length, 1);
+    assert.match(got[0] as string, /^etcd\.systemd\.checkCommand: list the command and its arguments/);
+  });
+
   test('every key of the example file carries a comment', async () => {
     const { readFileSync } = await import('node:fs');
     const example = fileURLToPath(new URL('../../etcd-spot.example.yaml', import.meta.url));

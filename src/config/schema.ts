@@ -378,6 +378,12 @@ export const configSchema = strictSection({
       dropInPath: absolutePath('/run/systemd/system/etcd.service.d/30-etcd-spot.conf'),
       startCommand: stringList(['systemctl', 'start', 'etcd'], 'list the command and its arguments'),
       stopCommand: stringList(['systemctl', 'stop', 'etcd'], 'list the command and its arguments'),
+      checkCommand: stringList(
+        ['systemctl', 'is-active', '--quiet', 'etcd'],
+        'list the command and its arguments',
+      ),
+      // [] skips the reload (e.g. a dropInPath systemd does not read).
+      reloadCommand: stringList(['systemctl', 'daemon-reload']),
     }),
     clusterToken: leaf('string', text().optional()),
     extraArgs: leaf(
