@@ -9,7 +9,8 @@ import type { Action } from '../core/actions.ts';
 import type { BootstrapPlan, MemberView, Observation } from '../core/observation.ts';
 import { DEFAULT_POLICY } from '../core/policy.ts';
 import { systemClock } from '../adapters/local/system-clock.ts';
-import { executeAction, initialClusterFrom, startBackoffMs } from './execute.ts';
+import { executeAction, initialClusterFrom, SIGNAL_BACKOFF_MAX_MS, startBackoffMs } from './execute.ts';
+import { ManualClock } from '../../test/support/manual-clock.ts';
 import type { ExecuteContext } from './execute.ts';
 import { LocalStateStore } from './local-state.ts';
 import { FakeEtcd, FakeGroup, FakeRunner, memberStatus, recordingLogger } from './testing/fakes.ts';
@@ -357,6 +358,56 @@ describe('executeAction (fake ports)', () => {
     await executeAction({ kind: 'clear-left', reason: 'r' }, s.ctx);
     rec = await s.store.read();
     assert.deepEqual(rec.ok && rec.record, {});
+  });
+
+  it('a refused ready-to-shutdown signal backs off (doubling from the cycle interval, at most 60 s) instead of going every cycle', async () => {
+    const s = setup();
+    const clock = new ManualClock();
+    s.ctx.clock = clock;
+    const refused = Object.assign(new Error('Spot.io: 400 instance not in a state to signal'), {
+      retryable: false,
+    });
+    let calls = 0;
+    s.group.signalReadyToShutdown = async () => {
+      calls++;
+      throw refused;
+    };
+    const interval = s.ctx.settings.cycleIntervalMs;
+    const signal = () => executeAction({ kind: 'signal-ready-to-shutdown', reason: 'r' }, s.ctx);
+    const failed = async () => {
+      const f = await signal();
+      assert.equal(f.progressed, false);
+      assert.match(f.detail ?? '', /400/);
+    };
+    await failed();
+    assert.equal(calls, 1);
+    const r = await signal();
+    assert.equal(r.progressed, false);
+    assert.match(r.detail ?? '', /1 signal\(s\) failed in a row; next try in \d+s/);
+    assert.equal(calls, 1, 'not sent again within the back-off');
+    await clock.advance(interval);
+    await failed();
+    assert.equal(calls, 2);
+    await clock.advance(interval); // the second wait is twice as long
+    assert.equal((await signal()).progressed, false);
+    assert.equal(calls, 2);
+    await clock.advance(interval);
+    s.group.signalReadyToShutdown = async () => {
+      calls++;
+    };
+    assert.equal((await signal()).progressed, true);
+    assert.equal(calls, 3);
+    assert.equal(s.memory.signalledReady, true);
+    assert.equal(s.memory.signalFailures, 0);
+    // Never longer than the cap, however many failures came before.
+    s.memory.signalledReady = false;
+    s.memory.signalFailures = 20;
+    s.group.signalReadyToShutdown = async () => {
+      calls++;
+      throw refused;
+    };
+    await failed();
+    assert.equal((s.memory.nextSignalAt ?? 0) - clock.now(), SIGNAL_BACKOFF_MAX_MS);
   });
 
   it('collect-votes asks self directly and the peers over HTTP, and keeps the tally', async () => {

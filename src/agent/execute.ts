@@ -183,6 +183,9 @@ function startFailed(ctx: ExecuteContext): void {
 }
 
 /** Why a start must wait, while the back-off after failed starts lasts; undefined when it may go. */
+/** The longest wait between two failed ready-to-shutdown signals (doubling from the cycle interval). */
+export const SIGNAL_BACKOFF_MAX_MS = 60_000;
+
 function startBackoffLeft(ctx: ExecuteContext): string | undefined {
   const { nextStartAt, startFailures } = ctx.memory;
   const left = nextStartAt === undefined ? 0 : nextStartAt - ctx.clock.now();
@@ -374,13 +377,32 @@ async function run(action: Action, ctx: ExecuteContext): Promise<ExecuteResult> 
       ctx.memory.signalledReady = false;
       return { progressed: true };
 
-    case 'signal-ready-to-shutdown':
-      await ctx.group.signalReadyToShutdown(
-        self.instanceId,
-        withDeadline(settings.cloudTimeoutMs, ctx.signal),
-      );
+    case 'signal-ready-to-shutdown': {
+      // A refused signal (e.g. a 400 for an instance the cloud no longer holds) would otherwise go
+      // again every cycle until the instance ends, spending the organisation's API budget: back off.
+      const left = (ctx.memory.nextSignalAt ?? 0) - ctx.clock.now();
+      if (left > 0)
+        return {
+          progressed: false,
+          detail: `not signalling ready to shut down: ${ctx.memory.signalFailures ?? 0} signal(s) failed in a row; next try in ${Math.ceil(left / 1000)}s`,
+        };
+      try {
+        await ctx.group.signalReadyToShutdown(
+          self.instanceId,
+          withDeadline(settings.cloudTimeoutMs, ctx.signal),
+        );
+      } catch (err) {
+        const failures = (ctx.memory.signalFailures ?? 0) + 1;
+        ctx.memory.signalFailures = failures;
+        ctx.memory.nextSignalAt =
+          ctx.clock.now() + Math.min(SIGNAL_BACKOFF_MAX_MS, settings.cycleIntervalMs * 2 ** (failures - 1));
+        throw err;
+      }
       ctx.memory.signalledReady = true;
+      ctx.memory.signalFailures = 0;
+      ctx.memory.nextSignalAt = undefined;
       return { progressed: true };
+    }
 
     case 'force-new-cluster':
       return forceNewCluster(action, ctx);

@@ -42,6 +42,9 @@ export interface AgentMemory {
   startFailures: number;
   nextStartAt?: number;
   signalledReady: boolean;
+  /** Ready-to-shutdown signals refused or failed in a row, and when the next may go (a back-off). */
+  signalFailures?: number;
+  nextSignalAt?: number;
   votes?: VoteTally;
   /** Set while state.json cannot be read: destructive actions are refused until it is fixed. */
   stateError?: string;
