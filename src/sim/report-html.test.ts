@@ -196,6 +196,25 @@ function count(html: string, re: RegExp): number {
   return (html.match(re) ?? []).length;
 }
 
+test('failed writes by cause: each code with what it means for a writer, and "outcome unknown, not lost"', () => {
+  const { report, timeline } = fixture();
+  report.writes.failedByCode = { ETCD_UNAVAILABLE: 4, ETCD_TIMEOUT: 2, ETCD_WHATEVER: 1 };
+  const html = renderHtmlReport(report, timeline);
+  assert.match(html, /<h3>Failed writes by cause<\/h3><p class="small">Outcome unknown, not lost/);
+  assert.match(
+    html,
+    /ETCD_UNAVAILABLE<\/td><td class="num">4<\/td><td class="small">the endpoint could not be reached/,
+  );
+  assert.match(
+    html,
+    /ETCD_TIMEOUT<\/td><td class="num">2<\/td><td class="small">the writer&#39;s per-put deadline passed/,
+  );
+  assert.match(
+    html,
+    /ETCD_WHATEVER<\/td><td class="num">1<\/td><td class="small">an error the simulator does not classify/,
+  );
+});
+
 test('a complete, self-contained HTML page', () => {
   const { report, timeline } = fixture();
   const html = renderHtmlReport(report, timeline);

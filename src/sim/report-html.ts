@@ -14,6 +14,7 @@ import { targetVoters } from './snapshot.ts';
 import type { FleetSnapshot } from './snapshot.ts';
 import { versionsText } from './versions.ts';
 import { PASS_MEANING } from './view.ts';
+import { failedWriteCause } from './write-causes.ts';
 import type { AvailabilityBucket } from './workload.ts';
 
 export type TimelineRole = 'leader' | 'follower' | 'learner' | 'unstarted' | 'unreachable' | 'absent';
@@ -1236,7 +1237,7 @@ function writesDetail(report: SimReport): string {
   const codes = Object.entries(w.failedByCode).sort((a, b) => b[1] - a[1]);
   if (codes.length > 0)
     out.push(
-      `<div><h3>Failed writes by cause</h3><table class="t compact"><tbody>${codes.map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="num">${num(v)}</td></tr>`).join('')}</tbody></table></div>`,
+      `<div><h3>Failed writes by cause</h3><p class="small">Outcome unknown, not lost: each may or may not have been applied, and every acknowledged write was read back.</p><table class="t compact"><tbody>${codes.map(([k, v]) => `<tr><td class="mono">${esc(k)}</td><td class="num">${num(v)}</td><td class="small">${esc(failedWriteCause(k))}</td></tr>`).join('')}</tbody></table></div>`,
     );
   if (w.lost.length > 0) {
     const shown = w.lost.slice(0, 50);
