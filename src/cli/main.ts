@@ -107,6 +107,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that closed the pipe early (`etcd-spot sim --list-scenarios | head`) wants no more output:
+// end quietly, as Unix tools do, instead of an unhandled EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw err;
+  });
+
 process.exitCode = await main(process.argv);
 if (process.env.ETCD_SPOT_NO_FORCE_EXIT !== '1') {
   // Open sockets of SDK clients must not keep a finished command alive.

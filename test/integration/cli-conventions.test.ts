@@ -109,3 +109,19 @@ test('status -w refreshes until SIGINT, then exits 0; each refresh is stamped', 
     out,
   );
 });
+
+test('output piped into a reader that stops early (| head) ends quietly with exit 0, no EPIPE trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['bin/etcd-spot.js', 'sim', '--list-scenarios'], {
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  // Close the pipe before the command writes a byte (as `| true` does; `| head -1` after a line):
+  // every write then fails with EPIPE.
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled|at /);
+});

@@ -149,8 +149,10 @@ export function registerSimCommand(program: Command): void {
     .action(async (flags: SimFlags) => {
       const { listScenarios, loadScenario, ScenarioError } = await import('../../sim/scenario.ts');
       if (flags.listScenarios) {
-        for (const s of listScenarios())
-          process.stdout.write(`${s.name.padEnd(20)} ${s.error ? `INVALID: ${s.error}` : s.description}\n`);
+        const all = listScenarios();
+        const width = Math.max(...all.map((s) => s.name.length)) + 2;
+        for (const s of all)
+          process.stdout.write(`${s.name.padEnd(width)}${s.error ? `INVALID: ${s.error}` : s.description}\n`);
         return;
       }
       let scenario;
@@ -168,9 +170,13 @@ export function registerSimCommand(program: Command): void {
       const { installStopSignals } = await import('../../sim/processes.ts');
 
       const controller = new AbortController();
+      // After a finished --keep run there is no scenario left to stop: only the kept fleet.
+      let kept = false;
       const uninstallSignals = installStopSignals((sig) => {
         process.stderr.write(
-          `\n${sig}: stopping the scenario, cleaning up and printing the verdict so far (again to kill at once)\n`,
+          kept
+            ? `\n${sig}: stopping the kept fleet and cleaning up (again to kill at once)\n`
+            : `\n${sig}: stopping the scenario, cleaning up and printing the verdict so far (again to kill at once)\n`,
         );
         controller.abort();
       });
@@ -197,6 +203,7 @@ export function registerSimCommand(program: Command): void {
         if (flags.keep && !controller.signal.aborted) {
           const { keepHintLines } = await import('../../sim/keep-hints.ts');
           process.stdout.write(`\n${keepHintLines(fleet.keptFleet(), etcdSpotCommand()).join('\n')}\n`);
+          kept = true;
           await new Promise<void>((resolve) => {
             if (controller.signal.aborted) resolve();
             else controller.signal.addEventListener('abort', () => resolve(), { once: true });
