@@ -100,7 +100,11 @@ test('nothing found: one clear error naming all three places', () => {
       assert.match(msg, /no Spot\.io token found/);
       assert.match(msg, /group\.token/);
       assert.match(msg, /SPOTINST_TOKEN/);
-      assert.match(msg, /\/home\/u\/\.spotinst\/credentials/);
+      assert.match(
+        msg,
+        /\/home\/u\/\.spotinst\/credentials \(SPOTINST_CREDENTIALS_FILE names another file\)/,
+      );
+      assert.doesNotMatch(msg, /path from SPOTINST_CREDENTIALS_FILE/, 'the path came from HOME');
       return true;
     },
   );

@@ -137,7 +137,10 @@ export function resolveSpotCredentials(
   const profile = nonEmpty(env.SPOTINST_CREDENTIALS_PROFILE) ?? 'default';
   const places =
     'set group.tokenFile (a file holding the token) or group.token in the config file (or ETCD_SPOT_GROUP_TOKEN), or set SPOTINST_TOKEN, or put ' +
-    `token=… under [${profile}] in ${file ?? '~/.spotinst/credentials'} (path from SPOTINST_CREDENTIALS_FILE)`;
+    `token=… under [${profile}] in ${file ?? '~/.spotinst/credentials'}` +
+    (explicitFile
+      ? ' (path from SPOTINST_CREDENTIALS_FILE)'
+      : ' (SPOTINST_CREDENTIALS_FILE names another file)');
   if (!file) throw new ConfigError([`no Spot.io token found (and HOME is not set): ${places}`]);
 
   let text: string | undefined;

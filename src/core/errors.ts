@@ -78,6 +78,17 @@ export function networkReason(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Why a fetch() failed, in a few words: undici's "fetch failed" says nothing, its cause does (a code
+ * such as ECONNREFUSED, or a message such as "bad port").
+ */
+export function fetchFailureReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
 function errorCodes(err: unknown): string[] {
   const codes: string[] = [];
   let e: unknown = err;

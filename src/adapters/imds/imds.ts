@@ -12,7 +12,7 @@
  * - Every request has its own deadline of `timeoutMs`.
  */
 import { isIP } from 'node:net';
-import { MetadataError, TimeoutError } from '../../core/errors.ts';
+import { fetchFailureReason, MetadataError, TimeoutError } from '../../core/errors.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { InstanceIdentity, InstanceMetadata } from '../../ports/instance-metadata.ts';
 import type { Logger } from '../../ports/logger.ts';
@@ -78,9 +78,8 @@ export function createImds(opts: ImdsOptions): InstanceMetadata {
       if (signal?.aborted) throw signal.reason;
       if (timeout.aborted)
         throw new TimeoutError(`IMDS ${method} ${path} did not answer within ${opts.timeoutMs} ms`, err);
-      const code = (err as { cause?: { code?: string } }).cause?.code;
       throw new MetadataError(
-        `cannot reach the instance metadata service at ${base} (${code ?? (err as Error).message})`,
+        `cannot reach the instance metadata service at ${base} (${fetchFailureReason(err)})`,
         {
           retryable: true,
           cause: err,

@@ -474,6 +474,13 @@ describe('elastigroup errors', () => {
     });
   });
 
+  test("a port fetch refuses to use (9, 'discard') names the reason, not just 'fetch failed'", async () => {
+    const { g } = group('http://127.0.0.1:9');
+    await rejects(g.listInstances(), CloudApiError, (e) => {
+      assert.match(e.message, /cannot reach Spot\.io at http:\/\/127\.0\.0\.1:9 \(bad port\)/);
+    });
+  });
+
   test('malformed JSON, truncated JSON, a cut-off body and a wrong shape → MalformedResponseError, logged with a snippet', async () => {
     const bodies: ((res: ServerResponse) => void)[] = [
       (res) => sendJson(res, 200, '<html>proxy error</html>'),

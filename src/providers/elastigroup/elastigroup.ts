@@ -6,7 +6,13 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { CloudApiError, MalformedResponseError, RateLimitedError, TimeoutError } from '../../core/errors.ts';
+import {
+  CloudApiError,
+  fetchFailureReason,
+  MalformedResponseError,
+  RateLimitedError,
+  TimeoutError,
+} from '../../core/errors.ts';
 import type { InstanceId } from '../../core/ids.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { GroupInstance, InstanceGroup, LifecycleState } from '../../ports/instance-group.ts';
@@ -306,8 +312,7 @@ export function createElastigroup(opts: ElastigroupOptions): InstanceGroup & {
     if (timeout.aborted) {
       e = new TimeoutError(`${what} did not answer within ${opts.requestTimeoutMs} ms`, err);
     } else {
-      const code = (err as { cause?: { code?: string } }).cause?.code;
-      e = new CloudApiError(`cannot reach Spot.io at ${base} (${code ?? (err as Error).message})`, {
+      e = new CloudApiError(`cannot reach Spot.io at ${base} (${fetchFailureReason(err)})`, {
         retryable: true,
         cause: err,
       });
