@@ -182,6 +182,40 @@ describe('executeAction (fake ports)', () => {
     assert.equal(s.memory.votes, undefined, 'the tally is spent');
   });
 
+  it('a start whose etcd reports other ids than state.json records them, with a warning naming both', async () => {
+    const s = setup();
+    await s.store.write({ memberId: '00000000000000aa', clusterId: 'dddddddddddddddd' });
+    s.runner.onStart = () =>
+      s.etcd.statuses.set(
+        SELF.clientUrl,
+        memberStatus('00000000000000bb', 'cccccccccccccccc', '00000000000000bb'),
+      );
+    const r = await executeAction(
+      { kind: 'start-etcd', state: 'existing', initialCluster: [], reason: 'r' },
+      s.ctx,
+    );
+    assert.equal(r.progressed, true, r.detail);
+    const rec = await s.store.read();
+    assert.deepEqual(rec.ok && rec.record, { memberId: '00000000000000bb', clusterId: 'cccccccccccccccc' });
+    const warned = s.logger.entries.filter(
+      (e) => e.level === 'warn' && /state\.json named another/.test(e.msg ?? ''),
+    );
+    assert.equal(warned.length, 1);
+    assert.deepEqual(
+      [warned[0]?.obj.recordedMemberId, warned[0]?.obj.recordedClusterId, warned[0]?.obj.memberId],
+      ['00000000000000aa', 'dddddddddddddddd', '00000000000000bb'],
+    );
+    // Ids that agree (or none recorded before) are recorded without a word.
+    const quiet = setup();
+    quiet.runner.onStart = s.runner.onStart;
+    quiet.etcd.statuses = s.etcd.statuses;
+    await executeAction(
+      { kind: 'start-etcd', state: 'existing', initialCluster: [], reason: 'r' },
+      quiet.ctx,
+    );
+    assert.equal(quiet.logger.entries.filter((e) => /state\.json named another/.test(e.msg ?? '')).length, 0);
+  });
+
   it('bootstrap refuses over existing data', async () => {
     const s = setup();
     s.setHasData(true);

@@ -163,11 +163,30 @@ async function waitForLocalStatus(
 
 async function recordIds(ctx: ExecuteContext, st: MemberStatus): Promise<void> {
   try {
-    await ctx.store.update((r) =>
-      r.memberId === st.memberId && r.clusterId === st.clusterId
-        ? undefined
-        : { ...r, memberId: st.memberId, clusterId: st.clusterId },
-    );
+    let before: { memberId?: string; clusterId?: string } = {};
+    await ctx.store.update((r) => {
+      if (r.memberId === st.memberId && r.clusterId === st.clusterId) return undefined;
+      before = {
+        ...(r.memberId !== undefined ? { memberId: r.memberId } : {}),
+        ...(r.clusterId !== undefined ? { clusterId: r.clusterId } : {}),
+      };
+      return { ...r, memberId: st.memberId, clusterId: st.clusterId };
+    });
+    // Ids recorded earlier that the running etcd contradicts: the data dir is not the one state.json
+    // describes (restored, copied or swapped by hand). etcd is the truth now; say what was replaced.
+    if (
+      (before.memberId !== undefined && before.memberId !== st.memberId) ||
+      (before.clusterId !== undefined && before.clusterId !== st.clusterId)
+    )
+      ctx.logger.warn(
+        {
+          recordedMemberId: before.memberId,
+          recordedClusterId: before.clusterId,
+          memberId: st.memberId,
+          clusterId: st.clusterId,
+        },
+        'state.json named another member or cluster than the etcd now running; recording what etcd says',
+      );
   } catch (err) {
     ctx.logger.error(
       { err: describeError(err), memberId: st.memberId, clusterId: st.clusterId },
