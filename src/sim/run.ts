@@ -451,6 +451,7 @@ export async function runSim(opts: SimRunOptions): Promise<SimRunResult> {
     leaderChanges: monitor.leaderChanges.length,
     belowTargetMs:
       churnStartedAt === undefined ? 0 : monitor.belowTargetMsBetween(churnStartedAt, Date.now()),
+    targetVoters: fleet.expectedVoters(),
     decisions: fleet.decisions(),
   });
   let lastProgress = 0;

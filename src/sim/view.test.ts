@@ -105,6 +105,7 @@ test('the live view shows the step, the fleet table, writes and decisions (not w
   assert.match(text, /1234 acknowledged · 2 failed · longest gap 130 ms · now ok/);
   assert.match(text, /move-leader: self is leaving/);
   assert.doesNotMatch(text, /wait: converged/);
+  assert.match(renderView(state({ targetVoters: 3 })), /below target voters \(3\): 0 ms/);
 });
 
 test('a stall in writes is called out', () => {

@@ -28,6 +28,8 @@ export interface ViewState {
   writes: WorkloadStats;
   leaderChanges: number;
   belowTargetMs: number;
+  /** The voter count the agents aim for now (the largest odd number ≤ running instances, ≤ maxVoters). */
+  targetVoters?: number;
   decisions: readonly AgentDecision[];
 }
 
@@ -149,7 +151,8 @@ export function renderView(v: ViewState): string {
   lines.push(...fleetTable(v.snapshot, v.now));
   lines.push('');
   lines.push(writesLine(v.writes));
-  lines.push(`leader changes: ${v.leaderChanges} · below target voters: ${fmtMs(v.belowTargetMs)}`);
+  const target = v.targetVoters === undefined ? '' : ` (${v.targetVoters})`;
+  lines.push(`leader changes: ${v.leaderChanges} · below target voters${target}: ${fmtMs(v.belowTargetMs)}`);
   lines.push('');
   lines.push('last agent decisions, oldest first (wait lines hidden):');
   const shown = decisionLog(v.decisions).slice(-8);

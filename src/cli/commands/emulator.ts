@@ -65,7 +65,10 @@ export function registerEmulatorCommand(program: Command): void {
       'main listener (Spot + control API); must be a 127.0.0.0/8 address',
       '127.0.0.1:0',
     )
-    .option('--token <token>', 'bearer token the Spot API accepts (default: $SPOTINST_TOKEN)')
+    .option(
+      '--token <token>',
+      'bearer token the Spot API accepts (default: $SPOTINST_TOKEN, which stays out of `ps`; a flag does not)',
+    )
     .option('--account <act-id>', 'Spot account id; requests with another accountId get 401')
     .option(
       '--imds-port <port>',
