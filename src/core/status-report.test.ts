@@ -117,3 +117,36 @@ test('an instance beyond maxVoters + the learner limit is a cold standby, not a 
   const { slots: _slots, ...noSlots } = input;
   assert.equal(buildStatusReport(noSlots).problems, 1);
 });
+
+test('the report names the group, the time and the cluster id its members agree on, or every id when they disagree', () => {
+  const input: StatusInput = {
+    instances: [
+      { id: 'i-1', privateIp: '127.0.0.11' },
+      { id: 'i-2', privateIp: '127.0.0.12' },
+    ],
+    members: [member(A, '127.0.0.11', 'i-1'), member(B, '127.0.0.12', 'i-2')],
+    statuses: { [A]: { ...ok(A), clusterId: 'c1' }, [B]: { ...ok(A), clusterId: 'c1' } },
+    group: 'Elastigroup sig-1',
+    at: Date.UTC(2026, 10, 30, 12, 0, 0),
+  };
+  const r = buildStatusReport(input);
+  assert.equal(r.generatedAt, '2026-11-30T12:00:00.000Z');
+  assert.equal(r.group, 'Elastigroup sig-1');
+  assert.equal(r.clusterId, 'c1');
+  assert.equal(r.clusterIds, undefined);
+
+  const split = buildStatusReport({
+    ...input,
+    statuses: { [A]: { ...ok(A), clusterId: 'c2' }, [B]: { ...ok(A), clusterId: 'c1' } },
+  });
+  assert.equal(split.clusterId, undefined);
+  assert.deepEqual(split.clusterIds, ['c1', 'c2']);
+
+  // No member answered: no cluster id, and nothing invented.
+  const dark = buildStatusReport({
+    ...input,
+    statuses: { [A]: { error: 'refused' }, [B]: { error: 'refused' } },
+  });
+  assert.equal(dark.clusterId, undefined);
+  assert.equal(dark.clusterIds, undefined);
+});

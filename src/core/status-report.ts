@@ -20,9 +20,15 @@ export interface StatusInput {
         dbSize: number;
         errors: string[];
         version?: string;
+        /** The cluster this member says it belongs to (hex). */
+        clusterId?: string;
       }
     | { error: string }
   >;
+  /** The group the instances came from, as the provider names it (e.g. "Elastigroup sig-1234"). */
+  group?: string;
+  /** When the inputs were gathered (ms since epoch). */
+  at?: number;
   /**
    * agent.maxVoters and agent.maxLearners. With them, an instance without a member while every voter
    * and learner slot is taken is a cold standby (a documented state, not a problem).
@@ -126,6 +132,14 @@ export interface StatusRow {
 }
 
 export interface StatusReport {
+  /** When the report's inputs were gathered (ISO 8601), when known. */
+  generatedAt?: string;
+  /** The group, as the provider names it. */
+  group?: string;
+  /** The cluster id every answering member reports; absent when none answered or they disagree. */
+  clusterId?: string;
+  /** Set only when answering members report different cluster ids (each id once, sorted). */
+  clusterIds?: string[];
   rows: StatusRow[];
   leaderId?: MemberId;
   voters: number;
@@ -216,7 +230,18 @@ export function buildStatusReport(input: StatusInput): StatusReport {
   // Instances in id order, then members without an instance.
   const key = (r: StatusRow) => (r.instanceId !== undefined ? `0${r.instanceId}` : `1${r.memberId ?? ''}`);
   rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const clusterIds = [
+    ...new Set(
+      Object.values(input.statuses).flatMap((st) =>
+        'raftIndex' in st && st.clusterId !== undefined ? [st.clusterId] : [],
+      ),
+    ),
+  ].sort();
   return {
+    ...(input.at !== undefined ? { generatedAt: new Date(input.at).toISOString() } : {}),
+    ...(input.group !== undefined ? { group: input.group } : {}),
+    ...(clusterIds.length === 1 ? { clusterId: clusterIds[0] } : {}),
+    ...(clusterIds.length > 1 ? { clusterIds } : {}),
     rows,
     leaderId,
     voters: input.members.filter((m) => !m.isLearner).length,

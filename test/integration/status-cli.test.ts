@@ -79,6 +79,17 @@ test('the table names its columns and says that instances and members match', as
     /^INSTANCE\s+PRIVATE IP\s+MEMBER ID\s+NAME\s+ROLE\s+HEALTHY\s+RAFT TERM\s+RAFT INDEX\s+VERSION\s+DB SIZE\s+AGENT\s+PROBLEM\n/,
   );
   assert.match(r.stdout, /3 voter\(s\), 0 learner\(s\), leader [0-9a-f]{16}; instances and members match/);
+  // Which cluster, which group, and when: the line above the summary.
+  assert.match(
+    r.stdout,
+    new RegExp(`\\ncluster [0-9a-f]{1,16} · .*${groupId} · \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\n`),
+  );
+  const json = JSON.parse(
+    (await cli(['status', '--json', '--api-url', emu.url, '--group-id', groupId])).stdout,
+  );
+  assert.match(json.clusterId, /^[0-9a-f]{1,16}$/);
+  assert.match(json.group, new RegExp(groupId));
+  assert.ok(Math.abs(Date.parse(json.generatedAt) - Date.now()) < 60_000, json.generatedAt);
 });
 
 /** The stderr lines that are not JSON log lines. */

@@ -182,6 +182,7 @@ export async function probeMembers(
           dbSize: s.dbSize,
           errors: s.errors,
           version: s.version,
+          clusterId: s.clusterId,
         };
       } catch (err) {
         statuses[m.id] = { error: `${url}: ${networkReason(err) ?? shortClause(errorMessage(err), url)}` };
@@ -300,6 +301,8 @@ export async function gatherStatus(
       members,
       statuses,
       slots: { maxVoters: config.agent.maxVoters, maxLearners: config.agent.maxLearners },
+      group: group.description,
+      at: Date.now(),
     };
   } finally {
     await etcd.close();
@@ -385,6 +388,16 @@ export function formatStatusTable(
   const table = renderTable(header, rows, opts.noHeaders === true);
   if (opts.noHeaders === true) return table.trimEnd();
   const out = [table];
+  const about = [
+    r.clusterId !== undefined
+      ? `cluster ${r.clusterId}`
+      : r.clusterIds !== undefined
+        ? `members report ${r.clusterIds.length} different cluster ids: ${r.clusterIds.join(', ')}`
+        : undefined,
+    r.group,
+    r.generatedAt,
+  ].filter((x) => x !== undefined);
+  if (about.length > 0) out.push(about.join(' · '));
   out.push(
     `${r.voters} voter(s), ${r.learners} learner(s), leader ${r.leaderId ?? 'none'}; ${r.problems === 0 ? 'instances and members match' : `${r.problems} problem(s):`}`,
   );
