@@ -290,6 +290,28 @@ describe('s3 store: bad input gives a clear error', () => {
   });
 });
 
+describe('filesystem store: two writers of the same snapshot name', () => {
+  it('each writes through its own temporary file: both succeed, nothing partial is left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'etcd-spot-fsstore-'));
+    try {
+      const store = createFsSnapshotStore({ dir });
+      const ref = { groupId: GROUP, clusterId: CLUSTER, name: '20261130T120000.000Z-000000000021' };
+      const bytes = fakeSnapshotBytes(64);
+      const src = join(dir, 'src.db');
+      await writeFile(src, bytes);
+      assert.ok(store.putFile, 'the filesystem store copies files');
+      // The same name at once (the leader's periodic snapshot and an operator's, same ms, same
+      // revision): with one shared `.partial` name, the second rename failed with ENOENT.
+      await Promise.all([1, 2, 3, 4].map(() => store.putFile!(ref, src, bytes.length)));
+      const names = await readdir(join(dir, GROUP, CLUSTER));
+      assert.deepEqual(names, [`${ref.name}.db`]);
+      assert.deepEqual(await readFile(join(dir, GROUP, CLUSTER, `${ref.name}.db`)), bytes);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('filesystem store: a missing directory', () => {
   it('is a clear error on list', async () => {
     const store = createFsSnapshotStore({ dir: '/nonexistent/etcd-spot-snapshots' });

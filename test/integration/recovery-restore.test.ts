@@ -81,6 +81,14 @@ describe('all lost → restore from the snapshot store (real etcd)', () => {
           },
           { timeoutMs: 30_000, intervalMs: 200, what: 'the first put on the bootstrapped cluster' },
         );
+        // The agent, converged, takes its own first snapshot: let it finish first, so that it never
+        // runs beside the test's own (the same name in the same ms collided in a CI run) and the
+        // test's snapshot below is the newest.
+        await waitFor(async () => (await store.list(group.id)).manifests.length > 0, {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          what: "the agent's own first snapshot",
+        });
         for (let i = 1; i < 20; i++) await ca.put(`before/${i}`).value(`v${i}`);
         const etcd = createEtcdCluster({ callTimeoutMs: 3000 });
         try {

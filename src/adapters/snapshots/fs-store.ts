@@ -1,10 +1,14 @@
 /**
  * A {@link SnapshotStore} in a directory: a local disk, or a mounted EFS/NFS shared by the group.
- * Every file is written as `<name>.partial`, fsynced, then renamed, so a crash or a full disk never
- * leaves a half file under a real name; the manifest is written last.
+ * Every file is written as `<name>.<random>.partial`, fsynced, then renamed, so a crash or a full disk
+ * never leaves a half file under a real name; the manifest is written last. The random part keeps two
+ * writers of the same name (the leader's periodic snapshot and an operator's `etcd-spot snapshot` in
+ * the same millisecond at the same revision) out of each other's temporary file: before it, the first
+ * rename took the other's file away and the second failed with ENOENT.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -39,9 +43,14 @@ async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-/** Writes `src` to `path` through `<path>.partial` + fsync + rename. */
+/** This attempt's own temporary name beside `path`. */
+function partialOf(path: string): string {
+  return `${path}.${randomBytes(6).toString('hex')}.partial`;
+}
+
+/** Writes `src` to `path` through `<path>.<random>.partial` + fsync + rename. */
 async function writeAtomically(path: string, src: Readable | string, signal?: AbortSignal): Promise<void> {
-  const tmp = `${path}.partial`;
+  const tmp = partialOf(path);
   try {
     if (typeof src === 'string') {
       const fh = await open(tmp, 'w', 0o640);
@@ -85,7 +94,7 @@ export function createFsSnapshotStore(opts: FsSnapshotStoreOptions): SnapshotSto
 
     async putFile(ref, src, _sizeBytes, signal) {
       const path = file(ref, 'db');
-      const tmp = `${path}.partial`;
+      const tmp = partialOf(path);
       try {
         await mkdir(join(root, ref.groupId, ref.clusterId), { recursive: true });
         signal?.throwIfAborted();
